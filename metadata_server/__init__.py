@@ -1,0 +1,1 @@
+"""The metadata / deployment server: Heat-compatible API, per-server documents, signals."""

@@ -1,0 +1,112 @@
+"""What every blueprint shares: the app's context, the caller, the JSON body, Heat's error body."""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import Flask, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from metadata_server.service.auth import Principal, authenticate
+from metadata_server.service.clock import Clock
+from metadata_server.service.credentials import SIGNING_SECRET, new_token, signal_signature
+from metadata_server.service.errors import (Forbidden, InvalidInput, PayloadTooLarge,
+                                            ServiceError)
+from metadata_server.store import Store
+
+log = logging.getLogger("stoker.server")
+
+
+@dataclass
+class Context:
+    store: Store
+    clock: Clock
+    admin_token_hash: str
+    public_url: str | None = None
+
+    def signing_key(self) -> str:
+        return self.store.secret(SIGNING_SECRET, new_token)
+
+    def base_url(self) -> str:
+        return (self.public_url or request.host_url).rstrip("/")
+
+    def signal_url_factory(self) -> Callable[[str], str]:
+        base, key = self.base_url(), self.signing_key()
+        return lambda deployment_id: (f"{base}/v1/signal/deployments/{deployment_id}"
+                                      f"?sig={signal_signature(key, deployment_id)}")
+
+
+def ctx() -> Context:
+    return current_app.extensions["stoker"]
+
+
+def caller() -> Principal:
+    if "principal" not in g:
+        g.principal = authenticate(ctx().store, ctx().admin_token_hash,
+                                   request.headers.get("X-Auth-Token"))
+    return g.principal
+
+
+def admin() -> Principal:
+    principal = caller()
+    principal.require_admin()
+    return principal
+
+
+def json_body() -> dict:
+    """The request body as a JSON object; an empty body is an empty object, as in Heat."""
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise PayloadTooLarge(f"request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes")
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except UnicodeDecodeError:
+        raise InvalidInput("request body is not UTF-8 text")
+    except ValueError as exc:
+        # curl -d sends form-encoded bodies; the body is read as JSON whatever the type says
+        raise InvalidInput(f"request body is not valid JSON ({exc}); send a JSON object "
+                           "with Content-Type: application/json")
+    if not isinstance(body, dict):
+        raise InvalidInput(f"request body must be a JSON object, got {type(body).__name__}")
+    return body
+
+
+def _error_body(code: int, title: str, explanation: str, error_type: str, message: str):
+    response = jsonify({"code": code, "title": title, "explanation": explanation,
+                        "error": {"type": error_type, "traceback": None, "message": message}})
+    response.status_code = code
+    return response
+
+
+def install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):
+        return _error_body(exc.code, exc.title, exc.explanation, exc.error_type, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if isinstance(exc, RequestEntityTooLarge):
+            return service_error(PayloadTooLarge(
+                f"request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"))
+        response = _error_body(exc.code, exc.name, exc.description or "", type(exc).__name__,
+                               f"{exc.name}: {request.method} {request.path}")
+        for header in ("Allow",):
+            if header in exc.get_response().headers:
+                response.headers[header] = exc.get_response().headers[header]
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return _error_body(500, "Internal Server Error", ServiceError.explanation,
+                           type(exc).__name__, "internal error; see the server log")
+
+
+def check_tenant(principal: Principal, tenant: str) -> None:
+    if principal.tenant is not None and principal.tenant != tenant:
+        raise Forbidden(f"this credential is not valid in tenant {tenant}")

@@ -1,0 +1,33 @@
+"""/v1/signal/deployments/{id}: where agents (and upstream heat-config-notify) send results."""
+from flask import Blueprint, jsonify, request
+
+from metadata_server.api.common import caller, ctx, json_body
+from metadata_server.service import signals
+from metadata_server.service.credentials import verify
+from metadata_server.service.deployments import get_deployment
+from metadata_server.service.errors import Forbidden
+
+bp = Blueprint("signals", __name__, url_prefix="/v1/signal")
+
+
+def _authorise(deployment_id: str) -> None:
+    c = ctx()
+    signature = request.args.get("sig")
+    if signature is not None:
+        if not verify(c.signing_key(), signature, "signal", deployment_id):
+            raise Forbidden("the signal URL's signature does not match this deployment")
+        get_deployment(c.store, None, deployment_id)
+        return
+    principal = caller()
+    deployment = get_deployment(c.store, principal.tenant, deployment_id)
+    principal.require_server(deployment["server_id"])
+
+
+@bp.route("/deployments/<deployment_id>", methods=["PUT", "POST"])
+def signal(deployment_id):
+    _authorise(deployment_id)
+    c = ctx()
+    outcome = signals.signal_deployment(c.store, c.clock, deployment_id, json_body())
+    return jsonify({"signal": {"deployment_id": deployment_id, "applied": outcome.applied,
+                               "status": outcome.status, "status_reason": outcome.status_reason,
+                               "event": outcome.event}})

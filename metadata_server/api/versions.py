@@ -1,0 +1,22 @@
+"""Version documents, as Heat answers them."""
+from flask import Blueprint, jsonify, request
+
+bp = Blueprint("versions", __name__)
+
+
+def _versions():
+    href = request.host_url.rstrip("/") + "/v1/"
+    return {"versions": [{"id": "v1.0", "status": "CURRENT",
+                          "links": [{"rel": "self", "href": href}]}]}
+
+
+@bp.get("/")
+def root():
+    # Heat's version negotiation answers the bare root with 300 Multiple Choices
+    return jsonify(_versions()), 300
+
+
+@bp.get("/v1")
+@bp.get("/v1/")
+def v1():
+    return jsonify(_versions())

@@ -1,0 +1,29 @@
+"""Tokens and signatures. Tokens are shown once and kept only as SHA-256 digests."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+SIGNING_SECRET = "signal-signing-key"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign(key: str, *parts: str) -> str:
+    message = "\n".join(parts).encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def verify(key: str, signature: str, *parts: str) -> bool:
+    return hmac.compare_digest(sign(key, *parts), signature or "")
+
+
+def signal_signature(key: str, deployment_id: str) -> str:
+    return sign(key, "signal", deployment_id)

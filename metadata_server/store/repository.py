@@ -1,0 +1,169 @@
+"""The Store: every query the service layer needs, and nothing the service should decide.
+
+Rows come back as plain dicts so the service layer never sees SQLAlchemy objects.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from metadata_server.store.tables import (secret, server, server_credential, software_config,
+                                          software_deployment)
+
+Row = dict[str, Any]
+
+
+class Store:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _one(self, stmt) -> Row | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).mappings().first()
+        return dict(row) if row is not None else None
+
+    def _all(self, stmt) -> list[Row]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def _write(self, stmt) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(stmt).rowcount
+
+    # -- software configs --------------------------------------------------------------------
+    def insert_config(self, row: Row) -> None:
+        self._write(insert(software_config).values(**row))
+
+    def get_config(self, config_id: str, tenant: str | None = None) -> Row | None:
+        stmt = select(software_config).where(software_config.c.id == config_id)
+        if tenant is not None:
+            stmt = stmt.where(software_config.c.tenant == tenant)
+        return self._one(stmt)
+
+    def list_configs(self, tenant: str, limit: int | None = None,
+                     marker: Row | None = None) -> list[Row]:
+        c = software_config.c
+        stmt = select(c.id, c.name, c.group, c.created_at).where(c.tenant == tenant)
+        if marker is not None:
+            # newest first, then id: continue strictly after the marker in that order
+            stmt = stmt.where((c.created_at < marker["created_at"]) | and_(
+                c.created_at == marker["created_at"], c.id > marker["id"]))
+        stmt = stmt.order_by(c.created_at.desc(), c.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return self._all(stmt)
+
+    def config_in_use(self, config_id: str) -> bool:
+        stmt = select(func.count()).select_from(software_deployment).where(
+            software_deployment.c.config_id == config_id)
+        with self.engine.connect() as conn:
+            return conn.execute(stmt).scalar_one() > 0
+
+    def delete_config(self, config_id: str) -> int:
+        try:
+            return self._write(delete(software_config).where(software_config.c.id == config_id))
+        except IntegrityError:
+            # a deployment was created against it since config_in_use() was asked
+            return -1
+
+    # -- software deployments ----------------------------------------------------------------
+    def insert_deployment(self, row: Row) -> None:
+        self._write(insert(software_deployment).values(version=1, **row))
+
+    def get_deployment(self, deployment_id: str, tenant: str | None = None) -> Row | None:
+        stmt = select(software_deployment).where(software_deployment.c.id == deployment_id)
+        if tenant is not None:
+            stmt = stmt.where(software_deployment.c.tenant == tenant)
+        return self._one(stmt)
+
+    def list_deployments(self, tenant: str | None = None,
+                         server_id: str | None = None) -> list[Row]:
+        d = software_deployment.c
+        stmt = select(software_deployment)
+        if tenant is not None:
+            stmt = stmt.where(d.tenant == tenant)
+        if server_id is not None:
+            stmt = stmt.where(d.server_id == server_id)
+        return self._all(stmt.order_by(d.created_at, d.id))
+
+    def deployments_with_configs(self, server_id: str, tenant: str | None = None) -> list[tuple[Row, Row]]:
+        """The server's deployments, oldest first, each with its config (missing configs dropped)."""
+        d, c = software_deployment.c, software_config.c
+        stmt = (select(software_deployment, software_config.c.name.label("config_name"),
+                       c.group.label("config_group"), c.body.label("config_body"),
+                       c.created_at.label("config_created_at"))
+                .join(software_config, d.config_id == c.id)
+                .where(d.server_id == server_id)
+                .order_by(d.created_at, d.id))
+        if tenant is not None:
+            stmt = stmt.where(d.tenant == tenant)
+        pairs = []
+        for row in self._all(stmt):
+            config = {"id": row["config_id"], "name": row.pop("config_name"),
+                      "group": row.pop("config_group"), "body": row.pop("config_body"),
+                      "created_at": row.pop("config_created_at")}
+            pairs.append((row, config))
+        return pairs
+
+    def update_deployment(self, deployment_id: str, expected_version: int, values: Row) -> bool:
+        """Compare-and-swap on `version`; False when someone else wrote first."""
+        d = software_deployment.c
+        stmt = (update(software_deployment)
+                .where(d.id == deployment_id, d.version == expected_version)
+                .values(version=expected_version + 1, **values))
+        return self._write(stmt) == 1
+
+    def delete_deployment(self, deployment_id: str) -> int:
+        return self._write(delete(software_deployment).where(software_deployment.c.id == deployment_id))
+
+    # -- servers and credentials -------------------------------------------------------------
+    def insert_server(self, row: Row, credential: Row) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(server).values(**row))
+                conn.execute(insert(server_credential).values(**credential))
+        except IntegrityError:
+            return False
+        return True
+
+    def get_server(self, server_id: str, tenant: str | None = None) -> Row | None:
+        stmt = select(server).where(server.c.id == server_id)
+        if tenant is not None:
+            stmt = stmt.where(server.c.tenant == tenant)
+        return self._one(stmt)
+
+    def list_servers(self, tenant: str) -> list[Row]:
+        return self._all(select(server).where(server.c.tenant == tenant)
+                         .order_by(server.c.created_at, server.c.id))
+
+    def delete_server(self, server_id: str) -> int:
+        with self.engine.begin() as conn:
+            conn.execute(delete(server_credential).where(server_credential.c.server_id == server_id))
+            return conn.execute(delete(server).where(server.c.id == server_id)).rowcount
+
+    def server_for_token(self, token_hash: str) -> Row | None:
+        stmt = (select(server)
+                .join(server_credential, server_credential.c.server_id == server.c.id)
+                .where(server_credential.c.token_hash == token_hash,
+                       server_credential.c.revoked_at.is_(None)))
+        return self._one(stmt)
+
+    def mark_seen(self, server_id: str, when: datetime) -> None:
+        self._write(update(server).where(server.c.id == server_id).values(last_seen_at=when))
+
+    # -- secrets ---------------------------------------------------------------------------
+    def secret(self, name: str, create: Callable[[], str]) -> str:
+        """The named secret, created on first use; concurrent first uses agree on one value."""
+        row = self._one(select(secret.c.value).where(secret.c.name == name))
+        if row is not None:
+            return row["value"]
+        try:
+            self._write(insert(secret).values(name=name, value=create()))
+        except IntegrityError:
+            pass
+        return self._one(select(secret.c.value).where(secret.c.name == name))["value"]
