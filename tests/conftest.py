@@ -1,0 +1,61 @@
+"""Fixtures shared by the whole suite: stores on every database under test, a fake clock."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from datetime import datetime, timedelta
+
+import pytest
+
+POSTGRES_URL = os.environ.get("STOKER_TEST_POSTGRES_URL")
+DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+def shared_dir() -> Path | None:
+    """The read-only reference material beside the checkout (conformance data from real Heat)."""
+    here = Path(__file__).resolve().parents[1]
+    for candidate in (os.environ.get("STOKER_SHARED_DIR"), here.parent / "shared", "/work/shared"):
+        if candidate and (Path(candidate) / "conformance").is_dir():
+            return Path(candidate)
+    return None
+
+
+class FakeClock:
+    """Deterministic time: each reading is one second after the previous one."""
+
+    def __init__(self, start: datetime = datetime(2026, 1, 2, 3, 4, 5)):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'stoker.db'}"
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def store(db_url):
+    pytest.importorskip("sqlalchemy")
+    from sqlalchemy import text
+
+    from metadata_server.store import open_store
+    from metadata_server.store.tables import metadata
+
+    store = open_store(db_url)
+    if db_url.startswith("postgres"):
+        # one database for the session: start each test from empty tables
+        with store.engine.begin() as conn:
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} CASCADE"))
+    yield store
+    store.engine.dispose()
