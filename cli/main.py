@@ -13,6 +13,7 @@ import sys
 SUBCOMMANDS = {
     "agent": ("agent.cli", "run the in-guest agent (collect, deploy, signal)"),
     "server": ("metadata_server.cli", "run the metadata / deployment server"),
+    "demo": ("cli.demo", "run stoker end to end here: server, agent, two chained deployments"),
 }
 
 
