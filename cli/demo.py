@@ -6,17 +6,15 @@ for both to reach COMPLETE, prints a table, and stops everything it started.
 """
 from __future__ import annotations
 
-import argparse
-import os
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from cli.processes import (Process, ProcessFailed, child_env, start_server, stoker_argv,
+                           write_agent_config)
 
 TENANT = "demo"
 DEADLINE_SECONDS = 25
@@ -27,12 +25,13 @@ echo "greeting is: $greeting (x$repeat)"
 message=""
 i=0
 while [ "$i" -lt "$repeat" ]; do message="$message$greeting "; i=$((i + 1)); done
-printf '%s' "${message% }" > "$heat_outputs_path.message"
+message="${message% }"
+printf '%s' "$message" > "$heat_outputs_path.message"
 printf '%s' "${#message}" > "$heat_outputs_path.length"
 """
 
 
-class DemoFailed(Exception):
+class DemoFailed(ProcessFailed):
     pass
 
 
@@ -44,55 +43,6 @@ def register(subparsers, name: str, help_text: str) -> None:
     parser.add_argument("--keep", action="store_true",
                         help="keep the demo's state directory (server database, agent root, logs)")
     parser.set_defaults(func=lambda args: run(keep=args.keep))
-
-
-class Process:
-    """A child process whose output goes to a log file; the first line can be awaited."""
-
-    def __init__(self, name: str, argv: list[str], log_path: Path, env: dict[str, str]):
-        self.name, self.log_path = name, log_path
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=open(log_path, "wb"),
-                                     env=env, text=True, start_new_session=True)
-        self.lines: list[str] = []
-        self._first = threading.Event()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-            self._first.set()
-        self._first.set()
-
-    def wait_for_line(self, needle: str, timeout: float) -> str:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            for line in self.lines:
-                if needle in line:
-                    return line
-            if self.proc.poll() is not None:
-                break
-            self._first.wait(0.05)
-        raise DemoFailed(f"{self.name} did not print {needle!r}; see {self.log_path}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-
-
-def _stoker(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cli.main", *args]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    return env
 
 
 def _wait_complete(client, deployment_id: str, deadline: float, agent: Process) -> dict:
@@ -130,18 +80,6 @@ class Client:
         return self._check(self.session.post(self.base + path, json=body, timeout=10))
 
 
-def _write_agent_config(root: Path, agent_config: dict) -> Path:
-    path = root / "etc" / "os-collect-config.conf"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write("[DEFAULT]\ncollectors = watch\npolling_interval = 1\n"
-                     "min_polling_interval = 0.2\n\n[watch]\n"
-                     f"metadata_url = {agent_config['metadata_url']}\n"
-                     f"auth_token = {agent_config['auth_token']}\n")
-    return path
-
-
 def _table(rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
@@ -164,7 +102,7 @@ def _summarise(name: str, deployment: dict) -> list[str]:
 def scenario(client: Client, agent_root: Path, start_agent) -> list[list[str]]:
     deadline = time.monotonic() + DEADLINE_SECONDS
     server = client.post("servers", {"name": "demo-vm"})
-    _write_agent_config(agent_root, server["agent_config"])
+    write_agent_config(agent_root, server["agent_config"])
     server_id = server["server"]["id"]
     config = client.post("software_configs", {
         "name": "greeter", "group": "script", "config": SCRIPT,
@@ -192,22 +130,18 @@ def scenario(client: Client, agent_root: Path, start_agent) -> list[list[str]]:
 def run(keep: bool = False) -> int:
     started = time.monotonic()
     state = Path(tempfile.mkdtemp(prefix="stoker-demo-"))
-    env = _env()
-    env["STOKER_ADMIN_TOKEN"] = admin_token = secrets.token_urlsafe(24)
+    admin_token = secrets.token_urlsafe(24)
     processes: list[Process] = []
     ok = False
     try:
-        server = Process("server", _stoker("server", "--bind", "127.0.0.1:0",
-                                           "--state-dir", str(state / "server")),
-                         state / "server.log", env)
+        server, base = start_server(state / "server", admin_token, state / "server.log")
         processes.append(server)
-        base = server.wait_for_line("listening on", 15).rsplit(" ", 1)[1]
         print(f"server: {base} (SQLite in {state / 'server'})")
         agent_root = state / "agent-root"
 
         def start_agent() -> Process:
-            agent = Process("agent", _stoker("agent", "--root", str(agent_root)),
-                            state / "agent.log", env)
+            agent = Process("agent", stoker_argv("agent", "--root", str(agent_root)),
+                            state / "agent.log", child_env())
             processes.append(agent)
             print(f"agent: root {agent_root}, log {agent.log_path}")
             return agent
@@ -215,7 +149,7 @@ def run(keep: bool = False) -> int:
         rows = scenario(Client(base, admin_token), agent_root, start_agent)
         print(_table(rows))
         ok = all(row[1] == "COMPLETE" for row in rows[1:])
-    except DemoFailed as exc:
+    except ProcessFailed as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
     finally:
         for process in reversed(processes):

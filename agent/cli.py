@@ -1,0 +1,124 @@
+"""`stoker agent`: run the in-guest agent (collect, deploy, signal)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from agent.backoff import Backoff
+from agent.loop import Agent
+from agent.outbox import Outbox
+from agent.paths import ROOT_ENV, Paths, root_from
+from agent.runner import DeploymentRunner
+from agent.shutdown import Shutdown
+from collector import config as agent_config
+from collector import registry
+from collector.cache import Cache
+from collector.errors import ConfigError
+
+log = logging.getLogger("agent")
+
+LOG_FORMAT = "%(asctime)s stoker-agent %(levelname)s %(message)s"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+DESCRIPTION = """\
+Poll the metadata server for this server's deployments, apply each new one with the hook named by
+its group (script, or an executable in $HEAT_CONFIG_HOOKS, /usr/libexec/heat-config/hooks,
+/var/lib/heat-config/hooks) and signal the result back. Files are where os-collect-config and
+heat-config keep them, under --root.
+"""
+
+EPILOG = """\
+config file (os-collect-config.conf format):
+  [DEFAULT]
+  collectors = watch
+  polling_interval = 30
+  min_polling_interval = 1
+
+  [watch]
+  metadata_url = http://SERVER:8004/v1/TENANT/servers/SERVER_ID/metadata
+  auth_token = SERVER_TOKEN
+
+exit status: 0 when stopped by SIGTERM/SIGINT, or with --once when a run completed (a failing
+deployment is reported to the server, not here); 1 when --once could not collect or run; 2 for a
+bad config file.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(name, help=help_text, description=DESCRIPTION, epilog=EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", metavar="DIR",
+                        help=f"directory that stands for / for every agent file (default: ${ROOT_ENV} or /)")
+    parser.add_argument("--config-file", metavar="FILE",
+                        help="config file (default: ROOT/etc/os-collect-config.conf)")
+    parser.add_argument("--once", action="store_true",
+                        help="run one iteration (collect, deploy, signal) and exit")
+    parser.add_argument("--polling-interval", type=_seconds, metavar="S",
+                        help="longest sleep between polls in seconds (overrides the config file; default 30)")
+    parser.add_argument("--min-polling-interval", type=_seconds, metavar="S",
+                        help="first and shortest sleep between polls in seconds (overrides the config file; default 1)")
+    parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO", metavar="LEVEL",
+                        help="one of %s (default INFO)" % ", ".join(LOG_LEVELS))
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging(args.log_level)
+    paths = Paths.under(root_from(args.root))
+    try:
+        config = agent_config.load(args.config_file or paths.config_file)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return 2
+    polling = args.polling_interval or config.polling_interval
+    minimum = args.min_polling_interval or config.min_polling_interval
+    cache = Cache(paths.resolve(config.cachedir) if config.cachedir else paths.cachedir)
+    outbox = Outbox(paths.outbox_dir)
+    agent = Agent(registry.build(config.collectors, config.settings), cache, DeploymentRunner(paths, outbox), outbox)
+
+    with Shutdown() as shutdown:
+        if args.once:
+            return _once(agent)
+        log.info("started: collectors %s, polling every %gs to %gs, root %s", ", ".join(config.collectors),
+                 minimum, polling, paths.root)
+        return agent.run_forever(Backoff(minimum, polling), shutdown.sleep)
+
+
+def setup_logging(level: str) -> None:
+    """One line per event on stderr. Replaces only the handler this function installed before, so
+    an embedding process (or a test runner) keeps its own handlers."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_stoker_agent", False)]:
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler._stoker_agent = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def _once(agent: Agent) -> int:
+    result = agent.iterate()
+    if not result.answered:
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in result.unavailable) or "none is configured"
+        log.error("no collector could collect (%s)", reasons)
+        return 1
+    for name, reason in result.unavailable:
+        log.warning("collector %s: %s", name, reason)
+    return 0 if result.completed else 1
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value

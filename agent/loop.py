@@ -1,0 +1,119 @@
+"""The agent's poll loop: collect -> cache -> (on change) run deployments -> commit.
+
+One iteration: retry pending signals, ask every collector, store what they answered in the cache
+(exploding os-apply-config deployments), and when anything changed (or on the first iteration of
+the process) run the deployments list. `.last` is committed only after the run completed, so a
+run that could not finish is tried again on the next poll, as os-collect-config does.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from agent.backoff import Backoff
+from agent.outbox import Outbox
+from agent.runner import DeploymentRunner, ItemReport
+from collector.base import Collector
+from collector.cache import Cache
+from collector.errors import SourceNotAvailable, SourceNotConfigured
+from collector.merger import explode, merged_deployments
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IterationResult:
+    answered: list[str] = field(default_factory=list)  # collectors that produced data
+    unavailable: list[tuple[str, str]] = field(default_factory=list)  # (collector, reason)
+    changed: list[str] = field(default_factory=list)  # cache keys whose data changed
+    ran: bool = False
+    reports: list[ItemReport] = field(default_factory=list)
+    error: str | None = None  # why the run could not complete
+
+    @property
+    def completed(self) -> bool:
+        """Something was collected and, if a run was due, it completed."""
+        return bool(self.answered) and self.error is None
+
+
+class Agent:
+    def __init__(self, collectors: Sequence[Collector], cache: Cache, runner: DeploymentRunner, outbox: Outbox):
+        self.collectors = list(collectors)
+        self.cache = cache
+        self.runner = runner
+        self.outbox = outbox
+        self._first_run_done = False
+
+    def iterate(self) -> IterationResult:
+        result = IterationResult()
+        self.outbox.flush()
+
+        collected: list[tuple[str, Any]] = []
+        for collector in self.collectors:
+            data = self._collect(collector, result)
+            if data is None:
+                continue
+            result.answered.append(collector.name)
+            for key, content in data:
+                collected += explode(key, content) if collector.explodes_deployments else [(key, content)]
+
+        paths = []
+        for key, content in collected:
+            try:
+                changed, path = self.cache.store(key, content)
+            except ValueError as exc:
+                log.warning("not cached: %s", exc)
+                continue
+            paths.append(path)
+            if changed and key not in result.changed:
+                result.changed.append(key)
+        if result.changed:
+            self.cache.store_meta_list(list(dict.fromkeys(paths)))
+
+        if not result.answered:
+            return result
+        if not result.changed and self._first_run_done:
+            log.debug("no changes")
+            return result
+        result.ran = True
+        try:
+            result.reports = self.runner.run(merged_deployments(collected))
+        except Exception as exc:
+            result.error = f"deployment run failed: {exc}"
+            log.error("%s; nothing committed, will retry", result.error)
+            log.debug("details", exc_info=True)
+            return result
+        for key in result.changed:
+            self.cache.commit(key)
+        self._first_run_done = True
+        return result
+
+    def run_forever(self, backoff: Backoff, sleep: Callable[[float], bool]) -> int:
+        """Poll until `sleep` reports a stop request; returns the exit code (0)."""
+        while True:
+            try:
+                result = self.iterate()
+            except Exception as exc:  # a bug or a full disk must not end the daemon
+                log.error("iteration failed: %s: %s", type(exc).__name__, exc)
+                log.debug("details", exc_info=True)
+                result = IterationResult(error=str(exc))
+            delay = backoff.next(changed=bool(result.changed) and result.error is None)
+            for name, reason in result.unavailable:
+                log.warning("collector %s: %s; retrying in %.1fs", name, reason, delay)
+            if sleep(delay):
+                log.info("stopped")
+                return 0
+
+    @staticmethod
+    def _collect(collector: Collector, result: IterationResult) -> list[tuple[str, Any]] | None:
+        try:
+            return collector.collect()
+        except SourceNotConfigured as exc:
+            log.debug("collector %s: not configured: %s", collector.name, exc)
+        except SourceNotAvailable as exc:
+            result.unavailable.append((collector.name, exc.reason))
+        except Exception as exc:  # one collector's bug must not hide the others' data
+            result.unavailable.append((collector.name, f"unexpected {type(exc).__name__}: {exc}"))
+            log.debug("collector %s failed", collector.name, exc_info=True)
+        return None

@@ -1,0 +1,19 @@
+"""The one interface every signal transport implements."""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class SignalError(Exception):
+    """A signal was not delivered. `retryable` is False when sending it again cannot help
+    (e.g. the server refused it with a 4xx), so the outbox stops trying."""
+
+    def __init__(self, message: str, retryable: bool = True):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class SignalTransport(Protocol):
+    def send(self, item: dict, payload: dict[str, Any]) -> None:
+        """Deliver `payload` (the hook's result) for deployment `item`, or raise SignalError."""
+        ...

@@ -1,0 +1,24 @@
+"""An in-memory signal transport for tests: records what was sent, fails when told to."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from agent.signals.base import SignalError
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.sent: list[tuple[dict, dict[str, Any]]] = []
+        self.failures: list[SignalError] = []  # raised one per send attempt, first to last
+
+    def fail_next(self, times: int = 1, message: str = "fake transport down", retryable: bool = True) -> None:
+        self.failures += [SignalError(message, retryable) for _ in range(times)]
+
+    def send(self, item: dict, payload: dict[str, Any]) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append((copy.deepcopy(item), copy.deepcopy(payload)))
+
+    def payloads(self, deployment_id: str) -> list[dict[str, Any]]:
+        return [p for item, p in self.sent if item.get("id") == deployment_id]

@@ -1,0 +1,90 @@
+"""CFN_SIGNAL / TEMP_URL_SIGNAL: PUT or POST the result as JSON to the item's `deploy_signal_id`.
+
+As heat-config-notify: PUT when `deploy_signal_verb` is PUT, else POST; the body is trimmed to
+950000 characters by dropping the beginning of deploy_stdout/deploy_stderr. Unlike it, the
+answer is checked: 2xx is delivered, connection errors and 5xx are retried a few times here
+(POST included) and then left to the outbox, other statuses are refused for good.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any, Callable
+
+import requests
+
+from agent.deployment import input_values
+from agent.signals.base import SignalError
+from collector.http_errors import describe, redact_url
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_CHARS = 950000
+TRIMMED_FIELDS = ("deploy_stdout", "deploy_stderr")
+# Statuses worth asking again: the server or a proxy may recover.
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def trimmed_body(payload: dict[str, Any], limit: int = MAX_BODY_CHARS) -> str:
+    """JSON of `payload`, its stdout/stderr cut from the start, in proportion, to fit `limit`."""
+    payload = dict(payload)
+    body = json.dumps(payload)
+    while len(body) > limit:
+        sizes = {k: len(json.dumps(payload[k])) - 2 for k in TRIMMED_FIELDS if isinstance(payload.get(k), str) and payload[k]}
+        total = sum(sizes.values())
+        if not total:
+            break  # nothing left to trim; the server will say whether it takes the rest
+        excess = len(body) - limit
+        for key, size in sizes.items():
+            # Each character removed shortens the JSON by at least one character (escapes by more),
+            # so one pass normally suffices; the loop covers rounding.
+            cut = -(-excess * size // total)
+            payload[key] = payload[key][cut:]
+        body = json.dumps(payload)
+    return body
+
+
+class UrlTransport:
+    def __init__(self, session: requests.Session | None = None, attempts: int = 3, backoff: float = 0.5,
+                 timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep):
+        self.session = session or requests.Session()
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self.timeout = timeout
+        self.sleep = sleep
+
+    def send(self, item: dict, payload: dict[str, Any]) -> None:
+        values = input_values(item)
+        url = values.get("deploy_signal_id")
+        if not isinstance(url, str) or not url:
+            raise SignalError("deploy_signal_id is not a URL", retryable=False)
+        verb = "PUT" if values.get("deploy_signal_verb") == "PUT" else "POST"
+        body = trimmed_body(payload).encode("ascii")
+        where = f"{verb} {redact_url(url)}"
+        error = SignalError(where + ": not attempted")
+        for attempt in range(self.attempts):
+            if attempt:
+                self.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                resp = self.session.request(verb, url, data=body, timeout=self.timeout,
+                                            headers={"Content-Type": "application/json"})
+            except requests.RequestException as exc:
+                error = SignalError(f"{where}: {describe(exc)}", retryable=True)
+                continue
+            if 200 <= resp.status_code < 300:
+                log.debug("%s answered %s: %s", where, resp.status_code, resp.text[:500])
+                return
+            retryable = resp.status_code in RETRYABLE_STATUS
+            error = SignalError(f"{where} answered {resp.status_code} {resp.reason}{_message(resp)}", retryable)
+            if not retryable:
+                break
+        raise error
+
+
+def _message(resp: requests.Response) -> str:
+    try:
+        message = resp.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return ": " + " ".join(str(message).split())[:200] if message else ""

@@ -1,0 +1,79 @@
+"""stoker's native collector: the server's document for this server, fetched with an ETag.
+
+GET `metadata_url` with the server's token in `X-Auth-Token` and the last ETag in `If-None-Match`;
+a 304 means the document held from the last good answer still stands, so polling often is cheap.
+A failed or malformed answer raises SourceNotAvailable and stores nothing, so the cache keeps the
+last good document.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar, Mapping
+
+import requests
+
+from collector.base import Option, positive_float
+from collector.errors import SourceNotAvailable, SourceNotConfigured
+from collector.http_errors import describe, redact_url
+
+log = logging.getLogger(__name__)
+
+
+class WatchCollector:
+    name: ClassVar[str] = "watch"
+    options: ClassVar[Mapping[str, Option]] = {
+        "metadata_url": Option(str, None, "the server's document URL, from POST /v1/{tenant}/servers"),
+        "auth_token": Option(str, None, "the server's token, sent as X-Auth-Token"),
+        "timeout": Option(positive_float, 10.0, "seconds to wait for the server"),
+    }
+    explodes_deployments: ClassVar[bool] = True
+
+    def __init__(self, settings: Mapping[str, Any], session: requests.Session | None = None):
+        self.metadata_url = settings.get("metadata_url")
+        self.auth_token = settings.get("auth_token")
+        self.timeout = settings.get("timeout") or 10.0
+        self._session = session or requests.Session()
+        self._etag: str | None = None
+        self._document: dict | None = None
+
+    def collect(self) -> list[tuple[str, Any]]:
+        if not self.metadata_url:
+            raise SourceNotConfigured("no metadata_url configured in [watch]")
+        url = redact_url(self.metadata_url)
+        headers = {"Accept": "application/json", "User-Agent": "stoker-agent"}
+        if self.auth_token:
+            headers["X-Auth-Token"] = self.auth_token
+        # Only ask for a 304 when there is a document to fall back on.
+        if self._etag and self._document is not None:
+            headers["If-None-Match"] = self._etag
+        try:
+            resp = self._session.get(self.metadata_url, headers=headers, timeout=self.timeout)
+        except requests.Timeout:
+            raise SourceNotAvailable(f"no answer from {url} within {self.timeout:g}s") from None
+        except requests.RequestException as exc:
+            raise SourceNotAvailable(f"cannot reach {url}: {describe(exc)}") from None
+
+        if resp.status_code == 304 and self._document is not None:
+            log.debug("collector watch: %s not modified", url)
+            return [(self.name, self._document)]
+        if not 200 <= resp.status_code < 300:
+            raise SourceNotAvailable(f"{url} answered {resp.status_code} {resp.reason}{_server_message(resp)}")
+        try:
+            document = resp.json()
+        except ValueError:
+            raise SourceNotAvailable(f"{url} answered {resp.status_code} but the body is not JSON") from None
+        if not isinstance(document, dict):
+            raise SourceNotAvailable(
+                f"{url} answered {resp.status_code} but the body is a JSON {type(document).__name__}, not an object")
+        self._document = document
+        self._etag = resp.headers.get("ETag")
+        return [(self.name, document)]
+
+
+def _server_message(resp: requests.Response) -> str:
+    """The `error.message` of a Heat-shaped error body, if there is one."""
+    try:
+        message = resp.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return ": " + " ".join(str(message).split())[:200] if message else ""

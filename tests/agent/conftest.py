@@ -1,0 +1,91 @@
+"""Fixtures shared by the agent tests: a scratch root, a loopback HTTP server, a fake transport."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.outbox import Outbox
+from agent.paths import Paths
+from agent.runner import DeploymentRunner
+from agent.signals import TransportSelector
+from agent.signals.fake import FakeTransport
+
+
+def _load_loopback():
+    # By path, so it works whatever pytest's import mode and whichever test dir runs first.
+    name = "stoker_tests_loopback"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("loopback.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+loopback = _load_loopback()
+
+
+@pytest.fixture
+def http_server():
+    server = loopback.Loopback().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hook_env():
+    """The environment hooks run with: this process's, minus anything that would redirect them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEAT_", "STOKER_")) and k != "PYTHONPATH"}
+    return env
+
+
+@pytest.fixture
+def paths(tmp_path, hook_env):
+    return Paths.under(str(tmp_path / "root"), env=hook_env)
+
+
+@pytest.fixture
+def transport():
+    return FakeTransport()
+
+
+@pytest.fixture
+def outbox(paths, transport):
+    # The real selection rule (by presence of deploy_signal_id), with the fake behind it.
+    return Outbox(paths.outbox_dir, choose=TransportSelector([("deploy_signal_id", lambda: transport)]))
+
+
+@pytest.fixture
+def runner(paths, outbox, hook_env):
+    return DeploymentRunner(paths, outbox, env=hook_env)
+
+
+def make_item(ident="dep-1", group="script", config="#!/bin/sh\necho hi\n", inputs=(), outputs=(),
+              name=None, signal_url="http://127.0.0.1:9/v1/signal/deployments/x?sig=s3cret", verb="PUT", **extra):
+    """A deployment item in the server's shape; `signal_url=None` makes it NO_SIGNAL."""
+    derived = [
+        {"name": "deploy_server_id", "type": "String", "value": "srv-1"},
+        {"name": "deploy_action", "type": "String", "value": "CREATE"},
+    ]
+    if signal_url:
+        derived += [{"name": "deploy_signal_id", "type": "String", "value": signal_url},
+                    {"name": "deploy_signal_verb", "type": "String", "value": verb}]
+    item = {"id": ident, "name": name or ident, "group": group, "creation_time": "2026-01-01T00:00:00Z",
+            "config": config, "options": {}, "inputs": list(inputs) + derived, "outputs": list(outputs)}
+    item.update(extra)
+    return item
+
+
+@pytest.fixture
+def item_factory():
+    return make_item
+
+
+@pytest.fixture
+def closed_url():
+    """A loopback URL nobody listens on: `closed_url("/path")`."""
+    return loopback.closed_port_url

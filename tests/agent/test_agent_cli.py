@@ -1,0 +1,122 @@
+"""`stoker agent` as a user runs it: subprocesses against a loopback server."""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent import cli
+from collector import config
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "server-token-xyz"
+
+
+def write_config(root, metadata_url, **globals_):
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    (root / "etc/os-collect-config.conf").write_text(
+        config.render({"watch": {"metadata_url": metadata_url, "auth_token": TOKEN}}, **globals_))
+
+
+def stoker(*args, **kwargs):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEAT_", "STOKER_"))}
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.run([sys.executable, "-m", "cli.main", "agent", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60, **kwargs)
+
+
+def test_register_adds_the_agent_subcommand():
+    parser = argparse.ArgumentParser(prog="stoker")
+    cli.register(parser.add_subparsers(dest="command"), "agent", "run the agent")
+    args = parser.parse_args(["agent", "--root", "/r", "--once", "--polling-interval", "5",
+                              "--min-polling-interval", "0.5", "--log-level", "debug"])
+    assert (args.root, args.once, args.polling_interval, args.min_polling_interval, args.log_level) == (
+        "/r", True, 5.0, 0.5, "DEBUG")
+    assert args.func is cli.run
+    with pytest.raises(SystemExit):
+        parser.parse_args(["agent", "--polling-interval", "0"])
+
+
+def test_help():
+    out = stoker("--help")
+    assert out.returncode == 0
+    for flag in ("--root", "--config-file", "--once", "--polling-interval", "--min-polling-interval", "--log-level"):
+        assert flag in out.stdout
+    assert "[watch]" in out.stdout
+
+
+def test_once_deploys_and_signals(tmp_path, http_server, item_factory):
+    signal_url = http_server.url("/v1/signal/deployments/dep-1?sig=abc")
+    item = item_factory("dep-1", config='#!/bin/sh\necho "hello $who"\nprintf 7 > "$heat_outputs_path.answer"\n',
+                        inputs=[{"name": "who", "type": "String", "value": "world"}],
+                        outputs=[{"name": "answer", "type": "String"}], signal_url=signal_url, verb="PUT")
+    document = {"deployments": [item], "os-collect-config": {"collectors": ["watch"]}}
+
+    def handler(request):
+        if request.method == "GET":
+            return 200, {"ETag": '"1"', "Content-Type": "application/json"}, json.dumps(document).encode()
+        return 200, {"Content-Type": "application/json"}, b'{"signal": {"applied": true}}'
+
+    http_server.handler = handler
+    root = tmp_path / "root"
+    write_config(root, http_server.url("/v1/t/servers/s/metadata"))
+
+    out = stoker("--root", str(root), "--once")
+
+    assert out.returncode == 0, out.stderr
+    get, put = http_server.wait_for(2)
+    assert get.headers["x-auth-token"] == TOKEN
+    assert put.method == "PUT" and put.path == "/v1/signal/deployments/dep-1?sig=abc"
+    assert put.json() == {"answer": "7", "deploy_stdout": "hello world\n", "deploy_stderr": "",
+                          "deploy_status_code": 0}
+    assert (root / "var/lib/os-collect-config/watch.json.last").exists()
+    assert json.loads((root / "var/run/heat-config/heat-config").read_text()) == [item]
+    assert (root / "var/lib/heat-config/deployed/dep-1.json").exists()
+    assert not list((root / "var/lib/stoker/outbox").glob("*.json"))
+    assert "signalled" in out.stderr and "stoker-agent INFO" in out.stderr
+
+
+def test_once_without_a_reachable_source_fails_with_one_line(tmp_path, closed_url):
+    url = closed_url("/v1/t/servers/s/metadata")
+    write_config(tmp_path, url)
+    out = stoker("--root", str(tmp_path), "--once")
+    assert out.returncode == 1
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].endswith(f"stoker-agent ERROR no collector could collect (watch: cannot reach {url}: "
+                             "connection refused)")
+    assert TOKEN not in out.stderr
+
+
+def test_bad_config_names_file_and_key(tmp_path):
+    conf = tmp_path / "agent.conf"
+    conf.write_text("[DEFAULT]\npolling_interval = often\n")
+    out = stoker("--root", str(tmp_path), "--config-file", str(conf), "--once")
+    assert out.returncode == 2
+    assert out.stderr.strip().endswith(f"ERROR {conf}: [DEFAULT] polling_interval = 'often': not a number")
+
+
+def test_sigterm_stops_the_daemon_cleanly(tmp_path, closed_url):
+    write_config(tmp_path, closed_url("/m"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEAT_", "STOKER_"))}
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "--min-polling-interval", "30"], cwd=REPO,
+                            env=dict(env, PYTHONPATH=str(REPO), STOKER_AGENT_ROOT=str(tmp_path)),
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in proc.stderr:  # wait for the first failed poll; the agent is now sleeping 30 s
+            lines.append(line)
+            if "retrying in" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stderr.read()
+        assert proc.wait(timeout=20) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    assert "Traceback" not in "".join(lines) + rest
+    assert "stopped" in rest
