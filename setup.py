@@ -25,5 +25,12 @@ setup(
     package_data={"metadata_server.store": ["alembic.ini"]},
     install_requires=AGENT_REQUIRES,
     extras_require=EXTRAS,
-    entry_points={"console_scripts": ["stoker = cli.main:main"]},
+    entry_points={"console_scripts": [
+        "stoker = cli.main:main",
+        # drop-in names for images and elements built for Heat's agents
+        "os-collect-config = collector.cli:main",
+        "os-refresh-config = refresher.cli:main",
+        "os-apply-config = applier.cli:main",
+        "heat-config-notify = agent.notify:main",
+    ]},
 )

@@ -29,6 +29,9 @@ software_deployment = Table(
     Column("stack_user_project_id", String(64)),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime),
+    Column("timeout_at", DateTime),  # the server fails it after this, saying what it knows
+    Column("phase", String(32)),  # what the agent last reported: received, running, ...
+    Column("last_signal_at", DateTime),
     # bumped on every write; writers compare-and-swap on it (optimistic concurrency)
     Column("version", Integer, nullable=False, default=1),
 )
@@ -40,6 +43,9 @@ server = Table(
     Column("name", String(255), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("last_seen_at", DateTime),
+    # bumped whenever the server's document changes
+    Column("generation", Integer, nullable=False, default=0),
+    Column("agent_info", JSON),  # what the agent reported of itself: version, hooks, collectors
 )
 
 server_credential = Table(
@@ -51,6 +57,37 @@ server_credential = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime, nullable=False),
     Column("revoked_at", DateTime),
+    Column("kind", String(16), nullable=False, default="token"),  # token | ec2
+    Column("access_key", String(64), unique=True),
+    # EC2 signatures are HMACs: the verifier needs the secret itself
+    Column("secret_key", String(128)),
+    Column("expires_at", DateTime),
+)
+
+operator_token = Table(
+    "operator_token", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("tenant", String(64)),  # null: may act in any tenant
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime),
+    Column("revoked_at", DateTime),
+)
+
+signal_attempt = Table(
+    "signal_attempt", metadata,
+    Column("deployment_id", String(36), primary_key=True),
+    Column("attempt_id", String(64), primary_key=True),
+    Column("received_at", DateTime, nullable=False),
+    Column("outcome", JSON),
+)
+
+document_change = Table(
+    "document_change", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("server_id", String(255), nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
 )
 
 secret = Table(

@@ -1,0 +1,1 @@
+"""os-refresh-config's replacement: run the phase scripts with run-parts semantics."""
