@@ -27,7 +27,18 @@ def _authorise(deployment_id: str) -> None:
 def signal(deployment_id):
     _authorise(deployment_id)
     c = ctx()
-    outcome = signals.signal_deployment(c.store, c.clock, deployment_id, json_body())
-    return jsonify({"signal": {"deployment_id": deployment_id, "applied": outcome.applied,
-                               "status": outcome.status, "status_reason": outcome.status_reason,
-                               "event": outcome.event}})
+    body = json_body()
+    phase = request.headers.get("X-Stoker-Phase")
+    if phase is not None:
+        outcome = signals.record_phase(c.store, c.clock, deployment_id, phase)
+    else:
+        outcome = signals.signal_deployment(c.store, c.clock, deployment_id, body,
+                                            request.headers.get("X-Stoker-Attempt"))
+    answer = {"deployment_id": deployment_id, "applied": outcome.applied,
+              "status": outcome.status, "status_reason": outcome.status_reason,
+              "event": outcome.event}
+    if outcome.duplicate:
+        answer["duplicate"] = True
+    if outcome.phase is not None:
+        answer["phase"] = outcome.phase
+    return jsonify({"signal": answer})

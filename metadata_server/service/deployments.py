@@ -21,6 +21,12 @@ def format_deployment(row: dict) -> dict:
     result["creation_time"] = isotime(row["created_at"])
     if row["updated_at"] is not None:
         result["updated_time"] = isotime(row["updated_at"])
+    # stoker's additions, present only once known (as Heat adds updated_time)
+    for key, value in (("phase", row.get("phase")),
+                       ("last_signal_time", isotime(row.get("last_signal_at"))),
+                       ("timeout_time", isotime(row.get("timeout_at")))):
+        if value is not None:
+            result[key] = value
     return result
 
 

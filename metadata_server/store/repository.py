@@ -11,8 +11,8 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from metadata_server.store.tables import (secret, server, server_credential, software_config,
-                                          software_deployment)
+from metadata_server.store.tables import (document_change, secret, server, server_credential,
+                                          signal_attempt, software_config, software_deployment)
 
 Row = dict[str, Any]
 
@@ -110,13 +110,40 @@ class Store:
             pairs.append((row, config))
         return pairs
 
-    def update_deployment(self, deployment_id: str, expected_version: int, values: Row) -> bool:
-        """Compare-and-swap on `version`; False when someone else wrote first."""
+    def update_deployment(self, deployment_id: str, expected_version: int, values: Row,
+                          attempt: Row | None = None) -> bool:
+        """Compare-and-swap on `version`; False when someone else wrote first.
+
+        With `attempt`, the signal attempt is recorded in the same transaction, so a result and
+        the record that it was applied are never separated.
+        """
         d = software_deployment.c
         stmt = (update(software_deployment)
                 .where(d.id == deployment_id, d.version == expected_version)
                 .values(version=expected_version + 1, **values))
-        return self._write(stmt) == 1
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(stmt).rowcount != 1:
+                    conn.rollback()
+                    return False
+                if attempt is not None:
+                    conn.execute(insert(signal_attempt).values(deployment_id=deployment_id,
+                                                               **attempt))
+        except IntegrityError:
+            return False  # the same attempt was recorded concurrently; the caller re-reads
+        return True
+
+    def get_attempt(self, deployment_id: str, attempt_id: str) -> Row | None:
+        a = signal_attempt.c
+        return self._one(select(signal_attempt).where(a.deployment_id == deployment_id,
+                                                      a.attempt_id == attempt_id))
+
+    def record_attempt(self, deployment_id: str, row: Row) -> bool:
+        try:
+            self._write(insert(signal_attempt).values(deployment_id=deployment_id, **row))
+        except IntegrityError:
+            return False
+        return True
 
     def delete_deployment(self, deployment_id: str) -> int:
         return self._write(delete(software_deployment).where(software_deployment.c.id == deployment_id))

@@ -143,3 +143,52 @@ def test_signal_with_malformed_body_is_400(api, make_server, make_config):
     response = api.client.put(f"/v1/signal/deployments/{deployment['id']}", data=b"{oops",
                               headers={"X-Auth-Token": api.token})
     assert response.status_code == 400
+
+
+def _signal_path(api, deployment):
+    derived = api.get(f"/v1/t1/software_configs/{deployment['config_id']}").json["software_config"]
+    url = next(i["value"] for i in derived["inputs"] if i["name"] == "deploy_signal_id")
+    return url.removeprefix("http://stoker.test")
+
+
+def test_repeated_attempt_is_a_duplicate_and_changes_nothing(api, make_server, make_config):
+    sid = make_server()["server"]["id"]
+    deployment = _deploy(api, make_config()["id"], sid)
+    path, anonymous = _signal_path(api, deployment), api.as_(None)
+    headers = {"X-Stoker-Attempt": "attempt-1"}
+    first = anonymous.put(path, {"deploy_status_code": 0, "result": "one"}, headers=headers)
+    assert first.json["signal"]["applied"] is True
+    # an operator re-opens the deployment; a late retry of the same attempt must not close it
+    api.put(f"/v1/t1/software_deployments/{deployment['id']}", {"status": "IN_PROGRESS"})
+    again = anonymous.put(path, {"deploy_status_code": 1, "result": "two"}, headers=headers)
+    assert again.json["signal"]["duplicate"] is True
+    assert again.json["signal"]["applied"] is False
+    assert again.json["signal"]["status"] == "COMPLETE"  # the verdict of the first delivery
+    shown = api.get(f"/v1/t1/software_deployments/{deployment['id']}").json["software_deployment"]
+    assert shown["status"] == "IN_PROGRESS" and shown["output_values"]["result"] == "one"
+    other = anonymous.put(path, {"deploy_status_code": 0, "result": "three"},
+                          headers={"X-Stoker-Attempt": "attempt-2"})
+    assert other.json["signal"]["applied"] is True
+
+
+def test_phase_signal_records_progress_without_completing(api, make_server, make_config):
+    sid = make_server()["server"]["id"]
+    deployment = _deploy(api, make_config()["id"], sid)
+    path = _signal_path(api, deployment)
+    response = api.as_(None).put(path, {}, headers={"X-Stoker-Phase": "running"})
+    assert response.json["signal"]["phase"] == "running"
+    assert response.json["signal"]["applied"] is False
+    shown = api.get(f"/v1/t1/software_deployments/{deployment['id']}").json["software_deployment"]
+    assert shown["status"] == "IN_PROGRESS"
+    assert shown["phase"] == "running" and "last_signal_time" in shown
+
+
+@pytest.mark.parametrize("header, value", [("X-Stoker-Phase", "Running!"),
+                                           ("X-Stoker-Attempt", "a" * 65),
+                                           ("X-Stoker-Attempt", "has space")])
+def test_bad_signal_headers_are_400(api, make_server, make_config, header, value):
+    sid = make_server()["server"]["id"]
+    deployment = _deploy(api, make_config()["id"], sid)
+    response = api.as_(None).put(_signal_path(api, deployment), {}, headers={header: value})
+    assert response.status_code == 400
+    assert header in response.json["error"]["message"]
