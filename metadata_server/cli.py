@@ -27,6 +27,17 @@ def register(subparsers, name: str, help_text: str) -> None:
                         help="database URL (default: sqlite in STATE_DIR; postgresql://... for PostgreSQL)")
     parser.add_argument("--public-url", metavar="URL",
                         help="base URL agents use to reach this server (default: the request's host)")
+    parser.add_argument("--workers", type=int, default=0, metavar="N",
+                        help="run under gunicorn with N worker processes (default: 0, the "
+                        "embedded single-process server)")
+    parser.add_argument("--threads", type=int, default=32, metavar="N",
+                        help="threads per gunicorn worker; each long-polling agent holds one "
+                        "(default %(default)s)")
+    parser.add_argument("--deployment-timeout", type=float, default=3600, metavar="SECONDS",
+                        help="how long a deployment may stay IN_PROGRESS when it sets no "
+                        "deploy_timeout of its own (default %(default)g)")
+    parser.add_argument("--poll-interval", type=float, default=30, metavar="SECONDS",
+                        help="poll interval suggested to agents (default %(default)g)")
     parser.add_argument("--log-level", default="INFO", help="logging level (default %(default)s)")
     parser.set_defaults(func=run)
 
@@ -52,29 +63,51 @@ def admin_token(state_dir: Path) -> tuple[str, bool]:
     return token, True
 
 
-def run(args: argparse.Namespace) -> int:
-    import logging
-
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
+def _build(args: argparse.Namespace, token: str):
+    """Store, app and background work for one process (each gunicorn worker makes its own)."""
     from metadata_server.app import create_app
+    from metadata_server.background import Background
     from metadata_server.service.credentials import token_hash
     from metadata_server.store import open_store
     from metadata_server.store.database import sqlite_url
 
+    store = open_store(args.db or sqlite_url(args.state_dir))
+    app = create_app(store, token_hash(token), public_url=args.public_url,
+                     deployment_timeout=args.deployment_timeout, poll_interval=args.poll_interval)
+    return app, Background(app.extensions["stoker"])
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s stoker-server %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     state_dir = Path(args.state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     host, port = _parse_bind(args.bind)
     token, generated = admin_token(state_dir)
     try:
-        store = open_store(args.db or sqlite_url(state_dir))
+        # migrations run once here, before any worker starts
+        app, background = _build(args, token)
     except Exception as exc:  # a bad URL or unreachable database: one line, no traceback
-        print(f"stoker server: cannot open database: {exc.__class__.__name__}: {exc}",
-              file=sys.stderr)
+        print(f"stoker server: cannot open database: {exc.__class__.__name__}: "
+              f"{str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
         return 1
-    app = create_app(store, token_hash(token), public_url=args.public_url)
+    if generated:
+        print(f"admin token (shown once, kept in {state_dir / ADMIN_TOKEN_FILE}): {token}",
+              flush=True)
+    if args.workers > 0:
+        from metadata_server.gunicorn_app import serve
+        background = None
+        return serve(args, host, port, lambda: _build(args, token))
+    return _serve_embedded(app, background, host, port)
+
+
+def _serve_embedded(app, background, host: str, port: int) -> int:
+    import logging
+
+    from werkzeug.serving import WSGIRequestHandler, make_server
 
     class QuietHandler(WSGIRequestHandler):
         # signal URLs carry their signature in the query: log the path only
@@ -85,14 +118,13 @@ def run(args: argparse.Namespace) -> int:
 
     server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    if generated:
-        print(f"admin token (shown once, kept in {state_dir / ADMIN_TOKEN_FILE}): {token}",
-              flush=True)
+    background.start()
     print(f"stoker server listening on http://{host}:{server.server_port}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        background.stop()
         server.server_close()
     return 0

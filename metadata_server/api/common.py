@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from flask import Flask, current_app, g, jsonify, request
@@ -11,9 +11,13 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from metadata_server.service.auth import Principal, authenticate
 from metadata_server.service.clock import Clock
+from metadata_server.service.credential_cache import CredentialCache
 from metadata_server.service.credentials import SIGNING_SECRET, new_token, signal_signature
-from metadata_server.service.errors import (Forbidden, InvalidInput, PayloadTooLarge,
-                                            ServiceError)
+from metadata_server.service.deployments import DEFAULT_TIMEOUT_SECONDS
+from metadata_server.service.document_cache import DocumentCache
+from metadata_server.service.last_seen import SeenRecorder
+from metadata_server.service.metrics import Metrics
+from metadata_server.service.errors import InvalidInput, PayloadTooLarge, ServiceError
 from metadata_server.store import Store
 
 log = logging.getLogger("stoker.server")
@@ -21,10 +25,28 @@ log = logging.getLogger("stoker.server")
 
 @dataclass
 class Context:
+    """Everything a request needs, made once per process by the app factory."""
     store: Store
     clock: Clock
     admin_token_hash: str
     public_url: str | None = None
+    deployment_timeout: float = DEFAULT_TIMEOUT_SECONDS
+    poll_interval: float | None = 30.0  # suggested to agents with every document
+    documents: DocumentCache = field(init=False)
+    credentials: CredentialCache = field(init=False)
+    last_seen: SeenRecorder = field(init=False)
+    metrics: Metrics = field(init=False)
+
+    def __post_init__(self):
+        self.documents = DocumentCache(self.store, self.clock)
+        self.credentials = CredentialCache()
+        self.last_seen = SeenRecorder()
+        self.metrics = Metrics()
+        # a change to a server's document is also how deletion and rotation are announced
+        self.store.change_listeners.append(self.credentials.forget_server)
+
+    def authenticate(self, token: str | None) -> Principal:
+        return authenticate(self.store, self.admin_token_hash, token, self.clock, self.credentials)
 
     def signing_key(self) -> str:
         return self.store.secret(SIGNING_SECRET, new_token)
@@ -43,9 +65,13 @@ def ctx() -> Context:
 
 
 def caller() -> Principal:
+    """The authenticated caller, already checked against the route's {tenant_id}."""
     if "principal" not in g:
-        g.principal = authenticate(ctx().store, ctx().admin_token_hash,
-                                   request.headers.get("X-Auth-Token"))
+        principal = ctx().authenticate(request.headers.get("X-Auth-Token"))
+        tenant = (request.view_args or {}).get("tenant")
+        if tenant is not None:
+            principal.require_tenant(tenant)
+        g.principal = principal
     return g.principal
 
 
@@ -105,8 +131,3 @@ def install_error_handlers(app: Flask) -> None:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return _error_body(500, "Internal Server Error", ServiceError.explanation,
                            type(exc).__name__, "internal error; see the server log")
-
-
-def check_tenant(principal: Principal, tenant: str) -> None:
-    if principal.tenant is not None and principal.tenant != tenant:
-        raise Forbidden(f"this credential is not valid in tenant {tenant}")

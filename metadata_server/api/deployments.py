@@ -1,7 +1,7 @@
 """/v1/{tenant_id}/software_deployments"""
 from flask import Blueprint, jsonify, request
 
-from metadata_server.api.common import admin, caller, check_tenant, ctx, json_body
+from metadata_server.api.common import admin, caller, ctx, json_body
 from metadata_server.service import deployments, documents
 
 bp = Blueprint("software_deployments", __name__,
@@ -24,7 +24,7 @@ def create(tenant):
     admin()
     c = ctx()
     row = deployments.create_deployment(c.store, c.clock, tenant, json_body(),
-                                        c.signal_url_factory())
+                                        c.signal_url_factory(), c.deployment_timeout)
     return _one(row)
 
 
@@ -39,19 +39,17 @@ def update(tenant, deployment_id):
     admin()
     c = ctx()
     return _one(deployments.update_deployment(c.store, c.clock, tenant, deployment_id,
-                                              json_body()))
+                                              json_body(), c.deployment_timeout))
 
 
 @bp.delete("/<deployment_id>")
 def delete(tenant, deployment_id):
     admin()
-    deployments.delete_deployment(ctx().store, tenant, deployment_id)
+    deployments.delete_deployment(ctx().store, ctx().clock, tenant, deployment_id)
     return "", 204
 
 
 @bp.get("/metadata/<server_id>")
 def metadata(tenant, server_id):
-    principal = caller()
-    check_tenant(principal, tenant)
-    principal.require_server(server_id)
+    caller().require_server(server_id)
     return jsonify({"metadata": documents.deployment_items(ctx().store, server_id, tenant)})

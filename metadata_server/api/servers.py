@@ -1,15 +1,34 @@
 """/v1/{tenant_id}/servers (native): registration, credentials, and each server's document."""
-from datetime import timedelta
+from flask import Blueprint, Response, jsonify, request
 
-from flask import Blueprint, jsonify, request
-
-from metadata_server.api.common import admin, caller, check_tenant, ctx, json_body
-from metadata_server.service import documents, servers
+from metadata_server.api.common import admin, caller, ctx, json_body
+from metadata_server.api.document_endpoint import (DocumentRequest, parse_if_none_match,
+                                                   parse_wait, respond)
+from metadata_server.service import servers
+from metadata_server.service.auth import SERVER
 
 bp = Blueprint("servers", __name__, url_prefix="/v1/<tenant>/servers")
 
-# a poll refreshes last-seen at most this often, so polling is not a database write each time
-SEEN_GRANULARITY = timedelta(seconds=15)
+
+def _metadata_url(tenant: str, server_id: str) -> str:
+    return f"{ctx().base_url()}/v1/{tenant}/servers/{server_id}/metadata"
+
+
+def _credentials(tenant: str, server_id: str, issued: servers.IssuedCredentials) -> dict:
+    """The credential, and collector settings for stoker's agent and for os-collect-config."""
+    metadata_url = _metadata_url(tenant, server_id)
+    return {
+        "credential": {"token": issued.token, "access_key_id": issued.access_key_id,
+                       "secret_access_key": issued.secret_access_key},
+        "agent_config": {"metadata_url": metadata_url, "auth_token": issued.token},
+        "os-collect-config": {
+            "watch": {"metadata_url": metadata_url, "auth_token": issued.token},
+            # for an unchanged image running upstream os-collect-config's cfn collector
+            "cfn": {"metadata_url": f"{ctx().base_url()}/v1/", "stack_name": server_id,
+                    "path": "server.Metadata", "access_key_id": issued.access_key_id,
+                    "secret_access_key": issued.secret_access_key},
+        },
+    }
 
 
 @bp.get("")
@@ -23,44 +42,48 @@ def index(tenant):
 def register(tenant):
     admin()
     c = ctx()
-    row, token = servers.register_server(c.store, c.clock, tenant, json_body())
-    metadata_url = f"{c.base_url()}/v1/{tenant}/servers/{row['id']}/metadata"
-    return jsonify({"server": servers.format_server(row), "credential": {"token": token},
-                    "agent_config": {"metadata_url": metadata_url, "auth_token": token}}), 201
+    row, issued = servers.register_server(c.store, c.clock, tenant, json_body())
+    return jsonify(dict({"server": servers.format_server(row)},
+                        **_credentials(tenant, row["id"], issued))), 201
+
+
+@bp.post("/<server_id>/credentials")
+def rotate(tenant, server_id):
+    admin()
+    c = ctx()
+    issued = servers.rotate_credentials(c.store, c.clock, tenant, server_id)
+    return jsonify(_credentials(tenant, server_id, issued)), 201
 
 
 @bp.get("/<server_id>")
 def show(tenant, server_id):
     admin()
-    return jsonify({"server": servers.format_server(servers.get_server(ctx().store, tenant, server_id))})
+    c = ctx()
+    row = servers.get_server(c.store, tenant, server_id)
+    pending = c.last_seen.pending(server_id)
+    if pending is not None and (row["last_seen_at"] is None or pending > row["last_seen_at"]):
+        row = dict(row, last_seen_at=pending)
+    return jsonify({"server": servers.format_server(row)})
 
 
 @bp.delete("/<server_id>")
 def delete(tenant, server_id):
     admin()
-    servers.delete_server(ctx().store, tenant, server_id)
+    servers.delete_server(ctx().store, ctx().clock, tenant, server_id)
     return "", 204
 
 
-@bp.get("/<server_id>/metadata")
+@bp.route("/<server_id>/metadata", methods=["GET", "HEAD"])
 def document(tenant, server_id):
     principal = caller()
-    check_tenant(principal, tenant)
     principal.require_server(server_id)
     c = ctx()
-    server = servers.get_server(c.store, tenant, server_id)
-    now = c.clock()
-    if principal.server_id == server_id and (
-            server["last_seen_at"] is None or now - server["last_seen_at"] > SEEN_GRANULARITY):
-        c.store.mark_seen(server_id, now)
-    doc = documents.server_document(documents.deployment_items(c.store, server_id, tenant),
-                                    f"{c.base_url()}/v1/{tenant}/servers/{server_id}/metadata")
-    tag = documents.etag(doc)
-    if tag in request.if_none_match:
-        response = jsonify()
-        response.status_code = 304
-        response.set_data(b"")
-    else:
-        response = jsonify(doc)
-    response.set_etag(tag)
-    return response
+    servers.get_server(c.store, tenant, server_id)
+    if principal.kind == SERVER:
+        c.last_seen.record(server_id, c.clock())
+    status, headers, body = respond(c.documents, DocumentRequest(
+        tenant, server_id, parse_if_none_match(request.headers.get("If-None-Match")),
+        parse_wait(request.args.get("wait")), _metadata_url(tenant, server_id),
+        head=request.method == "HEAD"), build=True, poll_interval=c.poll_interval)
+    c.metrics.inc("stoker_polls_total", answer=str(status), path="app")
+    return Response(body, status=status, headers=headers)

@@ -37,6 +37,9 @@ def signal(deployment_id):
     answer = {"deployment_id": deployment_id, "applied": outcome.applied,
               "status": outcome.status, "status_reason": outcome.status_reason,
               "event": outcome.event}
+    result = ("phase" if phase is not None else "duplicate" if outcome.duplicate
+              else "applied" if outcome.applied else "ignored")
+    c.metrics.inc("stoker_signals_total", result=result)
     if outcome.duplicate:
         answer["duplicate"] = True
     if outcome.phase is not None:

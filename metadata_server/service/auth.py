@@ -4,6 +4,8 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from metadata_server.service.clock import Clock
+from metadata_server.service.credential_cache import CredentialCache
 from metadata_server.service.credentials import token_hash
 from metadata_server.service.errors import Forbidden, Unauthorized
 from metadata_server.store import Store
@@ -16,6 +18,11 @@ class Principal:
     kind: str
     server_id: str | None = None
     tenant: str | None = None
+
+    def require_tenant(self, tenant: str) -> None:
+        """A server credential or a tenant-scoped operator token acts only in its own tenant."""
+        if self.tenant is not None and self.tenant != tenant:
+            raise Forbidden(f"this credential is not valid in tenant {tenant}")
 
     def require_admin(self) -> None:
         if self.kind != ADMIN:
@@ -30,13 +37,24 @@ class Principal:
             raise Forbidden(f"this credential belongs to another server, not {server_id}")
 
 
-def authenticate(store: Store, admin_token_hash: str, token: str | None) -> Principal:
+def authenticate(store: Store, admin_token_hash: str, token: str | None, clock: Clock,
+                 cache: CredentialCache | None = None) -> Principal:
     if not token:
         raise Unauthorized("missing X-Auth-Token header")
     digest = token_hash(token)
     if hmac.compare_digest(digest, admin_token_hash):
         return Principal(ADMIN)
-    server = store.server_for_token(digest)
-    if server is None:
-        raise Unauthorized("the X-Auth-Token is not valid")
-    return Principal(SERVER, server["id"], server["tenant"])
+    cached = cache.get(digest) if cache is not None else None
+    if cached is not None:
+        return cached
+    now = clock()
+    server = store.server_for_token(digest, now)
+    if server is not None:
+        principal = Principal(SERVER, server["id"], server["tenant"])
+        if cache is not None:
+            cache.put(digest, principal)
+        return principal
+    operator = store.operator_for_token(digest, now)
+    if operator is not None:
+        return Principal(ADMIN, tenant=operator["tenant"])
+    raise Unauthorized("the X-Auth-Token is not valid (unknown, revoked or expired)")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Callable
 
 from metadata_server.service.clock import Clock, isotime
@@ -12,6 +13,8 @@ from metadata_server.service.validate import max_length, optional, required
 from metadata_server.store import Store
 
 IN_PROGRESS, COMPLETE, FAILED = "IN_PROGRESS", "COMPLETE", "FAILED"
+DEFAULT_TIMEOUT_SECONDS = 3600  # Heat's stack_action_timeout: the longest Heat would ever wait
+TIMEOUT_GRACE = timedelta(seconds=60)
 UPDATABLE = ("config_id", "input_values", "output_values", "action", "status", "status_reason")
 
 
@@ -44,8 +47,31 @@ def _config_for(store: Store, tenant: str, config_id: str) -> dict:
     return config
 
 
+def _timeout_seconds(body: dict, input_values: dict, default: float) -> float:
+    """The body's `timeout` (stoker), else the `deploy_timeout` input the agent also honours."""
+    for where, value in (("timeout", body.get("timeout")),
+                         ("input_values.deploy_timeout", input_values.get("deploy_timeout"))):
+        if value is None:
+            continue
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = -1
+        if isinstance(value, bool) or not 0 < seconds <= 7 * 24 * 3600:
+            raise InvalidInput(f"{where}: {value!r} is not a number of seconds between 1 and 604800")
+        return seconds
+    return default
+
+
+def _deadline(status: str | None, start: datetime, seconds: float) -> datetime | None:
+    # after the deployment's own timeout, a grace period so that an agent's own timeout report
+    # (status 124) arrives first and says more than the server can
+    return start + timedelta(seconds=seconds) + TIMEOUT_GRACE if status == IN_PROGRESS else None
+
+
 def create_deployment(store: Store, clock: Clock, tenant: str, body: dict,
-                      signal_url: Callable[[str], str]) -> dict:
+                      signal_url: Callable[[str], str],
+                      default_timeout: float = DEFAULT_TIMEOUT_SECONDS) -> dict:
     """Create a deployment; with `signal_transport` in the body, derive its config first.
 
     `signal_url(deployment_id)` gives the URL an agent signals this deployment's result to.
@@ -59,6 +85,7 @@ def create_deployment(store: Store, clock: Clock, tenant: str, body: dict,
     reason = optional(body, "status_reason", (str, int, float, bool), "a string")
     project = optional(body, "stack_user_project_id", str, "a string")
     max_length("stack_user_project_id", project, 64)
+    timeout = _timeout_seconds(body, input_values, default_timeout)
     source = _config_for(store, tenant, config_id)
     now = clock()
     deployment_id = str(uuid.uuid4())
@@ -90,12 +117,14 @@ def create_deployment(store: Store, clock: Clock, tenant: str, body: dict,
            "action": action or "INIT", "status": status or COMPLETE,
            "status_reason": "" if reason is None else str(reason),
            "stack_user_project_id": project, "created_at": now, "updated_at": None}
+    row["timeout_at"] = _deadline(row["status"], now, timeout)
     store.insert_deployment(row)
+    store.record_change(server_id, now)
     return store.get_deployment(deployment_id)
 
 
 def update_deployment(store: Store, clock: Clock, tenant: str, deployment_id: str,
-                      body: dict) -> dict:
+                      body: dict, default_timeout: float = DEFAULT_TIMEOUT_SECONDS) -> dict:
     optional(body, "config_id", str, "the id of a software config")
     optional(body, "input_values", dict, "an object")
     optional(body, "output_values", dict, "an object")
@@ -109,11 +138,24 @@ def update_deployment(store: Store, clock: Clock, tenant: str, deployment_id: st
         values["status_reason"] = str(values["status_reason"])
     while True:
         row = get_deployment(store, tenant, deployment_id)
-        if store.update_deployment(deployment_id, row["version"],
-                                   dict(values, updated_at=clock())):
+        now = clock()
+        changes = dict(values, updated_at=now)
+        if values.get("status") == IN_PROGRESS or values.get("config_id"):
+            # a new action or config starts a new wait for its signal
+            status = values.get("status", row["status"])
+            timeout = _timeout_seconds(body, values.get("input_values") or row["input_values"] or {},
+                                       default_timeout)
+            changes.update(timeout_at=_deadline(status, now, timeout), phase=None)
+        elif "status" in values:
+            changes["timeout_at"] = None
+        if store.update_deployment(deployment_id, row["version"], changes):
+            if values.get("config_id") and values["config_id"] != row["config_id"]:
+                # Heat pushes metadata only when the config changed: the document is the configs
+                store.record_change(row["server_id"], now)
             return store.get_deployment(deployment_id)
 
 
-def delete_deployment(store: Store, tenant: str, deployment_id: str) -> None:
-    get_deployment(store, tenant, deployment_id)
+def delete_deployment(store: Store, clock: Clock, tenant: str, deployment_id: str) -> None:
+    row = get_deployment(store, tenant, deployment_id)
     store.delete_deployment(deployment_id)
+    store.record_change(row["server_id"], clock())

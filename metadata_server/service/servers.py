@@ -1,7 +1,9 @@
 """Servers: machines whose agents poll for deployments, each with its own credential."""
 from __future__ import annotations
 
+import secrets
 import uuid
+from dataclasses import dataclass
 
 from metadata_server.service.clock import Clock, isotime
 from metadata_server.service.credentials import new_token, token_hash
@@ -15,20 +17,51 @@ def format_server(row: dict) -> dict:
             "last_seen_time": isotime(row["last_seen_at"])}
 
 
-def register_server(store: Store, clock: Clock, tenant: str, body: dict) -> tuple[dict, str]:
-    """Create the server and its first credential; the token is returned only this once."""
+@dataclass(frozen=True)
+class IssuedCredentials:
+    """Shown to the caller once; the store keeps only the token's hash (and the EC2 secret,
+    which signature verification needs)."""
+    token: str
+    access_key_id: str
+    secret_access_key: str
+
+
+def _issue(server_id: str, now) -> tuple[IssuedCredentials, list[dict]]:
+    token = new_token()
+    access_key = secrets.token_hex(10).upper()
+    secret_key = secrets.token_urlsafe(30)
+    rows = [{"id": str(uuid.uuid4()), "server_id": server_id, "kind": "token",
+             "token_hash": token_hash(token), "created_at": now},
+            # the EC2 row needs a unique token_hash too: hash the access key, which is never a token
+            {"id": str(uuid.uuid4()), "server_id": server_id, "kind": "ec2",
+             "token_hash": token_hash("ec2:" + access_key), "access_key": access_key,
+             "secret_key": secret_key, "created_at": now}]
+    return IssuedCredentials(token, access_key, secret_key), rows
+
+
+def register_server(store: Store, clock: Clock, tenant: str,
+                    body: dict) -> tuple[dict, IssuedCredentials]:
+    """Create the server and its credentials; they are returned only this once."""
     name = required(body, "name", str, "a non-empty string")
     server_id = optional(body, "id", str, "a string") or str(uuid.uuid4())
     max_length("name", name, 255)
     max_length("id", server_id, 255)
     now = clock()
-    token = new_token()
+    issued, credentials = _issue(server_id, now)
     row = {"id": server_id, "tenant": tenant, "name": name, "created_at": now, "last_seen_at": None}
-    credential = {"id": str(uuid.uuid4()), "server_id": server_id,
-                  "token_hash": token_hash(token), "created_at": now}
-    if not store.insert_server(row, credential):
+    if not store.insert_server(row, credentials):
         raise Conflict(f"a server with id {server_id} already exists")
-    return row, token
+    return row, issued
+
+
+def rotate_credentials(store: Store, clock: Clock, tenant: str, server_id: str) -> IssuedCredentials:
+    """New credentials for the server; the old ones stop working at once."""
+    get_server(store, tenant, server_id)
+    now = clock()
+    issued, credentials = _issue(server_id, now)
+    store.add_credentials(server_id, credentials, revoke_others_at=now)
+    store.record_change(server_id, now)  # drops cached credentials in every worker
+    return issued
 
 
 def get_server(store: Store, tenant: str, server_id: str) -> dict:
@@ -38,6 +71,7 @@ def get_server(store: Store, tenant: str, server_id: str) -> dict:
     return row
 
 
-def delete_server(store: Store, tenant: str, server_id: str) -> None:
+def delete_server(store: Store, clock: Clock, tenant: str, server_id: str) -> None:
     get_server(store, tenant, server_id)
     store.delete_server(server_id)
+    store.record_change(server_id, clock())

@@ -11,7 +11,8 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from metadata_server.store.tables import (document_change, secret, server, server_credential,
+from metadata_server.store.tables import (document_change, operator_token, secret, server,
+                                          server_credential,
                                           signal_attempt, software_config, software_deployment)
 
 Row = dict[str, Any]
@@ -20,6 +21,9 @@ Row = dict[str, Any]
 class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
+        # called with a server id after its document changed, so caches in this process
+        # drop it at once; other processes learn it from the document_change table
+        self.change_listeners: list[Callable[[str], None]] = []
 
     # -- helpers ---------------------------------------------------------------------------
     def _one(self, stmt) -> Row | None:
@@ -80,6 +84,11 @@ class Store:
         if tenant is not None:
             stmt = stmt.where(software_deployment.c.tenant == tenant)
         return self._one(stmt)
+
+    def overdue_deployments(self, now: datetime) -> list[Row]:
+        d = software_deployment.c
+        return self._all(select(software_deployment).where(
+            d.status == "IN_PROGRESS", d.timeout_at.is_not(None), d.timeout_at < now))
 
     def list_deployments(self, tenant: str | None = None,
                          server_id: str | None = None) -> list[Row]:
@@ -149,11 +158,12 @@ class Store:
         return self._write(delete(software_deployment).where(software_deployment.c.id == deployment_id))
 
     # -- servers and credentials -------------------------------------------------------------
-    def insert_server(self, row: Row, credential: Row) -> bool:
+    def insert_server(self, row: Row, credentials: list[Row]) -> bool:
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(server).values(**row))
-                conn.execute(insert(server_credential).values(**credential))
+                for credential in credentials:
+                    conn.execute(insert(server_credential).values(**credential))
         except IntegrityError:
             return False
         return True
@@ -173,15 +183,91 @@ class Store:
             conn.execute(delete(server_credential).where(server_credential.c.server_id == server_id))
             return conn.execute(delete(server).where(server.c.id == server_id)).rowcount
 
-    def server_for_token(self, token_hash: str) -> Row | None:
+    def server_for_token(self, token_hash: str, now: datetime) -> Row | None:
+        cred = server_credential.c
         stmt = (select(server)
-                .join(server_credential, server_credential.c.server_id == server.c.id)
-                .where(server_credential.c.token_hash == token_hash,
-                       server_credential.c.revoked_at.is_(None)))
+                .join(server_credential, cred.server_id == server.c.id)
+                .where(cred.token_hash == token_hash, cred.revoked_at.is_(None),
+                       cred.expires_at.is_(None) | (cred.expires_at > now)))
         return self._one(stmt)
+
+    def operator_for_token(self, token_hash: str, now: datetime) -> Row | None:
+        t = operator_token.c
+        return self._one(select(operator_token).where(
+            t.token_hash == token_hash, t.revoked_at.is_(None),
+            t.expires_at.is_(None) | (t.expires_at > now)))
+
+    def insert_operator_token(self, row: Row) -> None:
+        self._write(insert(operator_token).values(**row))
+
+    def list_operator_tokens(self) -> list[Row]:
+        return self._all(select(operator_token).order_by(operator_token.c.created_at))
+
+    def revoke_operator_token(self, token_id: str, when: datetime) -> int:
+        return self._write(update(operator_token).where(operator_token.c.id == token_id,
+                                                        operator_token.c.revoked_at.is_(None))
+                           .values(revoked_at=when))
+
+    def add_credentials(self, server_id: str, credentials: list[Row],
+                        revoke_others_at: datetime | None = None) -> None:
+        with self.engine.begin() as conn:
+            if revoke_others_at is not None:
+                conn.execute(update(server_credential)
+                             .where(server_credential.c.server_id == server_id,
+                                    server_credential.c.revoked_at.is_(None))
+                             .values(revoked_at=revoke_others_at))
+            for credential in credentials:
+                conn.execute(insert(server_credential).values(**credential))
+
+    def server_for_access_key(self, access_key: str, now: datetime) -> tuple[Row, str] | None:
+        """The server owning an EC2-style access key, and the key's secret."""
+        cred = server_credential.c
+        stmt = (select(server, cred.secret_key)
+                .join(server_credential, cred.server_id == server.c.id)
+                .where(cred.access_key == access_key, cred.revoked_at.is_(None),
+                       cred.expires_at.is_(None) | (cred.expires_at > now)))
+        row = self._one(stmt)
+        if row is None:
+            return None
+        secret_key = row.pop("secret_key")
+        return row, secret_key
 
     def mark_seen(self, server_id: str, when: datetime) -> None:
         self._write(update(server).where(server.c.id == server_id).values(last_seen_at=when))
+
+    def mark_seen_many(self, seen: dict[str, datetime]) -> None:
+        """One transaction for a batch of last-seen times (never moving a time backwards)."""
+        if not seen:
+            return
+        with self.engine.begin() as conn:
+            for server_id, when in seen.items():
+                conn.execute(update(server).where(
+                    server.c.id == server_id,
+                    (server.c.last_seen_at.is_(None)) | (server.c.last_seen_at < when))
+                    .values(last_seen_at=when))
+
+    def credentials_of(self, server_id: str) -> list[Row]:
+        return self._all(select(server_credential).where(server_credential.c.server_id == server_id))
+
+    # -- document changes ----------------------------------------------------------------------
+    def record_change(self, server_id: str, when: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(document_change).values(server_id=server_id, created_at=when))
+            conn.execute(update(server).where(server.c.id == server_id)
+                         .values(generation=server.c.generation + 1))
+        for listener in list(self.change_listeners):
+            listener(server_id)
+
+    def changes_since(self, seq: int, limit: int = 10000) -> list[Row]:
+        c = document_change.c
+        return self._all(select(c.seq, c.server_id).where(c.seq > seq).order_by(c.seq).limit(limit))
+
+    def last_change_seq(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.max(document_change.c.seq))).scalar() or 0
+
+    def prune_changes(self, before: datetime) -> int:
+        return self._write(delete(document_change).where(document_change.c.created_at < before))
 
     # -- secrets ---------------------------------------------------------------------------
     def secret(self, name: str, create: Callable[[], str]) -> str:

@@ -1,0 +1,58 @@
+"""A WSGI layer in front of Flask for the request that dominates the load: an agent's poll.
+
+When the caller's credential and the server's document are both in memory, the poll is answered
+here, before Flask's routing and without a database query. Anything else (an unknown token, a
+document not built yet, an error to report) goes to Flask, which answers it the long way.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs
+
+from metadata_server.api.common import Context
+from metadata_server.api.document_endpoint import (DocumentRequest, parse_if_none_match,
+                                                   parse_wait, respond)
+from metadata_server.service.auth import SERVER
+from metadata_server.service.credentials import token_hash
+
+POLL = re.compile(r"^/v1/([^/]+)/servers/([^/]+)/metadata$")
+STATUS = {200: "200 OK", 304: "304 Not Modified"}
+
+
+class PollFastPath:
+    def __init__(self, wsgi_app, context: Context):
+        self.wsgi_app, self.context = wsgi_app, context
+
+    def __call__(self, environ, start_response):
+        answer = self._try(environ)
+        if answer is None:
+            return self.wsgi_app(environ, start_response)
+        status, headers, body = answer
+        start_response(STATUS[status], headers)
+        return [body]
+
+    def _try(self, environ):
+        method = environ.get("REQUEST_METHOD")
+        match = POLL.match(environ.get("PATH_INFO", ""))
+        token = environ.get("HTTP_X_AUTH_TOKEN")
+        if method not in ("GET", "HEAD") or match is None or not token:
+            return None
+        tenant, server_id = match.groups()
+        c = self.context
+        digest = token_hash(token)
+        principal = c.credentials.get(digest)
+        if principal is None or principal.kind != SERVER:
+            return None  # admin and unknown tokens take the checked path
+        if principal.server_id != server_id or principal.tenant != tenant:
+            return None  # Flask says 403 with Heat's error body
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        req = DocumentRequest(tenant, server_id,
+                              parse_if_none_match(environ.get("HTTP_IF_NONE_MATCH")),
+                              parse_wait((query.get("wait") or [None])[0]), "",
+                              head=method == "HEAD")
+        answer = respond(c.documents, req, build=False, poll_interval=c.poll_interval)
+        if answer is not None:
+            c.last_seen.record(server_id, c.clock())
+            c.metrics.inc("stoker_polls_total", answer=str(answer[0]), path="fast")
+        return answer
+

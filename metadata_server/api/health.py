@@ -1,0 +1,25 @@
+"""/healthz and /metrics: for load balancers and Prometheus; no token needed, no secrets shown."""
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import text
+
+from metadata_server.api.common import ctx
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        with ctx().store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # the database is what can fail here; say so, briefly
+        return jsonify({"status": "unavailable", "database": type(exc).__name__}), 503
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/metrics")
+def metrics():
+    c = ctx()
+    gauges = {"stoker_documents_cached": c.documents.size(),
+              "stoker_watchers": c.documents.watchers}
+    return Response(c.metrics.render(gauges), mimetype="text/plain; version=0.0.4")

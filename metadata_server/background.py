@@ -1,0 +1,70 @@
+"""Periodic work each server process does beside answering requests, on one thread.
+
+- the change feed: drop documents and credentials other workers changed (every 0.2 s);
+- last-seen flush: write agents' poll times in one batch (every 10 s, and at exit);
+- the timeout sweep: fail deployments no agent finished, with a reason (every 2 s);
+- pruning of the change table (every 5 min).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+from typing import Callable
+
+from metadata_server.api.common import Context
+from metadata_server.service import timeouts
+from metadata_server.service.document_cache import ChangeFeed
+
+log = logging.getLogger("stoker.server")
+CHANGE_RETENTION = timedelta(hours=1)
+
+
+class Background:
+    def __init__(self, context: Context, feed_interval: float = 0.2,
+                 flush_interval: float = 10.0, sweep_interval: float = 2.0):
+        c = context
+        self.context = context
+        feed = ChangeFeed(c.store, c.documents)
+        self.tasks: list[tuple[str, float, Callable[[], object]]] = [
+            ("change feed", feed_interval, feed.poll),
+            ("last-seen flush", flush_interval, lambda: c.last_seen.flush(c.store)),
+            ("timeout sweep", sweep_interval, self._sweep),
+            ("change pruning", 300.0, lambda: c.store.prune_changes(c.clock() - CHANGE_RETENTION)),
+        ]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stoker-background", daemon=True)
+        self._failing: set[str] = set()
+
+    def _sweep(self) -> None:
+        c = self.context
+        for deployment_id in timeouts.sweep(c.store, c.clock, c.last_seen):
+            log.warning("deployment %s timed out; marked FAILED", deployment_id)
+            c.metrics.inc("stoker_deployments_timed_out_total")
+
+    def start(self) -> "Background":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.context.last_seen.flush(self.context.store)
+
+    def _run(self) -> None:
+        due = {name: 0.0 for name, _, _ in self.tasks}
+        while not self._stop.is_set():
+            now = time.monotonic()
+            for name, interval, task in self.tasks:
+                if now < due[name]:
+                    continue
+                due[name] = now + interval
+                try:
+                    task()
+                    self._failing.discard(name)
+                except Exception as exc:  # e.g. the database is briefly away: say it once
+                    if name not in self._failing:
+                        log.error("%s failed: %s: %s; retrying", name, type(exc).__name__, exc)
+                    self._failing.add(name)
+            self._stop.wait(max(0.0, min(due.values()) - time.monotonic()))

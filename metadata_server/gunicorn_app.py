@@ -1,0 +1,56 @@
+"""`stoker server --workers N`: the same app under gunicorn (gthread workers) for production."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+from gunicorn.app.base import BaseApplication
+
+
+class StokerGunicorn(BaseApplication):
+    def __init__(self, options: dict, build: Callable):
+        self.options, self.build = options, build
+        self.background = None
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            if key in self.cfg.settings:  # older gunicorn lacks some settings
+                self.cfg.set(key, value)
+
+    def load(self):
+        # runs in each worker after the fork: its own database pool and background thread
+        app, self.background = self.build()
+        self.background.start()
+        return app
+
+
+def _when_ready(server):
+    for listener in server.LISTENERS:
+        host, port = listener.sock.getsockname()[:2]
+        print(f"stoker server listening on http://{host}:{port}", flush=True)
+
+
+def _worker_exit(server, worker):
+    background = getattr(worker.app, "background", None)
+    if background is not None:
+        background.stop()  # flushes last-seen times
+
+
+def serve(args: argparse.Namespace, host: str, port: int, build: Callable) -> int:
+    options = {
+        "bind": f"{host}:{port}", "workers": args.workers, "threads": args.threads,
+        "worker_class": "gthread", "when_ready": _when_ready, "worker_exit": _worker_exit,
+        # agents' requests only carry paths worth logging; signatures stay out of the log
+        "accesslog": None, "errorlog": "-", "loglevel": args.log_level.lower(),
+        "graceful_timeout": 5, "timeout": 90, "keepalive": 75,
+        # nothing of ours lives outside the state directory
+        "control_socket_disable": True,
+    }
+    StokerGunicorn(options, build).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit("run `stoker server --workers N` instead")

@@ -1,0 +1,103 @@
+"""Each server's document, built once per change and kept in memory with its ETag.
+
+An unchanged poll is answered from here with no database query. A change made in this process
+drops the entry at once (Store.change_listeners); a change made by another worker arrives through
+the document_change table (ChangeFeed). Watchers wait on a condition that both paths notify.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from metadata_server.service import documents
+from metadata_server.service.clock import Clock
+from metadata_server.store import Store
+
+MAX_WAIT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class CachedDocument:
+    server_id: str
+    tenant: str
+    etag: str
+    body: bytes
+    built_at: datetime  # Last-Modified for clients that compare times
+
+
+class DocumentCache:
+    def __init__(self, store: Store, clock: Clock):
+        self.store, self.clock = store, clock
+        self._docs: dict[str, CachedDocument] = {}
+        self._changed = threading.Condition()
+        self._versions: dict[str, int] = {}  # bumped on every invalidation, for watchers
+        self.watchers = 0
+        store.change_listeners.append(self.invalidate)
+
+    def size(self) -> int:
+        return len(self._docs)
+
+    def peek(self, server_id: str) -> CachedDocument | None:
+        return self._docs.get(server_id)
+
+    def get(self, server_id: str, tenant: str, metadata_url: str) -> CachedDocument:
+        cached = self._docs.get(server_id)
+        if cached is not None and cached.tenant == tenant:
+            return cached
+        version = self._versions.get(server_id, 0)
+        doc = documents.server_document(
+            documents.deployment_items(self.store, server_id, tenant), metadata_url)
+        built = CachedDocument(server_id, tenant, documents.etag(doc),
+                               json.dumps(doc, separators=(",", ":")).encode(), self.clock())
+        with self._changed:
+            # a change that landed while we were building makes this build stale: do not keep it
+            if self._versions.get(server_id, 0) == version:
+                self._docs[server_id] = built
+        return built
+
+    def invalidate(self, server_id: str) -> None:
+        with self._changed:
+            self._docs.pop(server_id, None)
+            self._versions[server_id] = self._versions.get(server_id, 0) + 1
+            self._changed.notify_all()
+
+    def wait_for_change(self, server_id: str, etag: str, timeout: float) -> bool:
+        """Block until the server's document may differ from `etag`; False on timeout."""
+        deadline = time.monotonic() + min(max(timeout, 0.0), MAX_WAIT_SECONDS)
+        with self._changed:
+            version = self._versions.get(server_id, 0)
+            self.watchers += 1
+            try:
+                while True:
+                    if self._versions.get(server_id, 0) != version:
+                        return True
+                    cached = self._docs.get(server_id)
+                    if cached is not None and cached.etag != etag:
+                        return True
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._changed.wait(left)
+            finally:
+                self.watchers -= 1
+
+
+class ChangeFeed:
+    """Tails the document_change table so every worker drops documents other workers changed."""
+
+    def __init__(self, store: Store, cache: DocumentCache):
+        self.store, self.cache = store, cache
+        self.seq = store.last_change_seq()
+
+    def poll(self) -> int:
+        rows = self.store.changes_since(self.seq)
+        for row in rows:
+            self.seq = max(self.seq, row["seq"])
+        for server_id in {row["server_id"] for row in rows}:
+            # record_change's listener already did this for changes made in this process;
+            # a second invalidation only wakes watchers, who then see the same ETag and wait on
+            self.cache.invalidate(server_id)
+        return len(rows)
