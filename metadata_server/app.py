@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from metadata_server.api import configs, deployments, health, servers, signals, versions
+from metadata_server.api import (configs, deployments, health, servers, signals, tokens,
+                                 versions)
 from metadata_server.api.common import Context, install_error_handlers
 from metadata_server.api.fast_path import PollFastPath
 from metadata_server.service.clock import Clock, system_clock
@@ -24,7 +25,7 @@ def create_app(store: Store, admin_token_hash: str, *, clock: Clock = system_clo
                       poll_interval)
     app.extensions["stoker"] = context
     app.wsgi_app = PollFastPath(app.wsgi_app, context)
-    for module in (versions, health, configs, deployments, servers, signals):
+    for module in (versions, health, configs, deployments, servers, signals, tokens):
         app.register_blueprint(module.bp)
     install_error_handlers(app)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Callable
+from datetime import datetime, timezone
 
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -13,7 +13,7 @@ from metadata_server.service.auth import Principal, authenticate
 from metadata_server.service.clock import Clock
 from metadata_server.service.credential_cache import CredentialCache
 from metadata_server.service.credentials import SIGNING_SECRET, new_token, signal_signature
-from metadata_server.service.deployments import DEFAULT_TIMEOUT_SECONDS
+from metadata_server.service.deployments import DEFAULT_TIMEOUT_SECONDS, SignalUrl
 from metadata_server.service.document_cache import DocumentCache
 from metadata_server.service.last_seen import SeenRecorder
 from metadata_server.service.metrics import Metrics
@@ -54,10 +54,15 @@ class Context:
     def base_url(self) -> str:
         return (self.public_url or request.host_url).rstrip("/")
 
-    def signal_url_factory(self) -> Callable[[str], str]:
+    def signal_url_factory(self) -> SignalUrl:
         base, key = self.base_url(), self.signing_key()
-        return lambda deployment_id: (f"{base}/v1/signal/deployments/{deployment_id}"
-                                      f"?sig={signal_signature(key, deployment_id)}")
+
+        def url(deployment_id: str, expires_at: datetime | None) -> str:
+            expires = str(int(expires_at.replace(tzinfo=timezone.utc).timestamp())) if expires_at else ""
+            query = f"expires={expires}&" if expires else ""
+            return (f"{base}/v1/signal/deployments/{deployment_id}"
+                    f"?{query}sig={signal_signature(key, deployment_id, expires)}")
+        return url
 
 
 def ctx() -> Context:

@@ -1,8 +1,11 @@
 """/v1/signal/deployments/{id}: where agents (and upstream heat-config-notify) send results."""
+from datetime import datetime, timezone
+
 from flask import Blueprint, jsonify, request
 
 from metadata_server.api.common import caller, ctx, json_body
 from metadata_server.service import signals
+from metadata_server.service.clock import isotime
 from metadata_server.service.credentials import verify
 from metadata_server.service.deployments import get_deployment
 from metadata_server.service.errors import Forbidden
@@ -14,8 +17,11 @@ def _authorise(deployment_id: str) -> None:
     c = ctx()
     signature = request.args.get("sig")
     if signature is not None:
-        if not verify(c.signing_key(), signature, "signal", deployment_id):
+        expires = request.args.get("expires", "")
+        if not verify(c.signing_key(), signature, "signal", deployment_id, expires):
             raise Forbidden("the signal URL's signature does not match this deployment")
+        if expires and int(expires) < c.clock().replace(tzinfo=timezone.utc).timestamp():
+            raise Forbidden(f"this signal URL expired at {isotime(datetime.fromtimestamp(int(expires), timezone.utc))}")
         get_deployment(c.store, None, deployment_id)
         return
     principal = caller()

@@ -25,5 +25,6 @@ def verify(key: str, signature: str, *parts: str) -> bool:
     return hmac.compare_digest(sign(key, *parts), signature or "")
 
 
-def signal_signature(key: str, deployment_id: str) -> str:
-    return sign(key, "signal", deployment_id)
+def signal_signature(key: str, deployment_id: str, expires: str = "") -> str:
+    """Signs the deployment and the URL's expiry (unix seconds; empty for a URL that never expires)."""
+    return sign(key, "signal", deployment_id, expires)

@@ -15,6 +15,9 @@ from metadata_server.store import Store
 IN_PROGRESS, COMPLETE, FAILED = "IN_PROGRESS", "COMPLETE", "FAILED"
 DEFAULT_TIMEOUT_SECONDS = 3600  # Heat's stack_action_timeout: the longest Heat would ever wait
 TIMEOUT_GRACE = timedelta(seconds=60)
+# a signal URL outlives its deployment's deadline by this much, then stops working
+SIGNAL_URL_SLACK = timedelta(days=1)
+SignalUrl = Callable[[str, "datetime | None"], str]
 UPDATABLE = ("config_id", "input_values", "output_values", "action", "status", "status_reason")
 
 
@@ -70,11 +73,12 @@ def _deadline(status: str | None, start: datetime, seconds: float) -> datetime |
 
 
 def create_deployment(store: Store, clock: Clock, tenant: str, body: dict,
-                      signal_url: Callable[[str], str],
+                      signal_url: SignalUrl,
                       default_timeout: float = DEFAULT_TIMEOUT_SECONDS) -> dict:
     """Create a deployment; with `signal_transport` in the body, derive its config first.
 
-    `signal_url(deployment_id)` gives the URL an agent signals this deployment's result to.
+    `signal_url(deployment_id, expires_at)` gives the URL an agent signals this deployment's
+    result to.
     """
     config_id = required(body, "config_id", str, "the id of a software config")
     server_id = required(body, "server_id", str, "a server id")
@@ -101,8 +105,9 @@ def create_deployment(store: Store, clock: Clock, tenant: str, body: dict,
         name = optional(body, "name", str, "a string") or source["name"]
         derived = {"id": str(uuid.uuid4()), "tenant": tenant, "name": name,
                    "group": source["group"] or "Heat::Ungrouped",
-                   "body": derive_body(source["body"], input_values, ctx,
-                                       lambda: signal_url(deployment_id)),
+                   "body": derive_body(source["body"], input_values, ctx, lambda: signal_url(
+                                       deployment_id, _deadline(IN_PROGRESS, now, timeout)
+                                       + SIGNAL_URL_SLACK)),
                    "created_at": now}
         store.insert_config(derived)
         config_id = derived["id"]

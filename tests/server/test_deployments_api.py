@@ -67,7 +67,8 @@ def test_derived_config_has_deploy_inputs_in_heat_order(api, make_config):
     assert values["deploy_stack_id"] == "st/123" and values["deploy_resource_name"] == "dep"
     assert values["deploy_signal_verb"] == "PUT"
     assert values["deploy_signal_id"].startswith(
-        f"http://stoker.test/v1/signal/deployments/{deployment['id']}?sig=")
+        f"http://stoker.test/v1/signal/deployments/{deployment['id']}?expires=")
+    assert "&sig=" in values["deploy_signal_id"]
 
 
 def test_cfn_signal_posts(api, make_config):

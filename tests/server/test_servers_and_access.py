@@ -192,3 +192,22 @@ def test_bad_signal_headers_are_400(api, make_server, make_config, header, value
     response = api.as_(None).put(_signal_path(api, deployment), {}, headers={header: value})
     assert response.status_code == 400
     assert header in response.json["error"]["message"]
+
+
+def test_signal_url_expires_a_day_after_the_deadline(api, make_server, make_config, clock):
+    from datetime import timedelta
+    sid = make_server()["server"]["id"]
+    deployment = _deploy(api, make_config()["id"], sid)
+    path = _signal_path(api, deployment)
+    clock.now += timedelta(seconds=3600 + 60) + timedelta(days=1, seconds=5)
+    response = api.as_(None).put(path, {"deploy_status_code": 0})
+    assert response.status_code == 403
+    assert "expired" in response.json["error"]["message"]
+
+
+def test_tampered_expiry_is_refused(api, make_server, make_config):
+    sid = make_server()["server"]["id"]
+    deployment = _deploy(api, make_config()["id"], sid)
+    path = _signal_path(api, deployment)
+    tampered = path.replace("expires=", "expires=9")
+    assert api.as_(None).put(tampered, {"deploy_status_code": 0}).status_code == 403
