@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from metadata_server.api import (configs, deployments, health, servers, signals, tokens,
-                                 versions)
+from metadata_server.api import (cfn, configs, deployments, health, servers, signals,
+                                 signed_metadata, tokens, versions)
 from metadata_server.api.common import Context, install_error_handlers
 from metadata_server.api.fast_path import PollFastPath
 from metadata_server.service.clock import Clock, system_clock
@@ -25,7 +25,8 @@ def create_app(store: Store, admin_token_hash: str, *, clock: Clock = system_clo
                       poll_interval)
     app.extensions["stoker"] = context
     app.wsgi_app = PollFastPath(app.wsgi_app, context)
-    for module in (versions, health, configs, deployments, servers, signals, tokens):
+    for module in (versions, cfn, health, configs, deployments, servers, signals, tokens,
+                   signed_metadata):
         app.register_blueprint(module.bp)
     install_error_handlers(app)
     return app

@@ -22,8 +22,9 @@ class DocumentRequest:
     server_id: str
     if_none_match: frozenset[str]
     wait: float
-    metadata_url: str
+    os_collect_config: dict | None  # None: answer only from the cache
     head: bool = False
+    variant: str = "watch"
 
 
 def parse_if_none_match(header: str | None) -> frozenset[str]:
@@ -60,12 +61,12 @@ def _answer(doc: CachedDocument, req: DocumentRequest, poll_interval: float | No
     return 200, headers, b"" if req.head else doc.body
 
 
-def respond(cache: DocumentCache, req: DocumentRequest, build: bool,
+def respond(cache: DocumentCache, req: DocumentRequest,
             poll_interval: float | None = None) -> Response | None:
     def current() -> CachedDocument | None:
-        if build:
-            return cache.get(req.server_id, req.tenant, req.metadata_url)
-        doc = cache.peek(req.server_id)
+        if req.os_collect_config is not None:
+            return cache.get(req.server_id, req.tenant, req.os_collect_config, req.variant)
+        doc = cache.peek(req.server_id, req.variant)
         return doc if doc is not None and doc.tenant == req.tenant else None
 
     doc = current()

@@ -48,9 +48,9 @@ class PollFastPath:
         query = parse_qs(environ.get("QUERY_STRING", ""))
         req = DocumentRequest(tenant, server_id,
                               parse_if_none_match(environ.get("HTTP_IF_NONE_MATCH")),
-                              parse_wait((query.get("wait") or [None])[0]), "",
+                              parse_wait((query.get("wait") or [None])[0]), None,
                               head=method == "HEAD")
-        answer = respond(c.documents, req, build=False, poll_interval=c.poll_interval)
+        answer = respond(c.documents, req, poll_interval=c.poll_interval)
         if answer is not None:
             c.last_seen.record(server_id, c.clock())
             c.metrics.inc("stoker_polls_total", answer=str(answer[0]), path="fast")

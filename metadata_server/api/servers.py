@@ -2,9 +2,10 @@
 from flask import Blueprint, Response, jsonify, request
 
 from metadata_server.api.common import admin, caller, ctx, json_body
+from metadata_server.api.signed_metadata import signed_metadata_url
 from metadata_server.api.document_endpoint import (DocumentRequest, parse_if_none_match,
                                                    parse_wait, respond)
-from metadata_server.service import servers
+from metadata_server.service import documents, servers
 from metadata_server.service.auth import SERVER
 
 bp = Blueprint("servers", __name__, url_prefix="/v1/<tenant>/servers")
@@ -17,16 +18,18 @@ def _metadata_url(tenant: str, server_id: str) -> str:
 def _credentials(tenant: str, server_id: str, issued: servers.IssuedCredentials) -> dict:
     """The credential, and collector settings for stoker's agent and for os-collect-config."""
     metadata_url = _metadata_url(tenant, server_id)
+    base = ctx().base_url()
     return {
         "credential": {"token": issued.token, "access_key_id": issued.access_key_id,
                        "secret_access_key": issued.secret_access_key},
         "agent_config": {"metadata_url": metadata_url, "auth_token": issued.token},
+        # settings for each collector that can poll this server; an unchanged image running
+        # upstream os-collect-config uses `cfn` or `request`
         "os-collect-config": {
             "watch": {"metadata_url": metadata_url, "auth_token": issued.token},
-            # for an unchanged image running upstream os-collect-config's cfn collector
-            "cfn": {"metadata_url": f"{ctx().base_url()}/v1/", "stack_name": server_id,
-                    "path": "server.Metadata", "access_key_id": issued.access_key_id,
-                    "secret_access_key": issued.secret_access_key},
+            "cfn": documents.cfn_settings(f"{base}/v1/", server_id, "server",
+                                          issued.access_key_id, issued.secret_access_key)["cfn"],
+            "request": {"metadata_url": signed_metadata_url(server_id, issued.access_key_id)},
         },
     }
 
@@ -83,7 +86,8 @@ def document(tenant, server_id):
         c.last_seen.record(server_id, c.clock())
     status, headers, body = respond(c.documents, DocumentRequest(
         tenant, server_id, parse_if_none_match(request.headers.get("If-None-Match")),
-        parse_wait(request.args.get("wait")), _metadata_url(tenant, server_id),
-        head=request.method == "HEAD"), build=True, poll_interval=c.poll_interval)
+        parse_wait(request.args.get("wait")),
+        documents.watch_settings(_metadata_url(tenant, server_id)),
+        head=request.method == "HEAD"), poll_interval=c.poll_interval)
     c.metrics.inc("stoker_polls_total", answer=str(status), path="app")
     return Response(body, status=status, headers=headers)

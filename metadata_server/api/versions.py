@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify, request
 bp = Blueprint("versions", __name__)
 
 
-def _versions():
+def versions_document():
     href = request.host_url.rstrip("/") + "/v1/"
     return {"versions": [{"id": "v1.0", "status": "CURRENT",
                           "links": [{"rel": "self", "href": href}]}]}
@@ -13,10 +13,10 @@ def _versions():
 @bp.get("/")
 def root():
     # Heat's version negotiation answers the bare root with 300 Multiple Choices
-    return jsonify(_versions()), 300
+    return jsonify(versions_document()), 300
 
 
 @bp.get("/v1")
-@bp.get("/v1/")
 def v1():
-    return jsonify(_versions())
+    # `/v1/` is the CFN API's address too: api/cfn.py answers it
+    return jsonify(versions_document())

@@ -23,6 +23,7 @@ MAX_WAIT_SECONDS = 60.0
 class CachedDocument:
     server_id: str
     tenant: str
+    variant: str  # which transport's os-collect-config section it carries: watch, cfn, request
     etag: str
     body: bytes
     built_at: datetime  # Last-Modified for clients that compare times
@@ -31,7 +32,7 @@ class CachedDocument:
 class DocumentCache:
     def __init__(self, store: Store, clock: Clock):
         self.store, self.clock = store, clock
-        self._docs: dict[str, CachedDocument] = {}
+        self._docs: dict[tuple[str, str], CachedDocument] = {}
         self._changed = threading.Condition()
         self._versions: dict[str, int] = {}  # bumped on every invalidation, for watchers
         self.watchers = 0
@@ -40,27 +41,33 @@ class DocumentCache:
     def size(self) -> int:
         return len(self._docs)
 
-    def peek(self, server_id: str) -> CachedDocument | None:
-        return self._docs.get(server_id)
+    def peek(self, server_id: str, variant: str = "watch") -> CachedDocument | None:
+        return self._docs.get((server_id, variant))
 
-    def get(self, server_id: str, tenant: str, metadata_url: str) -> CachedDocument:
-        cached = self._docs.get(server_id)
+    def get(self, server_id: str, tenant: str, os_collect_config: dict,
+            variant: str = "watch") -> CachedDocument:
+        """The document, built on a miss; `os_collect_config` is only used to build it."""
+        cached = self._docs.get((server_id, variant))
         if cached is not None and cached.tenant == tenant:
             return cached
         version = self._versions.get(server_id, 0)
         doc = documents.server_document(
-            documents.deployment_items(self.store, server_id, tenant), metadata_url)
-        built = CachedDocument(server_id, tenant, documents.etag(doc),
+            documents.deployment_items(self.store, server_id, tenant), os_collect_config)
+        built = CachedDocument(server_id, tenant, variant, documents.etag(doc),
                                json.dumps(doc, separators=(",", ":")).encode(), self.clock())
         with self._changed:
             # a change that landed while we were building makes this build stale: do not keep it
             if self._versions.get(server_id, 0) == version:
-                self._docs[server_id] = built
+                self._docs[(server_id, variant)] = built
         return built
+
+    def document(self, cached: CachedDocument) -> dict:
+        return json.loads(cached.body)
 
     def invalidate(self, server_id: str) -> None:
         with self._changed:
-            self._docs.pop(server_id, None)
+            for key in [k for k in self._docs if k[0] == server_id]:
+                del self._docs[key]
             self._versions[server_id] = self._versions.get(server_id, 0) + 1
             self._changed.notify_all()
 
@@ -74,7 +81,7 @@ class DocumentCache:
                 while True:
                     if self._versions.get(server_id, 0) != version:
                         return True
-                    cached = self._docs.get(server_id)
+                    cached = self._docs.get((server_id, "watch"))
                     if cached is not None and cached.etag != etag:
                         return True
                     left = deadline - time.monotonic()

@@ -25,10 +25,27 @@ def deployment_items(store: Store, server_id: str, tenant: str | None = None) ->
     return [format_item(c) for c in configs]
 
 
-def server_document(items: list[dict], metadata_url: str) -> dict:
-    return {"deployments": items,
-            "os-collect-config": {"collectors": ["watch"],
-                                  "watch": {"metadata_url": metadata_url}}}
+def server_document(items: list[dict], os_collect_config: dict) -> dict:
+    return {"deployments": items, "os-collect-config": os_collect_config}
+
+
+def watch_settings(metadata_url: str) -> dict:
+    """For stoker's agent; the token is not repeated: the agent already has it."""
+    return {"collectors": ["watch"], "watch": {"metadata_url": metadata_url}}
+
+
+def cfn_settings(metadata_url: str, stack_name: str, resource: str, access_key: str,
+                 secret_key: str) -> dict:
+    """As Heat writes it for POLL_SERVER_CFN, so an upstream agent keeps polling the same way."""
+    return {"collectors": ["cfn", "local"],
+            "cfn": {"metadata_url": metadata_url, "access_key_id": access_key,
+                    "secret_access_key": secret_key, "stack_name": stack_name,
+                    "path": f"{resource}.Metadata"}}
+
+
+def request_settings(metadata_url: str) -> dict:
+    """As Heat writes it for POLL_TEMP_URL: a URL that is its own credential."""
+    return {"collectors": ["request", "local"], "request": {"metadata_url": metadata_url}}
 
 
 def etag(document: dict) -> str:

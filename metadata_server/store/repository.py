@@ -219,6 +219,19 @@ class Store:
             for credential in credentials:
                 conn.execute(insert(server_credential).values(**credential))
 
+    def server_with_access_key(self, server_id: str, now: datetime) -> tuple[Row, str] | None:
+        """The server and its current EC2 access key."""
+        cred = server_credential.c
+        stmt = (select(server, cred.access_key)
+                .join(server_credential, cred.server_id == server.c.id)
+                .where(server.c.id == server_id, cred.kind == "ec2", cred.revoked_at.is_(None),
+                       cred.expires_at.is_(None) | (cred.expires_at > now)))
+        row = self._one(stmt)
+        if row is None:
+            return None
+        access_key = row.pop("access_key")
+        return row, access_key
+
     def server_for_access_key(self, access_key: str, now: datetime) -> tuple[Row, str] | None:
         """The server owning an EC2-style access key, and the key's secret."""
         cred = server_credential.c

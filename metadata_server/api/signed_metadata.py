@@ -1,0 +1,46 @@
+"""/v1/metadata/{server_id}?sig=: a server's document at a URL that is its own credential.
+
+It plays the part Swift temp URLs play in Heat's POLL_TEMP_URL, for os-collect-config's `request`
+collector (HEAD, then GET; Last-Modified). The signature covers the server's current EC2 access
+key, so rotating the server's credentials retires the URL too.
+"""
+import hmac
+
+from flask import Blueprint, Response, request
+
+from metadata_server.api.common import ctx
+from metadata_server.api.document_endpoint import (DocumentRequest, parse_if_none_match,
+                                                   parse_wait, respond)
+from metadata_server.service import documents
+from metadata_server.service.credentials import sign
+from metadata_server.service.errors import Forbidden
+
+bp = Blueprint("signed_metadata", __name__, url_prefix="/v1/metadata")
+
+
+def metadata_signature(key: str, server_id: str, access_key: str) -> str:
+    return sign(key, "metadata", server_id, access_key)
+
+
+def signed_metadata_url(server_id: str, access_key: str) -> str:
+    c = ctx()
+    return (f"{c.base_url()}/v1/metadata/{server_id}"
+            f"?sig={metadata_signature(c.signing_key(), server_id, access_key)}")
+
+
+@bp.route("/<server_id>", methods=["GET", "HEAD"])
+def document(server_id):
+    c = ctx()
+    server, access_key = c.store.server_with_access_key(server_id, c.clock()) or (None, None)
+    signature = request.args.get("sig", "")
+    if server is None or not hmac.compare_digest(
+            metadata_signature(c.signing_key(), server_id, access_key), signature):
+        raise Forbidden("this metadata URL is not valid (wrong signature, or the server's "
+                        "credentials were rotated)")
+    c.last_seen.record(server_id, c.clock())
+    status, headers, body = respond(c.documents, DocumentRequest(
+        server["tenant"], server_id, parse_if_none_match(request.headers.get("If-None-Match")),
+        parse_wait(request.args.get("wait")),
+        documents.request_settings(signed_metadata_url(server_id, access_key)),
+        head=request.method == "HEAD", variant="request"), poll_interval=c.poll_interval)
+    return Response(body, status=status, headers=headers)
