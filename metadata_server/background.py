@@ -16,6 +16,7 @@ from typing import Callable
 from metadata_server.api.common import Context
 from metadata_server.service import timeouts
 from metadata_server.service.document_cache import ChangeFeed
+from metadata_server.store.repository import BACKGROUND_THREAD
 
 log = logging.getLogger("stoker.server")
 CHANGE_RETENTION = timedelta(hours=1)
@@ -34,7 +35,7 @@ class Background:
             ("change pruning", 300.0, lambda: c.store.prune_changes(c.clock() - CHANGE_RETENTION)),
         ]
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stoker-background", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=BACKGROUND_THREAD, daemon=True)
         self._failing: set[str] = set()
 
     def _sweep(self) -> None:

@@ -1,4 +1,6 @@
 """/healthz and /metrics: for load balancers and Prometheus; no token needed, no secrets shown."""
+import os
+
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
@@ -21,5 +23,8 @@ def healthz():
 def metrics():
     c = ctx()
     gauges = {"stoker_documents_cached": c.documents.size(),
-              "stoker_watchers": c.documents.watchers}
+              "stoker_watchers": c.documents.watchers,
+              'stoker_db_queries_total{origin="request"}': c.store.queries["request"],
+              'stoker_db_queries_total{origin="background"}': c.store.queries["background"],
+              "stoker_process_id": os.getpid()}
     return Response(c.metrics.render(gauges), mimetype="text/plain; version=0.0.4")

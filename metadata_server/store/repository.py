@@ -4,10 +4,11 @@ Rows come back as plain dicts so the service layer never sees SQLAlchemy objects
 """
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, event, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +17,7 @@ from metadata_server.store.tables import (document_change, operator_token, secre
                                           signal_attempt, software_config, software_deployment)
 
 Row = dict[str, Any]
+BACKGROUND_THREAD = "stoker-background"
 
 
 class Store:
@@ -24,6 +26,14 @@ class Store:
         # called with a server id after its document changed, so caches in this process
         # drop it at once; other processes learn it from the document_change table
         self.change_listeners: list[Callable[[str], None]] = []
+        # statements executed by this process, for /metrics and benchmarks: those of requests
+        # apart from those of the background thread (background.py)
+        self.queries = {"request": 0, "background": 0}
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_args) -> None:
+        origin = "background" if threading.current_thread().name == BACKGROUND_THREAD else "request"
+        self.queries[origin] += 1
 
     # -- helpers ---------------------------------------------------------------------------
     def _one(self, stmt) -> Row | None:
