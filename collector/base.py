@@ -16,6 +16,10 @@ class Option:
     parse: Callable[[str], Any] = str
     default: Any = None
     help: str = ""
+    # Repeated lines (`path = a` / `path = b`) accumulate into a list, as oslo.config's MultiStrOpt.
+    multi: bool = False
+    # Never shown in logs or --print (passwords, secret keys).
+    secret: bool = False
 
 
 def positive_float(text: str) -> float:
@@ -23,6 +27,22 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise ValueError("must be a number greater than 0")
     return value
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise ValueError("must be a number, 0 or more")
+    return value
+
+
+def boolean(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
 
 
 class Collector(Protocol):
@@ -37,3 +57,13 @@ class Collector(Protocol):
     def collect(self) -> list[tuple[str, Any]]:
         """Return [(cache key, JSON value)], or raise SourceNotConfigured / SourceNotAvailable."""
         ...
+
+
+# Optional attributes a collector may have; loops read them with getattr(collector, name, None):
+#   deployment_keys: Sequence[str]  root keys whose os-apply-config items are exploded (default
+#                                   ("deployments",))
+#   poll_interval: float | None     the longest sleep the source asks for (X-Stoker-Poll-Interval)
+#   held_for: float                 seconds the source held the last request open (a long poll);
+#                                   a loop subtracts it from its next sleep
+#   start_watching(wake) / stop_watching(): call `wake()` from any thread when the source changed,
+#                                   so a loop sleeping between polls collects at once

@@ -4,15 +4,23 @@ GET `metadata_url` with the server's token in `X-Auth-Token` and the last ETag i
 a 304 means the document held from the last good answer still stands, so polling often is cheap.
 A failed or malformed answer raises SourceNotAvailable and stores nothing, so the cache keeps the
 last good document.
+
+Long poll: with an ETag to send, the request also carries `?wait=<seconds>`. stoker's server then
+holds an unchanged request up to that long and answers 200 as soon as the document changes (304 when
+the wait ends). A server that ignores `wait` answers at once, which is plain conditional polling.
+`held_for` tells the loop how long the last request was held, so it can shorten its next sleep;
+`poll_interval` is the longest sleep the server asks for (`X-Stoker-Poll-Interval`).
 """
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, ClassVar, Mapping
 
 import requests
 
-from collector.base import Option, positive_float
+from collector import http_source
+from collector.base import Option, non_negative_float, positive_float
 from collector.errors import SourceNotAvailable, SourceNotConfigured
 from collector.http_errors import describe, redact_url
 
@@ -25,6 +33,7 @@ class WatchCollector:
         "metadata_url": Option(str, None, "the server's document URL, from POST /v1/{tenant}/servers"),
         "auth_token": Option(str, None, "the server's token, sent as X-Auth-Token"),
         "timeout": Option(positive_float, 10.0, "seconds to wait for the server"),
+        "wait": Option(non_negative_float, 25.0, "long-poll: seconds the server may hold an unchanged request (0: off)"),
     }
     explodes_deployments: ClassVar[bool] = True
 
@@ -32,6 +41,11 @@ class WatchCollector:
         self.metadata_url = settings.get("metadata_url")
         self.auth_token = settings.get("auth_token")
         self.timeout = settings.get("timeout") or 10.0
+        wait = settings.get("wait")
+        self.wait: float = 25.0 if wait is None else wait
+        self.poll_interval: float | None = None
+        self.held_for = 0.0
+        self._clock = time.monotonic
         self._session = session or requests.Session()
         self._etag: str | None = None
         self._document: dict | None = None
@@ -44,16 +58,25 @@ class WatchCollector:
         if self.auth_token:
             headers["X-Auth-Token"] = self.auth_token
         # Only ask for a 304 when there is a document to fall back on.
+        params = {}
         if self._etag and self._document is not None:
             headers["If-None-Match"] = self._etag
+            if self.wait:
+                params["wait"] = f"{self.wait:g}"
+        # A held request legitimately takes `wait` seconds before its first byte.
+        timeout = self.timeout + (self.wait if params else 0)
+        self.held_for = 0.0
+        started = self._clock()
         try:
-            resp = self._session.get(self.metadata_url, headers=headers, timeout=self.timeout)
+            resp = self._session.get(self.metadata_url, headers=headers, params=params, timeout=timeout)
         except requests.Timeout:
-            raise SourceNotAvailable(f"no answer from {url} within {self.timeout:g}s") from None
+            raise SourceNotAvailable(f"no answer from {url} within {timeout:g}s") from None
         except requests.RequestException as exc:
             raise SourceNotAvailable(f"cannot reach {url}: {describe(exc)}") from None
 
+        self.poll_interval = http_source.poll_interval(resp)
         if resp.status_code == 304 and self._document is not None:
+            self.held_for = self._clock() - started if params else 0.0
             log.debug("collector watch: %s not modified", url)
             return [(self.name, self._document)]
         if not 200 <= resp.status_code < 300:

@@ -11,7 +11,7 @@ def test_defaults_for_an_empty_file():
     assert cfg.polling_interval == 30.0
     assert cfg.min_polling_interval == 1.0
     assert cfg.cachedir is None
-    assert cfg.settings == {"watch": {"metadata_url": None, "auth_token": None, "timeout": 10.0}}
+    assert cfg.settings == {"watch": {"metadata_url": None, "auth_token": None, "timeout": 10.0, "wait": 25.0}}
 
 
 def test_full_file_as_the_server_documents_it():
@@ -30,7 +30,7 @@ timeout = 3
     cfg = config.parse(text, "f.conf")
     assert (cfg.polling_interval, cfg.min_polling_interval, cfg.cachedir) == (15.0, 0.5, "/srv/cache")
     assert cfg.settings["watch"] == {"metadata_url": "http://127.0.0.1:8004/v1/t/servers/s/metadata",
-                                     "auth_token": "abc%def", "timeout": 3.0}
+                                     "auth_token": "abc%def", "timeout": 3.0, "wait": 25.0}
 
 
 def test_repeated_collectors_lines_accumulate_in_order(monkeypatch):
@@ -59,7 +59,7 @@ def test_collector_sections_do_not_inherit_default_keys():
     ("[DEFAULT]\npolling_interval = soon\n", "[DEFAULT] polling_interval = 'soon': not a number"),
     ("[DEFAULT]\nmin_polling_interval = -1\n", "[DEFAULT] min_polling_interval = '-1': must be a number greater than 0"),
     ("[watch]\ntimeout = ten\n", "[watch] timeout = 'ten': not a number"),
-    ("[DEFAULT]\ncollectors = cfn\n", "[DEFAULT] collectors: unknown collector 'cfn'"),
+    ("[DEFAULT]\ncollectors = nosuch\n", "[DEFAULT] collectors: unknown collector 'nosuch'"),
     ("collectors = watch\n", "File contains no section headers"),
 ])
 def test_errors_name_file_and_key(text, where):

@@ -1,0 +1,130 @@
+"""`cfn`: the server's metadata from a CloudFormation-style API (Heat's CFN API, or stoker's).
+
+For each `path` `Resource.Field[.k1.k2]`: GET `metadata_url` with Action=DescribeStackResource,
+StackName, LogicalResourceId, signed with EC2 signature version 2 (`ec2_signature`). The answer is
+XML; the element `Field` of StackResourceDetail holds JSON (for `Metadata`, the server's document),
+optionally narrowed by the sub-keys. The objects of all paths are merged shallowly.
+
+Without `metadata_url`, the hint file (written by heat-cfntools) names the server: `<hint>/v1/`.
+Malformed answers are SourceNotAvailable naming the path and what was wrong (upstream crashed on an
+XML error and on a missing field).
+"""
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from typing import Any, ClassVar, Mapping
+
+import requests
+
+from collector import http_source
+from collector.base import Option, positive_float
+from collector.ec2_signature import signed_query
+from collector.errors import SourceNotAvailable, SourceNotConfigured
+from collector.http_errors import redact_url
+
+HINT_FILE = "/var/lib/heat-cfntools/cfn-metadata-server"
+
+
+def parse_path(path: str) -> tuple[str, str, list[str]]:
+    """`Res.Field.k1.k2` -> ("Res", "Field", ["k1", "k2"]); SourceNotConfigured if there is no dot."""
+    if "." not in path:
+        raise SourceNotConfigured(f"[cfn] path {path!r} is not in the format resource.field[.x.y]")
+    resource, field, *sub_keys = path.split(".")
+    if not resource or not field:
+        raise SourceNotConfigured(f"[cfn] path {path!r} is not in the format resource.field[.x.y]")
+    return resource, field, sub_keys
+
+
+def field_from_xml(body: bytes, field: str, where: str) -> str:
+    """The text of StackResourceDetail/<field> in a DescribeStackResource answer."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise SourceNotAvailable(f"{where}: the answer is not XML ({exc})") from None
+    element = root.find(f"DescribeStackResourceResult/StackResourceDetail/{field}")
+    if element is None:
+        raise SourceNotAvailable(f"{where}: the answer has no StackResourceDetail/{field}")
+    return element.text or ""
+
+
+class CfnCollector:
+    name: ClassVar[str] = "cfn"
+    options: ClassVar[Mapping[str, Option]] = {
+        "metadata_url": Option(str, None, "the CFN API, e.g. http://host:8000/v1/"),
+        "heat_metadata_hint": Option(str, HINT_FILE, "file holding the CFN server's URL"),
+        "ca_certificate": Option(str, None, "CA bundle to verify the server with"),
+        "stack_name": Option(str, None, "stack name or ARN"),
+        "path": Option(str, [], "Resource.Field[.k1.k2]; repeat for several", multi=True),
+        "secret_access_key": Option(str, None, "EC2 secret key", secret=True),
+        "access_key_id": Option(str, None, "EC2 access key"),
+        "deployment_key": Option(str, ["deployments"], "root keys whose deployments are exploded", multi=True),
+        "timeout": Option(positive_float, 10.0, "seconds to wait for the server"),
+    }
+    explodes_deployments: ClassVar[bool] = True
+
+    def __init__(self, settings: Mapping[str, Any], session: requests.Session | None = None):
+        self.settings = dict(settings)
+        paths = settings.get("path") or []
+        self.paths: list[str] = [paths] if isinstance(paths, str) else list(paths)
+        self.timeout = settings.get("timeout") or 10.0
+        keys = settings.get("deployment_key") or ["deployments"]
+        self.deployment_keys = [keys] if isinstance(keys, str) else list(keys)
+        self._session = session or requests.Session()
+
+    def metadata_url(self) -> str:
+        url = self.settings.get("metadata_url")
+        if url:
+            return url
+        hint = self.settings.get("heat_metadata_hint") or HINT_FILE
+        if os.path.exists(hint):
+            with open(hint, encoding="utf-8") as f:
+                return f.read().strip() + "/v1/"
+        raise SourceNotConfigured(f"no metadata_url configured in [cfn] and no hint file {hint}")
+
+    def collect(self) -> list[tuple[str, Any]]:
+        url = self.metadata_url()
+        for key in ("access_key_id", "secret_access_key"):
+            if not self.settings.get(key):
+                raise SourceNotConfigured(f"no {key} configured in [cfn]")
+        if not self.paths:
+            raise SourceNotConfigured("no path configured in [cfn]")
+        merged: dict[str, Any] = {}
+        for path in self.paths:
+            merged.update(self._one(url, path))
+        return [(self.name, merged)]
+
+    def _one(self, url: str, path: str) -> dict:
+        resource, field, sub_keys = parse_path(path)
+        params = {"Action": "DescribeStackResource", "StackName": self.settings.get("stack_name") or "",
+                  "LogicalResourceId": resource}
+        query = signed_query(self.settings["access_key_id"], self.settings["secret_access_key"], "GET", url, params)
+        resp = http_source.request(self._session, "GET", url, self.timeout, params=query,
+                                   headers={"Content-Type": "application/json"},
+                                   verify=self.settings.get("ca_certificate") or True)
+        where = f"{redact_url(url)} ({path})"
+        if not 200 <= resp.status_code < 300:
+            raise SourceNotAvailable(f"{where} answered {resp.status_code} {resp.reason}{_aws_error(resp.content)}")
+        text = field_from_xml(resp.content, field, where)
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise SourceNotAvailable(f"{where}: {field} is not JSON ({exc})") from None
+        for key in sub_keys:
+            if not isinstance(value, dict) or key not in value:
+                raise SourceNotAvailable(f"{where}: sub-key {key} does not exist")
+            value = value[key]
+        if not isinstance(value, dict):
+            raise SourceNotAvailable(f"{where}: the value is a JSON {type(value).__name__}, not an object")
+        return value
+
+
+def _aws_error(body: bytes) -> str:
+    """`: Code: Message` of an AWS-style ErrorResponse, if the body is one."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return ""
+    code, message = root.findtext("Error/Code"), root.findtext("Error/Message")
+    return f": {code}: {message}"[:240] if code else ""
