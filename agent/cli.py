@@ -1,4 +1,8 @@
-"""`stoker agent`: run the in-guest agent (collect, deploy, signal)."""
+"""`stoker agent`: run the in-guest agent (collect, deploy, signal), and its operator commands.
+
+`stoker agent` with no subcommand is the daemon (`--once` for one pass); `status`, `redeploy ID`
+and `doctor` look at (or act on) the same files under --root.
+"""
 from __future__ import annotations
 
 import argparse
@@ -9,8 +13,10 @@ from agent.backoff import Backoff
 from agent.loop import Agent
 from agent.outbox import Outbox
 from agent.paths import ROOT_ENV, Paths, root_from
-from agent.runner import DeploymentRunner
+from agent.runner import DEFAULT_TAIL, DEFAULT_TIMEOUT, DeploymentRunner
 from agent.shutdown import Shutdown
+from agent.signals.native import PhaseReporter
+from agent.state import StateStore
 from collector import config as agent_config
 from collector import registry
 from collector.cache import Cache
@@ -39,6 +45,12 @@ config file (os-collect-config.conf format):
   metadata_url = http://SERVER:8004/v1/TENANT/servers/SERVER_ID/metadata
   auth_token = SERVER_TOKEN
 
+commands:
+  stoker agent [--once]        the daemon (or one pass)
+  stoker agent status          where every deployment stands: state, exit code, duration, last signal
+  stoker agent redeploy ID     run deployment ID (its id or name) again on the next pass
+  stoker agent doctor          check configuration, server reachability, credentials, hooks, clock
+
 exit status: 0 when stopped by SIGTERM/SIGINT, or with --once when a run completed (a failing
 deployment is reported to the server, not here); 1 when --once could not collect or run; 2 for a
 bad config file.
@@ -65,7 +77,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="first and shortest sleep between polls in seconds (overrides the config file; default 1)")
     parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO", metavar="LEVEL",
                         help="one of %s (default INFO)" % ", ".join(LOG_LEVELS))
+    parser.add_argument("--deploy-timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="S",
+                        help="seconds a hook may run when the deployment has no deploy_timeout input "
+                        "(default %(default)g); then its process group is killed and status 124 reported")
+    parser.add_argument("--signal-retry-max", type=_seconds, default=300.0, metavar="S",
+                        help="longest wait between tries of an undelivered signal (default %(default)g)")
+    parser.add_argument("--kill-grace", type=_seconds, default=5.0, metavar="S",
+                        help="seconds between SIGTERM and SIGKILL of a timed-out hook (default %(default)g)")
     parser.set_defaults(func=run)
+    sub = parser.add_subparsers(dest="agent_command", metavar="[COMMAND]")
+    from agent import doctor, redeploy, status  # noqa: E402  (each registers itself)
+    for module in (status, redeploy, doctor):
+        command = module.register(sub)
+        # Given after the subcommand too; SUPPRESS keeps a value given before it.
+        command.add_argument("--root", metavar="DIR", default=argparse.SUPPRESS,
+                             help=f"directory that stands for / (default: ${ROOT_ENV} or /)")
+        command.add_argument("--config-file", metavar="FILE", default=argparse.SUPPRESS,
+                             help="config file (default: ROOT/etc/os-collect-config.conf)")
+
+
+def build(args: argparse.Namespace, paths: Paths, config: agent_config.AgentConfig) -> Agent:
+    """The daemon's parts, wired: collectors, cache, outbox -> state store, runner."""
+    states = StateStore(paths.deployments_state_dir)
+    outbox = Outbox(paths.outbox_dir, retry_max=getattr(args, "signal_retry_max", 300.0),
+                    listener=states.mark_signalled)
+    metadata_url = (config.settings.get("watch") or {}).get("metadata_url")
+    runner = DeploymentRunner(paths, outbox, states=states,
+                              default_timeout=getattr(args, "deploy_timeout", DEFAULT_TIMEOUT),
+                              tail_limit=DEFAULT_TAIL, phases=PhaseReporter(metadata_url),
+                              kill_grace=getattr(args, "kill_grace", 5.0))
+    cache = Cache(paths.resolve(config.cachedir) if config.cachedir else paths.cachedir)
+    return Agent(registry.build(config.collectors, config.settings), cache, runner, outbox)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,9 +120,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     polling = args.polling_interval or config.polling_interval
     minimum = args.min_polling_interval or config.min_polling_interval
-    cache = Cache(paths.resolve(config.cachedir) if config.cachedir else paths.cachedir)
-    outbox = Outbox(paths.outbox_dir)
-    agent = Agent(registry.build(config.collectors, config.settings), cache, DeploymentRunner(paths, outbox), outbox)
+    agent = build(args, paths, config)
 
     with Shutdown() as shutdown:
         if args.once:

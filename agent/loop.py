@@ -73,7 +73,8 @@ class Agent:
 
         if not result.answered:
             return result
-        if not result.changed and self._first_run_done:
+        rerun = getattr(self.runner, "rerun_requested", lambda: False)()
+        if not result.changed and self._first_run_done and not rerun:
             log.debug("no changes")
             return result
         result.ran = True
@@ -101,9 +102,19 @@ class Agent:
             delay = backoff.next(changed=bool(result.changed) and result.error is None)
             for name, reason in result.unavailable:
                 log.warning("collector %s: %s; retrying in %.1fs", name, reason, delay)
+            due = self._signal_due()
+            if due is not None and due < delay:
+                delay = max(0.05, due)  # a pending signal is due before the next poll
             if sleep(delay):
                 log.info("stopped")
                 return 0
+
+    def _signal_due(self) -> float | None:
+        try:
+            due = self.outbox.next_due()
+        except Exception:  # the outbox's own flush reports its problems
+            return None
+        return None if due is None else due - self.outbox.clock()
 
     @staticmethod
     def _collect(collector: Collector, result: IterationResult) -> list[tuple[str, Any]] | None:

@@ -54,6 +54,25 @@ class Paths:
     def outbox_dir(self) -> str:
         return os.path.join(self.state_dir, "outbox")
 
+    @property
+    def deployments_state_dir(self) -> str:
+        """One state file per deployment (state.py)."""
+        return os.path.join(self.state_dir, "deployments")
+
+    @property
+    def logs_dir(self) -> str:
+        """`<id>/stdout.log`, `<id>/stderr.log`: each deployment's full hook output."""
+        return os.path.join(self.state_dir, "logs")
+
+    @property
+    def lock_file(self) -> str:
+        return os.path.join(self.state_dir, "runner.lock")
+
+    @property
+    def rerun_request(self) -> str:
+        """Present when `stoker agent redeploy` asked the running agent for a run."""
+        return os.path.join(self.state_dir, "run-requested")
+
     def resolve(self, path: str) -> str:
         """A path from a config file: absolute paths stand, relative ones are taken under root."""
         return path if os.path.isabs(path) else os.path.join(self.root, path)

@@ -1,27 +1,31 @@
-"""The deployment runner: heat-config's 55-heat-config, item by item.
+"""The deployment runner: heat-config's 55-heat-config, item by item, with a state machine.
 
 For each deployment in order: coerce String inputs, resolve `component` to the entry for the
-current action, skip it if its deployed marker exists, find its hook, write the marker, run the
-hook with the item on stdin, turn the hook's answer into signal data, keep it in
-`<id>.notify.json` and hand it to the outbox. A failing item never stops the ones after it.
+current action, look at its state (state.py) and do what is left: find its hook, write upstream's
+marker, run the hook (own process group, deadline, output to log files), turn the hook's answer
+into signal data, keep it in `<id>.notify.json` and hand it to the outbox. A failing item never
+stops the ones after it.
 """
 from __future__ import annotations
 
 import copy
+import fcntl
 import json
 import logging
 import os
-import subprocess
+import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import agent
-from agent import atomic, hooks
+from agent import atomic, hook_process, hooks
 from agent.deployment import (COMPONENT_GROUP, coerce_string_inputs, deployment_id, describe, input_values,
                               select_component)
 from agent.hooks.script import OUTPUTS_ENV, WORKING_ENV
-from agent.outbox import Outbox
-from agent.paths import Paths
+from agent.outbox import Outbox, new_attempt
+from agent.paths import ROOT_ENV, Paths
+from agent.signals.native import PhaseReporter
+from agent.state import FINISHED, MAX_INTERRUPTED, RECEIVED, RUNNING, SIGNALLED, DeploymentState, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,12 @@ ALREADY_DEPLOYED = "already-deployed"
 NO_HOOK = "no-hook"
 NO_ACTION = "no-component-action"
 FAILED = "failed"  # the runner itself could not handle the item (bad item, unwritable marker...)
+RESUMED = "resumed"  # its result was recorded before a crash; only the signal was (re)queued
+
+DEFAULT_TIMEOUT = 3600.0
+# Per stream, in characters: what a signal carries of deploy_stdout / deploy_stderr (P7).
+DEFAULT_TAIL = 64 * 1024
+NO_HOOK_STATUS = 127
 
 # Groups that are applied by os-apply-config rather than a hook, so having no hook is expected.
 HOOKLESS_GROUPS = ("os-apply-config",)
@@ -63,26 +73,55 @@ def signal_data(returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
 
 
 class DeploymentRunner:
-    def __init__(self, paths: Paths, outbox: Outbox, env: Mapping[str, str] | None = None):
+    def __init__(self, paths: Paths, outbox: Outbox, env: Mapping[str, str] | None = None,
+                 states: StateStore | None = None, default_timeout: float = DEFAULT_TIMEOUT,
+                 tail_limit: int = DEFAULT_TAIL, phases: PhaseReporter | None = None,
+                 kill_grace: float = hook_process.KILL_GRACE, clock=time.time):
         self.paths = paths
         self.outbox = outbox
         self.env = dict(os.environ if env is None else env)
+        self.states = states or StateStore(paths.deployments_state_dir, clock)
+        if outbox.listener is None:
+            outbox.listener = self.states.mark_signalled
+        self.default_timeout = default_timeout
+        self.tail_limit = tail_limit
+        self.phases = phases
+        self.kill_grace = kill_grace
+        self.clock = clock
 
     def run(self, deployments: list) -> list[ItemReport]:
         """Apply every deployment not yet deployed. Raises only if the run could not start."""
-        # What os-apply-config renders from `{{deployments}}`; 0600 because inputs carry secrets.
-        atomic.ensure_dir(os.path.dirname(self.paths.heat_config))
-        atomic.write_json(self.paths.heat_config, deployments, indent=None, mode=0o600)
-        atomic.ensure_dir(self.paths.deployed_dir)
-        reports = []
-        for item in deployments:
-            try:
-                reports.append(self._deploy(item))
-            except Exception as exc:  # one item's problem must not stop the others
-                log.error("%s: not deployed: %s", describe(item), exc)
-                log.debug("details", exc_info=True)
-                reports.append(ItemReport(_get(item, "id"), _get(item, "name"), FAILED))
-        return reports
+        atomic.ensure_dir(self.paths.state_dir)
+        with open(self.paths.lock_file, "a") as lock:
+            # One runner at a time: the daemon, `--once` and a hand-run must not run a hook twice.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.clear_rerun_request()
+            # What os-apply-config renders from `{{deployments}}`; 0600 because inputs carry secrets.
+            atomic.ensure_dir(os.path.dirname(self.paths.heat_config))
+            atomic.write_json(self.paths.heat_config, deployments, indent=None, mode=0o600)
+            atomic.ensure_dir(self.paths.deployed_dir)
+            reports = []
+            for item in deployments:
+                try:
+                    reports.append(self._deploy(item))
+                except Exception as exc:  # one item's problem must not stop the others
+                    log.error("%s: not deployed: %s", describe(item), exc)
+                    log.debug("details", exc_info=True)
+                    reports.append(ItemReport(_get(item, "id"), _get(item, "name"), FAILED))
+            return reports
+
+    # -- redeploy requests (`stoker agent redeploy ID`) -------------------------------------------
+
+    def rerun_requested(self) -> bool:
+        return os.path.exists(self.paths.rerun_request)
+
+    def clear_rerun_request(self) -> None:
+        try:
+            os.unlink(self.paths.rerun_request)
+        except FileNotFoundError:
+            pass
+
+    # -- one item ---------------------------------------------------------------------------------
 
     def _deploy(self, item: Any) -> ItemReport:
         ident = deployment_id(item)
@@ -95,55 +134,161 @@ class DeploymentRunner:
             report.outcome = NO_ACTION
             return report
 
-        marker = os.path.join(self.paths.deployed_dir, ident + ".json")
-        if os.path.exists(marker):
+        marker = self._marker(ident)
+        state = self.states.get(ident)
+        if state is None and os.path.exists(marker):
+            # deployed by upstream's heat-config, or marked by heat-config-rebuild-deployed
             log.debug("%s: already deployed (remove %s to deploy it again)", describe(item), marker)
             report.outcome = ALREADY_DEPLOYED
             return report
+        if state is not None and state.state == SIGNALLED:
+            report.outcome = ALREADY_DEPLOYED
+            report.status_code = state.status_code
+            return report
+        if state is not None and state.state == FINISHED:
+            return self._resume_signal(item, state, report)
 
         group = item.get("group") or "Heat::Ungrouped"
         hook = hooks.find(group, self.paths.hook_dirs)
         if hook is None:
-            if group not in HOOKLESS_GROUPS:
-                log.error("%s: no hook for group %r (looked in %s and the built-in hooks); skipped",
-                          describe(item), group, ", ".join(self.paths.hook_dirs))
+            if group in HOOKLESS_GROUPS:
+                report.outcome = NO_HOOK
+                return report
+            # Upstream skipped silently and Heat waited until its timeout; say it, to the server too.
+            message = (f"no hook for group {group!r} (looked in {', '.join(self.paths.hook_dirs)} "
+                       "and the built-in hooks)")
+            log.error("%s: %s; reported as failed", describe(item), message)
+            state = state or self._new_state(item)
+            payload = {"deploy_stdout": "", "deploy_stderr": f"stoker: {message}\n",
+                       "deploy_status_code": NO_HOOK_STATUS}
             report.outcome = NO_HOOK
-            return report
+            return self._finish(item, state, payload, report)
 
-        # Written before the hook runs, as upstream: a deployment is attempted once per id.
+        if state is None:
+            state = self.states.put(self._new_state(item))
+        elif state.state == RUNNING:
+            interrupted = self._interrupted(item, state)
+            if interrupted is not None:
+                return self._finish(item, state, interrupted, report)
+
+        # Written before the hook runs, as upstream, for tooling that looks for it; stoker itself
+        # goes by the state file, so a run that is interrupted is run again.
         atomic.write_json(marker, item, indent=2, mode=0o600)
-        log.info("%s: running %s", describe(item), hook)
-        payload = self._run_hook(hook, item)
+        log_dir = os.path.join(self.paths.logs_dir, ident)
+        self.states.transition(state, RUNNING, started_at=self.clock(), finished_at=None, hook_pid=None,
+                               hook_started=None, status_code=None, timed_out=False, log_dir=log_dir)
+        timeout = self._timeout(item)
+        log.info("%s: running %s (timeout %gs)", describe(item), hook, timeout)
+        if self.phases is not None:
+            self.phases.report(item)
+        payload = self._run_hook(hook, item, state, log_dir, timeout)
+        return self._finish(item, state, payload, report)
+
+    def _new_state(self, item: dict) -> DeploymentState:
+        return DeploymentState(id=item["id"], name=item.get("name"), group=item.get("group"),
+                               action=input_values(item).get("deploy_action"), state=RECEIVED,
+                               received_at=self.clock())
+
+    def _interrupted(self, item: dict, state: DeploymentState) -> dict[str, Any] | None:
+        """A run that started and never recorded its result: the agent died (kill -9, reboot)."""
+        state.interrupted += 1
+        if hook_process.is_alive(state.hook_pid, state.hook_started):
+            # Its output goes to files and its exit status to nobody: stop it before running again.
+            log.warning("%s: hook pid %s from an interrupted run is still running; killing it",
+                        describe(item), state.hook_pid)
+            hook_process.kill_tree(state.hook_pid, self.kill_grace, state.hook_started)
+        if state.interrupted >= MAX_INTERRUPTED:
+            log.error("%s: interrupted %d times; reporting it as failed", describe(item), state.interrupted)
+            return {"deploy_stdout": "", "deploy_status_code": 1,
+                    "deploy_stderr": f"stoker: the deployment was interrupted {state.interrupted} times "
+                                     "(agent killed or machine restarted while its hook ran); not retried\n"}
+        log.warning("%s: its previous run was interrupted (agent killed or machine restarted); running it "
+                    "again (%d of %d)", describe(item), state.interrupted + 1, MAX_INTERRUPTED)
+        self.states.put(state)
+        return None
+
+    def _finish(self, item: dict, state: DeploymentState, payload: dict[str, Any],
+                report: ItemReport) -> ItemReport:
         report.status_code = payload.get("deploy_status_code", 0)
-        atomic.write_json(os.path.join(self.paths.deployed_dir, ident + ".notify.json"), payload,
-                          indent=2, mode=0o600)
+        atomic.write_json(self._marker(item["id"]).replace(".json", ".notify.json"), payload, indent=2, mode=0o600)
+        # The result and its attempt id are on disk before anything is sent: a crash from here on
+        # resends this very result (same attempt id), never runs the hook again.
+        self.states.transition(state, FINISHED, finished_at=self.clock(), status_code=report.status_code,
+                               attempt=new_attempt(), hook_pid=None, signal=None, signal_detail=None)
         log.info("%s: hook finished with deploy_status_code %s", describe(item), report.status_code)
-        report.signal = self.outbox.deliver(item, payload)
+        report.signal = self.outbox.deliver(item, payload, state.attempt)
         return report
 
-    def _run_hook(self, hook: hooks.Hook, item: dict) -> dict[str, Any]:
+    def _resume_signal(self, item: dict, state: DeploymentState, report: ItemReport) -> ItemReport:
+        report.outcome = RESUMED
+        report.status_code = state.status_code
+        if self.outbox.has(item["id"]):
+            report.signal = "pending"
+            return report
+        try:
+            with open(self._marker(item["id"]).replace(".json", ".notify.json"), encoding="utf-8") as f:
+                payload = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise RuntimeError(f"its result was recorded but {exc}; run `stoker agent redeploy {item['id']}`")
+        log.warning("%s: its result was recorded but not signalled before the agent stopped; signalling it now",
+                    describe(item))
+        report.signal = self.outbox.deliver(item, payload, state.attempt)
+        return report
+
+    def _timeout(self, item: dict) -> float:
+        value = input_values(item).get("deploy_timeout")
+        if value in (None, ""):
+            return self.default_timeout
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = 0
+        if not seconds > 0:
+            log.warning("%s: deploy_timeout %r is not a positive number of seconds; using %gs", describe(item),
+                        value, self.default_timeout)
+            return self.default_timeout
+        return seconds
+
+    def _marker(self, ident: str) -> str:
+        return os.path.join(self.paths.deployed_dir, ident + ".json")
+
+    def _run_hook(self, hook: hooks.Hook, item: dict, state: DeploymentState, log_dir: str,
+                  timeout: float) -> dict[str, Any]:
         env = dict(self.env)
-        # Keep the script hook's files under the agent's root (upstream's hook honours these too).
+        # Keep the hooks' files under the agent's root (upstream's script hook honours these too).
         env[WORKING_ENV] = self.paths.script_working_dir
         env[OUTPUTS_ENV] = self.paths.script_outputs_dir
+        if hook.builtin:
+            env[ROOT_ENV] = self.paths.root
         # `python -m` puts the working directory first on sys.path, so a built-in hook started there
         # imports this very agent, installed or run from a checkout, without a PYTHONPATH that would
         # leak into the user's scripts. (The script hook runs scripts in its own working directory.)
         cwd = _SOURCE_ROOT if hook.builtin else None
+
+        def started(pid: int, create_time: float | None) -> None:
+            self.states.transition(state, RUNNING, hook_pid=pid, hook_started=create_time)
+
         try:
-            proc = subprocess.run(hook.argv, input=json.dumps(item).encode("utf-8"), capture_output=True, env=env,
-                                  cwd=cwd)
+            run = hook_process.run(hook.argv, json.dumps(item).encode("utf-8"), env, log_dir, timeout, cwd=cwd,
+                                   on_start=started, grace=self.kill_grace)
         except OSError as exc:
-            # The marker is already written, so report the failure rather than leave Heat waiting.
             return {"deploy_stdout": "", "deploy_stderr": f"cannot run {hook}: {exc.strerror or exc}\n",
                     "deploy_status_code": 127 if isinstance(exc, FileNotFoundError) else 126}
-        stdout = proc.stdout.decode("utf-8", errors="replace")
-        stderr = proc.stderr.decode("utf-8", errors="replace")
-        if stdout:
-            log.debug("%s: hook stdout: %s", describe(item), stdout.rstrip())
-        if stderr:
-            log.debug("%s: hook stderr: %s", describe(item), stderr.rstrip())
-        return signal_data(proc.returncode, stdout, stderr)
+        if run.stdout:
+            log.debug("%s: hook stdout: %s", describe(item), run.stdout.rstrip()[:2000])
+        if run.stderr:
+            log.debug("%s: hook stderr: %s", describe(item), run.stderr.rstrip()[:2000])
+        if run.timed_out:
+            stderr = run.stderr + (f"\nstoker: deployment timed out after {timeout:g}s (deploy_timeout); "
+                                   "the hook and its process group were killed\n")
+            payload = {"deploy_stdout": run.stdout, "deploy_stderr": stderr,
+                       "deploy_status_code": hook_process.TIMEOUT_STATUS}
+        else:
+            payload = signal_data(run.returncode, run.stdout, run.stderr)
+        for key, name in (("deploy_stdout", "stdout.log"), ("deploy_stderr", "stderr.log")):
+            if isinstance(payload.get(key), str):
+                payload[key] = hook_process.tail(payload[key], self.tail_limit, os.path.join(log_dir, name))
+        return payload
 
 
 def _get(item: Any, key: str) -> Any:

@@ -1,7 +1,15 @@
-"""Signal transports: how a deployment's result gets back to the server.
+"""Signal transports: how a deployment's result gets back to the server. One module per transport:
 
-The transport is chosen by which inputs the item carries, as heat-config-notify does (not by
-`deploy_signal_transport`): the first registered input name present wins; none means NO_SIGNAL.
+| transport        | module      | chosen when the inputs carry                            |
+|------------------|-------------|---------------------------------------------------------|
+| TEMP_URL_SIGNAL  | temp_url.py | deploy_signal_id, and deploy_signal_transport says so   |
+| CFN_SIGNAL       | cfn.py      | deploy_signal_id (stoker's own signal URLs too)         |
+| ZAQAR_SIGNAL     | zaqar.py    | deploy_queue_id                                         |
+| HEAT_SIGNAL      | heat.py     | deploy_auth_url                                         |
+| NO_SIGNAL        | (none)      | none of these: nothing is sent                          |
+
+As heat-config-notify, the choice goes by which inputs are present, in this order; the declared
+`deploy_signal_transport` only separates a Swift temp URL (always PUT) from a CFN URL.
 """
 from __future__ import annotations
 
@@ -9,29 +17,57 @@ from typing import Callable
 
 from agent.deployment import input_values
 from agent.signals.base import SignalError, SignalTransport
-from agent.signals.url import UrlTransport
+from agent.signals.cfn import CfnTransport
+from agent.signals.heat import HeatTransport
+from agent.signals.temp_url import TempUrlTransport
+from agent.signals.zaqar import ZaqarTransport
 
-__all__ = ["REGISTRY", "SignalError", "SignalTransport", "TransportSelector"]
+__all__ = ["REGISTRY", "SignalError", "SignalTransport", "TransportSelector", "transport_name"]
 
-# (input whose presence selects the transport, factory), in heat-config-notify's order.
-# HEAT_SIGNAL (deploy_auth_url) and ZAQAR_SIGNAL (deploy_queue_id) are not implemented yet.
-REGISTRY: list[tuple[str, Callable[[], SignalTransport]]] = [
-    ("deploy_signal_id", UrlTransport),
+Rule = Callable[[dict], bool]
+
+# (transport name, rule over the item's input values, factory), first match wins.
+REGISTRY: list[tuple[str, Rule, Callable[[], SignalTransport]]] = [
+    ("TEMP_URL_SIGNAL", lambda v: "deploy_signal_id" in v and v.get("deploy_signal_transport") == "TEMP_URL_SIGNAL",
+     TempUrlTransport),
+    ("CFN_SIGNAL", lambda v: "deploy_signal_id" in v, CfnTransport),
+    ("ZAQAR_SIGNAL", lambda v: "deploy_queue_id" in v, ZaqarTransport),
+    ("HEAT_SIGNAL", lambda v: "deploy_auth_url" in v, HeatTransport),
 ]
 
 
-class TransportSelector:
-    """Picks the transport for an item; one instance per transport kind, so HTTP sessions are reused."""
+def transport_name(item: dict) -> str:
+    values = input_values(item)
+    for name, rule, _ in REGISTRY:
+        if rule(values):
+            return name
+    return "NO_SIGNAL"
 
-    def __init__(self, registry: list[tuple[str, Callable[[], SignalTransport]]] | None = None):
-        self._registry = REGISTRY if registry is None else registry
+
+class TransportSelector:
+    """Picks the transport for an item; one instance per transport kind, so HTTP sessions and
+    keystone tokens are reused.
+
+    `registry` may also be the older two-element form [(input name, factory)] (tests use it to put
+    a fake behind the presence rule).
+    """
+
+    def __init__(self, registry: list | None = None):
+        rules = []
+        for entry in (REGISTRY if registry is None else registry):
+            if len(entry) == 2:
+                input_name, factory = entry
+                rules.append((input_name, (lambda n: lambda v: n in v)(input_name), factory))
+            else:
+                rules.append(entry)
+        self._registry = rules
         self._instances: dict[str, SignalTransport] = {}
 
     def __call__(self, item: dict) -> SignalTransport | None:
         values = input_values(item)
-        for input_name, factory in self._registry:
-            if input_name in values:
-                if input_name not in self._instances:
-                    self._instances[input_name] = factory()
-                return self._instances[input_name]
+        for name, rule, factory in self._registry:
+            if rule(values):
+                if name not in self._instances:
+                    self._instances[name] = factory()
+                return self._instances[name]
         return None

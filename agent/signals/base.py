@@ -14,6 +14,8 @@ class SignalError(Exception):
 
 
 class SignalTransport(Protocol):
-    def send(self, item: dict, payload: dict[str, Any]) -> None:
-        """Deliver `payload` (the hook's result) for deployment `item`, or raise SignalError."""
+    def send(self, item: dict, payload: dict[str, Any], attempt: str | None = None) -> None:
+        """Deliver `payload` (the hook's result) for deployment `item`, or raise SignalError.
+
+        `attempt` identifies this result: every resend of it carries the same id."""
         ...

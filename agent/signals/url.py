@@ -1,9 +1,10 @@
-"""CFN_SIGNAL / TEMP_URL_SIGNAL: PUT or POST the result as JSON to the item's `deploy_signal_id`.
+"""Sending a result as JSON over HTTP, shared by the URL-based transports (cfn, temp_url, heat, zaqar).
 
-As heat-config-notify: PUT when `deploy_signal_verb` is PUT, else POST; the body is trimmed to
-950000 characters by dropping the beginning of deploy_stdout/deploy_stderr. Unlike it, the
-answer is checked: 2xx is delivered, connection errors and 5xx are retried a few times here
-(POST included) and then left to the outbox, other statuses are refused for good.
+As heat-config-notify, the body is trimmed to 950000 characters by dropping the beginning of
+deploy_stdout/deploy_stderr. Unlike it, the answer is checked: 2xx is delivered, connection errors,
+408, 429 and 5xx are retried a few times here (POST included) and then left to the outbox, other
+statuses are refused for good. Every request carries `X-Stoker-Attempt` (the result's attempt id):
+stoker's server uses it to recognise a resend of a result it already has; Heat and Swift ignore it.
 """
 from __future__ import annotations
 
@@ -45,7 +46,39 @@ def trimmed_body(payload: dict[str, Any], limit: int = MAX_BODY_CHARS) -> str:
     return body
 
 
+ATTEMPT_HEADER = "X-Stoker-Attempt"
+
+
+def request_json(session: requests.Session, verb: str, url: str, body: bytes, headers: dict[str, str],
+                 attempts: int, backoff: float, timeout: float, sleep: Callable[[float], None],
+                 shown_url: str | None = None) -> requests.Response:
+    """Send `body` until a 2xx answer (returned) or a final error (SignalError raised)."""
+    where = f"{verb} {shown_url or redact_url(url)}"
+    error = SignalError(where + ": not attempted")
+    headers = {"Content-Type": "application/json", **headers}
+    for attempt in range(max(1, attempts)):
+        if attempt:
+            sleep(backoff * 2 ** (attempt - 1))
+        try:
+            resp = session.request(verb, url, data=body, timeout=timeout, headers=headers)
+        except requests.RequestException as exc:
+            error = SignalError(f"{where}: {describe(exc)}", retryable=True)
+            continue
+        if 200 <= resp.status_code < 300:
+            log.debug("%s answered %s: %s", where, resp.status_code, resp.text[:500])
+            return resp
+        retryable = resp.status_code in RETRYABLE_STATUS
+        error = SignalError(f"{where} answered {resp.status_code} {resp.reason}{_message(resp)}", retryable)
+        if not retryable:
+            break
+    raise error
+
+
 class UrlTransport:
+    """POST (or PUT when `deploy_signal_verb` is PUT) to the item's `deploy_signal_id`."""
+
+    name = "CFN_SIGNAL"
+
     def __init__(self, session: requests.Session | None = None, attempts: int = 3, backoff: float = 0.5,
                  timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep):
         self.session = session or requests.Session()
@@ -54,32 +87,17 @@ class UrlTransport:
         self.timeout = timeout
         self.sleep = sleep
 
-    def send(self, item: dict, payload: dict[str, Any]) -> None:
+    def verb(self, values: dict[str, Any]) -> str:
+        return "PUT" if values.get("deploy_signal_verb") == "PUT" else "POST"
+
+    def send(self, item: dict, payload: dict[str, Any], attempt: str | None = None) -> None:
         values = input_values(item)
         url = values.get("deploy_signal_id")
-        if not isinstance(url, str) or not url:
-            raise SignalError("deploy_signal_id is not a URL", retryable=False)
-        verb = "PUT" if values.get("deploy_signal_verb") == "PUT" else "POST"
-        body = trimmed_body(payload).encode("ascii")
-        where = f"{verb} {redact_url(url)}"
-        error = SignalError(where + ": not attempted")
-        for attempt in range(self.attempts):
-            if attempt:
-                self.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                resp = self.session.request(verb, url, data=body, timeout=self.timeout,
-                                            headers={"Content-Type": "application/json"})
-            except requests.RequestException as exc:
-                error = SignalError(f"{where}: {describe(exc)}", retryable=True)
-                continue
-            if 200 <= resp.status_code < 300:
-                log.debug("%s answered %s: %s", where, resp.status_code, resp.text[:500])
-                return
-            retryable = resp.status_code in RETRYABLE_STATUS
-            error = SignalError(f"{where} answered {resp.status_code} {resp.reason}{_message(resp)}", retryable)
-            if not retryable:
-                break
-        raise error
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise SignalError("deploy_signal_id is not an http(s) URL", retryable=False)
+        headers = {ATTEMPT_HEADER: attempt} if attempt else {}
+        request_json(self.session, self.verb(values), url, trimmed_body(payload).encode("ascii"), headers,
+                     self.attempts, self.backoff, self.timeout, self.sleep)
 
 
 def _message(resp: requests.Response) -> str:

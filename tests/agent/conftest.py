@@ -56,7 +56,9 @@ def transport():
 @pytest.fixture
 def outbox(paths, transport):
     # The real selection rule (by presence of deploy_signal_id), with the fake behind it.
-    return Outbox(paths.outbox_dir, choose=TransportSelector([("deploy_signal_id", lambda: transport)]))
+    # retry_base=0: a failed signal is due again at once, so tests need not wait out a backoff.
+    return Outbox(paths.outbox_dir, choose=TransportSelector([("deploy_signal_id", lambda: transport)]),
+                  retry_base=0)
 
 
 @pytest.fixture

@@ -68,9 +68,13 @@ def test_once_deploys_and_signals(tmp_path, http_server, item_factory):
     out = stoker("--root", str(root), "--once")
 
     assert out.returncode == 0, out.stderr
-    get, put = http_server.wait_for(2)
+    get, phase, put = http_server.wait_for(3)
     assert get.headers["x-auth-token"] == TOKEN
+    # the signal URL is this server's own: a phase report precedes the result
+    assert phase.method == "PUT" and phase.headers["x-stoker-phase"] == "running" and phase.json() == {}
+    assert "x-stoker-attempt" not in phase.headers
     assert put.method == "PUT" and put.path == "/v1/signal/deployments/dep-1?sig=abc"
+    assert len(put.headers["x-stoker-attempt"]) == 36 and "x-stoker-phase" not in put.headers
     assert put.json() == {"answer": "7", "deploy_stdout": "hello world\n", "deploy_stderr": "",
                           "deploy_status_code": 0}
     assert (root / "var/lib/os-collect-config/watch.json.last").exists()

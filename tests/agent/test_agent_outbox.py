@@ -29,7 +29,7 @@ def test_entry_is_written_before_sending(tmp_path, item_factory):
     seen = []
 
     class Checking:
-        def send(self, item, payload):
+        def send(self, item, payload, attempt=None):
             seen.append(json.loads((tmp_path / "d1.json").read_text())["payload"])
 
     outbox = Outbox(str(tmp_path), choose=lambda item: Checking())
@@ -52,7 +52,7 @@ def test_refused_signal_is_moved_aside_not_retried(outbox, transport, item_facto
 
 def test_flush_sends_oldest_first_and_stops_at_the_first_failure(paths, transport, item_factory):
     clock = iter(range(100)).__next__
-    outbox = Outbox(paths.outbox_dir, choose=lambda item: transport, clock=lambda: clock())
+    outbox = Outbox(paths.outbox_dir, choose=lambda item: transport, clock=lambda: clock(), retry_base=0)
     transport.fail_next(3)
     for ident in ("b-newer-name-first", "a", "c"):
         outbox.deliver(item_factory(ident), dict(PAYLOAD, id=ident))
@@ -75,7 +75,7 @@ def test_unreadable_entry_is_moved_aside(outbox, transport, item_factory):
 
 def test_result_produced_while_server_down_arrives_once_after_it_is_back(http_server, paths, item_factory):
     outbox = Outbox(paths.outbox_dir, choose=TransportSelector([("deploy_signal_id", lambda: UrlTransport(
-        sleep=lambda s: None))]))
+        sleep=lambda s: None))]), retry_base=0)
     item = item_factory("d1", signal_url=http_server.url("/v1/signal/deployments/d1?sig=x"))
     http_server.respond(503, times=3)
     assert outbox.deliver(item, PAYLOAD) == PENDING
@@ -87,9 +87,9 @@ def test_result_produced_while_server_down_arrives_once_after_it_is_back(http_se
     assert outbox.flush() == 0 and len(http_server.requests) == 4
 
 
-def test_unsupported_transport_is_a_warning_not_silence(outbox, item_factory, caplog):
+def test_declared_transport_without_its_inputs_is_a_warning_not_silence(paths, item_factory, caplog):
+    outbox = Outbox(paths.outbox_dir)  # the real selection rules
     item = item_factory(signal_url=None)
-    item["inputs"] += [{"name": "deploy_signal_transport", "type": "String", "value": "ZAQAR_SIGNAL"},
-                       {"name": "deploy_queue_id", "type": "String", "value": "q"}]
+    item["inputs"] += [{"name": "deploy_signal_transport", "type": "String", "value": "HEAT_SIGNAL"}]
     assert outbox.deliver(item, PAYLOAD) == NO_SIGNAL
-    assert "signal transport ZAQAR_SIGNAL is not supported by this agent" in caplog.text
+    assert "signal transport HEAT_SIGNAL has none of the inputs it needs; result not sent" in caplog.text

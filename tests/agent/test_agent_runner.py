@@ -50,15 +50,20 @@ def test_already_deployed_items_are_skipped_and_a_new_id_runs(runner, transport,
     assert [item["id"] for item, _ in transport.sent] == ["dep-1", "dep-2"]
 
 
-def test_no_hook_means_no_marker_and_no_signal(runner, paths, transport, item_factory, caplog):
+def test_no_hook_is_reported_as_a_failure_without_a_marker(runner, paths, transport, item_factory, caplog):
     with caplog.at_level(logging.ERROR):
-        reports = runner.run([item_factory("a", group="puppet"), item_factory("b", group="os-apply-config")])
+        reports = runner.run([item_factory("a", group="no-such-tool"), item_factory("b", group="os-apply-config")])
     assert [r.outcome for r in reports] == [NO_HOOK, NO_HOOK]
-    assert transport.sent == []
+    # upstream skipped silently and Heat waited for its timeout; stoker says why, once
+    message = f"no hook for group 'no-such-tool' (looked in {', '.join(paths.hook_dirs)} and the built-in hooks)"
+    assert transport.sent == [(reports and transport.sent[0][0], {
+        "deploy_stdout": "", "deploy_stderr": f"stoker: {message}\n", "deploy_status_code": 127})]
     assert not (Path(paths.deployed_dir) / "a.json").exists()
     # os-apply-config deployments are applied by os-apply-config: no complaint about them
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [
-        f"deployment a (a): no hook for group 'puppet' (looked in {', '.join(paths.hook_dirs)} and the built-in hooks); skipped"]
+        f"deployment a (a): {message}; reported as failed"]
+    assert [r.outcome for r in runner.run([item_factory("a", group="no-such-tool")])] == [ALREADY_DEPLOYED]
+    assert len(transport.sent) == 1
 
 
 def test_hook_directories_take_precedence_in_order(tmp_path, hook_env, outbox, transport, item_factory):
