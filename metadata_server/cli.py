@@ -117,6 +117,8 @@ def _serve_embedded(app, background, host: str, port: int) -> int:
                                                   self.command, path, code)
 
     server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+    # thousands of agents reconnect at once after a restart: a deep accept queue, not resets
+    server.socket.listen(4096)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     background.start()
     print(f"stoker server listening on http://{host}:{server.server_port}", flush=True)

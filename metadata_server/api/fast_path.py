@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 from metadata_server.api.common import Context
 from metadata_server.api.document_endpoint import (DocumentRequest, parse_if_none_match,
                                                    parse_wait, respond)
+from metadata_server.service import documents
 from metadata_server.service.auth import SERVER
 from metadata_server.service.credentials import token_hash
 
@@ -46,9 +47,16 @@ class PollFastPath:
         if principal.server_id != server_id or principal.tenant != tenant:
             return None  # Flask says 403 with Heat's error body
         query = parse_qs(environ.get("QUERY_STRING", ""))
+        cached = c.documents.peek(server_id)
+        # a cached document proves the server exists; without one, Flask checks and builds it
+        if cached is None or cached.tenant != tenant:
+            return None
+        base = c.public_url or f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', '')}"
         req = DocumentRequest(tenant, server_id,
                               parse_if_none_match(environ.get("HTTP_IF_NONE_MATCH")),
-                              parse_wait((query.get("wait") or [None])[0]), None,
+                              parse_wait((query.get("wait") or [None])[0]),
+                              # after a change wakes a watcher, it rebuilds here, not in Flask
+                              documents.watch_settings(f"{base.rstrip('/')}{match.group(0)}"),
                               head=method == "HEAD")
         answer = respond(c.documents, req, poll_interval=c.poll_interval)
         if answer is not None:

@@ -33,7 +33,11 @@ class DocumentCache:
     def __init__(self, store: Store, clock: Clock):
         self.store, self.clock = store, clock
         self._docs: dict[tuple[str, str], CachedDocument] = {}
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
+        # one condition per watched server, all on one lock: a change wakes only its watchers
+        self._conditions: dict[str, threading.Condition] = {}
+        self._waiting: dict[str, int] = {}
+        self._building: dict[str, threading.Lock] = {}
         self._versions: dict[str, int] = {}  # bumped on every invalidation, for watchers
         self.watchers = 0
         store.change_listeners.append(self.invalidate)
@@ -50,33 +54,46 @@ class DocumentCache:
         cached = self._docs.get((server_id, variant))
         if cached is not None and cached.tenant == tenant:
             return cached
-        version = self._versions.get(server_id, 0)
-        doc = documents.server_document(
-            documents.deployment_items(self.store, server_id, tenant), os_collect_config)
-        built = CachedDocument(server_id, tenant, variant, documents.etag(doc),
-                               json.dumps(doc, separators=(",", ":")).encode(), self.clock())
-        with self._changed:
-            # a change that landed while we were building makes this build stale: do not keep it
-            if self._versions.get(server_id, 0) == version:
-                self._docs[(server_id, variant)] = built
+        with self._lock:
+            building = self._building.setdefault(server_id, threading.Lock())
+        # after a change, many watchers ask at once: one builds, the others take its result
+        with building:
+            cached = self._docs.get((server_id, variant))
+            if cached is not None and cached.tenant == tenant:
+                return cached
+            version = self._versions.get(server_id, 0)
+            doc = documents.server_document(
+                documents.deployment_items(self.store, server_id, tenant), os_collect_config)
+            built = CachedDocument(server_id, tenant, variant, documents.etag(doc),
+                                   json.dumps(doc, separators=(",", ":")).encode(), self.clock())
+            with self._lock:
+                # a change that landed while we were building makes this build stale
+                if self._versions.get(server_id, 0) == version:
+                    self._docs[(server_id, variant)] = built
         return built
 
     def document(self, cached: CachedDocument) -> dict:
         return json.loads(cached.body)
 
     def invalidate(self, server_id: str) -> None:
-        with self._changed:
+        with self._lock:
             for key in [k for k in self._docs if k[0] == server_id]:
                 del self._docs[key]
             self._versions[server_id] = self._versions.get(server_id, 0) + 1
-            self._changed.notify_all()
+            condition = self._conditions.get(server_id)
+            if condition is not None:
+                condition.notify_all()
 
     def wait_for_change(self, server_id: str, etag: str, timeout: float) -> bool:
         """Block until the server's document may differ from `etag`; False on timeout."""
         deadline = time.monotonic() + min(max(timeout, 0.0), MAX_WAIT_SECONDS)
-        with self._changed:
-            version = self._versions.get(server_id, 0)
+        with self._lock:
+            condition = self._conditions.get(server_id)
+            if condition is None:
+                condition = self._conditions[server_id] = threading.Condition(self._lock)
+            self._waiting[server_id] = self._waiting.get(server_id, 0) + 1
             self.watchers += 1
+            version = self._versions.get(server_id, 0)
             try:
                 while True:
                     if self._versions.get(server_id, 0) != version:
@@ -87,9 +104,12 @@ class DocumentCache:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         return False
-                    self._changed.wait(left)
+                    condition.wait(left)
             finally:
                 self.watchers -= 1
+                self._waiting[server_id] -= 1
+                if not self._waiting[server_id]:
+                    del self._waiting[server_id], self._conditions[server_id]
 
 
 class ChangeFeed:
@@ -103,8 +123,12 @@ class ChangeFeed:
         rows = self.store.changes_since(self.seq)
         for row in rows:
             self.seq = max(self.seq, row["seq"])
-        for server_id in {row["server_id"] for row in rows}:
-            # record_change's listener already did this for changes made in this process;
-            # a second invalidation only wakes watchers, who then see the same ETag and wait on
+        own = self.store.own_changes
+        # changes made in this process were applied at once by Store.change_listeners;
+        # applying them again would only make every watcher of those servers rebuild twice
+        others = {row["server_id"] for row in rows if row["seq"] not in own}
+        for row in rows:
+            own.discard(row["seq"])
+        for server_id in others:
             self.cache.invalidate(server_id)
         return len(rows)

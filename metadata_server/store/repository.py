@@ -26,6 +26,7 @@ class Store:
         # called with a server id after its document changed, so caches in this process
         # drop it at once; other processes learn it from the document_change table
         self.change_listeners: list[Callable[[str], None]] = []
+        self.own_changes: set[int] = set()  # document_change rows this process wrote
         # statements executed by this process, for /metrics and benchmarks: those of requests
         # apart from those of the background thread (background.py)
         self.queries = {"request": 0, "background": 0}
@@ -275,7 +276,9 @@ class Store:
     # -- document changes ----------------------------------------------------------------------
     def record_change(self, server_id: str, when: datetime) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(document_change).values(server_id=server_id, created_at=when))
+            inserted = conn.execute(insert(document_change).values(server_id=server_id,
+                                                                   created_at=when))
+            self.own_changes.add(inserted.inserted_primary_key[0])
             conn.execute(update(server).where(server.c.id == server_id)
                          .values(generation=server.c.generation + 1))
         for listener in list(self.change_listeners):
