@@ -1,0 +1,170 @@
+"""The os-collect-config process: polls, runs the command on change, sleeps, re-execs.
+
+Sleeping: agent.backoff.Backoff (reset to the minimum after a change that was applied, doubled
+after an idle or failed poll, capped at polling_interval, ±10% jitter on every sleep). A server that
+sends X-Stoker-Poll-Interval sets the cap; a long-polled request's held time is taken off the next
+sleep. The sleep ends early on SIGHUP, SIGTERM, or when a watched local directory changes.
+
+SIGHUP and a changed config file re-exec the process (as upstream), but never in the middle of a
+command run or a cache write: the signal only sets a flag that the loop acts on at a safe point.
+Upstream ignored SIGHUP from the first change on until it re-exec'd.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from agent.backoff import Backoff
+from collector import occ_loop
+from collector.base import Collector
+from collector.cache import Cache
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    command: str | None
+    cachedir: str
+    backup_cachedir: str | None
+    polling_interval: float
+    min_polling_interval: float
+    splay: float
+    one_time: bool
+    force: bool
+    print_only: bool
+    deployment_keys: list[str] = field(default_factory=lambda: ["deployments"])
+    config_files: list[str] = field(default_factory=list)
+
+
+class Daemon:
+    def __init__(self, settings: Settings, collectors: Sequence[Collector],
+                 out: Any = None, reexec: Callable[[], None] | None = None,
+                 rand: Callable[[], float] = random.random):
+        self.settings = settings
+        self.collectors = list(collectors)
+        self.cache = Cache(settings.cachedir)
+        self.out = out or sys.stdout
+        self.reexec = reexec or reexec_self
+        self.rand = rand
+        self.wake = threading.Event()
+        self.stop_requested = False
+        self.hup_requested = False
+        self.backoff = Backoff(settings.min_polling_interval, settings.polling_interval, rand=rand)
+
+    # -- signals -------------------------------------------------------------------------------
+    def install_signals(self) -> None:
+        # A broken pipe should end the process (systemd restarts it), not raise (LP 1795030).
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        signal.signal(signal.SIGTERM, self._on_stop)
+
+    def _on_hup(self, signum: int, frame: Any) -> None:
+        log.info("Signal received: SIGHUP; re-executing at the next safe point")
+        self.hup_requested = True
+        self.wake.set()
+
+    def _on_stop(self, signum: int, frame: Any) -> None:
+        log.info("Signal received: %s; stopping after the current step", signal.Signals(signum).name)
+        self.stop_requested = True
+        self.wake.set()
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self) -> int:
+        s = self.settings
+        store_and_run = bool(s.command) and not s.print_only
+        one_time = s.one_time or s.force or not store_and_run
+        if store_and_run and not one_time and s.splay > 0:
+            delay = self.rand() * s.splay
+            log.info("splay: waiting %.1fs before the first poll", delay)
+            if self._sleep(delay):
+                return 0
+        watching = [c for c in self.collectors if hasattr(c, "start_watching")
+                    and c.start_watching(self.wake.set)] if not one_time else []
+        config_hash = occ_loop.config_hash(s.config_files)
+        exit_code = 0
+        try:
+            while True:
+                collected = occ_loop.collect_all(self.collectors, self.cache, store=store_and_run,
+                                                 deployment_keys=s.deployment_keys)
+                if not store_and_run:
+                    self.out.write(json.dumps(collected.content, indent=1) + "\n")
+                    self.out.flush()
+                    return 0
+                applied = False
+                if collected.changed or s.force:
+                    rc = self._apply(collected)
+                    applied = rc == 0
+                    if rc:
+                        exit_code = rc
+                else:
+                    log.info("No changes detected.")
+                if one_time:
+                    return exit_code
+                if self.hup_requested or self._config_changed(config_hash):
+                    self.reexec()
+                    return 0  # reached only when reexec is replaced (tests)
+                if self._sleep(self._next_delay(applied, collected)):
+                    return exit_code
+                if self.hup_requested:
+                    self.reexec()
+                    return 0
+        finally:
+            for collector in watching:
+                collector.stop_watching()
+
+    def _apply(self, collected: occ_loop.Collected) -> int:
+        s = self.settings
+        occ_loop.record(self.cache, collected)
+        if s.backup_cachedir:
+            try:
+                occ_loop.backup(s.cachedir, s.backup_cachedir)
+            except OSError as exc:
+                log.warning("cannot refresh backup cachedir %s: %s", s.backup_cachedir, exc)
+        rc = occ_loop.run_command(s.command or "", collected.paths)
+        if rc:
+            log.error("command %s failed with status %d; new data not committed, will retry", s.command, rc)
+            return rc
+        occ_loop.commit(self.cache, collected.changed)
+        return 0
+
+    def _next_delay(self, applied: bool, collected: occ_loop.Collected) -> float:
+        suggested = [c.poll_interval for c in self.collectors if getattr(c, "poll_interval", None)]
+        if suggested:
+            self.backoff.maximum = max(self.backoff.minimum, min(suggested))
+        delay = self.backoff.next(changed=applied)
+        held = max([getattr(c, "held_for", 0.0) or 0.0 for c in self.collectors], default=0.0)
+        return max(0.0, delay - held)
+
+    def _sleep(self, seconds: float) -> bool:
+        """Sleep up to `seconds` or until woken; True when a stop was requested."""
+        if seconds > 0 and not self.stop_requested:
+            log.debug("sleeping %.1fs", seconds)
+            self.wake.wait(seconds)
+        self.wake.clear()
+        return self.stop_requested
+
+    def _config_changed(self, before: str) -> bool:
+        if not self.settings.config_files:
+            return False
+        after = occ_loop.config_hash(self.settings.config_files)
+        if after != before:
+            log.info("config file changed; re-executing")
+            return True
+        return False
+
+
+def reexec_self() -> None:
+    """Replace this process with a fresh one, same interpreter and arguments (as upstream)."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os.closerange(3, 255)
+    argv = [sys.executable] + list(getattr(sys, "orig_argv", sys.argv)[1:])
+    os.execv(sys.executable, argv)
