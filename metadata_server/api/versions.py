@@ -18,5 +18,6 @@ def root():
 
 @bp.get("/v1")
 def v1():
-    # `/v1/` is the CFN API's address too: api/cfn.py answers it
-    return jsonify(versions_document())
+    # as Heat: keystoneauth's version discovery reads this (`/v1/` is the CFN API's address too:
+    # api/cfn.py answers it)
+    return jsonify(versions_document()), 300
