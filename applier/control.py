@@ -1,0 +1,100 @@
+"""`.oac` control files: the mode, owner, group and allow_empty of one rendered file.
+
+A control file is a YAML mapping next to its template (`<template>.oac`). Everything is checked
+when the tree is rendered, before any file is written, and every error names the control file.
+"""
+from __future__ import annotations
+
+import grp
+import pwd
+from dataclasses import dataclass
+
+import yaml
+
+from applier.errors import ApplyError
+
+SUFFIX = ".oac"
+
+
+@dataclass(frozen=True)
+class Control:
+    mode: int | None = None     # None: keep the existing file's mode, 0644 for a new file
+    owner: int | None = None    # uid; None: keep the existing owner (new file: this process)
+    group: int | None = None    # gid; None: likewise
+    allow_empty: bool = True    # False: an empty rendering deletes the target / does not create it
+
+
+DEFAULT = Control()
+
+
+def load(path: str) -> Control:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ApplyError(f"{path}: cannot read control file: {e}") from None
+    return parse(text, path)
+
+
+def parse(text: str, path: str = "<control>") -> Control:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else path
+        problem = getattr(e, "problem", None) or str(e)
+        raise ApplyError(f"{where}: control file is not valid YAML: {problem}") from None
+    if data is None:
+        return DEFAULT
+    if not isinstance(data, dict):
+        raise ApplyError(f"{path}: control file header is not a dict (got {type(data).__name__})")
+    values = {}
+    for key, value in data.items():
+        check = _CHECKS.get(key)
+        if check is None:
+            raise ApplyError(f"{path}: unrecognised file control key '{key}' "
+                             f"(known: {', '.join(sorted(_CHECKS))})")
+        values[key] = check(value, path)
+    return Control(**values)
+
+
+def _mode(value, path: str) -> int:
+    if type(value) is not int:
+        raise ApplyError(f"{path}: mode '{value}' is not numeric (write it as an octal number, "
+                         "e.g. mode: 0644)")
+    if not 0 <= value <= 0o777:
+        raise ApplyError(f"{path}: mode '{value:#o}' out of range 0..0777")
+    return value
+
+
+def _owner(value, path: str) -> int:
+    return _resolve(value, path, "owner", pwd.getpwuid, pwd.getpwnam, "passwd")
+
+
+def _group(value, path: str) -> int:
+    return _resolve(value, path, "group", grp.getgrgid, grp.getgrnam, "group")
+
+
+def _resolve(value, path, field, by_id, by_name, database) -> int:
+    try:
+        if type(value) is int:
+            return by_id(value)[2]
+        if type(value) is str:
+            try:
+                return by_name(value)[2]
+            except KeyError:
+                if value.isdigit():  # a quoted id, e.g. owner: "501"
+                    return by_id(int(value))[2]
+                raise
+    except KeyError:
+        raise ApplyError(f"{path}: {field} '{value}' not found in {database} database") from None
+    raise ApplyError(f"{path}: {field} '{value}' must be a name or a numeric id")
+
+
+def _allow_empty(value, path: str) -> bool:
+    if type(value) is not bool:
+        raise ApplyError(f"{path}: allow_empty requires true or false, got '{value}'")
+    return value
+
+
+_CHECKS = {"mode": _mode, "owner": _owner, "group": _group, "allow_empty": _allow_empty}

@@ -1,0 +1,175 @@
+"""Mustache templates rendered the way os-apply-config renders them.
+
+os-apply-config feeds pystache a renderer that never escapes, prints strings as they are, other
+values as JSON (so `true`, `[1, "x"]`, `{"k": "v"}`) and nothing for null or a missing name.
+Existing template trees depend on those details, and on pystache's parser: a tag line that holds
+only a section, comment, partial or delimiter tag disappears with its newline; a section left open
+renders only what follows its opening tag. This module reproduces that behaviour without the
+dependency (tests compare it with upstream's renderer on a corpus and on generated templates).
+Partials render empty: os-apply-config never configures a partial loader.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+_MISSING = ""  # what a name that cannot be resolved evaluates to (pystache's "ignore" mode)
+
+
+class MustacheError(ValueError):
+    """A template that cannot be parsed; `line` is 1-based."""
+
+    def __init__(self, message: str, line: int):
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+
+
+@dataclass
+class Template:
+    nodes: list
+    warnings: list[str] = field(default_factory=list)
+
+    def render(self, context: dict) -> str:
+        out: list[str] = []
+        _render(self.nodes, [context], out)
+        return "".join(out)
+
+
+def render(text: str, context: dict) -> str:
+    return parse(text).render(context)
+
+
+# Node shapes (tuples keep rendering cheap): ("v", name) variable, ("#", name, children) section,
+# ("^", name, children) inverted section. Literal text is a plain str.
+
+def _tag_re(open_tag: str, close_tag: str) -> re.Pattern:
+    return re.compile(
+        r"(?P<ws>[ \t]*)" + re.escape(open_tag) + r"\s*"
+        r"(?:(?P<change>=)\s*(?P<delims>.+?)\s*="
+        r"|(?P<raw>\{)\s*(?P<raw_name>.+?)\s*\}"
+        r"|(?P<kind>[!>&/#^]?)\s*(?P<name>[\s\S]+?))"
+        r"\s*" + re.escape(close_tag))
+
+
+_DEFAULT_RE = _tag_re("{{", "}}")
+
+
+def _line_of(text: str, index: int) -> int:
+    return text.count("\n", 0, index) + 1
+
+
+def parse(text: str) -> Template:
+    pattern = _DEFAULT_RE
+    nodes: list = []
+    # Each open section remembers (kind, name, position, the node list it belongs to).
+    open_sections: list[tuple[str, str, int, list]] = []
+    pos = 0
+    size = len(text)
+    while True:
+        m = pattern.search(text, pos)
+        if m is None:
+            break
+        start, end = m.start(), m.end()
+        if m.group("change") is not None:
+            kind, name = "=", m.group("delims")
+        elif m.group("raw") is not None:
+            kind, name = "&", m.group("raw_name")
+        else:
+            kind, name = m.group("kind"), m.group("name")
+        ws = m.group("ws")
+        begins_line = start == 0 or text[start - 1] in "\r\n"
+        ends_line = end == size or text[end] in "\r\n"
+        if begins_line and ends_line and kind not in ("", "&"):
+            # A standalone tag takes its whole line with it, indentation and newline included.
+            if end < size and text[end] == "\r":
+                end += 1
+            if end < size and text[end] == "\n":
+                end += 1
+        elif ws:
+            start += len(ws)
+        if pos != start:
+            nodes.append(text[pos:start])
+        pos = end
+
+        if kind in ("#", "^"):
+            open_sections.append((kind, name, m.start(), nodes))
+            nodes = []
+        elif kind == "/":
+            expected = open_sections[-1][1] if open_sections else None
+            if name != expected:
+                wanted = "{{/%s}}" % expected if expected is not None else "no closing tag"
+                raise MustacheError(f"Section end tag mismatch: found {{{{/{name}}}}}, expected {wanted}",
+                                    _line_of(text, m.start()))
+            section_kind, section_name, _, parent = open_sections.pop()
+            parent.append((section_kind, section_name, nodes))
+            nodes = parent
+        elif kind == "":
+            nodes.append(("v", name))
+        elif kind == "&":
+            nodes.append(("v", name))
+        elif kind == "=":
+            delimiters = name.split()
+            if len(delimiters) < 2:
+                raise MustacheError(f"bad delimiter change {{{{={name}=}}}}: expected two delimiters",
+                                    _line_of(text, m.start()))
+            pattern = _tag_re(delimiters[0], delimiters[1])
+        # "!" comments and ">" partials produce nothing.
+    if pos != size:
+        nodes.append(text[pos:])
+    template = Template(nodes)
+    if open_sections:
+        kind, name, at, _ = open_sections[0]
+        # pystache keeps only the innermost open section's contents; kept for compatibility.
+        template.warnings.append(
+            f"line {_line_of(text, at)}: section {{{{{kind}{name}}}}} is never closed; "
+            "only the text after its innermost open section is rendered (as os-apply-config does)")
+    return template
+
+
+def _lookup(name: str, stack: list):
+    if name == ".":
+        return stack[-1]
+    parts = name.split(".")
+    first = parts[0]
+    for item in reversed(stack):
+        if isinstance(item, dict) and first in item:
+            value = item[first]
+            break
+    else:
+        return _MISSING
+    for part in parts[1:]:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return _MISSING
+    return value
+
+
+def _to_text(value) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return json.dumps(value)
+
+
+def _render(nodes: list, stack: list, out: list) -> None:
+    for node in nodes:
+        if type(node) is str:
+            out.append(node)
+            continue
+        kind = node[0]
+        value = _lookup(node[1], stack)
+        if kind == "v":
+            out.append(_to_text(value))
+        elif kind == "#":
+            if not value:
+                continue
+            items = value if isinstance(value, list) else (value,)
+            for item in items:
+                stack.append(item)
+                _render(node[2], stack, out)
+                stack.pop()
+        elif not value:  # "^"
+            _render(node[2], stack, out)

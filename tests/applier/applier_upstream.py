@@ -1,0 +1,74 @@
+"""Upstream os-apply-config in a throwaway venv, installed from PyPI at test time.
+
+Installed once per test session (bounded in time); when PyPI cannot be reached the tests that need
+it are skipped with the reason. Upstream is run through a tiny wrapper so that, running as root,
+it does not append to the hard-coded /var/log/os-apply-config.log.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+
+INSTALL_TIMEOUT = 180
+PACKAGE = "os-apply-config==14.1.0"
+
+# The wrapper: upstream's main() with its root-only log file handler turned into a no-op.
+WRAPPER = (
+    "import logging, sys\n"
+    "logging.FileHandler = lambda *a, **k: logging.NullHandler()\n"
+    "from os_apply_config.apply_config import main\n"
+    "sys.exit(main(['os-apply-config'] + sys.argv[1:]))\n"
+)
+
+# Renders a JSON list of [template, context] pairs with upstream's own renderer.
+RENDER_SCRIPT = (
+    "import json, sys\n"
+    "from os_apply_config.apply_config import render_moustache\n"
+    "out = []\n"
+    "for text, ctx in json.load(sys.stdin):\n"
+    "    try:\n"
+    "        out.append(['ok', render_moustache(text, ctx)])\n"
+    "    except Exception as e:\n"
+    "        out.append(['error', type(e).__name__])\n"
+    "json.dump(out, sys.stdout)\n"
+)
+
+_cache: dict[str, object] = {}
+
+
+def install(directory: str) -> str:
+    """The venv's python, or raise RuntimeError saying why it could not be installed."""
+    if "python" in _cache:
+        return _cache["python"]
+    if "error" in _cache:
+        raise RuntimeError(_cache["error"])
+    target = os.path.join(directory, "upstream-oac")
+    python = os.path.join(target, "bin", "python")
+    try:
+        venv.EnvBuilder(with_pip=True).create(target)
+        subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", PACKAGE],
+                       check=True, capture_output=True, timeout=INSTALL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _cache["error"] = f"pip install {PACKAGE} took longer than {INSTALL_TIMEOUT}s"
+    except subprocess.CalledProcessError as e:
+        tail = e.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        _cache["error"] = f"pip install {PACKAGE} failed (PyPI unreachable?): {tail[0]}"
+    except Exception as e:  # venv creation problems: skip, with the reason
+        _cache["error"] = f"cannot create a venv for upstream: {e}"
+    if "error" in _cache:
+        raise RuntimeError(_cache["error"])
+    wrapper = os.path.join(target, "oac_wrapper.py")
+    with open(wrapper, "w") as f:
+        f.write(WRAPPER)
+    _cache["python"] = python
+    return python
+
+
+def command(python: str) -> list[str]:
+    return [python, os.path.join(os.path.dirname(os.path.dirname(python)), "oac_wrapper.py")]
+
+
+def stoker_command() -> list[str]:
+    return [sys.executable, "-m", "applier.cli"]
