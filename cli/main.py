@@ -14,6 +14,10 @@ SUBCOMMANDS = {
     "agent": ("agent.cli", "run the in-guest agent (collect, deploy, signal)"),
     "server": ("metadata_server.cli", "run the metadata / deployment server"),
     "demo": ("cli.demo", "run stoker end to end here: server, agent, two chained deployments"),
+    "stack": ("cli.operator.stack", "stacks (as `openstack stack ...`)"),
+    "software": ("cli.operator.software", "software configs and deployments"),
+    "deployment": ("cli.operator.deployment", "explain why a deployment is where it is"),
+    "template": ("cli.operator.template", "validate a template on the server"),
 }
 
 

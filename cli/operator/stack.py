@@ -1,0 +1,347 @@
+"""`stoker stack ...`: create/update/delete/list/show, outputs, resources, events, preview.
+
+Flags follow `openstack stack ...`. Local files are gathered into the request's `files` map
+(files_map.py). A stack named on the command line is looked up once (`GET /stacks/{name}`, which
+Heat redirects to `/stacks/{name}/{id}`) and then addressed by its canonical path, so update and
+delete never go through a redirect (which would turn them into GETs).
+"""
+from __future__ import annotations
+
+from cli.operator.client import Client, q
+from cli.operator.common import (connection_parent, key_values, leaf, nested, read_text)
+from cli.operator.errors import USAGE, CliError
+from cli.operator.files_map import stack_request_parts
+from cli.operator.output import format_data, format_listing, format_record
+from cli.operator.progress import event_ids, wait_for_stack
+
+STACK_COLUMNS = ["id", "stack_name", "stack_status", "creation_time", "updated_time"]
+SHOW_FIELDS = ["id", "stack_name", "description", "creation_time", "updated_time",
+               "stack_status", "stack_status_reason"]
+RESOURCE_COLUMNS = ["resource_name", "physical_resource_id", "resource_type", "resource_status",
+                    "updated_time"]
+EVENT_COLUMNS = ["id", "resource_name", "resource_status", "resource_status_reason", "event_time"]
+OUTPUT_COLUMNS = ["output_key", "description"]
+
+
+def stack_path(client: Client, ident: str) -> tuple[str, dict]:
+    stack = client.get(f"stacks/{q(ident)}", what=f"stack {ident}")["stack"]
+    return f"stacks/{q(stack['stack_name'])}/{q(stack['id'])}", stack
+
+
+def parameters(args) -> dict:
+    values = key_values(getattr(args, "parameter", None), "--parameter")
+    for key, path in key_values(getattr(args, "parameter_file", None),
+                                "--parameter-file").items():
+        values[key] = read_text(path, f"--parameter-file {key}=")
+    return values
+
+
+def request_body(args, template_required: bool = True) -> dict:
+    if template_required and not args.template:
+        raise CliError("-t/--template is required", USAGE)
+    body = stack_request_parts(args.template, args.environment)
+    params = parameters(args)
+    if params:
+        body["parameters"] = params
+    if getattr(args, "timeout", None) is not None:
+        body["timeout_mins"] = args.timeout
+    if getattr(args, "tags", None):
+        body["tags"] = [t for t in args.tags.split(",") if t]
+    return body
+
+
+def _shown(stack: dict, args) -> str:
+    record = {k: stack.get(k) for k in SHOW_FIELDS} if args.format == "table" else stack
+    return format_record(record, args.format, args.columns)
+
+
+def _finish(client, args, path, name, action, seen=None) -> str:
+    stack = wait_for_stack(client, path, name, action, seen=seen, poll=args.poll,
+                           timeout=args.wait_timeout)
+    if stack is None:
+        return ""
+    return _shown(stack, args)
+
+
+def create(args, client: Client):
+    body = request_body(args)
+    body.update(stack_name=args.name, disable_rollback=not args.enable_rollback)
+    if args.dry_run:
+        return _preview_result(client.post("stacks/preview", body)["stack"], args)
+    created = client.post("stacks", body)["stack"]
+    path = f"stacks/{q(args.name)}/{q(created['id'])}"
+    if args.wait:
+        return _finish(client, args, path, args.name, "CREATE")
+    return _shown(client.get(path)["stack"], args)
+
+
+def preview(args, client: Client):
+    body = request_body(args)
+    body.update(stack_name=args.name, disable_rollback=not args.enable_rollback)
+    return _preview_result(client.post("stacks/preview", body)["stack"], args)
+
+
+def _preview_result(stack: dict, args) -> str:
+    if args.format != "table":
+        return format_data(stack, args.format)
+    resources = _flatten(stack.get("resources") or [])
+    head = format_record({k: stack.get(k) for k in ("stack_name", "description")
+                          if k in stack}, "table")
+    return head + "\n" + format_listing(resources, ["resource_name", "resource_type",
+                                                    "required_by"], "table")
+
+
+def _flatten(items):
+    for item in items:
+        if isinstance(item, list):
+            yield from _flatten(item)
+        else:
+            yield item
+
+
+def update(args, client: Client):
+    path, stack = stack_path(client, args.stack)
+    body = request_body(args, template_required=not args.existing)
+    if args.clear_parameter:
+        body["clear_parameters"] = args.clear_parameter
+    if args.rollback != "keep":
+        body["disable_rollback"] = args.rollback == "disabled"
+    method = "PATCH" if args.existing else "PUT"
+    if args.dry_run:
+        changes = client.call(method, f"{path}/preview", json=body)["resource_changes"]
+        rows = [{"change": kind, "resource_name": r.get("resource_name"),
+                 "resource_type": r.get("resource_type")}
+                for kind in ("added", "updated", "replaced", "deleted", "unchanged")
+                for r in changes.get(kind, [])]
+        if args.format in ("json", "yaml"):
+            return format_data(changes, args.format)
+        return format_listing(rows, ["change", "resource_name", "resource_type"], args.format,
+                              args.columns)
+    seen = event_ids(client, path) if args.wait else None
+    client.call(method, path, json=body)
+    if args.wait:
+        return _finish(client, args, path, stack["stack_name"], "UPDATE", seen)
+    return _shown(client.get(path)["stack"], args)
+
+
+def delete(args, client: Client):
+    import sys
+    if not args.yes and sys.stdin.isatty():
+        answer = input(f"Delete stack(s) {', '.join(args.stack)} [y/N]? ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise CliError("not deleted (answer y, or pass -y)", USAGE)
+    first = 0
+    for ident in args.stack:
+        try:
+            path, stack = stack_path(client, ident)
+            seen = event_ids(client, path) if args.wait else None
+            client.delete(path)
+            if args.wait:
+                wait_for_stack(client, path, stack["stack_name"], "DELETE", seen=seen,
+                               poll=args.poll, timeout=args.wait_timeout)
+        except CliError as exc:
+            print(f"stoker: error: {exc.message}", file=sys.stderr)
+            first = first or exc.code
+    return first
+
+
+def list_(args, client: Client):
+    params = {k: v for k, v in (("limit", args.limit), ("marker", args.marker)) if v}
+    params.update(key_values(args.property, "--property"))
+    if args.sort:
+        key, _, direction = args.sort.partition(":")
+        params["sort_keys"] = key
+        if direction:
+            params["sort_dir"] = direction
+    rows = client.get("stacks", params=params)["stacks"]
+    return format_listing(rows, STACK_COLUMNS, args.format, args.columns)
+
+
+def show(args, client: Client):
+    path, _ = stack_path(client, args.stack)
+    params = {"resolve_outputs": "false"} if args.no_resolve_outputs else None
+    return format_record(client.get(path, params=params)["stack"], args.format, args.columns)
+
+
+def output_list(args, client: Client):
+    path, _ = stack_path(client, args.stack)
+    return format_listing(client.get(f"{path}/outputs")["outputs"], OUTPUT_COLUMNS,
+                          args.format, args.columns)
+
+
+def output_show(args, client: Client):
+    if bool(args.output) == bool(args.all):
+        raise CliError("give one OUTPUT name or --all", USAGE)
+    path, stack = stack_path(client, args.stack)
+    if args.all:
+        outputs = client.get(path)["stack"].get("outputs") or []
+        return format_record({o["output_key"]: o.get("output_value") for o in outputs},
+                             args.format, args.columns)
+    output = client.get(f"{path}/outputs/{q(args.output)}",
+                        what=f"output {args.output} of stack {stack['stack_name']}")["output"]
+    if "output_error" in output:
+        raise CliError(f"output {args.output}: {output['output_error']}")
+    return format_record(output, args.format, args.columns)
+
+
+def resource_list(args, client: Client):
+    path, _ = stack_path(client, args.stack)
+    params = dict(key_values(args.filter, "--filter"))
+    if args.nested_depth:
+        params["nested_depth"] = args.nested_depth
+    if args.long:
+        params["with_detail"] = "true"
+    rows = client.get(f"{path}/resources", params=params)["resources"]
+    columns = RESOURCE_COLUMNS + (["stack_name"] if args.nested_depth else [])
+    return format_listing(rows, columns, args.format, args.columns)
+
+
+def resource_show(args, client: Client):
+    path, _ = stack_path(client, args.stack)
+    params = {"with_attr": args.with_attr} if args.with_attr else None
+    resource = client.get(f"{path}/resources/{q(args.resource)}", params=params,
+                          what=f"resource {args.resource}")["resource"]
+    return format_record(resource, args.format, args.columns)
+
+
+def event_list(args, client: Client):
+    path, _ = stack_path(client, args.stack)
+    where = f"{path}/resources/{q(args.resource)}/events" if args.resource else f"{path}/events"
+    params = dict(key_values(args.filter, "--filter"))
+    if args.limit:
+        params["limit"] = args.limit
+    if args.marker:
+        params["marker"] = args.marker
+    rows = client.get(where, params=params or None, what=f"resource {args.resource}")["events"]
+    if args.format == "log":
+        from cli.operator.progress import event_line
+        return "\n".join(event_line(e) for e in rows)
+    return format_listing(rows, EVENT_COLUMNS, args.format, args.columns)
+
+
+def validate(args, client: Client):
+    body = request_body(args)
+    params = {}
+    if args.show_nested:
+        params["show_nested"] = "true"
+    if args.ignore_errors:
+        params["ignore_errors"] = args.ignore_errors
+    result = client.post("validate", body, params=params or None)
+    if args.format == "table":
+        return format_data(result, "yaml")   # nested parameter schemas read best as YAML
+    return format_record(result, args.format, args.columns)
+
+
+# -- wiring ----------------------------------------------------------------------------------
+
+def _template_args(p, required=False):
+    p.add_argument("-t", "--template", metavar="FILE|URL", required=required,
+                   help="HOT template; get_file and template-type paths are uploaded with it")
+    p.add_argument("-e", "--environment", action="append", metavar="FILE|URL",
+                   help="environment file (repeatable, applied in order)")
+    p.add_argument("--parameter", action="append", metavar="KEY=VALUE",
+                   help="parameter value (repeatable; 'k1=v1;k2=v2' also accepted)")
+    p.add_argument("--parameter-file", action="append", metavar="KEY=FILE",
+                   help="parameter whose value is the content of FILE")
+
+
+def _wait_args(p):
+    p.add_argument("--wait", action="store_true", help="follow the operation's events until it ends")
+    p.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
+                   help="with --wait, seconds between polls (default 1)")
+    p.add_argument("--wait-timeout", type=float, default=3600, metavar="SECONDS",
+                   help="with --wait, give up after this long (exit 8; default 3600)")
+
+
+def register(subparsers, name: str, help_text: str) -> None:
+    parent = connection_parent()
+    top = subparsers.add_parser(name, help=help_text, description=help_text)
+    sub = nested(top, "stack_command")
+
+    p = leaf(sub, "create", "create a stack", create, parent)
+    p.add_argument("name")
+    _template_args(p, required=True)
+    p.add_argument("--timeout", type=int, metavar="MINUTES")
+    p.add_argument("--enable-rollback", action="store_true")
+    p.add_argument("--tags", metavar="A,B")
+    p.add_argument("--dry-run", action="store_true", help="preview only; create nothing")
+    _wait_args(p)
+
+    p = leaf(sub, "preview", "show what a create would do, creating nothing", preview, parent)
+    p.add_argument("name")
+    _template_args(p, required=True)
+    p.add_argument("--timeout", type=int, metavar="MINUTES")
+    p.add_argument("--enable-rollback", action="store_true")
+    p.add_argument("--tags", metavar="A,B")
+
+    p = leaf(sub, "update", "update a stack", update, parent)
+    p.add_argument("stack")
+    _template_args(p)
+    p.add_argument("--timeout", type=int, metavar="MINUTES")
+    p.add_argument("--tags", metavar="A,B")
+    p.add_argument("--existing", action="store_true",
+                   help="PATCH: keep the stored template/parameters not given here")
+    p.add_argument("--clear-parameter", action="append", metavar="NAME")
+    p.add_argument("--rollback", choices=("enabled", "disabled", "keep"), default="keep")
+    p.add_argument("--dry-run", action="store_true", help="show the update plan only")
+    _wait_args(p)
+
+    p = leaf(sub, "delete", "delete stacks", delete, parent)
+    p.add_argument("stack", nargs="+")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask")
+    _wait_args(p)
+
+    p = leaf(sub, "list", "list stacks", list_, parent)
+    p.add_argument("--limit", type=int)
+    p.add_argument("--marker", metavar="ID")
+    p.add_argument("--sort", metavar="KEY[:asc|desc]")
+    p.add_argument("--property", action="append", metavar="KEY=VALUE", help="filter")
+
+    p = leaf(sub, "show", "show a stack", show, parent)
+    p.add_argument("stack")
+    p.add_argument("--no-resolve-outputs", action="store_true")
+
+    out = sub.add_parser("output", help="stack outputs")
+    os_ = nested(out, "output_command")
+    p = leaf(os_, "list", "list a stack's outputs", output_list, parent)
+    p.add_argument("stack")
+    p = leaf(os_, "show", "show one output, or all with --all", output_show, parent)
+    p.add_argument("stack")
+    p.add_argument("output", nargs="?")
+    p.add_argument("--all", action="store_true")
+
+    res = sub.add_parser("resource", help="stack resources")
+    rs = nested(res, "resource_command")
+    p = leaf(rs, "list", "list a stack's resources", resource_list, parent)
+    p.add_argument("stack")
+    p.add_argument("--long", action="store_true")
+    p.add_argument("-n", "--nested-depth", type=int, default=0)
+    p.add_argument("--filter", action="append", metavar="KEY=VALUE")
+    p = leaf(rs, "show", "show one resource", resource_show, parent)
+    p.add_argument("stack")
+    p.add_argument("resource")
+    p.add_argument("--with-attr", action="append", metavar="ATTRIBUTE")
+
+    ev = sub.add_parser("event", help="stack events")
+    es = nested(ev, "event_command")
+    event_parent = connection_parent()   # its own copy: `-f log` is for event lists only
+    for action in event_parent._actions:
+        if action.dest == "format":
+            action.choices = tuple(action.choices) + ("log",)
+    p = leaf(es, "list", "list a stack's events (-f log for one line each)", event_list,
+             event_parent)
+    p.add_argument("stack")
+    p.add_argument("--resource", metavar="NAME")
+    p.add_argument("--filter", action="append", metavar="KEY=VALUE")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--marker", metavar="ID")
+
+
+def register_template(subparsers, name: str, help_text: str) -> None:
+    top = subparsers.add_parser(name, help=help_text, description=help_text)
+    sub = nested(top, "template_command")
+    p = leaf(sub, "validate", "validate a template (and environments) on the server", validate,
+             connection_parent())
+    _template_args(p, required=True)
+    p.add_argument("--show-nested", action="store_true")
+    p.add_argument("--ignore-errors", metavar="CODE,CODE")
