@@ -1,0 +1,136 @@
+"""Structure of a HOT document: version, sections, resource and output keys -> Template."""
+from __future__ import annotations
+
+from typing import Any
+
+from .model import OutputDefinition, Positions, ResourceDefinition, Template
+from .parameters import parse_groups, parse_schemas
+from .versions import VERSION_KEYS, Features, canonical, valid_versions_text
+
+MAX_RESOURCES = 1000
+DELETION_POLICIES = {"Delete": "Delete", "Retain": "Retain", "Snapshot": "Snapshot"}
+
+
+def detect_version(data: Any, positions: Positions) -> str:
+    if not isinstance(data, dict):
+        raise positions.error("The template is not a JSON object or YAML mapping.", (),
+                              "ValueError")
+    present = [k for k in VERSION_KEYS if k in data]
+    if len(present) > 1:
+        raise positions.error(f"Ambiguous versions ({', '.join(present)})", (),
+                              "InvalidTemplateVersion")
+    if not present:
+        raise positions.error("Template version was not provided", (), "InvalidTemplateVersion")
+    key = present[0]
+    value = data[key]
+    if key != "heat_template_version":
+        raise positions.error(f'"{key}" templates (CFN format) are not supported by stoker; '
+                              "use heat_template_version", (key,), "InvalidTemplateVersion")
+    version = canonical(value) if isinstance(value, str) else None
+    if version is None:
+        raise positions.error(f'The template version is invalid: "{key}: {value}". '
+                              f'"{key}" should be one of: {valid_versions_text()}', (key,),
+                              "InvalidTemplateVersion")
+    return version
+
+
+def _string_list(value: Any) -> list | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+def _resource(name: str, spec: Any, positions: Positions, features: Features
+              ) -> ResourceDefinition:
+    path = ("resources", name)
+    if not isinstance(spec, dict):
+        raise positions.error(f'"{name}" is not a valid resource definition: expected a map',
+                              path)
+    unknown = sorted(str(k) for k in spec if k not in features.resource_keys)
+    if unknown:
+        raise positions.error("Invalid keyword(s) inside a resource definition: "
+                              + ", ".join(unknown), path + (unknown[0],))
+    rtype = spec.get("type")
+    if not isinstance(rtype, str) or not rtype:
+        raise positions.error(f'Resource {name} is missing "type"' if rtype is None else
+                              f"Resource {name} type must be a string, not {rtype!r}",
+                              path + (("type",) if "type" in spec else ()))
+    depends = spec.get("depends_on")
+    depends_on = [] if depends is None else _string_list(depends)
+    if depends_on is None:
+        raise positions.error(f"Resource {name} depends_on must be a list of resource names"
+                              " or a string", path + ("depends_on",))
+    for key in ("update_policy",):
+        if spec.get(key) is not None and not isinstance(spec[key], dict):
+            raise positions.error(f'"{key}" must be a map', path + (key,))
+    if spec.get("external_id") is not None and depends_on:
+        raise positions.error(f'Resource {name} with external_id cannot depend on other '
+                              "resources (remove depends_on)", path + ("depends_on",))
+    description = spec.get("description") or ""
+    if not isinstance(description, str):
+        raise positions.error("description must be a string", path + ("description",))
+    return ResourceDefinition(
+        name=name, type=rtype, template_type=rtype, properties=spec.get("properties"),
+        depends_on=depends_on, deletion_policy=spec.get("deletion_policy", "Delete"),
+        update_policy=spec.get("update_policy"), condition=spec.get("condition"),
+        metadata=spec.get("metadata"), external_id=spec.get("external_id"),
+        description=description)
+
+
+def _output(name: str, spec: Any, positions: Positions, features: Features) -> OutputDefinition:
+    path = ("outputs", name)
+    if not isinstance(spec, dict):
+        raise positions.error(f'Output "{name}" must be a map with a "value"', path)
+    for key in spec:
+        if key not in features.output_keys:
+            raise positions.error(f'"{key}" is not a valid keyword inside a output definition',
+                                  path + (key,))
+    if "value" not in spec:
+        raise positions.error(f'Output "{name}" has no "value"', path)
+    return OutputDefinition(name=name, value=spec["value"],
+                            description=str(spec.get("description") or "No description given"),
+                            condition=spec.get("condition"))
+
+
+def _section_map(data: dict, key: str, positions: Positions) -> dict:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise positions.error(f'The "{key}" section must be a map', (key,))
+    return value
+
+
+def build_template(data: Any, positions: Positions, files: dict[str, str]) -> Template:
+    version = detect_version(data, positions)
+    features = Features(version)
+    for key in data:
+        if key not in features.sections:
+            hint = " (conditions need 2016-10-14 or later)" if key == "conditions" else ""
+            raise positions.error(f"The template section is invalid: {key}{hint}", (key,),
+                                  "InvalidTemplateSection")
+    description = data.get("description", "No description")
+    parameters = parse_schemas(data.get("parameters"), positions, features)
+    groups = parse_groups(data.get("parameter_groups"), parameters, positions)
+    raw_resources = _section_map(data, "resources", positions)
+    if len(raw_resources) > MAX_RESOURCES:
+        raise positions.error(f"Maximum resources per stack exceeded ({MAX_RESOURCES})",
+                              ("resources",), "RequestLimitExceeded")
+    resources = {}
+    for name, spec in raw_resources.items():
+        if not isinstance(name, str):
+            raise positions.error(f"Resource name {name!r} must be a string", ("resources",))
+        resources[name] = _resource(name, spec, positions, features)
+    clash = sorted(set(parameters) & set(resources))
+    if clash:
+        raise positions.error("Duplicate names {%s}" % ", ".join(clash),
+                              ("resources", clash[0]))
+    outputs = {name: _output(name, spec, positions, features)
+               for name, spec in _section_map(data, "outputs", positions).items()}
+    conditions = _section_map(data, "conditions", positions)
+    return Template(version=version, description=description, parameters=parameters,
+                    parameter_groups=groups, resources=resources, outputs=outputs,
+                    conditions=conditions, raw=data, filename=positions.filename, files=files,
+                    positions=positions)
