@@ -75,11 +75,14 @@ class Process:
         return self.proc.returncode
 
 
-def start_server(state_dir: Path, admin_token: str, log_path: Path) -> tuple[Process, str]:
-    """A real `stoker server` on a free loopback port with SQLite; returns it and its base URL."""
-    server = Process("server", stoker_argv("server", "--bind", "127.0.0.1:0",
-                                           "--state-dir", str(state_dir)),
-                     log_path, child_env(STOKER_ADMIN_TOKEN=admin_token))
+def start_server(state_dir: Path, admin_token: str, log_path: Path, db_url: str | None = None,
+                 bind: str = "127.0.0.1:0", *extra: str) -> tuple[Process, str]:
+    """A real `stoker server` on loopback (a free port by default; SQLite in `state_dir` unless
+    `db_url` says otherwise); returns it and its base URL."""
+    argv = stoker_argv("server", "--bind", bind, "--state-dir", str(state_dir), *extra)
+    if db_url:
+        argv += ["--db", db_url]
+    server = Process("server", argv, log_path, child_env(STOKER_ADMIN_TOKEN=admin_token))
     try:
         line = server.wait_for_line("listening on", 20)
     except ProcessFailed:

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from cli.processes import (Process, child_env, start_server, stoker_argv, write_agent_config)
+from tests.conftest import DATABASES, POSTGRES_URL
 
 pytestmark = pytest.mark.e2e
 
@@ -19,10 +20,11 @@ exit $code
 """
 
 
-@pytest.fixture
-def server(tmp_path):
+@pytest.fixture(params=DATABASES)
+def server(request, tmp_path):
     token = secrets.token_urlsafe(16)
-    process, base = start_server(tmp_path / "server", token, tmp_path / "server.log")
+    process, base = start_server(tmp_path / "server", token, tmp_path / "server.log",
+                                 POSTGRES_URL if request.param == "postgresql" else None)
     session = requests.Session()
     session.headers["X-Auth-Token"] = token
     yield base, session
@@ -37,7 +39,8 @@ def _post(session, url, body):
 
 
 def _register_and_deploy(base, session, root, inputs_list):
-    api = f"{base}/v1/e2e"
+    # a tenant per test: on PostgreSQL the tests share one database
+    api = f"{base}/v1/e2e-{secrets.token_hex(4)}"
     registered = _post(session, f"{api}/servers", {"name": "vm"})
     write_agent_config(root, registered["agent_config"])
     config = _post(session, f"{api}/software_configs", {
