@@ -278,6 +278,7 @@ class DeploymentRunner:
             log.debug("%s: hook stdout: %s", describe(item), run.stdout.rstrip()[:2000])
         if run.stderr:
             log.debug("%s: hook stderr: %s", describe(item), run.stderr.rstrip()[:2000])
+        state.timed_out = run.timed_out
         if run.timed_out:
             stderr = run.stderr + (f"\nstoker: deployment timed out after {timeout:g}s (deploy_timeout); "
                                    "the hook and its process group were killed\n")
