@@ -1,5 +1,7 @@
 """Durable signal delivery: pending results survive failures and are sent once the server is back."""
 import json
+
+import pytest
 import os
 import stat
 
@@ -93,3 +95,55 @@ def test_declared_transport_without_its_inputs_is_a_warning_not_silence(paths, i
     item["inputs"] += [{"name": "deploy_signal_transport", "type": "String", "value": "HEAT_SIGNAL"}]
     assert outbox.deliver(item, PAYLOAD) == NO_SIGNAL
     assert "signal transport HEAT_SIGNAL has none of the inputs it needs; result not sent" in caplog.text
+
+
+def test_retries_back_off_with_jitter_and_the_schedule_survives_a_restart(paths, transport, item_factory):
+    now = [1000.0]
+    rolls = iter([0.0, 1.0, 0.5, 0.5])
+
+    def make():
+        return Outbox(paths.outbox_dir, choose=lambda item: transport, clock=lambda: now[0], retry_base=2,
+                      retry_max=5, jitter=0.2, rand=lambda: next(rolls))
+
+    outbox = make()
+    transport.fail_next(3)
+    assert outbox.deliver(item_factory("d1"), PAYLOAD) == PENDING
+    assert outbox.next_due() == 1000 + 2 * 0.8  # first delay 2 s, jitter -20%
+    assert outbox.flush() == 1 and transport.sent == []  # not due yet: not tried
+    now[0] = 1001.6
+    assert outbox.flush() == 1
+    assert outbox.next_due() == pytest.approx(1001.6 + 4 * 1.2)  # doubled, jitter +20%
+
+    restarted = make()  # a new agent process: the schedule is in the entry, not in memory
+    now[0] = 1005
+    assert restarted.flush() == 1 and len(transport.failures) == 1
+    now[0] = 1006.5
+    assert restarted.flush() == 1  # third failure: delay capped at retry_max
+    entry = restarted.entries()[0]
+    assert entry["tries"] == 3 and entry["next_try_at"] == pytest.approx(1006.5 + 5)
+    assert entry["last_error"] == "fake transport down"
+    now[0] = 1100
+    assert restarted.flush() == 0 and len(transport.sent) == 1
+
+
+def test_the_attempt_id_is_kept_across_retries(outbox, transport, item_factory):
+    transport.fail_next(2)
+    outbox.deliver(item_factory("d1"), PAYLOAD)
+    attempt = outbox.entries()[0]["attempt"]
+    outbox.flush()
+    outbox.flush()
+    assert transport.attempts == [attempt]
+
+
+def test_listener_hears_every_outcome(paths, transport, item_factory):
+    heard = []
+    outbox = Outbox(paths.outbox_dir, choose=lambda item: transport if "deploy_signal_id" in str(item) else None,
+                    retry_base=0, listener=lambda *args: heard.append(args))
+    transport.fail_next()
+    outbox.deliver(item_factory("d1"), PAYLOAD)
+    outbox.flush()
+    transport.fail_next(message="404 Not Found", retryable=False)
+    outbox.deliver(item_factory("d2"), PAYLOAD)
+    outbox.deliver(item_factory("d3", signal_url=None), PAYLOAD)
+    assert heard == [("d1", PENDING, "fake transport down"), ("d1", SENT, None), ("d2", REJECTED, "404 Not Found"),
+                     ("d3", NO_SIGNAL, None)]

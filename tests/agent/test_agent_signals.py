@@ -93,3 +93,77 @@ def test_transport_is_chosen_by_presence_of_inputs(item_factory):
     assert isinstance(with_url, UrlTransport)
     assert select(item_factory("other")) is with_url  # one instance per kind
     assert select(item_factory(signal_url=None)) is None
+
+
+def test_temp_url_is_always_put_and_every_result_carries_its_attempt(http_server, item_factory):
+    item = item_factory(signal_url=http_server.url("/v1/AUTH_x/c/obj?temp_url_sig=s"), verb="POST")
+    item["inputs"].append({"name": "deploy_signal_transport", "type": "String", "value": "TEMP_URL_SIGNAL"})
+    transport = TransportSelector()(item)
+    assert type(transport).__name__ == "TempUrlTransport"
+    transport.send(item, PAYLOAD, "a-1")
+    [request] = http_server.wait_for(1)
+    assert request.method == "PUT" and request.headers["x-stoker-attempt"] == "a-1"
+
+
+def test_cfn_signal_follows_the_verb(http_server, item_factory):
+    item = item_factory(signal_url=http_server.url("/v1/signal/x"), verb="POST")
+    item["inputs"].append({"name": "deploy_signal_transport", "type": "String", "value": "CFN_SIGNAL"})
+    transport = TransportSelector()(item)
+    assert type(transport).__name__ == "CfnTransport"
+    transport.send(item, PAYLOAD, "a-2")
+    [request] = http_server.wait_for(1)
+    assert request.method == "POST" and request.headers["x-stoker-attempt"] == "a-2"
+
+
+@pytest.mark.parametrize("status", [408, 429, 502])
+def test_408_429_and_5xx_are_retryable(http_server, item_factory, status):
+    http_server.respond(status, times=3)
+    with pytest.raises(SignalError) as err:
+        no_sleep_transport().send(item_factory(signal_url=http_server.url("/s")), PAYLOAD)
+    assert err.value.retryable
+
+
+@pytest.mark.parametrize("status", [400, 404, 409, 413])
+def test_other_4xx_are_final(http_server, item_factory, status):
+    http_server.respond(status)
+    with pytest.raises(SignalError) as err:
+        no_sleep_transport().send(item_factory(signal_url=http_server.url("/s")), PAYLOAD)
+    assert not err.value.retryable and len(http_server.wait_for(1)) == 1
+
+
+@pytest.mark.parametrize("url, metadata_url, expected", [
+    ("http://10.0.0.1:8004/v1/signal/deployments/d?sig=x", "http://10.0.0.1:8004/v1/t/servers/s/metadata", True),
+    ("http://10.0.0.1/v1/signal/deployments/d", "http://10.0.0.1:80/v1/t/servers/s/metadata", True),
+    ("HTTP://Server:8004/v1/signal/deployments/d", "http://server:8004/v1/t/servers/s/metadata", True),
+    ("http://10.0.0.1:8000/v1/signal/arn%3Aopenstack", "http://10.0.0.1:8004/v1/t/servers/s/metadata", False),
+    ("http://10.0.0.1:8004/v1/AUTH_x/c/o?temp_url_sig=1", "http://10.0.0.1:8004/v1/t/servers/s/metadata", False),
+    ("https://10.0.0.1:8004/v1/signal/deployments/d", "http://10.0.0.1:8004/v1/t/servers/s/metadata", False),
+    ("http://10.0.0.2:8004/v1/signal/deployments/d", "http://10.0.0.1:8004/v1/t/servers/s/metadata", False),
+    ("http://10.0.0.1:8004/v1/signal/deployments/d", None, False),
+    (None, "http://10.0.0.1:8004/m", False),
+])
+def test_phase_signals_only_go_to_stokers_own_signal_urls(url, metadata_url, expected):
+    from agent.signals.native import is_stoker_signal_url
+    assert is_stoker_signal_url(url, metadata_url) is expected
+
+
+def test_phase_report_is_a_put_of_an_empty_object(http_server, item_factory):
+    from agent.signals.native import PhaseReporter
+    item = item_factory(signal_url=http_server.url("/v1/signal/deployments/d1?sig=x"))
+    assert PhaseReporter(http_server.url("/v1/t/servers/s/metadata")).report(item)
+    [request] = http_server.wait_for(1)
+    assert (request.method, request.path, request.body) == ("PUT", "/v1/signal/deployments/d1?sig=x", b"{}")
+    assert request.headers["x-stoker-phase"] == "running"
+    # a Heat CFN URL on the same host never gets one (Heat would take it as the result)
+    other = item_factory(signal_url=http_server.url("/v1/signal/arn:openstack:heat::t:stacks/s/resources/r"))
+    assert not PhaseReporter(http_server.url("/v1/t/servers/s/metadata")).report(other)
+    assert len(http_server.requests) == 1
+
+
+def test_phase_report_failure_is_only_logged(closed_url, item_factory, caplog):
+    from agent.signals.native import PhaseReporter
+    caplog.set_level("INFO")
+    url = closed_url("/v1/signal/deployments/d1?sig=secret")
+    assert not PhaseReporter(url.replace("/v1/signal/deployments/d1?sig=secret", "/m")).report(
+        item_factory(signal_url=url))
+    assert "phase running not reported: connection refused" in caplog.text and "secret" not in caplog.text
