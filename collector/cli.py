@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(settings.cachedir)
         return 0
     daemon = Daemon(settings, collectors)
-    if settings.command and not settings.print_only:
+    if settings.command and not (settings.print_only or settings.one_time or settings.force):
         daemon.install_signals()
     return daemon.run()
 

@@ -33,7 +33,7 @@ FILES = {
 def find_mount(proc_mounts: str = "/proc/mounts", by_label: str = BY_LABEL) -> str | None:
     """Where the config drive is mounted, if it is."""
     try:
-        device = os.path.realpath(by_label) if os.path.exists(by_label) else None
+        device = os.path.realpath(by_label) if os.path.lexists(by_label) else None
         with open(proc_mounts, encoding="utf-8") as f:
             lines = f.read().splitlines()
     except OSError:

@@ -81,6 +81,9 @@ class Daemon:
         s = self.settings
         store_and_run = bool(s.command) and not s.print_only
         one_time = s.one_time or s.force or not store_and_run
+        if not one_time:
+            log.info("started (pid %d): collectors %s, polling every %gs to %gs", os.getpid(),
+                     ", ".join(c.name for c in self.collectors) or "none", s.min_polling_interval, s.polling_interval)
         if store_and_run and not one_time and s.splay > 0:
             delay = self.rand() * s.splay
             log.info("splay: waiting %.1fs before the first poll", delay)
