@@ -1,0 +1,279 @@
+"""/v1/{tenant_id}/stacks: Heat's stack routes over the engine (shapes of reference §6.1)."""
+from __future__ import annotations
+
+import hmac
+import threading
+
+from flask import Blueprint, current_app, jsonify, redirect, request
+
+from metadata_server.api.common import admin, ctx, json_body
+from metadata_server.engine import views
+from metadata_server.engine.endpoints import Endpoints
+from metadata_server.engine.errors import StackNotFound
+from metadata_server.engine.resources.wait_condition import handle_signature
+from metadata_server.engine.stack import Engine
+from metadata_server.service.errors import Forbidden, InvalidInput, NotFound
+
+bp = Blueprint("stacks", __name__, url_prefix="/v1/<tenant>")
+_engine_lock = threading.Lock()
+ACTIONS = ("suspend", "resume", "check", "cancel_update", "cancel_without_rollback")
+RESOURCE_FILTERS = {"type", "status", "name", "action", "id", "physical_resource_id",
+                    "nested_depth", "with_detail"}
+
+
+def engine() -> Engine:
+    """One engine per app, made on first use with the app's store and clock."""
+    with _engine_lock:
+        found = current_app.extensions.get("stoker-engine")
+        if found is None:
+            c = ctx()
+            found = Engine(c.store, c.clock, endpoints=_endpoints())
+            current_app.extensions["stoker-engine"] = found
+        return found
+
+
+def _endpoints() -> Endpoints:
+    c = ctx()
+    return Endpoints(c.base_url(), c.signing_key())
+
+
+def _base() -> str:
+    return ctx().base_url()
+
+
+def _stack(tenant: str, name: str, stack_id: str) -> dict:
+    row = engine().get_stack(tenant, stack_id)
+    if row["name"] != name and row["id"] != name:
+        raise StackNotFound(f"{name}/{stack_id}")
+    return row
+
+
+def _description(stack: dict) -> str:
+    template = stack["definition"].get("template")
+    if isinstance(template, dict):
+        return template.get("description", "")
+    return ""
+
+
+# -- collection --------------------------------------------------------------------------------
+@bp.get("/stacks")
+@bp.get("/stacks/detail")
+def index(tenant):
+    admin()
+    flag = lambda key: request.args.get(key, "false").lower() == "true"  # noqa: E731
+    rows = engine().list_stacks(tenant, show_deleted=flag("show_deleted"),
+                                show_nested=flag("show_nested"))
+    for key in ("status", "action", "name", "id"):
+        wanted = request.args.getlist(key)
+        if wanted:
+            column = {"status": lambda r: f"{r['action']}_{r['status']}" if "_" in wanted[0]
+                      else r["status"]}.get(key, lambda r, k=key: r[k])
+            rows = [r for r in rows if column(r) in wanted]
+    return jsonify({"stacks": [views.format_stack(_base(), r, description=_description(r))
+                               for r in rows]})
+
+
+@bp.post("/stacks")
+def create(tenant):
+    admin()
+    stack = engine().create_stack(tenant, json_body(), _endpoints())
+    href = views.stack_path(_base(), tenant, stack)
+    response = jsonify({"stack": {"id": stack["id"], "links": [{"href": href, "rel": "self"}]}})
+    response.status_code = 201
+    response.headers["Location"] = href
+    return response
+
+
+@bp.post("/stacks/preview")
+def preview(tenant):
+    admin()
+    return jsonify(engine().preview_stack(tenant, json_body()))
+
+
+@bp.post("/validate")
+def validate(tenant):
+    admin()
+    return jsonify(engine().validate(json_body()))
+
+
+# -- lookup by name or id: 302 to the canonical URL -------------------------------------------
+@bp.route("/stacks/<name>", methods=["GET", "PUT", "PATCH", "DELETE", "POST"])
+@bp.route("/stacks/<name>/<stack_id>/<path:rest>", methods=["GET", "PUT", "PATCH", "DELETE",
+                                                            "POST"])
+def lookup(tenant, name, stack_id=None, rest=None):
+    parts = (rest or "").strip("/").split("/")
+    signed = (len(parts) == 3 and parts[0] == "resources" and parts[2] == "signal"
+              and "sig" in request.args)
+    if not signed:  # a wait condition handle's signed URL is its own credential
+        admin()
+    if stack_id is not None:
+        return _dispatch_sub(tenant, name, stack_id, rest)
+    stack = engine().get_stack(tenant, name)
+    return redirect(views.stack_path(_base(), tenant, stack), code=302)
+
+
+@bp.route("/stacks/<name>/<sub>", methods=["GET", "PUT", "PATCH", "DELETE", "POST"])
+def two_parts(tenant, name, sub):
+    admin()
+    if sub in ("resources", "events", "template", "environment", "files", "outputs",
+               "actions", "preview"):
+        stack = engine().get_stack(tenant, name)
+        return redirect(views.stack_path(_base(), tenant, stack) + "/" + sub, code=302)
+    return _stack_root(tenant, name, sub)
+
+
+def _stack_root(tenant, name, stack_id):
+    eng = engine()
+    if request.method == "GET":
+        stack = _stack(tenant, name, stack_id)
+        resolve = request.args.get("resolve_outputs", "true").lower() != "false"
+        outputs = eng.outputs(stack) if resolve else None
+        return jsonify({"stack": views.format_stack(
+            _base(), stack, detail=True, outputs=outputs, parameters=eng.parameters(stack),
+            description=_description(stack))})
+    if request.method in ("PUT", "PATCH"):
+        stack = _stack(tenant, name, stack_id)
+        eng.update_stack(tenant, stack["id"], json_body(), patch=request.method == "PATCH",
+                         endpoints=_endpoints())
+        return "", 202
+    if request.method == "DELETE":
+        stack = _stack(tenant, name, stack_id)
+        eng.delete_stack(tenant, stack["id"], _endpoints())
+        return "", 204
+    raise InvalidInput(f"{request.method} is not supported on a stack")
+
+
+def _dispatch_sub(tenant, name, stack_id, rest):
+    eng = engine()
+    stack = _stack(tenant, name, stack_id)
+    parts = rest.strip("/").split("/")
+    method = request.method
+    head = parts[0]
+    if head == "preview" and method in ("PUT", "PATCH") and len(parts) == 1:
+        return jsonify(eng.preview_update(tenant, stack["id"], json_body(),
+                                          patch=method == "PATCH"))
+    if head in ("template", "environment", "files") and method == "GET" and len(parts) == 1:
+        definition = stack["definition"]
+        value = {"template": definition.get("template"),
+                 "environment": definition.get("environment") or {},
+                 "files": definition.get("files") or {}}[head]
+        return jsonify(value)
+    if head == "outputs" and method == "GET":
+        return _outputs(eng, stack, parts[1] if len(parts) > 1 else None)
+    if head == "actions" and method == "POST" and len(parts) == 1:
+        return _actions(eng, tenant, stack)
+    if head == "events" and method == "GET" and len(parts) == 1:
+        return _events(eng, stack, None)
+    if head == "resources":
+        return _resources(eng, tenant, stack, parts[1:])
+    raise NotFound(f"no such stack route: {method} {request.path}", "NotFound")
+
+
+def _outputs(eng, stack, key):
+    if key is None:
+        outputs = eng.outputs(stack)
+        return jsonify({"outputs": [{"output_key": o["output_key"],
+                                     "description": o.get("description")} for o in outputs]})
+    found = eng.outputs(stack, key)
+    if not found:
+        raise NotFound(f"Specified output key {key} not found.", "NotFound")
+    return jsonify({"output": found[0]})
+
+
+def _actions(eng, tenant, stack):
+    body = json_body()
+    keys = [k for k in body if k in ACTIONS]
+    if len(body) != 1 or len(keys) != 1:
+        raise InvalidInput(f"exactly one action is required, one of {', '.join(ACTIONS)}; "
+                           f"got {sorted(body)}")
+    action = keys[0]
+    if action in ("cancel_update", "cancel_without_rollback"):
+        eng.cancel(tenant, stack["id"], rollback=action == "cancel_update")
+        return "", 200
+    raise InvalidInput(f"action {action} is not supported by stoker's engine", "NotSupported")
+
+
+def _required_by(rows: list[dict], stack: dict, eng) -> dict[str, list[str]]:
+    result = {r["name"]: [] for r in rows}
+    from metadata_server.engine.loader import bind_definition
+    try:
+        bound = bind_definition(stack["definition"], eng._identity(stack))
+        for defn in bound.resource_definitions():
+            for dep in bound.dependencies(defn.name):
+                result.setdefault(dep, []).append(defn.name)
+    except Exception:  # a stack whose template no longer binds still lists its resources
+        pass
+    return result
+
+
+def _resources(eng, tenant, stack, parts):
+    method = request.method
+    rows = eng.resources(stack)
+    if not parts:
+        unknown = set(request.args) - RESOURCE_FILTERS
+        if unknown:
+            raise InvalidInput(f"Invalid filter parameters {sorted(unknown)}")
+        required = _required_by(rows, stack, eng)
+        for key, field in (("name", "name"), ("type", "type"), ("id", "id"),
+                           ("physical_resource_id", "physical_id"), ("action", "action"),
+                           ("status", "status")):
+            wanted = request.args.getlist(key)
+            if wanted:
+                rows = [r for r in rows if r[field] in wanted]
+        return jsonify({"resources": [views.format_resource(_base(), stack, r,
+                                                            required.get(r["name"], []))
+                                      for r in rows]})
+    name = parts[0]
+    if len(parts) == 2 and parts[1] == "signal" and method == "POST":
+        return _signal(eng, tenant, stack, name)
+    admin()
+    row = next((r for r in rows if name in (r["name"], r["physical_id"])), None)
+    if row is None:
+        raise NotFound(f"The Resource ({name}) could not be found.", "EntityNotFound")
+    if len(parts) == 1 and method == "GET":
+        attributes = None
+        with_attr = request.args.getlist("with_attr")
+        if with_attr:
+            attributes = {a: eng.resource_attribute(stack, row["name"], a) for a in with_attr}
+        return jsonify({"resource": views.format_resource(
+            _base(), stack, row, _required_by(rows, stack, eng).get(row["name"], []),
+            attributes)})
+    if len(parts) == 2 and parts[1] == "metadata" and method == "GET":
+        return jsonify({"metadata": eng.resource_metadata(stack, row["name"])})
+    if len(parts) == 2 and parts[1] == "events" and method == "GET":
+        return _events(eng, stack, row["name"])
+    raise NotFound(f"no such resource route: {method} {request.path}", "NotFound")
+
+
+def _signal(eng, tenant, stack, resource):
+    signature = request.args.get("sig")
+    if signature is not None:
+        expected = handle_signature(ctx().signing_key(), stack["id"], resource)
+        if not hmac.compare_digest(expected, signature):
+            raise Forbidden("this signal URL is not valid for the resource")
+    else:
+        admin()
+    eng.signal_resource(tenant, stack["id"], resource, json_body())
+    return "", 200
+
+
+def _events(eng, stack, resource):
+    rows = eng.events(stack, resource)
+    for key, field in (("resource_action", "action"), ("resource_status", "status"),
+                       ("resource_name", "resource_name"), ("resource_type", "resource_type")):
+        wanted = request.args.getlist(key)
+        if wanted:
+            rows = [r for r in rows if r[field] in wanted]
+    marker = request.args.get("marker")
+    if marker:
+        ids = [r["id"] for r in rows]
+        rows = rows[ids.index(marker) + 1:] if marker in ids else rows
+    if request.args.get("sort_dir") == "desc":
+        rows = list(reversed(rows))
+    limit = request.args.get("limit")
+    if limit is not None:
+        try:
+            rows = rows[:max(0, int(limit))]
+        except ValueError:
+            raise InvalidInput(f"limit: must be a non-negative integer, got {limit!r}")
+    return jsonify({"events": [views.format_event(_base(), stack, r) for r in rows]})

@@ -1,0 +1,44 @@
+"""The URLs the engine hands to servers: where to poll, where to signal.
+
+The API layer knows the public base URL and the signing key; it gives them to the engine as an
+`Endpoints`, so the engine core needs no request object. The formulas match the routes in
+metadata_server/api (signals.py, signed_metadata.py, servers.py, cfn.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from metadata_server.service.credentials import sign, signal_signature
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    base_url: str
+    signing_key: str
+
+    def signal_url(self, deployment_id: str, expires_at: datetime | None) -> str:
+        expires = (str(int(expires_at.replace(tzinfo=timezone.utc).timestamp()))
+                   if expires_at else "")
+        query = f"expires={expires}&" if expires else ""
+        return (f"{self.base_url}/v1/signal/deployments/{deployment_id}"
+                f"?{query}sig={signal_signature(self.signing_key, deployment_id, expires)}")
+
+    def server_metadata_url(self, tenant: str, server_id: str) -> str:
+        return f"{self.base_url}/v1/{tenant}/servers/{server_id}/metadata"
+
+    def signed_metadata_url(self, server_id: str, access_key: str) -> str:
+        # the same signature api/signed_metadata.py checks
+        signature = sign(self.signing_key, "metadata", server_id, access_key)
+        return f"{self.base_url}/v1/metadata/{server_id}?sig={signature}"
+
+    def cfn_url(self) -> str:
+        return f"{self.base_url}/v1/"
+
+    def resource_signal_url(self, tenant: str, stack_name: str, stack_id: str,
+                            resource: str) -> str:
+        return (f"{self.base_url}/v1/{tenant}/stacks/{stack_name}/{stack_id}"
+                f"/resources/{resource}/signal")
+
+
+LOCAL = Endpoints("http://127.0.0.1:8004", "unset")

@@ -1,0 +1,150 @@
+"""What the walker runs for one resource: create, update (no-op / in place / replace), delete.
+
+Each function records IN_PROGRESS, calls the plugin, and records COMPLETE or FAILED with Heat's
+reason "<ErrorType>: resources.<name>: <message>"; a failure is re-raised as ResourceFailure so
+the walker stops the resource's dependants.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from metadata_server.engine import status as st
+from metadata_server.engine.errors import Cancelled, ResourceFailure, UpdateReplace
+from metadata_server.engine.plan import REPLACED, UNCHANGED, decide
+from metadata_server.engine.resources import resource_class
+from metadata_server.engine.state import StackRuntime, snapshot
+from metadata_server.engine.walker import CancelToken
+
+
+def _failure(rt: StackRuntime, row: dict, action: str, exc: BaseException, plugin=None) -> ResourceFailure:
+    values: dict[str, Any] = {}
+    if plugin is not None:
+        values.update(physical_id=plugin.physical_id, data=plugin.data)
+    if isinstance(exc, Cancelled):
+        reason = f"{action} aborted ({exc.args[0] if exc.args else 'cancelled'})"
+        failure = ResourceFailure(row["name"], exc, action)
+        failure.reason = reason
+    else:
+        failure = exc if isinstance(exc, ResourceFailure) else ResourceFailure(row["name"], exc, action)
+        reason = failure.reason
+    rt.set_state(row, action, st.FAILED, reason, **values)
+    return failure
+
+
+def create_resource(rt: StackRuntime, name: str, token: CancelToken, action: str = st.CREATE,
+                    row: dict | None = None) -> dict:
+    defn = rt.definitions[name]
+    row = row or rt.current[name]
+    rt.set_state(row, action, st.IN_PROGRESS)
+    plugin = None
+    try:
+        token.check()
+        cls = resource_class(defn.type, defn.provider_template, f"resources.{name}.type")
+        properties = cls.validate_properties(name, rt.bound.resolve_properties(name, rt.resolver))
+        plugin = cls(name, rt.ctx, properties, row.get("physical_id"), row.get("data"), defn)
+        plugin.handle_create(token)
+    except Exception as exc:
+        raise _failure(rt, row, action, exc, plugin) from exc
+    rt.set_state(row, action, st.COMPLETE, physical_id=plugin.physical_id, data=plugin.data,
+                 properties=properties, definition=snapshot(defn))
+    return row
+
+
+def _restore_backup(rt: StackRuntime, name: str, new_snapshot: dict) -> None:
+    """Rollback of a replacement: the old resource, still there, becomes current again."""
+    with rt.lock:
+        current = rt.current.get(name)
+        for backup in rt.backups:
+            if (backup["name"] == name and backup["status"] == st.COMPLETE
+                    and backup.get("definition") == new_snapshot and current is not None
+                    and backup["replaced_by"] == current["id"]):
+                rt.backups.remove(backup)
+                backup["replaced_by"] = None
+                rt.recorder.update(backup["id"], {"replaced_by": None})
+                current["replaced_by"] = backup["id"]
+                rt.recorder.update(current["id"], {"replaced_by": backup["id"]})
+                rt.backups.append(current)
+                rt.current[name] = backup
+                return
+
+
+def update_resource(rt: StackRuntime, name: str, token: CancelToken, action: str = st.UPDATE,
+                    replaced: set | None = None) -> None:
+    """Bring one resource to its new definition; `replaced` collects names replaced so far."""
+    defn = rt.definitions[name]
+    new_snapshot = snapshot(defn)
+    _restore_backup(rt, name, new_snapshot)
+    with rt.lock:
+        old = rt.current.get(name)
+    if old is None:
+        with rt.lock:
+            rt.current[name] = rt.new_row(name, defn.type)
+        create_resource(rt, name, token, st.CREATE)
+        return
+    cls = resource_class(defn.type, defn.provider_template, f"resources.{name}.type")
+    if old["action"] == st.INIT and not old.get("physical_id"):
+        old["type"] = defn.type
+        rt.recorder.update(old["id"], {"type": defn.type})
+        create_resource(rt, name, token, st.CREATE)
+        return
+    try:
+        properties = cls.validate_properties(name, rt.bound.resolve_properties(name, rt.resolver))
+    except Exception as exc:
+        raise _failure(rt, old, action, exc) from exc
+    verdict, _ = decide(old, new_snapshot, cls)
+    if verdict == UNCHANGED and old.get("properties") == properties:
+        return
+    changed = {k for k in set(properties) | set(old.get("properties") or {})
+               if (old.get("properties") or {}).get(k) != properties.get(k)}
+    if verdict != REPLACED and not cls.replace_on(changed):
+        if not changed:
+            # only metadata or policies changed: record the new definition, nothing to do
+            old["definition"] = new_snapshot
+            rt.recorder.update(old["id"], {"definition": new_snapshot})
+            return
+        rt.set_state(old, action, st.IN_PROGRESS)
+        plugin = rt.plugin(old, dict(old.get("properties") or {}), defn)
+        try:
+            token.check()
+            plugin.handle_update(properties, changed, token)
+        except UpdateReplace:
+            pass
+        except Exception as exc:
+            raise _failure(rt, old, action, exc, plugin) from exc
+        else:
+            rt.set_state(old, action, st.COMPLETE, physical_id=plugin.physical_id,
+                         data=plugin.data, properties=properties, definition=new_snapshot)
+            return
+    _replace(rt, name, old, defn, token)
+    if replaced is not None:
+        replaced.add(name)
+
+
+def _replace(rt: StackRuntime, name: str, old: dict, defn, token: CancelToken) -> None:
+    """Create before delete: the new row becomes current; the old one waits for cleanup."""
+    new = rt.new_row(name, defn.type)
+    with rt.lock:
+        old["replaced_by"] = new["id"]
+        rt.recorder.update(old["id"], {"replaced_by": new["id"]})
+        rt.backups.append(old)
+        rt.current[name] = new
+    create_resource(rt, name, token, st.CREATE, new)
+
+
+def delete_row(rt: StackRuntime, row: dict, token: CancelToken, action: str = st.DELETE) -> None:
+    if row["action"] == st.INIT or (row["action"] == st.DELETE and row["status"] == st.COMPLETE):
+        rt.set_state(row, action, st.COMPLETE)
+        return
+    rt.set_state(row, action, st.IN_PROGRESS)
+    policy = ((row.get("definition") or {}).get("deletion_policy") or "Delete").capitalize()
+    plugin = None
+    try:
+        if policy != "Retain":
+            # the row's own stored definition: the template may no longer have this resource
+            cls = resource_class(row["type"], (row.get("definition") or {}).get("provider_template"))
+            plugin = cls(row["name"], rt.ctx, row.get("properties") or {}, row.get("physical_id"),
+                         row.get("data"), None)
+            plugin.handle_delete(token)
+    except Exception as exc:
+        raise _failure(rt, row, action, exc, plugin) from exc
+    rt.set_state(row, action, st.COMPLETE)

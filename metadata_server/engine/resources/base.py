@@ -1,0 +1,156 @@
+"""The resource plugin contract: a properties schema, attributes, and create/update/delete.
+
+A plugin instance is made for one action on one resource. It reads and sets `physical_id` and
+`data` (what it keeps between actions); the engine stores both after the action. Long waits go
+through `token.wait(...)`, so a cancel or the stack timeout stops them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from metadata_server.engine.errors import StackValidationFailed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from metadata_server.engine.context import PluginContext
+    from metadata_server.engine.walker import CancelToken
+
+_TYPES = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+          "list": (list,), "map": (dict,), "any": (object,)}
+
+
+@dataclass(frozen=True)
+class Prop:
+    type: str = "string"
+    required: bool = False
+    default: Any = None
+    update_allowed: bool = False
+    allowed: tuple = ()
+    immutable: bool = False
+
+
+def _coerce(value: Any, prop: Prop, path: str) -> Any:
+    kind = prop.type
+    if value is None:
+        return None
+    if kind in ("integer", "number") and isinstance(value, str):
+        try:
+            value = int(value) if kind == "integer" else float(value)
+        except ValueError:
+            raise StackValidationFailed(f"Value '{value}' is not an {kind}", path) from None
+    if kind == "boolean" and isinstance(value, str) and value.lower() in ("true", "false"):
+        value = value.lower() == "true"
+    if kind == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if kind == "list" and isinstance(value, str):
+        value = [item for item in value.split(",")] if value else []
+    if not isinstance(value, _TYPES[kind]) or (kind in ("integer", "number")
+                                               and isinstance(value, bool)):
+        raise StackValidationFailed(f"Value {value!r} is not a {kind}", path)
+    if prop.allowed and value not in prop.allowed:
+        raise StackValidationFailed(
+            f"{value!r} is not an allowed value {list(prop.allowed)}", path)
+    return value
+
+
+class Resource:
+    type_name = ""
+    properties_schema: dict[str, Prop] = {}
+    # attribute names the type offers; None: any name (deployment outputs, nested outputs)
+    attributes_schema: tuple[str, ...] | None = ()
+    # a type whose physical object is worth nothing without the others (ResourceGroup members
+    # are nested stacks): the engine never needs to know; kept for documentation
+    description = ""
+    accepts_any_properties = False  # OS::Heat::None takes whatever it is given
+
+    def __init__(self, name: str, ctx: "PluginContext", properties: dict,
+                 physical_id: str | None = None, data: dict | None = None,
+                 definition: Any = None):
+        self.name = name
+        self.ctx = ctx
+        self.properties = properties
+        self.physical_id = physical_id
+        self.data = dict(data or {})
+        self.definition = definition  # the template's ResourceDefinition, when there is one
+
+    # -- schema ------------------------------------------------------------------------------
+    @classmethod
+    def validate_properties(cls, name: str, raw: Any) -> dict:
+        """Defaults applied, types coerced, unknown and missing names rejected with a path."""
+        raw = {} if raw is None else raw
+        base = f"resources.{name}.properties"
+        if not isinstance(raw, dict):
+            raise StackValidationFailed(f"properties must be a map, got {type(raw).__name__}", base)
+        if cls.accepts_any_properties:
+            return dict(raw)
+        result = {}
+        for key in raw:
+            if key not in cls.properties_schema:
+                raise StackValidationFailed(f"Unknown Property {key}", f"{base}.{key}")
+        for key, prop in cls.properties_schema.items():
+            value = raw.get(key)
+            if value is None:
+                if prop.required:
+                    raise StackValidationFailed(f"Property {key} not assigned", f"{base}.{key}")
+                value = prop.default
+            result[key] = _coerce(value, prop, f"{base}.{key}")
+        cls.check(name, result)
+        return result
+
+    @classmethod
+    def check(cls, name: str, properties: dict) -> None:
+        """Cross-property rules of a type; raise StackValidationFailed."""
+
+    @classmethod
+    def replace_on(cls, changed: set[str]) -> bool:
+        """Whether changing these properties needs a new physical resource (Heat's rule)."""
+        if cls.accepts_any_properties:
+            return False
+        return any(not cls.properties_schema[k].update_allowed
+                   for k in changed if k in cls.properties_schema)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def handle_create(self, token: "CancelToken") -> None:
+        """Create the physical resource; set self.physical_id and self.data."""
+
+    def handle_update(self, new_properties: dict, changed: set[str], token: "CancelToken") -> None:
+        """Apply update_allowed changes in place; raise UpdateReplace to be replaced instead."""
+        self.properties = new_properties
+
+    def handle_delete(self, token: "CancelToken") -> None:
+        """Delete the physical resource; a missing one is already deleted."""
+
+    def handle_cancel(self) -> None:
+        """The operation was cancelled while this resource was working."""
+
+    def handle_signal(self, body: Any) -> None:
+        raise StackValidationFailed(f"Resource {self.name} ({self.type_name}) does not accept signals")
+
+    # -- what others see ---------------------------------------------------------------------
+    def reference_id(self) -> Any:
+        return self.physical_id or self.name
+
+    def attribute(self, name: str) -> Any:
+        """The value of attribute `name`; None while unknown."""
+        if name == "show":
+            return {"id": self.physical_id, **{k: v for k, v in self.properties.items()}}
+        return self.data.get("attributes", {}).get(name)
+
+    def known_attribute(self, name: str) -> bool:
+        return (self.attributes_schema is None or name in self.attributes_schema
+                or name == "show")
+
+    def physical_name(self) -> str:
+        """Heat's `<stack>-<resource>-<short id>`, stable for this resource."""
+        short = self.data.setdefault("short_id", self.ctx.short_id())
+        return f"{self.ctx.stack_name}-{self.name}-{short}"
+
+
+@dataclass
+class ResourceType:
+    """A registry entry: the plugin class and the type names it answers to."""
+    cls: type[Resource]
+    names: tuple[str, ...] = field(default_factory=tuple)
+
+
+Factory = Callable[..., Resource]

@@ -1,0 +1,156 @@
+"""OS::Heat::ResourceGroup and the deployment groups built on it.
+
+A group is a nested stack whose template the group writes: members named "0", "1", ... (or, for
+deployment groups, by the keys of `servers`), with index_var replaced in every string of the
+member properties. Attributes are read from the members of the nested stack.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from metadata_server.engine.errors import StackValidationFailed
+from metadata_server.engine.resources.base import Prop, Resource
+from metadata_server.engine.resources.software_deployment import SoftwareDeployment
+
+
+def _replace_index(value: Any, index_var: str, index: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(index_var, index)
+    if isinstance(value, list):
+        return [_replace_index(v, index_var, index) for v in value]
+    if isinstance(value, dict):
+        return {k: _replace_index(v, index_var, index) for k, v in value.items()}
+    return value
+
+
+class _Group(Resource):
+    """What every group shares: a generated nested stack and attributes read from members."""
+    attributes_schema = None
+
+    def members(self) -> dict[str, dict]:
+        """Member name -> member definition, in member order."""
+        raise NotImplementedError
+
+    def _definition(self) -> dict:
+        parent = self.ctx.definition or {}
+        template = {"heat_template_version": "2015-04-30", "resources": self.members()}
+        return {"template": json.dumps(template), "template_name": f"{self.name} (group)",
+                "files": parent.get("files") or {}, "environment": parent.get("environment"),
+                "environment_files": parent.get("environment_files") or [], "parameters": {}}
+
+    def handle_create(self, token):
+        self.physical_id = self.ctx.engine.create_child(self.ctx, self.name, self._definition())
+        self.ctx.engine.run_child_create(self.physical_id, token)
+
+    def handle_update(self, new_properties, changed, token):
+        self.properties = new_properties
+        self.ctx.engine.update_child(self.physical_id, self._definition(), token)
+
+    def handle_delete(self, token):
+        if self.physical_id:
+            self.ctx.engine.delete_child(self.physical_id, token)
+
+    def _names(self) -> list[str]:
+        return list(self.members())
+
+    def _member_attr(self, member: str, attr: str | None) -> Any:
+        return self.ctx.engine.child_attribute(self.physical_id, member, attr)
+
+    def attribute(self, name):
+        if not self.physical_id:
+            return None
+        names = self._names()
+        if name == "refs":
+            return [self._member_attr(n, None) for n in names]
+        if name == "refs_map":
+            return {n: self._member_attr(n, None) for n in names}
+        if name == "attributes":
+            return None  # needs a path: [group, attributes, <attr>] is resolved by select_path
+        if name == "removed_rsrc_list":
+            return list(self.data.get("removed", []))
+        if name.startswith("resource."):
+            parts = name.split(".")
+            return self._member_attr(parts[1], ".".join(parts[2:]) or None)
+        return [self._member_attr(n, name) for n in names]
+
+
+class ResourceGroup(_Group):
+    type_name = "OS::Heat::ResourceGroup"
+    properties_schema = {
+        "count": Prop("integer", default=1, update_allowed=True),
+        "index_var": Prop("string", default="%index%"),
+        "resource_def": Prop("map", required=True, update_allowed=True),
+        "removal_policies": Prop("list", default=[], update_allowed=True),
+        "removal_policies_mode": Prop("string", default="append", allowed=("append", "update")),
+    }
+
+    @classmethod
+    def check(cls, name, properties):
+        path = f"resources.{name}.properties"
+        if properties["count"] < 0:
+            raise StackValidationFailed(f"{properties['count']} is out of range (min: 0)",
+                                        f"{path}.count")
+        if len(properties["index_var"]) < 3:
+            raise StackValidationFailed("length must be at least 3", f"{path}.index_var")
+        if "type" not in properties["resource_def"]:
+            raise StackValidationFailed("Property type not assigned", f"{path}.resource_def.type")
+
+    def _blacklist(self) -> list[str]:
+        """Names removed by removal_policies: skipped forever (Heat's name blacklist)."""
+        listed = {str(n) for policy in self.properties.get("removal_policies") or []
+                  for n in policy.get("resource_list", [])}
+        known = set() if self.properties.get("removal_policies_mode") == "update" else set(
+            self.data.get("removed", []))
+        return sorted(known | listed, key=lambda n: (len(n), n))
+
+    def members(self):
+        blacklist = set(self._blacklist())
+        self.data["removed"] = sorted(blacklist, key=lambda n: (len(n), n))
+        definition = self.properties["resource_def"]
+        index_var = self.properties["index_var"]
+        result, index = {}, 0
+        while len(result) < self.properties["count"]:
+            name = str(index)
+            index += 1
+            if name in blacklist:
+                continue
+            member = {"type": definition["type"],
+                      "properties": _replace_index(definition.get("properties") or {},
+                                                   index_var, name)}
+            if definition.get("metadata"):
+                member["metadata"] = _replace_index(definition["metadata"], index_var, name)
+            result[name] = member
+        return result
+
+
+class SoftwareDeploymentGroup(_Group):
+    type_name = "OS::Heat::SoftwareDeploymentGroup"
+    member_type = "OS::Heat::SoftwareDeployment"
+    properties_schema = {k: v for k, v in SoftwareDeployment.properties_schema.items()
+                         if k != "server"}
+    properties_schema["servers"] = Prop("map", required=True, update_allowed=True)
+
+    def members(self):
+        common = {k: v for k, v in self.properties.items() if k != "servers" and v is not None}
+        return {name: {"type": self.member_type, "properties": dict(common, server=server)}
+                for name, server in (self.properties.get("servers") or {}).items()}
+
+    def attribute(self, name):
+        plural = {"deploy_stdouts": "deploy_stdout", "deploy_stderrs": "deploy_stderr",
+                  "deploy_status_codes": "deploy_status_code"}
+        if not self.physical_id:
+            return None
+        if name in ("refs", "refs_map", "show") or name.startswith("resource."):
+            return super().attribute(name)
+        attr = plural.get(name, name)
+        return {n: self._member_attr(n, attr) for n in self._names()}
+
+
+class StructuredDeploymentGroup(SoftwareDeploymentGroup):
+    type_name = "OS::Heat::StructuredDeploymentGroup"
+    member_type = "OS::Heat::StructuredDeployment"
+    properties_schema = dict(SoftwareDeploymentGroup.properties_schema,
+                             input_key=Prop("string", default="get_input"),
+                             input_values_validate=Prop("string", default="LAX",
+                                                        allowed=("LAX", "STRICT")))

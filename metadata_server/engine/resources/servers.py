@@ -1,0 +1,171 @@
+"""Servers an agent runs on: OS::Heat::DeployedServer, OS::Nova::Server; and OS::Nova::KeyPair.
+
+Both server types register a stoker server (the id deployments target, with its own
+credentials) and expose Heat's `os_collect_config` attribute: collector settings for the chosen
+transport, so an agent configured from it, stoker's or upstream's, finds its metadata.
+"""
+from __future__ import annotations
+
+import uuid
+
+from metadata_server.engine.drivers.base import CloudError
+from metadata_server.engine.resources.base import Prop, Resource
+from metadata_server.service import documents, servers
+from metadata_server.service.errors import NotFound
+
+TRANSPORTS = ("POLL_SERVER_CFN", "POLL_SERVER_HEAT", "POLL_TEMP_URL")
+
+
+class _AgentServer(Resource):
+    """What DeployedServer and a SOFTWARE_CONFIG Nova server share: a registered stoker server."""
+
+    def _register(self, server_id: str, name: str) -> None:
+        _row, issued = servers.register_server(self.ctx.store, self.ctx.clock, self.ctx.tenant,
+                                               {"id": server_id, "name": name})
+        # secrets the os_collect_config attribute hands to the agent; never in events or logs
+        self.data.update(token=issued.token, access_key_id=issued.access_key_id,
+                         secret_access_key=issued.secret_access_key)
+
+    def _unregister(self) -> None:
+        try:
+            servers.delete_server(self.ctx.store, self.ctx.clock, self.ctx.tenant, self.physical_id)
+        except NotFound:
+            pass
+
+    def os_collect_config(self) -> dict | None:
+        if "access_key_id" not in self.data:
+            return None
+        endpoints, server_id = self.ctx.endpoints, self.physical_id
+        transport = self.properties.get("software_config_transport") or "POLL_SERVER_CFN"
+        watch = {"metadata_url": endpoints.server_metadata_url(self.ctx.tenant, server_id),
+                 "auth_token": self.data["token"]}
+        if transport == "POLL_TEMP_URL":
+            settings = documents.request_settings(
+                endpoints.signed_metadata_url(server_id, self.data["access_key_id"]))
+        elif transport == "POLL_SERVER_HEAT":
+            settings = {"collectors": ["heat", "local"], "heat": {
+                "auth_url": f"{endpoints.base_url}/v3", "user_id": server_id,
+                "password": self.data["token"], "project_id": self.ctx.tenant,
+                "stack_id": self.ctx.stack_id, "resource_name": self.name}}
+        else:
+            settings = documents.cfn_settings(endpoints.cfn_url(), self.ctx.stack_name, self.name,
+                                              self.data["access_key_id"],
+                                              self.data["secret_access_key"])
+        # stoker's own agent prefers the watch collector; upstream agents ignore the extra key
+        settings["watch"] = watch
+        return settings
+
+    def attribute(self, name):
+        if name == "os_collect_config":
+            return self.os_collect_config()
+        if name == "name":
+            return self.properties.get("name") or self.data.get("name")
+        return super().attribute(name)
+
+
+class DeployedServer(_AgentServer):
+    type_name = "OS::Heat::DeployedServer"
+    properties_schema = {"name": Prop("string", update_allowed=True),
+                         "metadata": Prop("map", update_allowed=True),
+                         "software_config_transport": Prop("string", default="POLL_SERVER_CFN",
+                                                           update_allowed=True, allowed=TRANSPORTS),
+                         "deployment_swift_data": Prop("map", update_allowed=True)}
+    attributes_schema = ("name", "os_collect_config")
+
+    def handle_create(self, token):
+        self.physical_id = str(uuid.uuid4())
+        self.data["name"] = self.properties.get("name") or self.physical_name()
+        self._register(self.physical_id, self.data["name"])
+
+    def handle_delete(self, token):
+        if self.physical_id:
+            self._unregister()
+
+
+class Server(_AgentServer):
+    type_name = "OS::Nova::Server"
+    properties_schema = {
+        "name": Prop("string", update_allowed=True),
+        "image": Prop("string", update_allowed=True),
+        "flavor": Prop("string", required=True, update_allowed=True),
+        "key_name": Prop("string"),
+        "networks": Prop("list", default=[], update_allowed=True),
+        "security_groups": Prop("list", default=[], update_allowed=True),
+        "user_data": Prop("string", default=""),
+        "user_data_format": Prop("string", default="HEAT_CFNTOOLS",
+                                 allowed=("HEAT_CFNTOOLS", "RAW", "SOFTWARE_CONFIG")),
+        "software_config_transport": Prop("string", default="POLL_SERVER_CFN",
+                                          update_allowed=True, allowed=TRANSPORTS),
+        "metadata": Prop("map", update_allowed=True),
+        "config_drive": Prop("boolean"),
+        "block_device_mapping_v2": Prop("list"),
+        "availability_zone": Prop("string"),
+        "admin_pass": Prop("string"),
+        "deployment_swift_data": Prop("map", update_allowed=True),
+    }
+    attributes_schema = ("name", "os_collect_config", "first_address", "networks", "addresses",
+                         "accessIPv4", "instance_name")
+
+    def _user_data(self) -> str:
+        text = self.properties.get("user_data") or ""
+        if self.properties["user_data_format"] in ("RAW", "SOFTWARE_CONFIG"):
+            row = self.ctx.store.get_config(text) if len(text) == 36 else None
+            if row is not None:
+                value = row["body"].get("config")
+                text = value if isinstance(value, str) else str(value)
+        return text
+
+    def handle_create(self, token):
+        server_id = str(uuid.uuid4())
+        name = self.properties.get("name") or self.physical_name()
+        self.data["name"] = name
+        software = self.properties["user_data_format"] == "SOFTWARE_CONFIG"
+        if software:
+            self.physical_id = server_id
+            self._register(server_id, name)
+        spec = {k: v for k, v in self.properties.items() if k != "user_data" and v is not None}
+        spec["user_data"] = self._user_data()
+        if software:
+            spec["os_collect_config"] = self.os_collect_config()
+        try:
+            physical_id, attributes = self.ctx.driver.create("server", name, spec,
+                                                             physical_id=server_id)
+        except CloudError:
+            if software:
+                self._unregister()
+            raise
+        self.physical_id = physical_id
+        self.data["attributes"] = {k: v for k, v in attributes.items()
+                                   if k not in ("user_data", "os_collect_config")}
+
+    def handle_update(self, new_properties, changed, token):
+        self.properties = new_properties
+        attributes = self.ctx.driver.update("server", self.physical_id,
+                                            {k: new_properties[k] for k in changed})
+        self.data["attributes"] = {k: v for k, v in attributes.items()
+                                   if k not in ("user_data", "os_collect_config")}
+
+    def handle_delete(self, token):
+        if not self.physical_id:
+            return
+        self.ctx.driver.delete("server", self.physical_id)
+        if self.properties.get("user_data_format") == "SOFTWARE_CONFIG":
+            self._unregister()
+
+
+class KeyPair(Resource):
+    type_name = "OS::Nova::KeyPair"
+    properties_schema = {"name": Prop("string", required=True),
+                         "public_key": Prop("string"), "save_private_key": Prop("boolean"),
+                         "type": Prop("string", default="ssh")}
+    attributes_schema = ("public_key", "private_key")
+
+    def handle_create(self, token):
+        _id, attributes = self.ctx.driver.create("keypair", self.properties["name"],
+                                                 dict(self.properties))
+        self.physical_id = self.properties["name"]
+        self.data["attributes"] = attributes
+
+    def handle_delete(self, token):
+        if self.physical_id:
+            self.ctx.driver.delete("keypair", self.physical_id)

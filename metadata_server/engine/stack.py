@@ -1,0 +1,692 @@
+"""The Engine: stack operations (create, update, delete, rollback, cancel) on a store and a clock.
+
+Requests validate synchronously (bad input raises before anything is stored); the operation
+itself runs on a thread of its own, walking the dependency graph in parallel. State goes to the
+database as it changes, a heartbeat marks the operations this engine is running, and a sweep
+marks FAILED, with a reason, any operation whose engine stopped: nothing stays IN_PROGRESS.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from metadata_server.engine import status as st
+from metadata_server.engine.context import PluginContext
+from metadata_server.engine.definition import definition_from_body, stack_name, stack_options
+from metadata_server.engine.drivers import CloudDriver, LocalDriver
+from metadata_server.engine.endpoints import LOCAL, Endpoints
+from metadata_server.engine.errors import (ActionInProgress, ResourceFailure, StackExists,
+                                           StackNotFound, StackValidationFailed)
+from metadata_server.engine.graph import Graph, merge
+from metadata_server.engine.loader import bind_definition, describe
+from metadata_server.engine.operations import create_resource, delete_row, update_resource
+from metadata_server.engine.plan import plan_update
+from metadata_server.engine.resources import resource_class
+from metadata_server.engine.state import Recorder, StackRuntime, snapshot
+from metadata_server.engine.template import StackIdentity
+from metadata_server.engine.walker import DEFAULT_WORKERS, CancelToken, WalkResult, walk
+from metadata_server.service.clock import Clock, system_clock
+from metadata_server.service.errors import InvalidInput
+from metadata_server.store import Store
+from metadata_server.store.stacks import StackStore
+
+log = logging.getLogger("stoker.engine")
+MAX_NESTED_DEPTH = 5
+
+
+class ChildStackFailed(Exception):
+    error_type = "Error"
+
+
+@dataclass
+class Operation:
+    runtime: StackRuntime
+    token: CancelToken
+    action: str
+    thread: threading.Thread | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    rollback_requested: bool = False
+
+
+class Engine:
+    def __init__(self, store: Store, clock: Clock = system_clock, *,
+                 driver: CloudDriver | None = None, endpoints: Endpoints = LOCAL,
+                 max_workers: int = DEFAULT_WORKERS, poll_interval: float = 0.2,
+                 heartbeat_interval: float = 5.0, stale_after: float = 30.0,
+                 recover: bool = True, minute: float = 60.0):
+        self.store, self.clock = store, clock
+        self.stacks = StackStore(store.engine)
+        self.driver = driver or LocalDriver()
+        self.endpoints = endpoints
+        self.max_workers, self.poll_interval = max_workers, poll_interval
+        self.heartbeat_interval, self.stale_after = heartbeat_interval, stale_after
+        self.engine_id = str(uuid.uuid4())
+        self.minute = minute  # seconds in a timeout_mins minute; tests shorten it
+        self._ops: dict[str, Operation] = {}
+        self._runtimes: dict[str, StackRuntime] = {}
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        if recover:
+            self.recover()
+        self._maintenance = threading.Thread(target=self._maintain, daemon=True,
+                                             name="stoker-engine-heartbeat")
+        self._maintenance.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        for op in list(self._ops.values()):
+            op.token.cancel("engine stopped")
+            op.done.wait()
+
+    # -- lookups -----------------------------------------------------------------------------
+    def get_stack(self, tenant: str, name_or_id: str) -> dict:
+        row = self.stacks.find_stack(tenant, name_or_id)
+        if row is None:
+            raise StackNotFound(name_or_id)
+        return row
+
+    def list_stacks(self, tenant: str, **filters) -> list[dict]:
+        return self.stacks.list_stacks(tenant, **filters)
+
+    def resources(self, stack: dict) -> list[dict]:
+        rt = self._runtimes.get(stack["id"])
+        if rt is not None:
+            with rt.lock:
+                return [dict(r) for r in rt.current.values()]
+        return [r for r in self.stacks.resources(stack["id"]) if not r.get("replaced_by")]
+
+    def events(self, stack: dict, resource: str | None = None) -> list[dict]:
+        rt = self._runtimes.get(stack["id"])
+        if rt is not None:
+            rt.recorder.flush()
+        return self.stacks.events(stack["id"], resource)
+
+    def find_resource(self, stack_id: str, name_or_physical: str) -> dict | None:
+        rt = self._runtimes.get(stack_id)
+        if rt is not None:
+            return rt.find(name_or_physical)
+        for row in self.stacks.resources(stack_id):
+            if not row.get("replaced_by") and name_or_physical in (row["name"], row["physical_id"]):
+                return row
+        return None
+
+    def outputs(self, stack: dict, key: str | None = None) -> list[dict]:
+        if stack["action"] == st.DELETE and stack["status"] == st.COMPLETE:
+            return []
+        rt = self._runtimes.get(stack["id"]) or self._load(stack)
+        if rt.bound is None:
+            return []
+        outputs = rt.bound.outputs(rt.resolver)
+        if key is not None:
+            outputs = [o for o in outputs if o["output_key"] == key]
+        return rt.mask(outputs)
+
+    def resource_attribute(self, stack: dict, name: str, attr: str) -> Any:
+        rt = self._runtimes.get(stack["id"]) or self._load(stack)
+        return rt.mask(rt.resolver.attribute(name, attr, ()))
+
+    def resource_metadata(self, stack: dict, name: str) -> Any:
+        rt = self._runtimes.get(stack["id"]) or self._load(stack)
+        if rt.bound is None or name not in rt.definitions:
+            return {}
+        return rt.bound.resolve_metadata(name, rt.resolver) or {}
+
+    def parameters(self, stack: dict) -> dict:
+        rt = self._runtimes.get(stack["id"]) or self._load(stack)
+        try:
+            values = rt.bound.parameter_values() if rt.bound is not None else {}
+        except NotImplementedError:
+            values = {}
+        return rt.mask({k: v if isinstance(v, str) else _text(v) for k, v in values.items()})
+
+    # -- runtimes ----------------------------------------------------------------------------
+    def _identity(self, stack: dict) -> StackIdentity:
+        return StackIdentity(stack["name"], stack["id"], stack["tenant"])
+
+    def _ctx(self, stack: dict, endpoints: Endpoints | None = None,
+             parent_facade: Any = None) -> PluginContext:
+        return PluginContext(self.store, self.clock, stack["tenant"], stack["id"], stack["name"],
+                             endpoints or self.endpoints, self.driver, self,
+                             self.poll_interval, stack["definition"], parent_facade)
+
+    def _load(self, stack: dict, definition: dict | None = None, endpoints=None,
+              tolerate_errors: bool = True) -> StackRuntime:
+        try:
+            bound = bind_definition(definition or stack["definition"], self._identity(stack),
+                                    child_of=stack.get("parent_resource") if stack.get("parent_id") else None)
+        except (StackValidationFailed, InvalidInput):
+            if not tolerate_errors:
+                raise
+            bound = None
+        return StackRuntime(stack, bound, self.stacks.resources(stack["id"]),
+                            self._ctx(stack, endpoints), Recorder(self.stacks), self.clock)
+
+    def _graph(self, bound) -> Graph:
+        names = [d.name for d in bound.resource_definitions()]
+        graph = Graph({n: bound.dependencies(n) for n in names})
+        graph.check_acyclic()
+        return graph
+
+    def _validate(self, bound) -> Graph:
+        for defn in bound.resource_definitions():
+            cls = resource_class(defn.type, defn.provider_template, f"resources.{defn.name}.type")
+            props = defn.properties
+            if isinstance(props, dict) and not cls.accepts_any_properties:
+                for key in props:
+                    if key not in cls.properties_schema:
+                        raise StackValidationFailed(f"Unknown Property {key}",
+                                                    f"resources.{defn.name}.properties.{key}")
+        return self._graph(bound)
+
+    # -- create ------------------------------------------------------------------------------
+    def create_stack(self, tenant: str, body: dict, endpoints: Endpoints | None = None) -> dict:
+        name = stack_name(body)
+        definition = definition_from_body(body)
+        options = stack_options(body)
+        if self.stacks.find_stack(tenant, name) is not None:
+            raise StackExists(name)
+        now = self.clock()
+        stack = {"id": str(uuid.uuid4()), "tenant": tenant, "name": name, "parent_id": None,
+                 "parent_resource": None, "definition": definition, "previous_definition": None,
+                 "action": st.CREATE, "status": st.IN_PROGRESS,
+                 "status_reason": "Stack CREATE started", "created_at": now, "updated_at": None,
+                 "deleted_at": None, "engine_id": self.engine_id, "heartbeat_at": now, **options}
+        rt = self._prepare_create(stack, endpoints)
+        self.stacks.insert_stack(stack)
+        self._start(rt, st.CREATE, lambda op: self._create(op.runtime, op.token,
+                                                           not stack["disable_rollback"]))
+        return stack
+
+    def _prepare_create(self, stack: dict, endpoints, parent_facade=None) -> StackRuntime:
+        if endpoints is not None:
+            self.endpoints = endpoints
+        bound = bind_definition(stack["definition"], self._identity(stack),
+                                child_of=stack.get("parent_resource") if stack.get("parent_id") else None)
+        graph = self._validate(bound)
+        rt = StackRuntime(stack, bound, [], self._ctx(stack, endpoints, parent_facade),
+                          Recorder(self.stacks), self.clock)
+        rt.graph = graph
+        for defn in bound.resource_definitions():
+            rt.current[defn.name] = rt.new_row(defn.name, defn.type)
+        return rt
+
+    def _create(self, rt: StackRuntime, token: CancelToken, rollback: bool) -> None:
+        rt.stack_event(st.CREATE, st.IN_PROGRESS, "Stack CREATE started")
+        result = self._walk(rt, rt.graph, lambda name, t: create_resource(rt, name, t), token,
+                            st.CREATE)
+        if result.ok:
+            self._finish(rt, st.CREATE, st.COMPLETE, "Stack CREATE completed successfully")
+            return
+        reason = self._failure_reason(rt, st.CREATE, result, token)
+        self._finish(rt, st.CREATE, st.FAILED, reason)
+        if rollback and token.reason != "cancelled without rollback":
+            self._begin(rt, st.ROLLBACK)
+            ok, why = self._delete_all(rt, CancelToken(), st.ROLLBACK)
+            self._finish(rt, st.ROLLBACK, st.COMPLETE if ok else st.FAILED,
+                         "Stack ROLLBACK completed successfully" if ok else why)
+        if rt.stack.get("parent_id"):
+            raise ChildStackFailed(reason)
+
+    # -- update ------------------------------------------------------------------------------
+    def update_stack(self, tenant: str, name_or_id: str, body: dict, *, patch: bool = False,
+                     endpoints: Endpoints | None = None) -> dict:
+        stack = self.get_stack(tenant, name_or_id)
+        self._require_idle(stack)
+        definition = definition_from_body(body, stack["definition"], patch)
+        options = stack_options(body, stack if patch else {"disable_rollback":
+                                                           stack["disable_rollback"]})
+        if body.get("rollback") is not None:
+            options["disable_rollback"] = not body["rollback"]
+        rt = self._prepare_update(stack, definition, endpoints)
+        claimed = self.stacks.update_stack(stack["id"], {
+            "action": st.UPDATE, "status": st.IN_PROGRESS, "status_reason": "Stack UPDATE started",
+            "previous_definition": stack["definition"], "definition": definition,
+            "updated_at": self.clock(), "engine_id": self.engine_id,
+            "heartbeat_at": self.clock(), **options}, unless_status=st.IN_PROGRESS)
+        if not claimed:
+            raise ActionInProgress(stack["name"], stack["action"])
+        rt.stack.update(self.stacks.get_stack(stack["id"]))
+        rt.ctx.definition = definition
+        rt.stack_event(st.UPDATE, st.IN_PROGRESS, "Stack UPDATE started")
+        self._start(rt, st.UPDATE, lambda op: self._update(op.runtime, op.token,
+                                                           not rt.stack["disable_rollback"], op))
+        return rt.stack
+
+    def _prepare_update(self, stack: dict, definition: dict, endpoints) -> StackRuntime:
+        if endpoints is not None:
+            self.endpoints = endpoints
+        identity = self._identity(stack)
+        child_of = stack.get("parent_resource") if stack.get("parent_id") else None
+        bound = bind_definition(definition, identity, child_of=child_of)
+        try:
+            previous = bind_definition(stack["definition"], identity, child_of=child_of)
+            bound.check_update(previous)
+        except (StackValidationFailed, InvalidInput, NotImplementedError):
+            previous = None
+        graph = self._validate(bound)
+        rt = StackRuntime(dict(stack, definition=definition), bound,
+                          self.stacks.resources(stack["id"]), self._ctx(stack, endpoints),
+                          Recorder(self.stacks), self.clock)
+        rt.ctx.definition = definition
+        rt.graph, rt.previous_bound = graph, previous
+        return rt
+
+    def _update(self, rt: StackRuntime, token: CancelToken, rollback: bool,
+                op: Operation | None = None, action: str = st.UPDATE) -> None:
+        replaced: set[str] = set()
+        result = self._walk(rt, rt.graph,
+                            lambda name, t: update_resource(rt, name, t, action, replaced),
+                            token, action)
+        if result.ok:
+            ok, why = self._cleanup(rt, CancelToken(token.remaining()), action)
+            if ok:
+                self._finish(rt, action, st.COMPLETE, f"Stack {action} completed successfully")
+                return
+            reason = why
+        else:
+            reason = self._failure_reason(rt, action, result, token)
+        self._finish(rt, action, st.FAILED, reason)
+        cancelled = (token.reason or "").startswith("cancelled")
+        wants_rollback = (op is not None and op.rollback_requested) if cancelled else rollback
+        if action == st.UPDATE and wants_rollback and rt.stack.get("previous_definition"):
+            self._rollback_update(rt)
+        elif rt.stack.get("parent_id"):
+            raise ChildStackFailed(reason)
+
+    def _rollback_update(self, rt: StackRuntime) -> None:
+        stack = dict(rt.stack)
+        previous = stack["previous_definition"]
+        self.stacks.update_stack(stack["id"], {"definition": previous})
+        back = self._prepare_update(dict(stack, definition=stack["definition"]), previous, None)
+        back.stack.update(stack, definition=previous)
+        with self._lock:
+            self._runtimes[stack["id"]] = back
+        self._begin(back, st.ROLLBACK)
+        back.recorder.start()
+        try:
+            self._update(back, CancelToken(), False, None, st.ROLLBACK)
+        finally:
+            back.recorder.stop()
+            with self._lock:
+                self._runtimes[stack["id"]] = rt
+
+    def _cleanup(self, rt: StackRuntime, token: CancelToken, action: str) -> tuple[bool, str]:
+        """Delete removed resources and replaced ones, dependants first (old graph reversed)."""
+        with rt.lock:
+            removed = {name: row for name, row in rt.current.items()
+                       if name not in rt.definitions}
+            doomed = dict(removed)
+            for index, row in enumerate(rt.backups):
+                doomed[f"{row['name']}#{index}"] = row
+        if not doomed:
+            return True, ""
+        old_deps: dict[str, set[str]] = {}
+        previous = getattr(rt, "previous_bound", None)
+        if previous is not None:
+            names = {d.name for d in previous.resource_definitions()}
+            old_deps = {n: previous.dependencies(n) & names for n in names}
+        by_name: dict[str, list[str]] = {}
+        for key, row in doomed.items():
+            by_name.setdefault(row["name"], []).append(key)
+        requires = {key: set() for key in doomed}
+        for key, row in doomed.items():
+            # a doomed resource that the old template made depend on another doomed one
+            # goes first: the reverse of the old graph
+            for dep in old_deps.get(row["name"], ()):
+                for dep_key in by_name.get(dep, ()):
+                    requires[dep_key].add(key)
+
+        def work(key, t):
+            delete_row(rt, doomed[key], t, st.DELETE)
+            with rt.lock:
+                row = doomed[key]
+                if row in rt.backups:
+                    rt.backups.remove(row)
+                if rt.current.get(row["name"]) is row:
+                    del rt.current[row["name"]]
+                rt.recorder.delete(row["id"])
+
+        result = walk(Graph(requires), work, token=token, max_workers=self.max_workers)
+        if result.ok:
+            return True, ""
+        return False, self._failure_reason(rt, action, result, token)
+
+    # -- delete ------------------------------------------------------------------------------
+    def delete_stack(self, tenant: str, name_or_id: str,
+                     endpoints: Endpoints | None = None) -> None:
+        stack = self.get_stack(tenant, name_or_id)
+        if stack["action"] == st.DELETE and stack["status"] == st.COMPLETE:
+            raise StackNotFound(name_or_id)
+        running = self._ops.get(stack["id"])
+        if running is not None:
+            # Heat stops the running operation, then deletes
+            running.token.cancel("Stack DELETE started")
+            running.done.wait()
+            stack = self.stacks.get_stack(stack["id"])
+        elif stack["status"] == st.IN_PROGRESS and stack["action"] != st.DELETE:
+            raise ActionInProgress(stack["name"], stack["action"])
+        rt = self._load(stack, endpoints=endpoints)
+        self._begin(rt, st.DELETE)
+        self._start(rt, st.DELETE, lambda op: self._delete(op.runtime, op.token), begun=True)
+
+    def _delete(self, rt: StackRuntime, token: CancelToken) -> None:
+        ok, reason = self._delete_all(rt, token, st.DELETE)
+        if ok:
+            self._finish(rt, st.DELETE, st.COMPLETE, "Stack DELETE completed successfully",
+                         deleted_at=self.clock())
+        else:
+            self._finish(rt, st.DELETE, st.FAILED, reason)
+            if rt.stack.get("parent_id"):
+                raise ChildStackFailed(reason)
+
+    def _delete_all(self, rt: StackRuntime, token: CancelToken, action: str) -> tuple[bool, str]:
+        with rt.lock:
+            rows = {name: row for name, row in rt.current.items()}
+            for index, row in enumerate(rt.backups):
+                rows[f"{row['name']}#{index}"] = row
+        deps: dict[str, set[str]] = {key: set() for key in rows}
+        if rt.bound is not None:
+            names = {d.name for d in rt.bound.resource_definitions()}
+            for name in names & set(rows):
+                deps[name] = rt.bound.dependencies(name) & set(rows)
+        graph = Graph(deps).reversed()
+        result = walk(graph, lambda key, t: delete_row(rt, rows[key], t, action), token=token,
+                      max_workers=self.max_workers)
+        if result.ok:
+            return True, ""
+        return False, self._failure_reason(rt, action, result, token)
+
+    # -- cancel, signals ---------------------------------------------------------------------
+    def cancel(self, tenant: str, name_or_id: str, rollback: bool = True) -> None:
+        stack = self.get_stack(tenant, name_or_id)
+        op = self._ops.get(stack["id"])
+        allowed = (st.UPDATE,) if rollback else (st.UPDATE, st.CREATE)
+        if op is None or stack["status"] != st.IN_PROGRESS or stack["action"] not in allowed:
+            raise InvalidInput(f"Cancelling update when stack is "
+                               f"{stack['action']}_{stack['status']}", "NotSupported")
+        op.rollback_requested = rollback
+        op.token.cancel("cancelled" if rollback else "cancelled without rollback")
+
+    def signal_resource(self, tenant: str, name_or_id: str, resource: str, body: Any) -> None:
+        stack = self.get_stack(tenant, name_or_id)
+        rt = self._runtimes.get(stack["id"])
+        if rt is None:
+            rt = self._load(stack)
+        row = rt.find(resource)
+        if row is None:
+            raise StackNotFound(f"{stack['name']}/{resource}")
+        with rt.lock:
+            plugin = rt.plugin(row)
+            plugin.handle_signal(body)
+            row["data"] = plugin.data
+            rt.recorder.update(row["id"], {"data": plugin.data})
+            reason = (f"status:{body.get('status', 'SUCCESS')} reason:{body.get('reason', '')}"
+                      if isinstance(body, dict) else "Signal received")
+            rt.recorder.event({"id": str(uuid.uuid4()), "stack_id": stack["id"],
+                               "resource_name": row["name"],
+                               "physical_resource_id": row.get("physical_id") or "",
+                               "resource_type": row["type"], "action": st.SIGNAL,
+                               "status": st.COMPLETE, "status_reason": reason,
+                               "created_at": self.clock()})
+        rt.recorder.flush()
+
+    # -- preview and validate (pure: nothing is stored) --------------------------------------
+    def preview_stack(self, tenant: str, body: dict) -> dict:
+        name = stack_name(body)
+        definition = definition_from_body(body)
+        options = stack_options(body)
+        stack = {"id": "None", "tenant": tenant, "name": name, "definition": definition}
+        bound = bind_definition(definition, self._identity(stack))
+        self._validate(bound)
+        resources = [{"resource_name": d.name, "resource_type": d.type,
+                      "resource_action": st.INIT, "resource_status": st.COMPLETE,
+                      "resource_identity": {"stack_name": name, "stack_id": "None",
+                                            "tenant": tenant, "path": f"/resources/{d.name}"},
+                      "properties": bound.mask(d.properties), "metadata": d.metadata or {},
+                      "required_by": []}
+                     for d in bound.resource_definitions()]
+        return {"stack": {"stack_name": name, "id": "None",
+                          "description": getattr(bound.template, "description", ""),
+                          "parameters": {}, "resources": resources, **options}}
+
+    def preview_update(self, tenant: str, name_or_id: str, body: dict, patch: bool = False) -> dict:
+        stack = self.get_stack(tenant, name_or_id)
+        definition = definition_from_body(body, stack["definition"], patch)
+        bound = bind_definition(definition, self._identity(stack))
+        graph = self._validate(bound)
+        rows = {r["name"]: r for r in self.resources(stack)}
+        new = {d.name: snapshot(d) for d in bound.resource_definitions()}
+        defs = {d.name: d for d in bound.resource_definitions()}
+        plan = plan_update(rows, new, graph, lambda s: resource_class(
+            s["type"], s.get("provider_template")))
+
+        def describe_one(name):
+            row = rows.get(name)
+            return {"resource_name": name,
+                    "resource_type": (defs[name].type if name in defs else row["type"]),
+                    "resource_action": row["action"] if row else st.INIT,
+                    "resource_status": row["status"] if row else st.COMPLETE,
+                    "physical_resource_id": (row or {}).get("physical_id") or ""}
+        return {"resource_changes": {k: [describe_one(n) for n in v]
+                                     for k, v in plan.as_dict().items()}}
+
+    def validate(self, body: dict) -> dict:
+        definition = definition_from_body(body)
+        result = describe(definition)
+        bound = bind_definition(definition, StackIdentity("validate", "validate"), strict=False)
+        self._validate(bound)
+        return result
+
+    # -- nested stacks (called by resource plugins, on the walker's thread) ------------------
+    def _depth(self, stack_id: str) -> int:
+        depth, row = 0, self.stacks.get_stack(stack_id)
+        while row is not None and row.get("parent_id"):
+            depth += 1
+            row = self.stacks.get_stack(row["parent_id"])
+        return depth
+
+    def create_child(self, ctx: PluginContext, resource_name: str, definition: dict) -> str:
+        if self._depth(ctx.stack_id) + 1 > MAX_NESTED_DEPTH:
+            raise StackValidationFailed(f"Recursion depth exceeds {MAX_NESTED_DEPTH}.")
+        now = self.clock()
+        parent = self.stacks.get_stack(ctx.stack_id) or {}
+        stack = {"id": str(uuid.uuid4()), "tenant": ctx.tenant,
+                 "name": f"{ctx.stack_name}-{resource_name}-{ctx.short_id()}",
+                 "parent_id": ctx.stack_id, "parent_resource": resource_name,
+                 "definition": definition, "previous_definition": None, "action": st.CREATE,
+                 "status": st.IN_PROGRESS, "status_reason": "Stack CREATE started",
+                 "created_at": now, "updated_at": None, "deleted_at": None,
+                 "engine_id": self.engine_id, "heartbeat_at": now, "timeout_mins": None,
+                 "disable_rollback": True, "tags": None}
+        rt = self._prepare_create(stack, ctx.endpoints)
+        rt.ctx.parent_facade = {"metadata": None, "deletion_policy": "Delete",
+                                "update_policy": None, "parent": parent.get("name")}
+        self.stacks.insert_stack(stack)
+        with self._lock:
+            self._runtimes[stack["id"]] = rt
+        return stack["id"]
+
+    def _run_child(self, rt: StackRuntime, run) -> None:
+        with self._lock:
+            self._runtimes[rt.stack["id"]] = rt
+        rt.recorder.start()
+        try:
+            run()
+        finally:
+            rt.recorder.stop()
+            with self._lock:
+                self._runtimes.pop(rt.stack["id"], None)
+
+    def run_child_create(self, child_id: str, token: CancelToken) -> None:
+        rt = self._runtimes[child_id]
+        self._run_child(rt, lambda: self._create(rt, token, False))
+
+    def update_child(self, child_id: str, definition: dict, token: CancelToken) -> None:
+        stack = self.stacks.get_stack(child_id)
+        rt = self._prepare_update(stack, definition, None)
+        self.stacks.update_stack(child_id, {"previous_definition": stack["definition"],
+                                            "definition": definition})
+        rt.stack.update(definition=definition, previous_definition=stack["definition"])
+        self._begin(rt, st.UPDATE)
+        self._run_child(rt, lambda: self._update(rt, token, False))
+
+    def delete_child(self, child_id: str, token: CancelToken) -> None:
+        stack = self.stacks.get_stack(child_id)
+        if stack is None or (stack["action"] == st.DELETE and stack["status"] == st.COMPLETE):
+            return
+        rt = self._load(stack)
+        self._begin(rt, st.DELETE)
+        self._run_child(rt, lambda: self._delete(rt, token))
+
+    def child_outputs(self, child_id: str) -> dict:
+        stack = self.stacks.get_stack(child_id)
+        if stack is None:
+            return {}
+        return {o["output_key"]: o.get("output_value") for o in self.outputs(stack)}
+
+    def child_attribute(self, child_id: str, member: str, attr: str | None) -> Any:
+        rt = self._runtimes.get(child_id)
+        if rt is None:
+            stack = self.stacks.get_stack(child_id)
+            if stack is None:
+                return None
+            rt = self._load(stack)
+        if attr is None:
+            return rt.resolver.resource_id(member)
+        parts = attr.split(".")
+        return rt.resolver.attribute(member, parts[0], tuple(parts[1:]))
+
+    # -- running operations ------------------------------------------------------------------
+    def _require_idle(self, stack: dict) -> None:
+        if stack["id"] in self._ops or stack["status"] == st.IN_PROGRESS:
+            raise ActionInProgress(stack["name"], stack["action"])
+        if stack["action"] == st.DELETE and stack["status"] == st.COMPLETE:
+            raise StackNotFound(stack["name"])
+
+    def _begin(self, rt: StackRuntime, action: str) -> None:
+        now = self.clock()
+        values = {"action": action, "status": st.IN_PROGRESS,
+                  "status_reason": f"Stack {action} started", "updated_at": now,
+                  "engine_id": self.engine_id, "heartbeat_at": now}
+        rt.stack.update(values)
+        self.stacks.update_stack(rt.stack["id"], values)
+        if action != st.CREATE:
+            rt.stack_event(action, st.IN_PROGRESS, f"Stack {action} started")
+
+    def _finish(self, rt: StackRuntime, action: str, status: str, reason: str, **extra) -> None:
+        reason = rt.mask(reason)
+        rt.recorder.flush()
+        values = {"action": action, "status": status, "status_reason": reason,
+                  "engine_id": None, **extra}
+        rt.stack.update(values)
+        self.stacks.update_stack(rt.stack["id"], values)
+        rt.stack_event(action, status, reason)
+        rt.recorder.flush()
+
+    def _walk(self, rt: StackRuntime, graph: Graph, work, token: CancelToken,
+              action: str) -> WalkResult:
+        def skipped(name: str, upstream: str) -> None:
+            row = rt.current.get(name)
+            if row is not None:
+                rt.set_state(row, action, st.FAILED,
+                             f"{action} aborted (upstream resource {upstream} failed)")
+
+        result = walk(graph, work, token=token, max_workers=self.max_workers, on_skip=skipped)
+        for name in result.not_started:
+            row = rt.current.get(name)
+            if row is not None:
+                rt.set_state(row, action, st.FAILED, f"{action} aborted ({token.reason})")
+        return result
+
+    def _failure_reason(self, rt: StackRuntime, action: str, result: WalkResult,
+                        token: CancelToken) -> str:
+        if token.reason == "Timed out":
+            return f"{action.capitalize()} timed out" if action in (st.CREATE, st.DELETE) \
+                else "Timed out"
+        if token.reason and token.reason.startswith("cancelled"):
+            return f"Stack {action} cancelled"
+        for name, exc in result.failed.items():
+            cause = exc.reason if isinstance(exc, ResourceFailure) else str(exc)
+            return f"Resource {action} failed: {cause}"
+        return f"Stack {action} aborted ({token.reason})"
+
+    def _start(self, rt: StackRuntime, action: str, run, begun: bool = False) -> Operation:
+        timeout = rt.stack.get("timeout_mins")
+        token = CancelToken(timeout * self.minute if timeout else None)
+        op = Operation(rt, token, action)
+        with self._lock:
+            if rt.stack["id"] in self._ops:
+                raise ActionInProgress(rt.stack["name"], action)
+            self._ops[rt.stack["id"]] = op
+            self._runtimes[rt.stack["id"]] = rt
+        rt.recorder.start()
+
+        def body():
+            try:
+                run(op)
+            except Exception:  # the stack's status already says what failed
+                log.exception("stack %s: %s failed", rt.stack["id"], action)
+                if rt.stack["status"] == st.IN_PROGRESS:
+                    self._finish(rt, rt.stack["action"], st.FAILED,
+                                 f"Stack {rt.stack['action']} failed: internal error")
+            finally:
+                token.close()
+                rt.recorder.stop()
+                with self._lock:
+                    self._ops.pop(rt.stack["id"], None)
+                    self._runtimes.pop(rt.stack["id"], None)
+                op.done.set()
+
+        op.thread = threading.Thread(target=body, name=f"stoker-stack-{action.lower()}",
+                                     daemon=True)
+        op.thread.start()
+        return op
+
+    def wait(self, stack_id: str, timeout: float | None = None) -> dict:
+        """Until the stack's running operation (if any) ends; the stack row then."""
+        op = self._ops.get(stack_id)
+        if op is not None and not op.done.wait(timeout):
+            raise TimeoutError(f"stack {stack_id} still {op.action}_IN_PROGRESS")
+        return self.stacks.get_stack(stack_id)
+
+    # -- restart safety ----------------------------------------------------------------------
+    def _maintain(self) -> None:
+        while not self._stop.wait(self.heartbeat_interval):
+            try:
+                with self._lock:
+                    running = list(self._runtimes)
+                self.stacks.heartbeat(running, self.clock())
+                self.recover()
+            except Exception:  # the sweep must outlive a database hiccup
+                log.exception("engine heartbeat failed")
+
+    def recover(self) -> list[str]:
+        """Mark FAILED every operation whose engine stopped (no heartbeat for stale_after)."""
+        before = self.clock() - timedelta(seconds=self.stale_after)
+        recovered = []
+        for stack in self.stacks.stale_operations(before):
+            if stack["id"] in self._runtimes:
+                continue
+            action = stack["action"]
+            reason = (f"Stack {action} interrupted: the engine running it stopped (server "
+                      "restart); update or delete the stack to continue")
+            rt = StackRuntime(stack, None, self.stacks.resources(stack["id"]), None,
+                              Recorder(self.stacks), self.clock)
+            for row in list(rt.current.values()) + rt.backups:
+                if row["status"] == st.IN_PROGRESS:
+                    rt.set_state(row, row["action"], st.FAILED,
+                                 f"{row['action']} interrupted by an engine restart")
+            self._finish(rt, action, st.FAILED, reason)
+            recovered.append(stack["id"])
+        return recovered
+
+
+def _text(value: Any) -> str:
+    import json
+    if isinstance(value, bool):
+        return str(value).lower()
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)

@@ -1,0 +1,215 @@
+"""One stack's live state during an operation, and the recorder that persists it in batches.
+
+The walker changes resource states from many threads; each change updates the in-memory row at
+once (so get_attr sees it) and is queued for the database. A flusher writes the queue every few
+milliseconds in one transaction, which keeps a thousand-resource stack fast on SQLite; the
+operation flushes before it writes the stack's own status, so the stored stack never claims more
+than its stored resources.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from metadata_server.engine.resources import Resource, resource_class
+from metadata_server.service.clock import Clock
+from metadata_server.store.stacks import StackStore
+
+STACK_TYPE = "OS::Heat::Stack"
+
+
+class Recorder:
+    def __init__(self, stacks: StackStore, interval: float = 0.05):
+        self._stacks = stacks
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._inserts: dict[str, dict] = {}
+        self._updates: dict[str, dict] = {}
+        self._deletes: list[str] = []
+        self._events: list[dict] = []
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._flush_lock = threading.Lock()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="stoker-engine-recorder",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stopped:
+            self._wake.wait(self._interval)
+            self.flush()
+
+    def insert(self, row: dict) -> None:
+        with self._lock:
+            self._inserts[row["id"]] = dict(row)
+
+    def update(self, row_id: str, values: dict) -> None:
+        with self._lock:
+            if row_id in self._inserts:
+                self._inserts[row_id].update(values)
+            else:
+                self._updates.setdefault(row_id, {}).update(values)
+
+    def delete(self, row_id: str) -> None:
+        with self._lock:
+            if self._inserts.pop(row_id, None) is None:
+                self._updates.pop(row_id, None)
+                self._deletes.append(row_id)
+
+    def event(self, row: dict) -> None:
+        with self._lock:
+            self._events.append(row)
+
+    def flush(self) -> None:
+        with self._flush_lock:
+            with self._lock:
+                inserts, updates = list(self._inserts.values()), list(self._updates.items())
+                deletes, events = self._deletes, self._events
+                self._inserts, self._updates, self._deletes, self._events = {}, {}, [], []
+            if inserts or updates or deletes or events:
+                self._stacks.apply(inserts, updates, deletes, events)
+
+
+def snapshot(defn) -> dict:
+    """The parts of a resource definition whose change means the resource changed."""
+    data = asdict(defn)
+    return {k: data.get(k) for k in ("type", "properties", "metadata", "update_policy",
+                                     "deletion_policy", "provider_template")}
+
+
+class StackRuntime:
+    """The stack row, its bound template, current resource rows and replaced ones."""
+
+    def __init__(self, stack: dict, bound, rows: list[dict], ctx, recorder: Recorder,
+                 clock: Clock):
+        self.stack = stack
+        self.bound = bound
+        self.ctx = ctx
+        self.recorder = recorder
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.current: dict[str, dict] = {}
+        self.backups: list[dict] = []
+        for row in rows:
+            if row.get("replaced_by"):
+                self.backups.append(row)
+            else:
+                self.current[row["name"]] = row
+        self.definitions = {d.name: d for d in bound.resource_definitions()} if bound else {}
+        self.resolver = Resolver(self)
+
+    # -- state changes -----------------------------------------------------------------------
+    def new_row(self, name: str, type_name: str) -> dict:
+        row = {"id": str(uuid.uuid4()), "stack_id": self.stack["id"], "name": name,
+               "type": type_name, "physical_id": None, "action": "INIT", "status": "COMPLETE",
+               "status_reason": "", "definition": None, "properties": None, "data": {},
+               "attributes": None, "replaced_by": None, "created_at": self.clock(),
+               "updated_at": None}
+        self.recorder.insert(row)
+        return row
+
+    def set_state(self, row: dict, action: str, status: str, reason: str = "state changed",
+                  **values: Any) -> None:
+        reason = self.mask(reason)
+        with self.lock:
+            now = self.clock()
+            values.update(action=action, status=status, status_reason=reason, updated_at=now)
+            row.update(values)
+            self.recorder.update(row["id"], values)
+            self.recorder.event({"id": str(uuid.uuid4()), "stack_id": self.stack["id"],
+                                 "resource_name": row["name"],
+                                 "physical_resource_id": row.get("physical_id") or "",
+                                 "resource_type": row["type"], "action": action,
+                                 "status": status, "status_reason": reason, "created_at": now})
+
+    def stack_event(self, action: str, status: str, reason: str) -> None:
+        self.recorder.event({"id": str(uuid.uuid4()), "stack_id": self.stack["id"],
+                             "resource_name": self.stack["name"],
+                             "physical_resource_id": self.stack["id"],
+                             "resource_type": STACK_TYPE, "action": action, "status": status,
+                             "status_reason": reason, "created_at": self.clock()})
+
+    def mask(self, value: Any) -> Any:
+        try:
+            return self.bound.mask(value) if self.bound is not None else value
+        except NotImplementedError:
+            return value
+
+    # -- plugins -----------------------------------------------------------------------------
+    def plugin(self, row: dict, properties: dict | None = None, defn=None) -> Resource:
+        defn = defn or self.definitions.get(row["name"])
+        provider = (defn.provider_template if defn is not None
+                    else (row.get("definition") or {}).get("provider_template"))
+        cls = resource_class(row["type"], provider)
+        return cls(row["name"], self.ctx, properties if properties is not None
+                   else (row.get("properties") or {}), row.get("physical_id"),
+                   row.get("data"), defn)
+
+    def find(self, name_or_physical: str) -> dict | None:
+        with self.lock:
+            if name_or_physical in self.current:
+                return self.current[name_or_physical]
+            for row in self.current.values():
+                if row.get("physical_id") == name_or_physical:
+                    return row
+        return None
+
+
+def _select(value: Any, path: tuple) -> Any:
+    for key in path:
+        if isinstance(value, dict):
+            value = value.get(key)
+        elif isinstance(value, list):
+            try:
+                value = value[int(key)]
+            except (ValueError, IndexError, TypeError):
+                return None
+        else:
+            return None
+    return value
+
+
+class Resolver:
+    """Answers get_resource and get_attr from the stack's current rows (Heat's rules)."""
+
+    def __init__(self, runtime: StackRuntime):
+        self.runtime = runtime
+
+    def _ready(self, name: str) -> dict | None:
+        row = self.runtime.current.get(name)
+        if row is None or row["action"] == "INIT" or (row["action"] == "DELETE"
+                                                      and row["status"] == "COMPLETE"):
+            return None
+        return row
+
+    def resource_id(self, name: str) -> Any:
+        row = self._ready(name)
+        if row is None:
+            return name
+        return self.runtime.plugin(row).reference_id()
+
+    def attribute(self, name: str, attr: str | None, path: tuple) -> Any:
+        row = self._ready(name)
+        if row is None:
+            return None
+        plugin = self.runtime.plugin(row)
+        if attr is None:
+            names = plugin.attributes_schema or ()
+            return _select({n: plugin.attribute(n) for n in names}, path)
+        return _select(plugin.attribute(attr), tuple(path))
+
+    def resource_facade(self, section: str) -> Any:
+        facade = self.runtime.ctx.parent_facade or {}
+        return facade.get(section)

@@ -1,0 +1,122 @@
+"""A parallel walk of a dependency graph, with Terraform's failure semantics.
+
+graphlib says which resources are ready; a bounded thread pool runs them. Every resource starts
+as soon as everything it requires is done. When one fails, the resources that depend on it
+(directly or not) are not started and are reported as skipped with the upstream failure named;
+independent branches run on. A cancel (or the stack's deadline) stops new work from starting and
+tells running work through the token, which every waiting resource checks.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
+from typing import Callable
+
+from metadata_server.engine.errors import Cancelled
+from metadata_server.engine.graph import Graph
+
+DEFAULT_WORKERS = 128  # most engine work is waiting (for signals, for clouds): threads are cheap
+
+
+class CancelToken:
+    """Shared by one operation's work items: cancelled by a caller or by the deadline."""
+
+    def __init__(self, timeout: float | None = None, monotonic: Callable[[], float] = time.monotonic):
+        self._event = threading.Event()
+        self._monotonic = monotonic
+        self._deadline = monotonic() + timeout if timeout is not None else None
+        self.reason: str | None = None
+        # waiters sleep on the event: the timer wakes them at the deadline
+        self._timer = None
+        if timeout is not None:
+            self._timer = threading.Timer(max(0.0, timeout), self.cancel, ("Timed out",))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def close(self) -> None:
+        """The operation is over: stop the deadline timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        if self.reason is None:
+            self.reason = reason
+        self._event.set()
+
+    def remaining(self) -> float | None:
+        return None if self._deadline is None else max(0.0, self._deadline - self._monotonic())
+
+    @property
+    def cancelled(self) -> bool:
+        if not self._event.is_set() and self._deadline is not None and self.remaining() <= 0:
+            self.cancel("Timed out")
+        return self._event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, waking early on cancel or deadline; True if cancelled."""
+        remaining = self.remaining()
+        if remaining is not None:
+            seconds = min(seconds, remaining)
+        self._event.wait(max(0.0, seconds))
+        return self.cancelled
+
+    def check(self) -> None:
+        if self.cancelled:
+            raise Cancelled(self.reason)
+
+
+@dataclass
+class WalkResult:
+    completed: list[str] = field(default_factory=list)
+    failed: dict[str, BaseException] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # resource -> the upstream that failed
+    not_started: list[str] = field(default_factory=list)   # left out because of a cancel
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.skipped or self.not_started)
+
+
+def walk(graph: Graph, work: Callable[[str, CancelToken], None], *,
+         token: CancelToken | None = None, max_workers: int = DEFAULT_WORKERS,
+         on_skip: Callable[[str, str], None] | None = None) -> WalkResult:
+    """Run `work(node, token)` for every node, each after the nodes it requires."""
+    token = token or CancelToken()
+    result = WalkResult()
+    upstream_failure: dict[str, str] = {}  # node -> the failed node at the root of its trouble
+    sorter = TopologicalSorter(graph.as_mapping())
+    sorter.prepare()
+    with ThreadPoolExecutor(max_workers=max(1, max_workers),
+                            thread_name_prefix="stoker-engine") as pool:
+        running: dict = {}
+        while sorter.is_active():
+            for node in sorter.get_ready():
+                upstream = next((upstream_failure[d] for d in sorted(graph.requires(node))
+                                 if d in upstream_failure), None)
+                if token.cancelled:
+                    result.not_started.append(node)
+                    sorter.done(node)
+                elif upstream is not None:
+                    upstream_failure[node] = upstream
+                    result.skipped[node] = upstream
+                    if on_skip:
+                        on_skip(node, upstream)
+                    sorter.done(node)
+                else:
+                    running[pool.submit(work, node, token)] = node
+            if not running:
+                continue
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                node = running.pop(future)
+                exc = future.exception()
+                if exc is None:
+                    result.completed.append(node)
+                else:
+                    result.failed[node] = exc
+                    upstream_failure[node] = node
+                sorter.done(node)
+    return result

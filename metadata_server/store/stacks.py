@@ -1,0 +1,108 @@
+"""Queries of the engine's tables; rows come back as plain dicts, as from the main Store."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Engine
+
+from metadata_server.store.stack_tables import stack, stack_event, stack_resource
+
+Row = dict[str, Any]
+
+
+class StackStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def _one(self, stmt) -> Row | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).mappings().first()
+        return dict(row) if row is not None else None
+
+    def _all(self, stmt) -> list[Row]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    # -- stacks ------------------------------------------------------------------------------
+    def insert_stack(self, row: Row) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(stack).values(**row))
+
+    def get_stack(self, stack_id: str) -> Row | None:
+        return self._one(select(stack).where(stack.c.id == stack_id))
+
+    def find_stack(self, tenant: str, name_or_id: str) -> Row | None:
+        """A live stack by id or by name (deleted ones only by id, as Heat shows them)."""
+        row = self._one(select(stack).where(stack.c.id == name_or_id, stack.c.tenant == tenant))
+        if row is not None:
+            return row
+        return self._one(select(stack).where(stack.c.name == name_or_id,
+                                             stack.c.tenant == tenant,
+                                             stack.c.deleted_at.is_(None)))
+
+    def list_stacks(self, tenant: str, *, show_deleted: bool = False,
+                    show_nested: bool = False) -> list[Row]:
+        stmt = select(stack).where(stack.c.tenant == tenant)
+        if not show_deleted:
+            stmt = stmt.where(stack.c.deleted_at.is_(None))
+        if not show_nested:
+            stmt = stmt.where(stack.c.parent_id.is_(None))
+        return self._all(stmt.order_by(stack.c.created_at.desc(), stack.c.id))
+
+    def children(self, stack_id: str) -> list[Row]:
+        return self._all(select(stack).where(stack.c.parent_id == stack_id,
+                                             stack.c.deleted_at.is_(None)))
+
+    def update_stack(self, stack_id: str, values: Row, *,
+                     unless_status: str | None = None) -> bool:
+        """Write `values`; with `unless_status`, only if the stack is not in that status
+        (compare-and-swap, so two operations cannot start on one stack)."""
+        stmt = update(stack).where(stack.c.id == stack_id)
+        if unless_status is not None:
+            stmt = stmt.where(stack.c.status != unless_status)
+        with self.engine.begin() as conn:
+            return conn.execute(stmt.values(**values)).rowcount == 1
+
+    def stale_operations(self, heartbeat_before: datetime) -> list[Row]:
+        return self._all(select(stack).where(
+            stack.c.status == "IN_PROGRESS",
+            (stack.c.heartbeat_at.is_(None)) | (stack.c.heartbeat_at < heartbeat_before)))
+
+    def heartbeat(self, stack_ids: Iterable[str], when: datetime) -> None:
+        ids = list(stack_ids)
+        if ids:
+            with self.engine.begin() as conn:
+                conn.execute(update(stack).where(stack.c.id.in_(ids)).values(heartbeat_at=when))
+
+    def purge_stack(self, stack_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(stack_event).where(stack_event.c.stack_id == stack_id))
+            conn.execute(delete(stack_resource).where(stack_resource.c.stack_id == stack_id))
+            conn.execute(delete(stack).where(stack.c.id == stack_id))
+
+    # -- resources and events, written in batches --------------------------------------------
+    def resources(self, stack_id: str) -> list[Row]:
+        return self._all(select(stack_resource).where(stack_resource.c.stack_id == stack_id)
+                         .order_by(stack_resource.c.created_at, stack_resource.c.name))
+
+    def apply(self, resource_inserts: list[Row], resource_updates: list[tuple[str, Row]],
+              resource_deletes: list[str], events: list[Row]) -> None:
+        """Many state changes in one transaction: the walker produces them in bursts."""
+        with self.engine.begin() as conn:
+            if resource_inserts:
+                conn.execute(insert(stack_resource), resource_inserts)
+            for resource_id, values in resource_updates:
+                conn.execute(update(stack_resource).where(stack_resource.c.id == resource_id)
+                             .values(**values))
+            if resource_deletes:
+                conn.execute(delete(stack_resource).where(stack_resource.c.id.in_(resource_deletes)))
+            if events:
+                conn.execute(insert(stack_event), events)
+
+    def events(self, stack_id: str, resource_name: str | None = None) -> list[Row]:
+        stmt = select(stack_event).where(stack_event.c.stack_id == stack_id)
+        if resource_name is not None:
+            stmt = stmt.where(stack_event.c.resource_name == resource_name)
+        return self._all(stmt.order_by(stack_event.c.seq))

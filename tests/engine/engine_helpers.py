@@ -1,0 +1,19 @@
+"""Helpers shared by engine tests (imported by name: tests/engine is on sys.path)."""
+from __future__ import annotations
+
+
+def hot(resources: dict, outputs: dict | None = None, parameters: dict | None = None) -> dict:
+    template = {"heat_template_version": "2018-08-31", "resources": resources}
+    if outputs:
+        template["outputs"] = outputs
+    if parameters:
+        template["parameters"] = parameters
+    return template
+
+
+def run(engine, stack_id: str, timeout: float = 30) -> dict:
+    return engine.wait(stack_id, timeout)
+
+
+def states(engine, stack: dict) -> dict[str, str]:
+    return {r["name"]: f"{r['action']}_{r['status']}" for r in engine.resources(stack)}
