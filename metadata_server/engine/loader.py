@@ -35,19 +35,12 @@ def bind_definition(definition: dict, identity: "hot.StackIdentity", *, child_of
     files = definition.get("files") or {}
     filename = definition.get("template_name") or "template"
     try:
-        try:
-            template = hot.parse_template(_text(definition.get("template")), filename, files)
-            environment = _environment(definition)
-            if child_of is not None:
-                environment = environment.child_for(child_of)
-            return hot.bind(template, environment, definition.get("parameters") or {}, identity,
-                            strict=strict)
-        except (NotImplementedError, ModuleNotFoundError, ImportError):
-            # the template package is still being built: use the engine's small stand-in
-            from metadata_server.engine.template_fallback import fallback_bind
-            return fallback_bind(definition.get("template"), files,
-                                 definition.get("environment"),
-                                 definition.get("parameters"), identity)
+        template = hot.parse_template(_text(definition.get("template")), filename, files)
+        environment = _environment(definition)
+        if child_of is not None:
+            environment = environment.child_for(child_of)
+        return hot.bind(template, environment, definition.get("parameters") or {}, identity,
+                        strict=strict)
     except hot.TemplateError as exc:
         error = StackValidationFailed(str(exc))
         error.error_type = exc.kind
@@ -58,17 +51,9 @@ def describe(definition: dict) -> dict:
     """Heat's template-validate body."""
     files = definition.get("files") or {}
     try:
-        try:
-            template = hot.parse_template(_text(definition.get("template")),
-                                          definition.get("template_name") or "template", files)
-            return hot.describe_template(template, _environment(definition))
-        except (NotImplementedError, ModuleNotFoundError, ImportError):
-            from metadata_server.engine.template_fallback import fallback_bind
-            bound = fallback_bind(definition.get("template"), files, definition.get("environment"),
-                                  definition.get("parameters"),
-                                  hot.StackIdentity("validate", "validate"))
-            return {"Description": bound.template.description, "Parameters": {},
-                    "ParameterGroups": [], "Environment": {}}
+        template = hot.parse_template(_text(definition.get("template")),
+                                      definition.get("template_name") or "template", files)
+        return hot.describe_template(template, _environment(definition))
     except hot.TemplateError as exc:
         error = StackValidationFailed(str(exc))
         error.error_type = exc.kind

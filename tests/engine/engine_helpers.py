@@ -17,3 +17,17 @@ def run(engine, stack_id: str, timeout: float = 30) -> dict:
 
 def states(engine, stack: dict) -> dict[str, str]:
     return {r["name"]: f"{r['action']}_{r['status']}" for r in engine.resources(stack)}
+
+
+def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
+    """Poll a store-backed predicate (the engine exposes no event for these) until truthy."""
+    import threading
+    import time
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        pause.wait(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
