@@ -293,7 +293,7 @@ def _bind_parameters(b: BoundTemplate, env: Environment, user_params: dict, stri
             message = f"The Parameter ({name}) was not defined in template."
             if name in user_params:
                 raise TemplateError(message, path=("parameters", name), kind="UnknownUserParameter")
-            raise env.error_at("parameters", name, message, "UnknownUserParameter")
+            raise env.error_at("parameters", name, message, "UnknownUserParameter", at_key=True)
     for name, schema in schemas.items():
         if name in given:
             source = ("api" if name in user_params else "parameters")
@@ -305,7 +305,7 @@ def _bind_parameters(b: BoundTemplate, env: Environment, user_params: dict, stri
             continue
         elif strict:
             raise b.template.error(f"The Parameter ({name}) was not provided.",
-                                   ("parameters", name), "UserParameterMissing")
+                                   ("parameters", name), "UserParameterMissing", key=True)
         else:
             continue
         try:

@@ -36,13 +36,13 @@ class Environment:
     origins: dict = field(default_factory=dict, repr=False, compare=False)
 
     def error_at(self, section: str, key: str, message: str, kind: str = "StackValidationFailed",
-                 subpath: tuple = ()) -> TemplateError:
+                 subpath: tuple = (), at_key: bool = False) -> TemplateError:
         """An error located where `section.key` was written (in whichever merged file)."""
         positions = self.origins.get((section, key)) or self.positions
         path = (section, key) + subpath
         if positions is None:
             return TemplateError(message, filename=self.filename, path=path, kind=kind)
-        return positions.error(message, path, kind)
+        return positions.error(message, path, kind, at_key)
 
     def error(self, message: str, path: tuple = (), kind: str = "StackValidationFailed"
               ) -> TemplateError:
@@ -90,9 +90,11 @@ def parse_environment(text: str | bytes | dict | None, filename: str = "<environ
                               "ValueError")
     for key, value in data.items():
         if key not in SECTIONS:
-            raise positions.error(f'environment has wrong section "{key}"', (key,), "ValueError")
+            raise positions.error(f'environment has wrong section "{key}"', (key,), "ValueError",
+                                  key=True)
         if value is None:
-            raise positions.error(f'environment has empty section "{key}"', (key,), "ValueError")
+            raise positions.error(f'environment has empty section "{key}"', (key,), "ValueError",
+                                  key=True)
     for key in ("parameters", "parameter_defaults", "resource_registry",
                 "parameter_merge_strategies"):
         if key in data and not isinstance(data[key], dict):

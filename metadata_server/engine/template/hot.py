@@ -51,7 +51,7 @@ def _resource(name: str, spec: Any, positions: Positions, features: Features
     unknown = sorted(str(k) for k in spec if k not in features.resource_keys)
     if unknown:
         raise positions.error("Invalid keyword(s) inside a resource definition: "
-                              + ", ".join(unknown), path + (unknown[0],))
+                              + ", ".join(unknown), path + (unknown[0],), key=True)
     rtype = spec.get("type")
     if not isinstance(rtype, str) or not rtype:
         raise positions.error(f'Resource {name} is missing "type"' if rtype is None else
@@ -86,7 +86,7 @@ def _output(name: str, spec: Any, positions: Positions, features: Features) -> O
     for key in spec:
         if key not in features.output_keys:
             raise positions.error(f'"{key}" is not a valid keyword inside a output definition',
-                                  path + (key,))
+                                  path + (key,), key=True)
     if "value" not in spec:
         raise positions.error(f'Output "{name}" has no "value"', path)
     return OutputDefinition(name=name, value=spec["value"],
@@ -110,7 +110,7 @@ def build_template(data: Any, positions: Positions, files: dict[str, str]) -> Te
         if key not in features.sections:
             hint = " (conditions need 2016-10-14 or later)" if key == "conditions" else ""
             raise positions.error(f"The template section is invalid: {key}{hint}", (key,),
-                                  "InvalidTemplateSection")
+                                  "InvalidTemplateSection", key=True)
     description = data.get("description", "No description")
     parameters = parse_schemas(data.get("parameters"), positions, features)
     groups = parse_groups(data.get("parameter_groups"), parameters, positions)
@@ -126,7 +126,7 @@ def build_template(data: Any, positions: Positions, files: dict[str, str]) -> Te
     clash = sorted(set(parameters) & set(resources))
     if clash:
         raise positions.error("Duplicate names {%s}" % ", ".join(clash),
-                              ("resources", clash[0]))
+                              ("resources", clash[0]), key=True)
     outputs = {name: _output(name, spec, positions, features)
                for name, spec in _section_map(data, "outputs", positions).items()}
     conditions = _section_map(data, "conditions", positions)

@@ -27,7 +27,7 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def _record(loader: _Loader, node: yaml.Node, path: tuple, table: dict) -> None:
+def _record(loader: _Loader, node: yaml.Node, path: tuple, table: dict, keys: dict) -> None:
     table[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -37,11 +37,11 @@ def _record(loader: _Loader, node: yaml.Node, path: tuple, table: dict) -> None:
                 continue
             if isinstance(key, (list, dict)):
                 continue
-            table[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            _record(loader, value_node, path + (key,), table)
+            keys[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            _record(loader, value_node, path + (key,), table, keys)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _record(loader, item, path + (index,), table)
+            _record(loader, item, path + (index,), table, keys)
 
 
 def _yaml_error(exc: yaml.YAMLError, filename: str, what: str) -> TemplateError:
@@ -78,20 +78,21 @@ def load_document(text: str | bytes, filename: str, what: str = "template",
         except ValueError:
             pass
     table: dict = {}
+    keys: dict = {}
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if not decoded_json:
             data = loader.construct_document(node) if node is not None else None
         if node is not None:
-            _record(loader, node, (), table)
+            _record(loader, node, (), table, keys)
     except yaml.YAMLError as exc:
         if not decoded_json:
             raise _yaml_error(exc, filename, what) from None
-        table = {}   # valid JSON that YAML cannot read (tabs): no positions, still usable
+        table, keys = {}, {}   # valid JSON that YAML cannot read (tabs): no positions, still usable
     finally:
         loader.dispose()
-    return data, Positions(filename, table)
+    return data, Positions(filename, table, keys)
 
 
 def parse_template(text: str | bytes, filename: str = "<template>",

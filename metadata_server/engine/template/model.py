@@ -10,13 +10,17 @@ from .errors import TemplateError
 class Positions:
     """Line and column (1-based) of every value in a document, keyed by its path tuple."""
 
-    def __init__(self, filename: str, table: dict[tuple, tuple[int, int]] | None = None):
+    def __init__(self, filename: str, table: dict[tuple, tuple[int, int]] | None = None,
+                 keys: dict[tuple, tuple[int, int]] | None = None):
         self.filename = filename
-        self.table = table or {}
+        self.table = table or {}     # path -> where its value starts
+        self.keys = keys or {}       # path -> where its key is written (mapping entries only)
 
-    def locate(self, path: tuple) -> tuple[int | None, int | None]:
-        """The position of `path`, or of its nearest ancestor that has one."""
+    def locate(self, path: tuple, key: bool = False) -> tuple[int | None, int | None]:
+        """The position of `path` (its key when `key`), or of its nearest ancestor's value."""
         path = tuple(path)
+        if key and path in self.keys:
+            return self.keys[path]
         while True:
             if path in self.table:
                 return self.table[path]
@@ -24,9 +28,10 @@ class Positions:
                 return None, None
             path = path[:-1]
 
-    def error(self, message: str, path: tuple = (), kind: str = "StackValidationFailed"
-              ) -> TemplateError:
-        line, column = self.locate(path)
+    def error(self, message: str, path: tuple = (), kind: str = "StackValidationFailed",
+              key: bool = False) -> TemplateError:
+        """An error at `path`; `key` points at the key itself (unknown keys, function names)."""
+        line, column = self.locate(path, key)
         return TemplateError(message, filename=self.filename, line=line, column=column,
                              path=path, kind=kind)
 
@@ -101,7 +106,7 @@ class Template:
     files: dict[str, str] = field(default_factory=dict)
     positions: Positions = field(default_factory=lambda: Positions("<template>"))
 
-    def error(self, message: str, path: tuple = (), kind: str = "StackValidationFailed"
-              ) -> TemplateError:
+    def error(self, message: str, path: tuple = (), kind: str = "StackValidationFailed",
+              key: bool = False) -> TemplateError:
         """A TemplateError located at `path` in this template's file."""
-        return self.positions.error(message, path, kind)
+        return self.positions.error(message, path, kind, key)

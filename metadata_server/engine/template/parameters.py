@@ -118,7 +118,7 @@ def parse_schemas(raw: Any, positions: Positions, features: Features
         for key in spec:
             if key not in allowed:
                 raise positions.error(f"Invalid key '{key}' for parameter ({name})",
-                                      path + (key,), "InvalidSchemaError")
+                                      path + (key,), "InvalidSchemaError", key=True)
         ptype = spec.get("type")
         if ptype is None:
             raise positions.error(f"Missing parameter type for parameter: {name}", path,

@@ -98,7 +98,7 @@ class Function:
 
     def error(self, scope: Scope, message: str, kind: str = "StackValidationFailed"
               ) -> TemplateError:
-        return scope.error(message, self.path + (self.name,), kind)
+        return scope.error(message, self.path + (self.name,), kind, key=True)
 
     def __eq__(self, other: Any) -> bool:
         return type(other) is type(self) and (self.name, self.args) == (other.name, other.args)
@@ -121,10 +121,10 @@ def parse(value: Any, scope: Scope, path: tuple) -> Any:
                     return cls.build(key, args, path, scope)
                 if key in scope.removed:
                     raise scope.error(f"The function {key} is not supported in this version of "
-                                      "HOT.", path + (key,), "InvalidTemplateVersion")
+                                      "HOT.", path + (key,), "InvalidTemplateVersion", key=True)
                 if key in scope.other_functions:
                     raise scope.error(f'The function "{key}" is invalid in this context',
-                                      path + (key,))
+                                      path + (key,), key=True)
         return {k: parse(v, scope, path + (k,)) for k, v in value.items()}
     if isinstance(value, list):
         return [parse(v, scope, path + (i,)) for i, v in enumerate(value)]
@@ -173,7 +173,8 @@ class Resolver:
             except _WRAPPED as exc:
                 kind = exc.kind if isinstance(exc, ArgError) else type(exc).__name__
                 message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-                raise self.error(str(message), value.path + (value.name,), kind) from None
+                raise self.error(str(message), value.path + (value.name,), kind, key=True) \
+                    from None
         if isinstance(value, dict):
             out = {}
             for key, item in value.items():

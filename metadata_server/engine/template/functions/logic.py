@@ -16,9 +16,10 @@ class If(Function):
             form = ("[condition, value_if_true(, value_if_false)]" if scope.features.two_arg_if
                     else "[condition_name, value_if_true, value_if_false]")
             raise scope.error(f'Arguments to "if" must be of the form: {form}',
-                              path + (name,), "ValueError")
+                              path + (name,), "ValueError", key=True)
         if scope.condition is None:
-            raise scope.error('The function "if" is invalid in this context', path + (name,))
+            raise scope.error('The function "if" is invalid in this context', path + (name,),
+                              key=True)
         chosen = scope.condition(raw_args[0], path + (name, 0))
         if chosen:
             return parse(raw_args[1], scope, path + (name, 1))
