@@ -8,6 +8,7 @@ EXTRAS = {
     "postgres": ["psycopg[binary]>=3.1"],
     "openstack": ["openstacksdk>=3.0"],
     "watch": ["watchdog>=4.0"],
+    "yaql": ["yaql>=3.0"],   # the optional HOT yaql function
     "test": ["pytest>=8", "pytest-timeout>=2.3"],
 }
 

@@ -85,6 +85,8 @@ def test_template_fixture(path: Path):
     case = yaml.safe_load(path.read_text())
     if case.get("skip_if_module") and importlib.util.find_spec(case["skip_if_module"]):
         pytest.skip(f"{case['skip_if_module']} is installed")
+    if case.get("requires_module"):
+        pytest.importorskip(case["requires_module"], reason="optional library not installed")
     expect = case["expect"]
     if "error" in expect:
         with pytest.raises(TemplateError) as info:

@@ -14,6 +14,8 @@ def _yaql_engine():
     global _engine
     if _engine is None:
         try:
+            # yaql's utils use collections.abc without importing it; load it first
+            import collections.abc  # noqa: F401
             import yaql  # noqa: F401
             from yaql import factory
         except ImportError:
@@ -54,6 +56,7 @@ class Yaql(Function):
             raise self.error(scope, "The yaql expression must be a string", "TypeError")
 
     def result(self, r):
+        import collections.abc  # noqa: F401
         import yaql
 
         expression = r.resolve(self.args["expression"])
