@@ -40,8 +40,9 @@ def render(text: str, context: dict) -> str:
     return parse(text).render(context)
 
 
-# Node shapes (tuples keep rendering cheap): ("v", name) variable, ("#", name, children) section,
-# ("^", name, children) inverted section. Literal text is a plain str.
+# Node shapes (tuples keep rendering cheap): ("v", name, parts) variable, ("#", name, parts,
+# children) section, ("^", name, parts, children) inverted section. Literal text is a plain str.
+# JSON data only holds dict, list, str, int, float, bool and None, hence the exact class tests.
 
 def _tag_re(open_tag: str, close_tag: str) -> re.Pattern:
     return re.compile(
@@ -66,21 +67,19 @@ def parse(text: str) -> Template:
     open_sections: list[tuple[str, str, int, list]] = []
     pos = 0
     size = len(text)
+    search = pattern.search
     while True:
-        m = pattern.search(text, pos)
+        m = search(text, pos)
         if m is None:
             break
-        start, end = m.start(), m.end()
-        if m.group("change") is not None:
-            kind, name = "=", m.group("delims")
-        elif m.group("raw") is not None:
-            kind, name = "&", m.group("raw_name")
-        else:
-            kind, name = m.group("kind"), m.group("name")
-        ws = m.group("ws")
-        begins_line = start == 0 or text[start - 1] in "\r\n"
-        ends_line = end == size or text[end] in "\r\n"
-        if begins_line and ends_line and kind not in ("", "&"):
+        start, end = m.span()
+        ws, change, delims, raw, raw_name, kind, name = m.groups()
+        if change is not None:
+            kind, name = "=", delims
+        elif raw is not None:
+            kind, name = "&", raw_name
+        if kind not in ("", "&") and (start == 0 or text[start - 1] in "\r\n") \
+                and (end == size or text[end] in "\r\n"):
             # A standalone tag takes its whole line with it, indentation and newline included.
             if end < size and text[end] == "\r":
                 end += 1
@@ -92,7 +91,9 @@ def parse(text: str) -> Template:
             nodes.append(text[pos:start])
         pos = end
 
-        if kind in ("#", "^"):
+        if kind == "" or kind == "&":
+            nodes.append(("v", name, _parts(name)))
+        elif kind == "#" or kind == "^":
             open_sections.append((kind, name, m.start(), nodes))
             nodes = []
         elif kind == "/":
@@ -102,19 +103,16 @@ def parse(text: str) -> Template:
                 raise MustacheError(f"Section end tag mismatch: found {{{{/{name}}}}}, expected {wanted}",
                                     _line_of(text, m.start()))
             section_kind, section_name, _, parent = open_sections.pop()
-            parent.append((section_kind, section_name, nodes))
+            parent.append((section_kind, section_name, _parts(section_name), nodes))
             nodes = parent
-        elif kind == "":
-            nodes.append(("v", name))
-        elif kind == "&":
-            nodes.append(("v", name))
         elif kind == "=":
             delimiters = name.split()
             if len(delimiters) < 2:
                 raise MustacheError(f"bad delimiter change {{{{={name}=}}}}: expected two delimiters",
                                     _line_of(text, m.start()))
             pattern = _tag_re(delimiters[0], delimiters[1])
-        # "!" comments and ">" partials produce nothing.
+            search = pattern.search
+    # "!" comments and ">" partials produce nothing.
     if pos != size:
         nodes.append(text[pos:])
     template = Template(nodes)
@@ -127,19 +125,23 @@ def parse(text: str) -> Template:
     return template
 
 
-def _lookup(name: str, stack: list):
-    if name == ".":
+def _parts(name: str) -> tuple[str, ...] | None:
+    """The dotted name split once at parse time; None for "." (the current item)."""
+    return None if name == "." else tuple(name.split("."))
+
+
+def _lookup(parts: tuple[str, ...] | None, stack: list):
+    if parts is None:
         return stack[-1]
-    parts = name.split(".")
     first = parts[0]
     for item in reversed(stack):
-        if isinstance(item, dict) and first in item:
+        if item.__class__ is dict and first in item:
             value = item[first]
             break
     else:
         return _MISSING
     for part in parts[1:]:
-        if isinstance(value, dict) and part in value:
+        if value.__class__ is dict and part in value:
             value = value[part]
         else:
             return _MISSING
@@ -147,29 +149,35 @@ def _lookup(name: str, stack: list):
 
 
 def _to_text(value) -> str:
-    if isinstance(value, str):
+    cls = value.__class__
+    if cls is str:
         return value
     if value is None:
         return ""
+    if cls is bool:
+        return "true" if value else "false"
+    if cls is int:
+        return int.__repr__(value)
     return json.dumps(value)
 
 
 def _render(nodes: list, stack: list, out: list) -> None:
+    append = out.append
     for node in nodes:
-        if type(node) is str:
-            out.append(node)
+        if node.__class__ is str:
+            append(node)
             continue
         kind = node[0]
-        value = _lookup(node[1], stack)
+        value = _lookup(node[2], stack)
         if kind == "v":
-            out.append(_to_text(value))
+            append(_to_text(value))
         elif kind == "#":
             if not value:
                 continue
-            items = value if isinstance(value, list) else (value,)
+            items = value if value.__class__ is list else (value,)
             for item in items:
                 stack.append(item)
-                _render(node[2], stack, out)
+                _render(node[3], stack, out)
                 stack.pop()
         elif not value:  # "^"
-            _render(node[2], stack, out)
+            _render(node[3], stack, out)

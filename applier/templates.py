@@ -47,6 +47,7 @@ def discover(root: str) -> list[TemplateFile]:
     by_target: dict[str, str] = {}
     for directory, subdirs, files in os.walk(root):
         subdirs.sort()
+        names = set(files)
         for name in sorted(files):
             if name.endswith(control.SUFFIX):
                 continue
@@ -56,6 +57,6 @@ def discover(root: str) -> list[TemplateFile]:
             if target in by_target:
                 raise ApplyError(f"{path}: renders to the same file as {by_target[target]} ({target})")
             by_target[target] = path
-            ctrl = path + control.SUFFIX
-            found.append(TemplateFile(path, relative, target, ctrl if os.path.isfile(ctrl) else None))
+            ctrl = path + control.SUFFIX if name + control.SUFFIX in names else None
+            found.append(TemplateFile(path, relative, target, ctrl))
     return found

@@ -1,0 +1,141 @@
+"""Render a tree of 1,000 templates with stoker's os-apply-config and with upstream's, in one run.
+
+Builds a template tree (mustache templates with variables, dotted names, sections over lists and
+dicts, inverted sections; a tenth of them with a `.oac` control file) and one metadata file, installs
+upstream os-apply-config from PyPI into a temp venv (or uses --upstream-python), then alternates
+whole command-line runs of both, each round:
+  - a fresh run into an empty output dir (every file is written), and
+  - a second, unchanged run over that output (upstream rewrites every file; stoker should write none).
+It checks that both produce byte-identical trees, that stoker's unchanged run left every file's
+inode and mtime alone, and reports medians and ratios (goal: stoker at least 3x faster).
+
+    .venv/bin/python bench/applier.py [--templates 1000] [--rounds 5] [--upstream-python PATH]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import venv
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+UPSTREAM = "os-apply-config==14.1.0"
+# Upstream's main() without its root-only /var/log/os-apply-config.log handler.
+WRAPPER = ("import logging, sys\nlogging.FileHandler = lambda *a, **k: logging.NullHandler()\n"
+           "from os_apply_config.apply_config import main\nsys.exit(main(['os-apply-config'] + sys.argv[1:]))\n")
+
+
+def build_tree(root: Path, count: int) -> Path:
+    r = random.Random(1000)
+    services = {f"svc{i}": {"port": 8000 + i, "host": f"10.0.{i // 250}.{i % 250}", "debug": i % 3 == 0,
+                            "workers": [{"name": f"w{j}", "threads": j + 1} for j in range(4)],
+                            "db": {"url": f"mysql://u{i}:p@db/s{i}", "pool": {"size": 5, "overflow": None}}}
+                for i in range(100)}
+    metadata = {"services": services, "region": "r1", "deployments": [{"id": str(i), "name": f"d{i}"} for i in range(20)],
+                "empty": [], "flag": True}
+    (root / "metadata.json").write_text(json.dumps(metadata))
+    tpl = root / "templates"
+    for n in range(count):
+        svc = f"svc{n % 100}"
+        path = tpl / "etc" / f"dir{n // 50:02d}" / f"file{n:04d}.conf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = [f"# generated {n}", "[DEFAULT]", f"region = {{{{region}}}}",
+                f"{{{{#services.{svc}}}}}", "port = {{port}}", "host = {{host}}", "debug = {{debug}}",
+                "db = {{db.url}}", "pool = {{db.pool.size}}/{{db.pool.overflow}}",
+                "{{#workers}}", "worker {{name}} threads={{threads}}", "{{/workers}}", f"{{{{/services.{svc}}}}}",
+                "{{^empty}}no extras{{/empty}}", "{{#flag}}flag on{{/flag}}", f"missing={{{{nope.{r.randint(0, 9)}}}}}"]
+        body += [f"line{k} = {{{{services.{svc}.port}}}}-{k}" for k in range(10)]
+        path.write_text("\n".join(body) + "\n")
+        if n % 10 == 0:
+            Path(str(path) + ".oac").write_text("mode: 0640\n")
+    return tpl
+
+
+def install_upstream(directory: Path) -> str:
+    target = directory / "upstream-oac"
+    venv.EnvBuilder(with_pip=True).create(target)
+    python = str(target / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", UPSTREAM],
+                   check=True, timeout=300)
+    return python
+
+
+def timed(argv: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[:3]} failed:\n{done.stderr[-2000:]}")
+    return seconds
+
+
+def snapshot(out: Path) -> dict[str, tuple[int, int, bytes, int]]:
+    result = {}
+    for path in out.rglob("*"):
+        if path.is_file():
+            st = path.stat()
+            result[str(path.relative_to(out))] = (st.st_ino, st.st_mtime_ns, path.read_bytes(), st.st_mode & 0o777)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--templates", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--upstream-python", help="python of an existing venv with os-apply-config installed")
+    opts = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-applier-"))
+    try:
+        tpl = build_tree(work, opts.templates)
+        md = str(work / "metadata.json")
+        upstream_python = opts.upstream_python or install_upstream(work)
+        (work / "wrapper.py").write_text(WRAPPER)
+        stoker = [sys.executable, "-m", "applier.cli"]
+        upstream = [upstream_python, str(work / "wrapper.py")]
+        os.environ["PYTHONPATH"] = str(REPO)
+        times: dict[str, list[float]] = {k: [] for k in ("stoker fresh", "upstream fresh", "stoker unchanged",
+                                                           "upstream unchanged")}
+        for round_no in range(opts.rounds):
+            for name, argv in (("stoker", stoker), ("upstream", upstream)):
+                out = work / f"out-{name}"
+                shutil.rmtree(out, ignore_errors=True)
+                args = argv + ["-t", str(tpl), "-o", str(out), "-m", md, "--fallback-metadata"]
+                times[f"{name} fresh"].append(timed(args))
+                before = snapshot(out)
+                times[f"{name} unchanged"].append(timed(args))
+                after = snapshot(out)
+                if name == "stoker":
+                    rewritten = [p for p in before if before[p][:2] != after[p][:2]]
+                    if rewritten:
+                        raise SystemExit(f"stoker rewrote {len(rewritten)} unchanged file(s), e.g. {rewritten[0]}")
+            ours, theirs = snapshot(work / "out-stoker"), snapshot(work / "out-upstream")
+            if {p: v[2:] for p, v in ours.items()} != {p: v[2:] for p, v in theirs.items()}:
+                raise SystemExit("stoker and upstream rendered different trees")
+        med = {k: statistics.median(v) for k, v in times.items()}
+        print(f"{opts.templates} templates, {opts.rounds} rounds, whole command-line runs (median seconds)")
+        for key, value in med.items():
+            print(f"  {key:<20} {value:8.3f}")
+        fresh = med["upstream fresh"] / med["stoker fresh"]
+        unchanged = med["upstream unchanged"] / med["stoker unchanged"]
+        print(f"  ratio fresh (upstream/stoker)      {fresh:5.2f}x")
+        print(f"  ratio unchanged (upstream/stoker)  {unchanged:5.2f}x")
+        print(f"  identical output trees: yes; stoker's unchanged run wrote 0 of {len(ours)} files "
+              f"(upstream rewrites all {len(theirs)})")
+        print("  goal stoker >= 3x faster: " + ("met" if min(fresh, unchanged) >= 3 else
+                                                 f"met for {'unchanged' if unchanged >= 3 else 'none'} runs only"
+                                                 if max(fresh, unchanged) >= 3 else "NOT met"))
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
