@@ -1,0 +1,66 @@
+"""Boot user_data with cloud-init's NoCloud datasource in a throwaway root (see conftest.py)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+TEST_CFG = """\
+datasource_list: [NoCloud, None]
+network: {config: disabled}
+# only the modules the boot path uses: a throwaway root is not a machine, and modules such as
+# growpart or ssh would look at the host's devices or need packages it lacks
+cloud_init_modules: [write_files]
+cloud_config_modules: [runcmd]
+cloud_final_modules: [scripts_user, final_message]
+"""
+
+INNER = r"""
+set -eu
+R="$1"
+mount --bind /usr "$R/usr"
+mount -o remount,bind,ro "$R/usr"
+mount -t tmpfs tmpfs "$R/usr/local"
+mkdir -p "$R/usr/local/bin" "$R/usr/local/sbin" "$R/usr/local/lib"
+mount -t tmpfs tmpfs "$R/run"
+for node in null zero random urandom full; do
+  touch "$R/dev/$node"; mount --bind "/dev/$node" "$R/dev/$node"
+done
+exec chroot "$R" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin \
+  HOME=/root LANG=C.UTF-8 /bin/sh -c '
+  cloud-init init --local >/var/log/boot-stages.log 2>&1
+  cloud-init init >>/var/log/boot-stages.log 2>&1
+  cloud-init modules --mode config >>/var/log/boot-stages.log 2>&1
+  cloud-init modules --mode final >>/var/log/boot-stages.log 2>&1
+  cloud-init status --long > /var/log/boot-status.txt 2>&1 || true
+  # what only exists inside (tmpfs /usr/local, the chroot view of the venv)
+  { ls -l /usr/local/bin/stoker; /usr/local/bin/stoker agent --help | head -n 1; } \
+    > /var/log/boot-checks.txt 2>&1 || true
+  systemctl is-enabled stoker-agent.service >> /var/log/boot-checks.txt 2>&1 || true
+'
+"""
+
+
+def make_root(root: Path) -> Path:
+    for name in ("usr", "proc", "dev", "run", "tmp", "var/tmp", "var/log", "opt", "root",
+                 "var/lib/cloud/seed/nocloud"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+    for link in ("bin", "sbin", "lib", "lib64"):
+        if Path("/" + link).is_symlink():
+            (root / link).symlink_to(os.readlink("/" + link))
+    shutil.copytree("/etc", root / "etc", symlinks=True, ignore_dangling_symlinks=True,
+                    ignore=shutil.ignore_patterns("pip.conf", "cloud-init.disabled"))
+    shutil.rmtree(root / "etc/xdg/pip", ignore_errors=True)   # this host's pip mirrors
+    (root / "etc/cloud/cloud.cfg.d").mkdir(parents=True, exist_ok=True)
+    (root / "etc/cloud/cloud.cfg.d/99-stoker-test.cfg").write_text(TEST_CFG)
+    return root
+
+
+def boot(root: Path, user_data: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    seed = root / "var/lib/cloud/seed/nocloud"
+    (seed / "meta-data").write_text("instance-id: iid-stoker-test\nlocal-hostname: guest\n")
+    (seed / "user-data").write_text(user_data)
+    return subprocess.run(["unshare", "--mount", "--pid", "--net", "--uts", "--fork",
+                           f"--mount-proc={root}/proc", "sh", "-c", INNER, "inner", str(root)],
+                          capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,145 @@
+"""The generated user_data under real cloud-init (Debian's package): schema, merge with a user's
+own cloud-config, and a NoCloud boot in a throwaway root that installs and enables the agent."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from boot_nocloud_root import boot
+from metadata_server.boot.userdata import (AgentInstall, AgentSettings, cloud_config,
+                                           cloud_config_text, user_data)
+
+REPO = Path(__file__).resolve().parents[2]
+SETTINGS = AgentSettings("http://192.0.2.10:8004/v1/acme/servers/srv-1/metadata",
+                         "s3cret-token-value")
+USER_CLOUD_CONFIG = textwrap.dedent("""\
+    #cloud-config
+    package_update: false
+    write_files:
+      - path: /etc/motd.d/user
+        content: the user's own file
+    runcmd:
+      - [sh, -c, 'echo user-runcmd > /var/tmp/user-ran']
+    """)
+
+
+@pytest.mark.timeout(60)
+def test_the_part_passes_cloud_init_schema(cloud_init, tmp_path):
+    part = tmp_path / "stoker.yaml"
+    part.write_text(cloud_config_text(SETTINGS, AgentInstall(index_url="https://pypi.example/simple")))
+    done = subprocess.run([cloud_init, "schema", "--config-file", str(part)],
+                          capture_output=True, text=True, timeout=50)
+    assert done.returncode == 0, done.stderr
+    assert "Valid cloud-config" in done.stdout
+    # the checker does catch what we could get wrong (a mode as a number)
+    broken = cloud_config(SETTINGS)
+    broken["write_files"][0]["permissions"] = 600
+    part.write_text("#cloud-config\n" + yaml.safe_dump(broken))
+    done = subprocess.run([cloud_init, "schema", "--config-file", str(part)],
+                          capture_output=True, text=True, timeout=50)
+    assert done.returncode == 1 and "permissions" in done.stderr
+
+
+MERGE_SCRIPT = r"""
+import json, sys, tempfile
+from cloudinit import helpers, user_data, safeyaml
+from cloudinit.config.schema import get_schema, validate_cloudconfig_schema
+from cloudinit.handlers.cloud_config import CloudConfigPartHandler
+tmp = tempfile.mkdtemp()
+paths = helpers.Paths({"cloud_dir": tmp + "/cloud", "run_dir": tmp + "/run"})
+message = user_data.UserDataProcessor(paths).process(open(sys.argv[1], "rb").read())
+handler = CloudConfigPartHandler(paths)
+handler.cloud_fn = tmp + "/cloud-config.txt"
+handler.handle_part(None, "__begin__", None, None, None, None)
+types = []
+for part in message.walk():
+    if part.get_content_maintype() == "multipart":
+        continue
+    types.append(part.get_content_type())
+    if part.get_content_type() == "text/cloud-config":
+        payload = part.get_payload(decode=True).decode()
+        validate_cloudconfig_schema(safeyaml.load(payload), get_schema(), strict=True)
+        handler.handle_part(None, "text/cloud-config", part.get_filename(), payload, 0,
+                            dict(part.items()))
+handler.handle_part(None, "__end__", None, None, None, None)
+merged = safeyaml.load(open(handler.cloud_fn).read())
+validate_cloudconfig_schema(merged, get_schema(), strict=True)
+print(json.dumps({"types": types, "merged": merged}))
+"""
+
+
+@pytest.mark.timeout(60)
+def test_merges_with_the_users_own_cloud_config(cloud_init, tmp_path):
+    """Through cloud-init's own user-data processor and cloud-config merger."""
+    data = tmp_path / "user-data"
+    data.write_text(user_data(SETTINGS, user_data=USER_CLOUD_CONFIG))
+    done = subprocess.run(["/usr/bin/python3", "-c", MERGE_SCRIPT, str(data)],
+                          capture_output=True, text=True, timeout=50)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["types"] == ["text/cloud-config", "text/cloud-config"]
+    merged = result["merged"]
+    paths = [f["path"] for f in merged["write_files"]]
+    assert paths == ["/etc/motd.d/user", "/etc/os-collect-config.conf",
+                     "/etc/systemd/system/stoker-agent.service", "/usr/local/sbin/stoker-bootstrap"]
+    assert merged["runcmd"] == [["sh", "-c", "echo user-runcmd > /var/tmp/user-ran"],
+                                ["/usr/local/sbin/stoker-bootstrap"]]
+    assert merged["package_update"] is False
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory):
+    """stoker and its agent dependencies as wheels, for an install with no network."""
+    out = tmp_path_factory.mktemp("wheels")
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(out), str(REPO)],
+                          capture_output=True, text=True, timeout=180)
+    if done.returncode != 0:
+        pytest.skip(f"cannot build the agent's wheels (package index unreachable?): "
+                    f"{done.stderr.strip()[-300:]}")
+    return out
+
+
+@pytest.mark.timeout(240)
+def test_nocloud_boot_installs_configures_and_enables_the_agent(throwaway_root, wheels):
+    root = throwaway_root
+    (root / "wheels").mkdir()
+    for wheel in wheels.iterdir():
+        (root / "wheels" / wheel.name).write_bytes(wheel.read_bytes())
+    install = AgentInstall(package="stoker", no_index=True, find_links=("/wheels",))
+    done = boot(root, user_data(SETTINGS, install, user_data=USER_CLOUD_CONFIG))
+    log = (root / "var/log/boot-stages.log").read_text() if (root / "var/log/boot-stages.log").exists() else ""
+    assert done.returncode == 0, done.stderr + log[-3000:]
+
+    status = (root / "var/log/boot-status.txt").read_text()
+    assert "status: done" in status, status + log[-3000:]
+    result = json.loads((root / "var/lib/cloud/data/result.json").read_text())
+    assert result["v1"]["errors"] == [], result
+
+    # the agent's configuration landed, readable by root only
+    config = root / "etc/os-collect-config.conf"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert config.stat().st_uid == 0
+    text = config.read_text()
+    assert f"metadata_url = {SETTINGS.metadata_url}" in text
+    assert f"auth_token = {SETTINGS.auth_token}" in text
+    # the unit is installed and enabled; the agent is installed in its venv and runs
+    unit = root / "etc/systemd/system/stoker-agent.service"
+    assert unit.read_text() == (REPO / "systemd/stoker-agent.service").read_text()
+    assert (root / "etc/systemd/system/multi-user.target.wants/stoker-agent.service").is_symlink()
+    checks = (root / "var/log/boot-checks.txt").read_text()
+    assert "/usr/local/bin/stoker -> /opt/stoker/venv/bin/stoker" in checks, checks
+    assert "usage: stoker agent" in checks and "enabled" in checks, checks
+    assert (root / "opt/stoker/venv/bin/stoker").exists()
+    # and the user's own cloud-config ran too
+    assert (root / "var/tmp/user-ran").read_text() == "user-runcmd\n"
+    assert (root / "etc/motd.d/user").read_text() == "the user's own file"
+    # the token is in the config file only, not in cloud-init's log of what it did
+    assert SETTINGS.auth_token not in (root / "var/log/cloud-init.log").read_text()
