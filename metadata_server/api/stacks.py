@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import hmac
 import threading
+from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, redirect, request
 
 from metadata_server.api.common import admin, ctx, json_body
 from metadata_server.engine import views
+from metadata_server.engine.drivers import LocalDriver
 from metadata_server.engine.endpoints import Endpoints
 from metadata_server.engine.errors import StackNotFound
 from metadata_server.engine.resources.wait_condition import handle_signature
@@ -27,9 +29,18 @@ def engine() -> Engine:
         found = current_app.extensions.get("stoker-engine")
         if found is None:
             c = ctx()
-            found = Engine(c.store, c.clock, endpoints=_endpoints())
+            found = Engine(c.store, c.clock, endpoints=_endpoints(),
+                           driver=LocalDriver(_local_cloud_dir(c.store)))
             current_app.extensions["stoker-engine"] = found
         return found
+
+
+def _local_cloud_dir(store) -> Path | None:
+    """Beside the SQLite database: the local driver's records and its servers' agent roots."""
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and url.database:
+        return Path(url.database).resolve().parent / "local-cloud"
+    return None
 
 
 def _endpoints() -> Endpoints:

@@ -81,6 +81,9 @@ class Engine:
         for op in list(self._ops.values()):
             op.token.cancel("engine stopped")
             op.done.wait()
+        close_driver = getattr(self.driver, "close", None)
+        if close_driver is not None:
+            close_driver()
 
     # -- lookups -----------------------------------------------------------------------------
     def get_stack(self, tenant: str, name_or_id: str) -> dict:

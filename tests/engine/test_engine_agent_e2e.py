@@ -95,3 +95,46 @@ def test_stack_with_chained_deployments_run_by_a_real_agent(tmp_path):
             assert "Traceback" not in agent.log()
         assert server.stop() == 0
     assert "Traceback" not in server.log()
+
+
+def test_local_driver_server_is_an_agent_process(tmp_path):
+    """OS::Nova::Server on the local driver: the server process starts an agent for it."""
+    template = {
+        "heat_template_version": "2018-08-31",
+        "resources": {
+            "vm": {"type": "OS::Nova::Server", "properties": {
+                "flavor": "m1.small", "image": "any", "user_data_format": "SOFTWARE_CONFIG"}},
+            "config": {"type": "OS::Heat::SoftwareConfig", "properties": {
+                "group": "script", "config": SCRIPT, "inputs": [{"name": "who"}],
+                "outputs": [{"name": "result"}]}},
+            "deploy": {"type": "OS::Heat::SoftwareDeployment", "properties": {
+                "config": {"get_resource": "config"}, "server": {"get_resource": "vm"},
+                "input_values": {"who": "vm"}}},
+        },
+        "outputs": {"result": {"value": {"get_attr": ["deploy", "result"]}},
+                    "vm": {"value": {"get_resource": "vm"}}},
+    }
+    token = secrets.token_urlsafe(16)
+    server, base = start_server(tmp_path / "server", token, tmp_path / "server.log")
+    session = requests.Session()
+    session.headers["X-Auth-Token"] = token
+    try:
+        response = session.post(f"{base}/v1/local/stacks",
+                                json={"stack_name": "vm", "template": template}, timeout=10)
+        assert response.status_code == 201, response.text
+        url = response.headers["Location"]
+        stack = _wait(session, url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS")
+        assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
+        outputs = {o["output_key"]: o["output_value"] for o in stack["outputs"]}
+        assert outputs["result"] == "vm-done"
+        root = tmp_path / "server" / "local-cloud" / "servers" / outputs["vm"]
+        assert (root / "var/lib/heat-config/deployed").is_dir()  # the agent's own state dir
+        assert session.delete(url, timeout=10).status_code == 204
+        _wait(session, url, lambda s: s["stack_status"] == "DELETE_COMPLETE")
+        import json
+        records = json.loads((tmp_path / "server" / "local-cloud" / "local-cloud.json").read_text())
+        assert outputs["vm"] not in records
+    finally:
+        assert server.stop() == 0
+    assert "Traceback" not in server.log()
+    assert "Traceback" not in (root / "agent.log").read_text()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine_helpers import hot
+from engine_helpers import hot, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 ADMIN = "admin-token-for-engine-tests"
@@ -159,7 +159,8 @@ def test_wait_condition_signal_by_signed_url(client, app):
     stack_id = response.json["stack"]["id"]
     engine = app.extensions["stoker-engine"]
     stack = engine.stacks.get_stack(stack_id)
-    url = engine.outputs(stack)[0]["output_value"]
+    # the handle is created first; its URL is known once it is
+    url = wait_for(lambda: engine.outputs(stack)[0]["output_value"], what="the handle's URL")
     path = url.replace("http://stoker.test", "")
     forged = client.post(path.split("?")[0] + "?sig=forged", json={},
                          headers={"X-Auth-Token": ""})

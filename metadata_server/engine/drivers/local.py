@@ -1,15 +1,20 @@
 """The embedded default driver: clouds objects recorded in a JSON file on this machine.
 
-Networks, subnets, ports, volumes and the rest are records with stable ids (derived from the
-stack and resource, so a re-created record keeps its id) and plausible attributes. A server is a
-record too; servers whose user_data_format is SOFTWARE_CONFIG are registered with the metadata
-server, so a stoker agent started with the resource's os_collect_config polls for them.
+Networks, subnets, ports, volumes and the rest are records with stable ids and plausible
+attributes. A server is a record too and, when it comes with collector settings (a
+SOFTWARE_CONFIG server), a `stoker agent` process on this machine with its own root directory
+under the state directory, polling this metadata server: the local stand-in for a booted VM.
+Deleting the server stops its agent.
 """
 from __future__ import annotations
 
+import atexit
 import ipaddress
 import json
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import uuid
@@ -22,11 +27,60 @@ NAMESPACE = uuid.UUID("6f1c1d2e-7c55-4a51-9d3b-5c6c2f0a7e11")
 class LocalDriver:
     name = "local"
 
-    def __init__(self, state_dir: str | os.PathLike | None = None):
-        self._path = Path(state_dir) / "local-cloud.json" if state_dir else None
+    def __init__(self, state_dir: str | os.PathLike | None = None,
+                 agent_argv: list[str] | None = None, polling_interval: float = 1.0):
+        self._dir = Path(state_dir) if state_dir else None
+        self._path = self._dir / "local-cloud.json" if self._dir else None
         self._lock = threading.Lock()
         self._objects: dict[str, dict] = self._load()
         self._counter = len(self._objects)
+        # how to start an agent; None with no state directory: servers stay records
+        self._agent_argv = agent_argv or [sys.executable, "-m", "cli.main", "agent"]
+        self._polling_interval = polling_interval
+        self._agents: dict[str, subprocess.Popen] = {}
+        atexit.register(self.close)
+
+    # -- servers as agent processes ----------------------------------------------------------
+    def _start_agent(self, server_id: str, settings: dict) -> None:
+        watch = (settings or {}).get("watch")
+        if self._dir is None or not watch:
+            return
+        root = self._dir / "servers" / server_id
+        conf = root / "etc" / "os-collect-config.conf"
+        conf.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds a credential
+        with os.fdopen(fd, "w") as handle:
+            handle.write("[DEFAULT]\ncollectors = watch\n"
+                         f"polling_interval = {self._polling_interval}\n"
+                         "min_polling_interval = 0.2\n\n[watch]\n"
+                         f"metadata_url = {watch['metadata_url']}\n"
+                         f"auth_token = {watch['auth_token']}\n")
+        log = open(root / "agent.log", "ab")
+        env = dict(os.environ)
+        repo = str(Path(__file__).resolve().parents[3])
+        env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "")
+        self._agents[server_id] = subprocess.Popen(
+            self._agent_argv + ["--root", str(root)], stdin=subprocess.DEVNULL,
+            stdout=log, stderr=log, env=env, start_new_session=True)
+        log.close()
+
+    def _stop_agent(self, server_id: str) -> None:
+        process = self._agents.pop(server_id, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def agent(self, server_id: str) -> subprocess.Popen | None:
+        return self._agents.get(server_id)
+
+    def close(self) -> None:
+        for server_id in list(self._agents):
+            self._stop_agent(server_id)
 
     def _load(self) -> dict:
         if self._path and self._path.exists():
@@ -70,9 +124,14 @@ class LocalDriver:
     def create(self, kind, name, properties, *, physical_id=None):
         with self._lock:
             physical_id = physical_id or str(uuid.uuid5(NAMESPACE, f"{kind}/{name}/{self._counter}"))
-            attributes = self._attributes(kind, physical_id, name, properties)
+            settings = properties.get("os_collect_config")
+            recorded = {k: v for k, v in properties.items()
+                        if k not in ("os_collect_config", "user_data", "admin_pass")}
+            attributes = self._attributes(kind, physical_id, name, recorded)
             self._objects[physical_id] = {"kind": kind, "attributes": attributes}
             self._save()
+            if kind == "server":
+                self._start_agent(physical_id, settings)
             return physical_id, attributes
 
     def update(self, kind, physical_id, properties):
@@ -83,6 +142,8 @@ class LocalDriver:
             return dict(record["attributes"])
 
     def delete(self, kind, physical_id):
+        if kind == "server":
+            self._stop_agent(physical_id)
         with self._lock:
             if self._objects.pop(physical_id, None) is not None:
                 self._save()
