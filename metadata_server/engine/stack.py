@@ -175,7 +175,9 @@ class Engine:
         return graph
 
     def _validate(self, bound) -> Graph:
-        for defn in bound.resource_definitions():
+        defs = {d.name: d for d in bound.resource_definitions()}
+        for defn in defs.values():
+            _check_deployment_server(defn, defs)
             cls = resource_class(defn.type, defn.provider_template, f"resources.{defn.name}.type")
             props = defn.properties
             if isinstance(props, dict) and not cls.accepts_any_properties:
@@ -686,6 +688,25 @@ class Engine:
             self._finish(rt, action, st.FAILED, reason)
             recovered.append(stack["id"])
         return recovered
+
+
+DEPLOYMENT_TYPES = ("OS::Heat::SoftwareDeployment", "OS::Heat::StructuredDeployment")
+
+
+def _check_deployment_server(defn, defs: dict) -> None:
+    """Heat's rule: a deployment's Nova server in this stack must use SOFTWARE_CONFIG."""
+    props = defn.properties if isinstance(defn.properties, dict) else {}
+    if defn.type not in DEPLOYMENT_TYPES or not isinstance(props.get("server"), dict):
+        return
+    target = props["server"].get("get_resource")
+    server = defs.get(target) if isinstance(target, str) else None
+    if server is None or server.type != "OS::Nova::Server":
+        return
+    fmt = (server.properties or {}).get("user_data_format", "HEAT_CFNTOOLS")
+    if fmt != "SOFTWARE_CONFIG":
+        raise StackValidationFailed(
+            f"Resource {target}'s property user_data_format should be set to SOFTWARE_CONFIG "
+            "since there are software deployments on it.", f"resources.{defn.name}.properties.server")
 
 
 def _text(value: Any) -> str:

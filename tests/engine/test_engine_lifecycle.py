@@ -265,3 +265,53 @@ def test_resource_group_count_index_and_removal_policies(engine):
     assert stack["status"] == "COMPLETE", stack["status_reason"]
     values = {o["output_key"]: o["output_value"] for o in engine.outputs(stack)}["values"]
     assert values == ["node-0", "node-2", "node-3"]
+
+
+def test_deployment_on_a_server_without_software_config_is_rejected(engine):
+    with pytest.raises(StackValidationFailed, match="user_data_format should be set to "
+                                                    "SOFTWARE_CONFIG"):
+        engine.create_stack("t1", {"stack_name": "v", "template": hot({
+            "vm": {"type": "OS::Nova::Server", "properties": {"flavor": "f"}},
+            "d": {"type": "OS::Heat::SoftwareDeployment",
+                  "properties": {"server": {"get_resource": "vm"}}}})})
+
+
+def test_hidden_parameter_is_masked_in_reasons_and_outputs(engine):
+    template = hot({"t": {"type": "OS::Heat::TestResource",
+                          "properties": {"value": {"get_param": "pw"}}},
+                    "n": {"type": "OS::Heat::Value",
+                          "properties": {"value": {"get_param": "pw"}, "type": "number"}}},
+                   {"o": {"value": {"get_attr": ["t", "output"]}}},
+                   {"pw": {"type": "string", "hidden": True}})
+    stack = engine.create_stack("t1", {"stack_name": "h", "template": template,
+                                       "parameters": {"pw": "Sup3rSecret"}})
+    stack = run(engine, stack["id"])
+    assert stack["status"] == "FAILED"
+    assert "******" in stack["status_reason"] and "Sup3rSecret" not in stack["status_reason"]
+    assert engine.outputs(stack)[0]["output_value"] == "******"
+    assert engine.parameters(stack)["pw"] == "******"
+    assert "Sup3rSecret" not in repr(engine.events(stack))
+
+
+def test_nested_stack_updates_in_place_and_delete_during_create(engine, driver):
+    child = ("heat_template_version: 2018-08-31\n"
+             "parameters:\n  size: {type: number}\n"
+             "resources:\n  vol: {type: OS::Cinder::Volume, properties: {size: {get_param: size}}}\n"
+             "outputs:\n  vol_size: {value: {get_attr: [vol, size]}}\n")
+    def body(size):
+        return {"files": {"child.yaml": child}, "template": hot(
+            {"c": {"type": "child.yaml", "properties": {"size": size}}},
+            {"size": {"value": {"get_attr": ["c", "vol_size"]}}})}
+    stack = run(engine, engine.create_stack("t1", {"stack_name": "n", **body(1)})["id"])
+    child_id = engine.find_resource(stack["id"], "c")["physical_id"]
+    engine.update_stack("t1", stack["id"], body(5))
+    stack = run(engine, stack["id"])
+    assert stack["status"] == "COMPLETE", stack["status_reason"]
+    assert engine.find_resource(stack["id"], "c")["physical_id"] == child_id  # in place
+    assert engine.outputs(stack)[0]["output_value"] == 5
+    # delete while a create is running: the create is stopped, then everything is deleted
+    slow = engine.create_stack("t1", {"stack_name": "slow", "template": hot({
+        "t": {"type": "OS::Heat::TestResource", "properties": {"wait_secs": 600}}})})
+    engine.delete_stack("t1", slow["id"])
+    assert run(engine, slow["id"])["action"] == "DELETE"
+    assert engine.stacks.get_stack(slow["id"])["status"] == "COMPLETE"
