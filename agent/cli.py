@@ -14,7 +14,7 @@ from agent.loop import Agent
 from agent.outbox import Outbox
 from agent.paths import ROOT_ENV, Paths, root_from
 from agent.runner import DEFAULT_TAIL, DEFAULT_TIMEOUT, DeploymentRunner
-from agent.shutdown import Shutdown
+from agent.shutdown import Shutdown, Stopped
 from agent.signals.native import PhaseReporter
 from agent.state import StateStore
 from collector import config as agent_config
@@ -123,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     agent = build(args, paths, config)
 
     with Shutdown() as shutdown:
+        agent.interruptible = shutdown.interruptible
         if args.once:
             return _once(agent)
         log.info("started: collectors %s, polling every %gs to %gs, root %s", ", ".join(config.collectors),
@@ -144,7 +145,11 @@ def setup_logging(level: str) -> None:
 
 
 def _once(agent: Agent) -> int:
-    result = agent.iterate()
+    try:
+        result = agent.iterate()
+    except Stopped:
+        log.error("stopped before the run completed")
+        return 1
     if not result.answered:
         reasons = "; ".join(f"{name}: {reason}" for name, reason in result.unavailable) or "none is configured"
         log.error("no collector could collect (%s)", reasons)

@@ -7,6 +7,7 @@ run that could not finish is tried again on the next poll, as os-collect-config 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -14,6 +15,7 @@ from typing import Any, Callable, Sequence
 from agent.backoff import Backoff
 from agent.outbox import Outbox
 from agent.runner import DeploymentRunner, ItemReport
+from agent.shutdown import Stopped
 from collector.base import Collector
 from collector.cache import Cache
 from collector.errors import SourceNotAvailable, SourceNotConfigured
@@ -44,14 +46,18 @@ class Agent:
         self.runner = runner
         self.outbox = outbox
         self._first_run_done = False
+        # Wraps each collector call; the daemon makes it interruptible by SIGTERM (shutdown.py).
+        self.interruptible: Callable[[], Any] = contextlib.nullcontext
 
     def iterate(self) -> IterationResult:
         result = IterationResult()
-        self.outbox.flush()
+        # A pending result must not wait behind a long poll the server may hold for half a minute:
+        # collectors that long-poll (`wait`) ask for an immediate answer while anything is pending.
+        urgent = self.outbox.flush() > 0 or getattr(self.runner, "rerun_requested", lambda: False)()
 
         collected: list[tuple[str, Any]] = []
         for collector in self.collectors:
-            data = self._collect(collector, result)
+            data = self._collect(collector, result, urgent)
             if data is None:
                 continue
             result.answered.append(collector.name)
@@ -95,6 +101,9 @@ class Agent:
         while True:
             try:
                 result = self.iterate()
+            except Stopped:
+                log.info("stopped")
+                return 0
             except Exception as exc:  # a bug or a full disk must not end the daemon
                 log.error("iteration failed: %s: %s", type(exc).__name__, exc)
                 log.debug("details", exc_info=True)
@@ -102,9 +111,14 @@ class Agent:
             delay = backoff.next(changed=bool(result.changed) and result.error is None)
             for name, reason in result.unavailable:
                 log.warning("collector %s: %s; retrying in %.1fs", name, reason, delay)
+            # A long poll the server held already waited that long for a change.
+            held = max((getattr(c, "held_for", 0.0) or 0.0 for c in self.collectors), default=0.0)
+            if held and not result.changed:
+                delay = max(0.0, delay - held)
             due = self._signal_due()
             if due is not None and due < delay:
                 delay = max(0.05, due)  # a pending signal is due before the next poll
+            delay = max(delay, 0.05)
             if sleep(delay):
                 log.info("stopped")
                 return 0
@@ -116,10 +130,13 @@ class Agent:
             return None
         return None if due is None else due - self.outbox.clock()
 
-    @staticmethod
-    def _collect(collector: Collector, result: IterationResult) -> list[tuple[str, Any]] | None:
+    def _collect(self, collector: Collector, result: IterationResult, urgent: bool = False) -> list[tuple[str, Any]] | None:
+        wait = getattr(collector, "wait", None)
         try:
-            return collector.collect()
+            if urgent and wait:
+                collector.wait = 0  # type: ignore[attr-defined]
+            with self.interruptible():
+                return collector.collect()
         except SourceNotConfigured as exc:
             log.debug("collector %s: not configured: %s", collector.name, exc)
         except SourceNotAvailable as exc:
@@ -127,4 +144,7 @@ class Agent:
         except Exception as exc:  # one collector's bug must not hide the others' data
             result.unavailable.append((collector.name, f"unexpected {type(exc).__name__}: {exc}"))
             log.debug("collector %s failed", collector.name, exc_info=True)
+        finally:
+            if urgent and wait:
+                collector.wait = wait  # type: ignore[attr-defined]
         return None

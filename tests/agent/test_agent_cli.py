@@ -124,3 +124,34 @@ def test_sigterm_stops_the_daemon_cleanly(tmp_path, closed_url):
         proc.wait()
     assert "Traceback" not in "".join(lines) + rest
     assert "stopped" in rest
+
+
+@pytest.mark.timeout(30)
+def test_sigterm_during_a_long_poll_stops_at_once(tmp_path, http_server):
+    import threading
+    held, release = threading.Event(), threading.Event()
+
+    def handler(request):
+        if "wait=" in request.path:  # the long poll: hold it as stoker's server would
+            held.set()
+            release.wait(20)
+            return 304, {"ETag": '"1"'}, b""
+        return 200, {"ETag": '"1"', "Content-Type": "application/json"}, b'{"deployments": []}'
+
+    http_server.handler = handler
+    write_config(tmp_path, http_server.url("/v1/t/servers/s/metadata"), polling_interval=0.1,
+                 min_polling_interval=0.1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEAT_", "STOKER_"))}
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "--root", str(tmp_path)], cwd=REPO,
+                            env=dict(env, PYTHONPATH=str(REPO)), stderr=subprocess.PIPE, text=True)
+    try:
+        assert held.wait(20)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+        err = proc.stderr.read()
+    finally:
+        release.set()
+        proc.kill()
+        proc.wait()
+    assert "SIGTERM received; stopping now" in err and "stopped" in err
+    assert "Traceback" not in err
