@@ -226,8 +226,9 @@ class BoundTemplate:
             if isinstance(value, list):
                 secrets.append(",".join(map(str, value)))
                 secrets.extend(v for v in value if v not in ("", None))
-            elif isinstance(value, dict):
+            if isinstance(value, (dict, list)):
                 secrets.append(json.dumps(value))
+                secrets.extend(_leaves(value))
         return secrets
 
     def mask(self, value: Any) -> Any:
@@ -282,6 +283,15 @@ class BoundTemplate:
 
     def child_environment(self, name: str) -> Environment:
         return self.environment.child_for(name)
+
+
+def _leaves(value: Any) -> list[str]:
+    """Strings inside a hidden json value (keys too): each is a secret in its own right."""
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in [str(k)] + _leaves(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _leaves(v)]
+    return [] if value in (None, "") or isinstance(value, bool) else [str(value)]
 
 
 def _bind_parameters(b: BoundTemplate, env: Environment, user_params: dict, strict: bool,
