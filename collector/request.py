@@ -1,7 +1,8 @@
 """`request`: a JSON document at any URL (Heat's POLL_TEMP_URL transport: a Swift temp URL).
 
 As upstream: HEAD first, and when `Last-Modified` is not newer than the document already held, no
-GET. Unlike upstream the collector lives across polls, so that check really saves the GET (upstream
+GET (when the HEAD answer carries an ETag, the ETag decides instead: Last-Modified cannot tell two
+versions made within the same second apart). Unlike upstream the collector lives across polls, so that check really saves the GET (upstream
 built a new collector every poll and always fetched). The GET also sends `If-None-Match` with the
 last ETag, so a server that supports it answers 304. Either way the held document is returned, so
 an unchanged source is still listed in OS_CONFIG_FILES.
@@ -63,8 +64,14 @@ class RequestCollector:
         url = self.metadata_url
         head = http_source.request(self._session, "HEAD", url, self.timeout)
         last_modified = parse_last_modified(head.headers.get("Last-Modified"))
-        if self._document is not None and 200 <= head.status_code < 300 \
-                and not should_fetch(self.last_modified, last_modified):
+        head_etag = head.headers.get("ETag")
+        if head_etag and self._etag:
+            # Last-Modified has one-second resolution: two versions within a second look the same.
+            # An ETag, when the server sends one, decides.
+            unchanged = head_etag == self._etag
+        else:
+            unchanged = not should_fetch(self.last_modified, last_modified)
+        if self._document is not None and 200 <= head.status_code < 300 and unchanged:
             log.debug("collector request: %s not modified since %s", redact_url(url), self.last_modified)
             self.poll_interval = http_source.poll_interval(head) or self.poll_interval
             return [(self.name, self._document)]

@@ -245,3 +245,12 @@ def test_ec2_config_drive_is_preferred_to_http(closed_url, tmp_path):
     collector = Ec2Collector({"metadata_url": closed_url("/latest/meta-data"), "_cachedir": str(tmp_path),
                               "config_drive_path": str(drive)})
     assert collector.collect() == [("ec2", {"ami-id": "from-drive"})]
+
+
+def test_request_etag_on_head_beats_a_same_second_last_modified(replay):
+    replay.add("GET", "/md*", 200, DOC, {"Last-Modified": LM1, "ETag": '"e1"'}, times=2)
+    replay.add("GET", "/md*", 200, {"k": "same second"}, {"Last-Modified": LM1, "ETag": '"e2"'}, times=2)
+    collector = request_collector(replay)
+    collector.collect()
+    assert collector.collect() == [("request", {"k": "same second"})]
+    assert [r["method"] for r in replay.requests] == ["HEAD", "GET", "HEAD", "GET"]
