@@ -7,19 +7,14 @@ from __future__ import annotations
 
 import grp
 import pwd
-from dataclasses import dataclass
-
-import yaml
+from typing import NamedTuple
 
 from applier.errors import ApplyError
 
 SUFFIX = ".oac"
-# libyaml's loader when PyYAML was built with it: the same safe loader, several times faster.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass(frozen=True)
-class Control:
+class Control(NamedTuple):
     mode: int | None = None     # None: keep the existing file's mode, 0644 for a new file
     owner: int | None = None    # uid; None: keep the existing owner (new file: this process)
     group: int | None = None    # gid; None: likewise
@@ -39,8 +34,12 @@ def load(path: str) -> Control:
 
 
 def parse(text: str, path: str = "<control>") -> Control:
+    import yaml  # on first use: os-apply-config is started often, and most trees have few .oac files
+
+    # libyaml's loader when PyYAML was built with it: the same safe loader, several times faster.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else path

@@ -7,7 +7,6 @@ and line. Dicts merge key by key; anything else, lists included, replaces the ea
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 
@@ -78,13 +77,14 @@ def load(files: list[str], fallback: list[str] | None = None) -> dict:
 
 
 def deep_merge(base: dict, overlay: dict) -> dict:
-    """A new dict: `overlay` merged into `base`; neither argument is modified."""
+    """A new dict: `overlay` merged into `base`; neither argument is modified (values are shared,
+    not copied: merged metadata is only read)."""
     result = dict(base)
     for key, value in overlay.items():
         if isinstance(result.get(key), dict) and isinstance(value, dict):
             result[key] = deep_merge(result[key], value)
         else:
-            result[key] = copy.deepcopy(value)
+            result[key] = value
     return result
 
 

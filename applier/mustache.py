@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 
 _MISSING = ""  # what a name that cannot be resolved evaluates to (pystache's "ignore" mode)
 
@@ -25,10 +24,10 @@ class MustacheError(ValueError):
         self.line = line
 
 
-@dataclass
 class Template:
-    nodes: list
-    warnings: list[str] = field(default_factory=list)
+    def __init__(self, nodes: list, warnings: list[str] | None = None):
+        self.nodes = nodes
+        self.warnings = warnings or []
 
     def render(self, context: dict) -> str:
         out: list[str] = []
@@ -44,13 +43,16 @@ def render(text: str, context: dict) -> str:
 # children) section, ("^", name, parts, children) inverted section. Literal text is a plain str.
 # JSON data only holds dict, list, str, int, float, bool and None, hence the exact class tests.
 
-def _tag_re(open_tag: str, close_tag: str) -> re.Pattern:
-    return re.compile(
-        r"(?P<ws>[ \t]*)" + re.escape(open_tag) + r"\s*"
-        r"(?:(?P<change>=)\s*(?P<delims>.+?)\s*="
-        r"|(?P<raw>\{)\s*(?P<raw_name>.+?)\s*\}"
-        r"|(?P<kind>[!>&/#^]?)\s*(?P<name>[\s\S]+?))"
-        r"\s*" + re.escape(close_tag))
+def _tag_re(open_tag: str, close_tag: str) -> tuple[str, re.Pattern]:
+    """The opening delimiter, and the rest of a tag as pystache's parser reads it.
+
+    pystache scans with one regex: optional spaces/tabs, the opening delimiter, then the tag. A
+    delimiter never starts with a space, so that is the same as finding each opening delimiter
+    with str.find, matching the rest right after it, and taking the spaces/tabs before it.
+    """
+    return open_tag, re.compile(
+        r"\s*(?:(=)\s*(.+?)\s*=|(\{)\s*(.+?)\s*\}|([!>&/#^]?)\s*([\s\S]+?))\s*"
+        + re.escape(close_tag))
 
 
 _DEFAULT_RE = _tag_re("{{", "}}")
@@ -61,19 +63,29 @@ def _line_of(text: str, index: int) -> int:
 
 
 def parse(text: str) -> Template:
-    pattern = _DEFAULT_RE
+    open_tag, rest = _DEFAULT_RE
     nodes: list = []
     # Each open section remembers (kind, name, position, the node list it belongs to).
     open_sections: list[tuple[str, str, int, list]] = []
     pos = 0
     size = len(text)
-    search = pattern.search
+    find = text.find
     while True:
-        m = search(text, pos)
+        at = find(open_tag, pos)
+        m = None
+        while at != -1:
+            m = rest.match(text, at + len(open_tag))
+            if m is not None:
+                break
+            at = find(open_tag, at + 1)
         if m is None:
             break
-        start, end = m.span()
-        ws, change, delims, raw, raw_name, kind, name = m.groups()
+        start = at
+        while start > pos and text[start - 1] in " \t":
+            start -= 1
+        tag_start, end = start, m.end()
+        ws = text[start:at]
+        change, delims, raw, raw_name, kind, name = m.groups()
         if change is not None:
             kind, name = "=", delims
         elif raw is not None:
@@ -94,14 +106,14 @@ def parse(text: str) -> Template:
         if kind == "" or kind == "&":
             nodes.append(("v", name, _parts(name)))
         elif kind == "#" or kind == "^":
-            open_sections.append((kind, name, m.start(), nodes))
+            open_sections.append((kind, name, tag_start, nodes))
             nodes = []
         elif kind == "/":
             expected = open_sections[-1][1] if open_sections else None
             if name != expected:
                 wanted = "{{/%s}}" % expected if expected is not None else "no closing tag"
                 raise MustacheError(f"Section end tag mismatch: found {{{{/{name}}}}}, expected {wanted}",
-                                    _line_of(text, m.start()))
+                                    _line_of(text, at))
             section_kind, section_name, _, parent = open_sections.pop()
             parent.append((section_kind, section_name, _parts(section_name), nodes))
             nodes = parent
@@ -109,9 +121,8 @@ def parse(text: str) -> Template:
             delimiters = name.split()
             if len(delimiters) < 2:
                 raise MustacheError(f"bad delimiter change {{{{={name}=}}}}: expected two delimiters",
-                                    _line_of(text, m.start()))
-            pattern = _tag_re(delimiters[0], delimiters[1])
-            search = pattern.search
+                                    _line_of(text, at))
+            open_tag, rest = _tag_re(delimiters[0], delimiters[1])
     # "!" comments and ">" partials produce nothing.
     if pos != size:
         nodes.append(text[pos:])

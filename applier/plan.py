@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from applier.control import Control
 
@@ -17,16 +17,14 @@ NEW_FILE_MODE = 0o644
 KEEP = -1  # chown's "leave as is"
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(NamedTuple):
     template: str      # template path, for messages
     target: str        # absolute path of the file to write
     body: bytes
     control: Control
 
 
-@dataclass(frozen=True)
-class Observed:
+class Observed(NamedTuple):
     regular: bool      # a regular file (not a symlink, directory, ...)
     data: bytes | None
     mode: int
@@ -34,8 +32,7 @@ class Observed:
     gid: int
 
 
-@dataclass(frozen=True)
-class Action:
+class Action(NamedTuple):
     kind: str          # "write" | "set-attributes" | "delete" | "unchanged" | "skip-empty"
     path: str
     template: str

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 
 from applier import mustache
 from applier.errors import ApplyError
@@ -52,6 +51,8 @@ def render_mustache(template: TemplateFile, context: dict) -> str:
 
 
 def render_executable(template: TemplateFile, context: dict) -> str:
+    import subprocess  # on first use, like Jinja2: most trees have no executable template
+
     try:
         done = subprocess.run([template.path], input=json.dumps(context).encode("utf-8"),
                               capture_output=True, check=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from applier import control
 from applier.errors import ApplyError
@@ -20,8 +20,7 @@ JINJA_SUFFIX = ".j2"
 log = logging.getLogger("os-apply-config")
 
 
-@dataclass(frozen=True)
-class TemplateFile:
+class TemplateFile(NamedTuple):
     path: str           # the template on disk
     relative: str       # its path under the template root
     target: str         # the target path relative to the output root

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
 
 from applier.errors import ApplyError
 from applier.plan import KEEP, Action
@@ -72,6 +70,8 @@ def _stage(writes: list[Action]) -> list[tuple[Action, str]]:
 
 
 def _write_temp(action: Action) -> str:
+    import tempfile  # imports below are deferred: an unchanged run writes nothing and starts faster
+
     directory = os.path.dirname(action.path) or "."
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(action.path) + ".",
@@ -106,6 +106,8 @@ def _fsync_all(paths: list[str]) -> None:
         for path in paths:
             _fsync_path(path)
         return
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(_fsync_path, paths))
 
