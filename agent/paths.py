@@ -51,6 +51,11 @@ class Paths:
         )
 
     @property
+    def old_deployed_dir(self) -> str:
+        """Where heat-config kept its markers before they moved to /var/lib (migrated on first run)."""
+        return os.path.join(self.root, "var/run/heat-config/deployed")
+
+    @property
     def outbox_dir(self) -> str:
         return os.path.join(self.state_dir, "outbox")
 

@@ -13,6 +13,7 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -99,6 +100,7 @@ class DeploymentRunner:
             # What os-apply-config renders from `{{deployments}}`; 0600 because inputs carry secrets.
             atomic.ensure_dir(os.path.dirname(self.paths.heat_config))
             atomic.write_json(self.paths.heat_config, deployments, indent=None, mode=0o600)
+            self._migrate_old_markers()
             atomic.ensure_dir(self.paths.deployed_dir)
             reports = []
             for item in deployments:
@@ -109,6 +111,14 @@ class DeploymentRunner:
                     log.debug("details", exc_info=True)
                     reports.append(ItemReport(_get(item, "id"), _get(item, "name"), FAILED))
             return reports
+
+    def _migrate_old_markers(self) -> None:
+        """As 55-heat-config: markers kept in /var/run (lost at reboot) move to /var/lib once."""
+        if os.path.isdir(self.paths.deployed_dir) or not os.path.isdir(self.paths.old_deployed_dir):
+            return
+        log.info("migrating deployed markers from %s to %s", self.paths.old_deployed_dir, self.paths.deployed_dir)
+        atomic.ensure_dir(os.path.dirname(self.paths.deployed_dir))
+        shutil.move(self.paths.old_deployed_dir, self.paths.deployed_dir)
 
     # -- redeploy requests (`stoker agent redeploy ID`) -------------------------------------------
 

@@ -165,3 +165,13 @@ def test_the_callers_list_is_not_modified(runner, item_factory):
 ])
 def test_signal_data(rc, stdout, stderr, expected):
     assert signal_data(rc, stdout, stderr) == expected
+
+
+def test_markers_in_the_old_directory_are_migrated(runner, paths, transport, item_factory):
+    old = Path(paths.old_deployed_dir)
+    old.mkdir(parents=True)
+    (old / "dep-1.json").write_text("{}")
+    assert [r.outcome for r in runner.run([item_factory("dep-1"), item_factory("dep-2")])] == [
+        ALREADY_DEPLOYED, DEPLOYED]
+    assert not old.exists() and (Path(paths.deployed_dir) / "dep-1.json").read_text() == "{}"
+    assert [item["id"] for item, _ in transport.sent] == ["dep-2"]
