@@ -12,6 +12,7 @@ it failed with --one-time/--force, 1 for a bad configuration, as upstream (which
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import os
 import sys
@@ -100,13 +101,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def configure(args: argparse.Namespace) -> tuple[Settings, list]:
     files = args.config_file or [p for p in (os.path.expanduser(s) for s in SEARCH) if os.path.exists(p)]
-    texts = []
+    raw: list[bytes] = []
     for path in files:
         try:
-            with open(path, encoding="utf-8") as f:
-                texts.append(f.read())
+            with open(path, "rb") as f:
+                raw.append(f.read())
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
+    texts = []
+    for path, data in zip(files, raw):
+        try:
+            texts.append(data.decode("utf-8").replace("\r\n", "\n"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     where = files[-1] if len(files) == 1 else (", ".join(files) or "<no config file>")
     text = "\n".join(texts)
     if args.collectors:
@@ -129,6 +136,8 @@ def configure(args: argparse.Namespace) -> tuple[Settings, list]:
         one_time=bool(args.one_time), force=bool(args.force), print_only=bool(args.print_only),
         deployment_keys=args.deployment_key or cfg.deployment_key,
         config_files=list(files),
+        # hashed from the bytes parsed, so an edit made after reading is seen as a change
+        config_digest=hashlib.md5(b"".join(raw), usedforsecurity=False).hexdigest(),
     )
     return settings, registry.build(cfg.collectors, cfg.settings, cachedir=cachedir)
 

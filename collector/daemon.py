@@ -3,7 +3,8 @@
 Sleeping: agent.backoff.Backoff (reset to the minimum after a change that was applied, doubled
 after an idle or failed poll, capped at polling_interval, ±10% jitter on every sleep). A server that
 sends X-Stoker-Poll-Interval sets the cap; a long-polled request's held time is taken off the next
-sleep. The sleep ends early on SIGHUP, SIGTERM, or when a watched local directory changes.
+sleep. The sleep ends early on SIGHUP, SIGTERM, or when a watched local directory changes. SIGTERM while
+collecting or sleeping ends the process at once; while the command runs, after it and its commit.
 
 SIGHUP and a changed config file re-exec the process (as upstream), but never in the middle of a
 command run or a cache write: the signal only sets a flag that the loop acts on at a safe point.
@@ -42,6 +43,8 @@ class Settings:
     print_only: bool
     deployment_keys: list[str] = field(default_factory=lambda: ["deployments"])
     config_files: list[str] = field(default_factory=list)
+    # md5 of the config files as they were read (occ_loop.config_hash); None: hash them at start
+    config_digest: str | None = None
 
 
 class Daemon:
@@ -57,6 +60,7 @@ class Daemon:
         self.wake = threading.Event()
         self.stop_requested = False
         self.hup_requested = False
+        self._applying = False  # running the command and committing: a stop waits for the end
         self.backoff = Backoff(settings.min_polling_interval, settings.polling_interval, rand=rand)
 
     # -- signals -------------------------------------------------------------------------------
@@ -72,9 +76,14 @@ class Daemon:
         self.wake.set()
 
     def _on_stop(self, signum: int, frame: Any) -> None:
-        log.info("Signal received: %s; stopping after the current step", signal.Signals(signum).name)
         self.stop_requested = True
         self.wake.set()
+        if not self._applying:
+            # Collecting or sleeping: cache files are written atomically (temp file, rename), so
+            # leaving now loses nothing, and a held long poll does not delay the stop.
+            log.info("Signal received: %s; stopping", signal.Signals(signum).name)
+            raise SystemExit(0)
+        log.info("Signal received: %s; stopping after the command and commit", signal.Signals(signum).name)
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> int:
@@ -91,7 +100,7 @@ class Daemon:
                 return 0
         watching = [c for c in self.collectors if hasattr(c, "start_watching")
                     and c.start_watching(self.wake.set)] if not one_time else []
-        config_hash = occ_loop.config_hash(s.config_files)
+        config_hash = s.config_digest or occ_loop.config_hash(s.config_files)
         exit_code = 0
         try:
             while True:
@@ -124,6 +133,13 @@ class Daemon:
                 collector.stop_watching()
 
     def _apply(self, collected: occ_loop.Collected) -> int:
+        self._applying = True
+        try:
+            return self._apply_now(collected)
+        finally:
+            self._applying = False
+
+    def _apply_now(self, collected: occ_loop.Collected) -> int:
         s = self.settings
         occ_loop.record(self.cache, collected)
         if s.backup_cachedir:

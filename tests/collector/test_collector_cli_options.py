@@ -100,3 +100,9 @@ def test_secrets_are_declared_secret():
     from collector import registry
     secret = {(n, k) for n, cls in registry.COLLECTORS.items() for k, o in cls.options.items() if o.secret}
     assert {("cfn", "secret_access_key"), ("heat", "password"), ("zaqar", "password")} <= secret
+
+
+def test_config_digest_matches_the_files_bytes_even_with_crlf(tmp_path):
+    from collector import occ_loop
+    settings, _ = configure(tmp_path, "[DEFAULT]\r\ncollectors = local\r\n")
+    assert settings.config_digest == occ_loop.config_hash(settings.config_files)

@@ -152,3 +152,21 @@ def test_real_process_re_execs_on_sighup_and_on_config_change(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_sigterm_waits_for_the_command_and_commit_but_not_for_a_collection(tmp_path):
+    fake = FakeCollector(name="fake", document={"v": 1})
+    daemon = Daemon(settings(tmp_path), [fake])
+    from collector import occ_loop
+    real_run = occ_loop.run_command
+
+    def run_command(command, paths):
+        daemon._on_stop(signal.SIGTERM, None)  # arrives while the command runs: deferred
+        return real_run(command, paths)
+
+    import unittest.mock
+    with unittest.mock.patch.object(occ_loop, "run_command", run_command):
+        assert daemon.run() == 0
+    assert (tmp_path / "cache" / "fake.json.last").exists()
+    with pytest.raises(SystemExit):  # while collecting or sleeping: at once
+        daemon._on_stop(signal.SIGTERM, None)
