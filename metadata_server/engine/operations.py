@@ -82,7 +82,9 @@ def update_resource(rt: StackRuntime, name: str, token: CancelToken, action: str
         create_resource(rt, name, token, st.CREATE)
         return
     cls = resource_class(defn.type, defn.provider_template, f"resources.{name}.type")
-    if old["action"] == st.INIT and not old.get("physical_id"):
+    if not old.get("physical_id") and old["action"] in (st.INIT, st.CREATE) and (
+            old["status"] != st.IN_PROGRESS):
+        # never created (or its create never got as far as a physical resource): create it
         old["type"] = defn.type
         rt.recorder.update(old["id"], {"type": defn.type})
         create_resource(rt, name, token, st.CREATE)

@@ -208,7 +208,7 @@ class Resolver:
         if attr is None:
             names = plugin.attributes_schema or ()
             return _select({n: plugin.attribute(n) for n in names}, path)
-        return _select(plugin.attribute(attr), tuple(path))
+        return plugin.attribute_at(attr, tuple(path))
 
     def resource_facade(self, section: str) -> Any:
         facade = self.runtime.ctx.parent_facade or {}

@@ -252,12 +252,16 @@ def test_resource_group_count_index_and_removal_policies(engine):
         "count": 3, "resource_def": {"type": "OS::Heat::Value",
                                      "properties": {"value": "node-%index%"}}}}
     outputs = {"values": {"value": {"get_attr": ["g", "value"]}},
-               "refs": {"value": {"get_attr": ["g", "refs"]}}}
+               "refs": {"value": {"get_attr": ["g", "refs"]}},
+               "by_name": {"value": {"get_attr": ["g", "attributes", "value"]}},
+               "one": {"value": {"get_attr": ["g", "resource.1.value"]}}}
     stack = engine.create_stack("t1", {"stack_name": "g", "template": hot({"g": group}, outputs)})
     stack = run(engine, stack["id"])
     assert stack["status"] == "COMPLETE", stack["status_reason"]
     outputs_now = {o["output_key"]: o["output_value"] for o in engine.outputs(stack)}
     assert outputs_now["values"] == ["node-0", "node-1", "node-2"]
+    assert outputs_now["by_name"] == {"0": "node-0", "1": "node-1", "2": "node-2"}
+    assert outputs_now["one"] == "node-1"
     assert len(outputs_now["refs"]) == 3
     group["properties"]["removal_policies"] = [{"resource_list": ["1"]}]
     engine.update_stack("t1", stack["id"], {"template": hot({"g": group}, outputs)})
@@ -315,3 +319,16 @@ def test_nested_stack_updates_in_place_and_delete_during_create(engine, driver):
     engine.delete_stack("t1", slow["id"])
     assert run(engine, slow["id"])["action"] == "DELETE"
     assert engine.stacks.get_stack(slow["id"])["status"] == "COMPLETE"
+
+
+def test_update_after_failed_create_creates_what_is_missing(engine, driver):
+    stack = create(engine, {"bad": {"type": "OS::Heat::TestResource", "properties": {"fail": True}},
+                            "vol": dict(volume(), depends_on=["bad"])})
+    assert stack["status"] == "FAILED"
+    engine.update_stack("t1", stack["id"], {"template": hot({
+        "bad": {"type": "OS::Heat::TestResource", "properties": {"fail": False}},
+        "vol": dict(volume(), depends_on=["bad"])})})
+    stack = run(engine, stack["id"])
+    assert (stack["action"], stack["status"]) == ("UPDATE", "COMPLETE"), stack["status_reason"]
+    assert set(states(engine, stack).values()) == {"CREATE_COMPLETE"}
+    assert len(driver.objects) == 1

@@ -136,6 +136,11 @@ class Resource:
             return {"id": self.physical_id, **{k: v for k, v in self.properties.items()}}
         return self.data.get("attributes", {}).get(name)
 
+    def attribute_at(self, name: str, path: tuple) -> Any:
+        """get_attr with a path; a type whose attribute needs the path overrides this."""
+        from metadata_server.engine.state import _select
+        return _select(self.attribute(name), tuple(path))
+
     def known_attribute(self, name: str) -> bool:
         return (self.attributes_schema is None or name in self.attributes_schema
                 or name == "show")

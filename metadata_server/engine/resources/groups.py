@@ -57,6 +57,14 @@ class _Group(Resource):
     def _member_attr(self, member: str, attr: str | None) -> Any:
         return self.ctx.engine.child_attribute(self.physical_id, member, attr)
 
+    def attribute_at(self, name, path):
+        if name == "attributes" and path and self.physical_id:
+            # [group, attributes, <attr>, ...]: {member: member.<attr>}
+            from metadata_server.engine.state import _select
+            values = {n: self._member_attr(n, str(path[0])) for n in self._names()}
+            return _select(values, tuple(path[1:]))
+        return super().attribute_at(name, path)
+
     def attribute(self, name):
         if not self.physical_id:
             return None
