@@ -180,8 +180,9 @@ class BoundTemplate:
             return out
         try:
             value = Resolver(self, ctx, self.template.error).resolve(parsed)
-            out["output_value"] = None if value is NULL else self.mask_if_hidden_param(value,
-                                                                                     parsed)
+            # like get_param elsewhere, an output returns a hidden value itself: the caller
+            # that shows it to a user masks it (bound.mask)
+            out["output_value"] = None if value is NULL else value
         except TemplateError as exc:
             out["output_error"] = self.mask(str(exc))
         return out
@@ -189,10 +190,6 @@ class BoundTemplate:
     def outputs(self, ctx: ResolveContext) -> list[dict]:
         """Every output; a false condition gives null, an error gives output_error."""
         return [self.output(name, ctx) for name in self._outputs]
-
-    def mask_if_hidden_param(self, value: Any, parsed: Any) -> Any:
-        # Heat returns hidden parameters' values through outputs unchanged; so do we.
-        return value
 
     def parameter_values(self) -> dict[str, Any]:
         """Coerced values of every parameter that has one, pseudo parameters included."""

@@ -164,7 +164,8 @@ class Contains(Function):
         if not isinstance(sequence, (list, str)):
             raise ArgError('Second argument to "contains" should be a sequence.', "TypeError")
         if isinstance(sequence, str) and not isinstance(value, str):
-            return False
+            raise ArgError(f"'in <string>' requires string as left operand, not "
+                           f"{type(value).__name__}", "TypeError")
         return value in sequence
 
 
