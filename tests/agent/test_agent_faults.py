@@ -5,7 +5,6 @@ on the server, exactly once: zero lost results.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import signal
 import socket

@@ -11,7 +11,6 @@ per call), `expect_tool_env` (variables the tool saw), `expect_files` (path -> e
 """
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 

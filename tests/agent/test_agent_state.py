@@ -1,6 +1,5 @@
 """The per-deployment state machine: what a run leaves on disk, and what the next run does after a
 crash at each step (simulated in-process; test_agent_faults.py does it with kill -9)."""
-import json
 import os
 import subprocess
 import time
@@ -171,7 +170,7 @@ def test_signals_carry_bounded_tails_and_the_logs_keep_everything(paths, outbox,
     [payload] = transport.payloads("big")
     log_path = Path(paths.logs_dir, "big", "stdout.log")
     assert payload["deploy_status_code"] == 3
-    assert payload["deploy_stdout"].startswith(f"[stoker: first ")
+    assert payload["deploy_stdout"].startswith("[stoker: first ")
     assert str(log_path) in payload["deploy_stdout"]
     assert payload["deploy_stdout"].endswith("line-1999\nlast-line\n")
     assert len(payload["deploy_stdout"]) < 1200
