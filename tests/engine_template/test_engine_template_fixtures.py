@@ -134,6 +134,8 @@ def test_template_fixture(path: Path):
         shown = bound.shown_parameters()
         for key, value in expect["shown_parameters"].items():
             assert shown[key] == value
+    if "warnings" in expect:
+        assert bound.warnings == expect["warnings"]
     for item in expect.get("mask", []):
         assert bound.mask(item["input"]) == item["output"]
     if "child_registry" in expect:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Protocol
 
 from .environment import Environment
-from .errors import TemplateError
+from .errors import TemplateError, did_you_mean
 from .functions import (NULL, ArgError, NeedsResource, Resolver, Scope, check_static, parse,
                         references, tables)
 from .conditions import Conditions
@@ -72,6 +72,7 @@ class BoundTemplate:
         self._enabled: dict[str, bool] = {}
         self._parsed: dict[tuple[str, str], Any] = {}
         self._outputs: dict[str, tuple[bool, Any]] = {}
+        self.warnings: list[str] = []   # "file:line:col: path: message", for validate output
         table, removed, condition_table = tables(template.version)
         self._table, self._removed, self._condition_table = table, removed, condition_table
 
@@ -110,12 +111,17 @@ class BoundTemplate:
         return Scope(version=self.template.version, features=self.features, table=self._table,
                      removed=self._removed, resources=set(self.template.resources),
                      error=self.template.error, where=where, condition=self._if_condition,
-                     condition_table=self._condition_table)
+                     condition_table=self._condition_table, warn=self._warn)
+
+    def _warn(self, message: str, path: tuple) -> None:
+        text = str(self.template.error(message, path, key=True))
+        if text not in self.warnings:
+            self.warnings.append(text)
 
     def _condition_scope(self) -> Scope:
         others = (set(self._table) | self._removed) - set(self._condition_table)
         return self._scope("conditions").derive(table=self._condition_table, condition=None,
-                                                other_functions=others)
+                                                other_functions=others, warn=None)
 
     def _if_condition(self, expression: Any, path: tuple) -> bool:
         if self.conditions is None:
@@ -297,7 +303,8 @@ def _bind_parameters(b: BoundTemplate, env: Environment, user_params: dict, stri
     given = {**env.parameters, **user_params}
     for name in given:
         if name not in schemas and not ignore_unknown:
-            message = f"The Parameter ({name}) was not defined in template."
+            message = (f"The Parameter ({name}) was not defined in template."
+                       + did_you_mean(name, schemas))
             if name in user_params:
                 raise TemplateError(message, path=("parameters", name), kind="UnknownUserParameter")
             raise env.error_at("parameters", name, message, "UnknownUserParameter", at_key=True)

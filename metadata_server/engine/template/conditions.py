@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .errors import TemplateError
+from .errors import TemplateError, did_you_mean
 from .functions import Function, Resolver, Scope, parse
 
 
@@ -26,7 +26,8 @@ class Conditions:
 
     def evaluate_name(self, name: Any, path: tuple) -> bool:
         if not isinstance(name, str) or name not in self.definitions:
-            raise self.error(f'Invalid condition "{name}"', path, "StackValidationFailed")
+            raise self.error(f'Invalid condition "{name}"' + did_you_mean(name, self.definitions),
+                             path, "StackValidationFailed")
         if name in self.values:
             return self.values[name]
         if name in self._evaluating:

@@ -11,7 +11,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import TemplateError
+from .errors import TemplateError, did_you_mean
 from .loader import load_document
 from .model import Positions
 from .registry import validate_registry
@@ -90,7 +90,8 @@ def parse_environment(text: str | bytes | dict | None, filename: str = "<environ
                               "ValueError")
     for key, value in data.items():
         if key not in SECTIONS:
-            raise positions.error(f'environment has wrong section "{key}"', (key,), "ValueError",
+            raise positions.error(f'environment has wrong section "{key}"'
+                                  + did_you_mean(key, SECTIONS), (key,), "ValueError",
                                   key=True)
         if value is None:
             raise positions.error(f'environment has empty section "{key}"', (key,), "ValueError",

@@ -58,3 +58,14 @@ class TemplateError(Exception):
         """A structured form for API error bodies."""
         return {"type": self.kind, "message": self.message, "file": self.filename,
                 "line": self.line, "column": self.column, "path": format_path(self.path)}
+
+
+def did_you_mean(word: object, choices) -> str:
+    """' (did you mean "x"?)' when a close choice exists, else ''."""
+    import difflib
+
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, [c for c in choices if isinstance(c, str)], n=1,
+                                      cutoff=0.75)
+    return f' (did you mean "{close[0]}"?)' if close else ""

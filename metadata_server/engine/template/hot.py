@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import did_you_mean
 from .model import OutputDefinition, Positions, ResourceDefinition, Template
 from .parameters import parse_groups, parse_schemas
 from .versions import VERSION_KEYS, Features, canonical, valid_versions_text
@@ -51,7 +52,9 @@ def _resource(name: str, spec: Any, positions: Positions, features: Features
     unknown = sorted(str(k) for k in spec if k not in features.resource_keys)
     if unknown:
         raise positions.error("Invalid keyword(s) inside a resource definition: "
-                              + ", ".join(unknown), path + (unknown[0],), key=True)
+                              + ", ".join(unknown)
+                              + did_you_mean(unknown[0], features.resource_keys),
+                              path + (unknown[0],), key=True)
     rtype = spec.get("type")
     if not isinstance(rtype, str) or not rtype:
         raise positions.error(f'Resource {name} is missing "type"' if rtype is None else
@@ -85,8 +88,9 @@ def _output(name: str, spec: Any, positions: Positions, features: Features) -> O
         raise positions.error(f'Output "{name}" must be a map with a "value"', path)
     for key in spec:
         if key not in features.output_keys:
-            raise positions.error(f'"{key}" is not a valid keyword inside a output definition',
-                                  path + (key,), key=True)
+            raise positions.error(f'"{key}" is not a valid keyword inside a output definition'
+                                  + did_you_mean(key, features.output_keys), path + (key,),
+                                  key=True)
     if "value" not in spec:
         raise positions.error(f'Output "{name}" has no "value"', path)
     return OutputDefinition(name=name, value=spec["value"],
@@ -108,7 +112,8 @@ def build_template(data: Any, positions: Positions, files: dict[str, str]) -> Te
     features = Features(version)
     for key in data:
         if key not in features.sections:
-            hint = " (conditions need 2016-10-14 or later)" if key == "conditions" else ""
+            hint = (" (conditions need 2016-10-14 or later)" if key == "conditions"
+                    else did_you_mean(key, features.sections))
             raise positions.error(f"The template section is invalid: {key}{hint}", (key,),
                                   "InvalidTemplateSection", key=True)
     description = data.get("description", "No description")

@@ -5,6 +5,7 @@ import json
 from typing import Any
 
 from .constraints import ConstraintSchemaError, parse_constraint
+from .errors import did_you_mean
 from .model import ParameterSchema, Positions
 from .versions import Features
 
@@ -117,7 +118,8 @@ def parse_schemas(raw: Any, positions: Positions, features: Features
             raise positions.error(f"Invalid parameter schema for {name}: expected a map", path)
         for key in spec:
             if key not in allowed:
-                raise positions.error(f"Invalid key '{key}' for parameter ({name})",
+                raise positions.error(f"Invalid key '{key}' for parameter ({name})"
+                                      + did_you_mean(key, allowed),
                                       path + (key,), "InvalidSchemaError", key=True)
         ptype = spec.get("type")
         if ptype is None:

@@ -48,7 +48,8 @@ class Scope:
                  resources: set[str], error: Callable[..., TemplateError], where: str,
                  condition: Callable[[Any, tuple], bool] | None = None,
                  condition_table: dict[str, type] | None = None,
-                 other_functions: set[str] = frozenset()):
+                 other_functions: set[str] = frozenset(),
+                 warn: Callable[[str, tuple], None] | None = None):
         self.version = version
         self.features = features
         self.table = table
@@ -59,6 +60,7 @@ class Scope:
         self.condition = condition                  # evaluates an `if` condition at parse time
         self.condition_table = condition_table or {}
         self.other_functions = other_functions      # names invalid in this (condition) context
+        self.warn = warn                            # notes about maps that look like calls
 
     def derive(self, **changes) -> "Scope":
         new = Scope.__new__(Scope)
@@ -125,10 +127,27 @@ def parse(value: Any, scope: Scope, path: tuple) -> Any:
                 if key in scope.other_functions:
                     raise scope.error(f'The function "{key}" is invalid in this context',
                                       path + (key,), key=True)
+                if scope.warn is not None:
+                    _warn_lookalike(key, scope, path)
         return {k: parse(v, scope, path + (k,)) for k, v in value.items()}
     if isinstance(value, list):
         return [parse(v, scope, path + (i,)) for i, v in enumerate(value)]
     return value
+
+
+def _warn_lookalike(key: str, scope: Scope, path: tuple) -> None:
+    """Heat keeps a misspelt or too-new function as a literal map; say so, without failing."""
+    from ..errors import did_you_mean
+    from ..versions import CONDITION_FUNCTIONS, FUNCTIONS
+
+    if key in FUNCTIONS or key in CONDITION_FUNCTIONS:
+        scope.warn(f'"{key}" is not a function in this context or in HOT {scope.version}; the '
+                   "map is kept as literal data", path + (key,))
+        return
+    hint = did_you_mean(key, scope.table)
+    if hint:
+        scope.warn(f'"{key}" is not a function; the map is kept as literal data{hint}',
+                   path + (key,))
 
 
 def references(value: Any) -> Iterator[str]:

@@ -1,6 +1,7 @@
 """get_resource and get_attr: the functions that create dependencies."""
 from __future__ import annotations
 
+from ..errors import did_you_mean
 from .base import ArgError, Function, Scope, select_path
 
 
@@ -11,7 +12,8 @@ class GetResource(Function):
                              "TypeError")
         if self.args not in scope.resources:
             raise self.error(scope, f'The specified reference "{self.args}" (in {scope.where}) '
-                                    "is incorrect.", "InvalidTemplateReference")
+                                    "is incorrect." + did_you_mean(self.args, scope.resources),
+                             "InvalidTemplateReference")
 
     def result(self, r):
         return r.binding.resource_id(self.args, r)
@@ -32,7 +34,8 @@ class GetAttr(Function):
                              "TypeError")
         if args[0] not in scope.resources:
             raise self.error(scope, f'The specified reference "{args[0]}" (in {scope.where}) '
-                                    "is incorrect.", "InvalidTemplateReference")
+                                    "is incorrect." + did_you_mean(args[0], scope.resources),
+                             "InvalidTemplateReference")
 
     def result(self, r):
         name = self.args[0]
