@@ -1,11 +1,12 @@
-"""Cloud drivers, registered by name: `local` (embedded default) and `fake` (tests)."""
+"""Cloud drivers, registered by name: `local` (embedded default), `openstack`, `fake` (tests)."""
 from __future__ import annotations
 
 from metadata_server.engine.drivers.base import CloudDriver, CloudError
 from metadata_server.engine.drivers.fake import FakeDriver
 from metadata_server.engine.drivers.local import LocalDriver
+from metadata_server.engine.drivers.openstack import OpenStackDriver
 
-DRIVERS = {"local": LocalDriver, "fake": FakeDriver}
+DRIVERS = {"local": LocalDriver, "openstack": OpenStackDriver, "fake": FakeDriver}
 
 
 def make_driver(name: str, **options) -> CloudDriver:
@@ -16,4 +17,5 @@ def make_driver(name: str, **options) -> CloudDriver:
     return factory(**options)
 
 
-__all__ = ["CloudDriver", "CloudError", "DRIVERS", "FakeDriver", "LocalDriver", "make_driver"]
+__all__ = ["CloudDriver", "CloudError", "DRIVERS", "FakeDriver", "LocalDriver",
+           "OpenStackDriver", "make_driver"]

@@ -128,19 +128,21 @@ class Server(_AgentServer):
         if software:
             spec["os_collect_config"] = self.os_collect_config()
         try:
-            physical_id, attributes = self.ctx.driver.create("server", name, spec,
-                                                             physical_id=server_id)
+            cloud_id, attributes = self.ctx.driver.create("server", name, spec,
+                                                          physical_id=server_id)
         except CloudError:
             if software:
                 self._unregister()
             raise
-        self.physical_id = physical_id
+        # deployments target the stoker server's id; the cloud may have chosen another
+        self.data["cloud_id"] = cloud_id
+        self.physical_id = server_id if software else cloud_id
         self.data["attributes"] = {k: v for k, v in attributes.items()
                                    if k not in ("user_data", "os_collect_config")}
 
     def handle_update(self, new_properties, changed, token):
         self.properties = new_properties
-        attributes = self.ctx.driver.update("server", self.physical_id,
+        attributes = self.ctx.driver.update("server", self.data.get("cloud_id", self.physical_id),
                                             {k: new_properties[k] for k in changed})
         self.data["attributes"] = {k: v for k, v in attributes.items()
                                    if k not in ("user_data", "os_collect_config")}
@@ -148,7 +150,7 @@ class Server(_AgentServer):
     def handle_delete(self, token):
         if not self.physical_id:
             return
-        self.ctx.driver.delete("server", self.physical_id)
+        self.ctx.driver.delete("server", self.data.get("cloud_id", self.physical_id))
         if self.properties.get("user_data_format") == "SOFTWARE_CONFIG":
             self._unregister()
 

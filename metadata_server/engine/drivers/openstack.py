@@ -1,0 +1,262 @@
+"""The `openstack` driver: real clouds through openstacksdk (the `openstack` extra).
+
+One method per kind, each a few sdk calls; waits (server ACTIVE, volume available) poll the cloud
+with a bounded timeout. The connection comes from clouds.yaml (`cloud=`) or is handed in (tests
+give one whose endpoints are a local replay of recorded HTTP exchanges).
+"""
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any, Callable
+
+from metadata_server.engine.drivers.base import CloudError
+
+
+def _clean(values: dict) -> dict:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _user_data(text: str, settings: dict | None) -> str | None:
+    """The user's user_data; for a SOFTWARE_CONFIG server, a cloud-config part that writes the
+    agent's os-collect-config.conf from the collector settings comes first."""
+    if not settings or "watch" not in settings:
+        return text or None
+    watch = settings["watch"]
+    conf = ("[DEFAULT]\ncollectors = watch\n\n[watch]\n"
+            f"metadata_url = {watch['metadata_url']}\nauth_token = {watch['auth_token']}\n")
+    indented = "".join(f"      {line}\n" for line in conf.splitlines())
+    cloud_config = ("#cloud-config\nwrite_files:\n  - path: /etc/os-collect-config.conf\n"
+                    "    permissions: '0600'\n    content: |\n" + indented)
+    if not text:
+        return cloud_config
+    boundary = "===============stoker=="
+    return (f'Content-Type: multipart/mixed; boundary="{boundary}"\nMIME-Version: 1.0\n\n'
+            f"--{boundary}\nContent-Type: text/cloud-config\n\n{cloud_config}\n"
+            f"--{boundary}\nContent-Type: text/x-shellscript\n\n{text}\n--{boundary}--\n")
+
+
+class OpenStackDriver:
+    name = "openstack"
+
+    def __init__(self, connection: Any = None, *, cloud: str | None = None,
+                 wait_timeout: float = 600.0, poll_interval: float = 2.0,
+                 sleep: Callable[[float], None] = time.sleep):
+        if connection is None:
+            import openstack  # the `openstack` extra; only this driver needs it
+            connection = openstack.connect(cloud=cloud)
+        self.conn = connection
+        self.wait_timeout, self.poll_interval, self._sleep = wait_timeout, poll_interval, sleep
+
+    # -- the seam ----------------------------------------------------------------------------
+    def create(self, kind, name, properties, *, physical_id=None):
+        try:
+            return getattr(self, f"_create_{kind}")(name, properties)
+        except CloudError:
+            raise
+        except Exception as exc:  # sdk exceptions carry the cloud's message
+            raise CloudError(f"{kind} {name}: {exc}") from None
+
+    def update(self, kind, physical_id, properties):
+        try:
+            handler = getattr(self, f"_update_{kind}", None)
+            if handler is None:
+                raise CloudError(f"{kind} cannot be updated in place by the openstack driver")
+            return handler(physical_id, properties)
+        except CloudError:
+            raise
+        except Exception as exc:
+            raise CloudError(f"{kind} {physical_id}: {exc}") from None
+
+    def delete(self, kind, physical_id):
+        try:
+            getattr(self, f"_delete_{kind}")(physical_id)
+        except Exception as exc:
+            if type(exc).__name__ in ("NotFoundException", "ResourceNotFound"):
+                return  # already gone
+            raise CloudError(f"{kind} {physical_id}: {exc}") from None
+
+    def show(self, kind, physical_id):
+        finder = {"server": self.conn.compute.find_server, "net": self.conn.network.find_network,
+                  "volume": self.conn.block_storage.find_volume}.get(kind)
+        found = finder(physical_id) if finder else None
+        return found.to_dict() if found is not None else None
+
+    # -- waits -------------------------------------------------------------------------------
+    def _wait(self, read: Callable[[], Any], done: str, what: str) -> Any:
+        deadline = time.monotonic() + self.wait_timeout
+        while True:
+            current = read()
+            status = (current.status or "").upper()
+            if status == done:
+                return current
+            if status in ("ERROR", "ERROR_RESTORING"):
+                raise CloudError(f"{what} went to {status}: {getattr(current, 'fault', '')}")
+            if time.monotonic() > deadline:
+                raise CloudError(f"{what} still {status} after {self.wait_timeout:.0f} s")
+            self._sleep(self.poll_interval)
+
+    # -- networks ----------------------------------------------------------------------------
+    def _create_net(self, name, p):
+        net = self.conn.network.create_network(**_clean({
+            "name": name, "admin_state_up": p.get("admin_state_up"), "shared": p.get("shared"),
+            "port_security_enabled": p.get("port_security_enabled")}))
+        return net.id, {"id": net.id, "name": net.name, "status": net.status,
+                        "subnets": net.subnet_ids or [], "mtu": net.mtu}
+
+    def _update_net(self, net_id, p):
+        net = self.conn.network.update_network(net_id, **_clean(p))
+        return {"id": net.id, "name": net.name, "status": net.status}
+
+    def _delete_net(self, net_id):
+        self.conn.network.delete_network(net_id, ignore_missing=True)
+
+    def _create_subnet(self, name, p):
+        subnet = self.conn.network.create_subnet(**_clean({
+            "name": name, "network_id": p["network"], "cidr": p.get("cidr"),
+            "ip_version": p.get("ip_version", 4), "enable_dhcp": p.get("enable_dhcp"),
+            "gateway_ip": p.get("gateway_ip"), "dns_nameservers": p.get("dns_nameservers"),
+            "allocation_pools": p.get("allocation_pools"), "host_routes": p.get("host_routes")}))
+        return subnet.id, {"id": subnet.id, "name": subnet.name, "cidr": subnet.cidr,
+                           "gateway_ip": subnet.gateway_ip, "ip_version": subnet.ip_version,
+                           "network_id": subnet.network_id,
+                           "allocation_pools": subnet.allocation_pools}
+
+    def _delete_subnet(self, subnet_id):
+        self.conn.network.delete_subnet(subnet_id, ignore_missing=True)
+
+    def _create_port(self, name, p):
+        port = self.conn.network.create_port(**_clean({
+            "name": name, "network_id": p["network"], "fixed_ips": p.get("fixed_ips"),
+            "security_group_ids": p.get("security_groups") or None,
+            "mac_address": p.get("mac_address"), "admin_state_up": p.get("admin_state_up")}))
+        fixed = port.fixed_ips or []
+        return port.id, {"id": port.id, "name": port.name, "fixed_ips": fixed,
+                         "mac_address": port.mac_address, "network_id": port.network_id,
+                         "status": port.status,
+                         "first_address": fixed[0]["ip_address"] if fixed else None}
+
+    def _delete_port(self, port_id):
+        self.conn.network.delete_port(port_id, ignore_missing=True)
+
+    def _create_router(self, name, p):
+        router = self.conn.network.create_router(**_clean({
+            "name": name, "external_gateway_info": p.get("external_gateway_info"),
+            "admin_state_up": p.get("admin_state_up")}))
+        return router.id, {"id": router.id, "name": router.name, "status": router.status,
+                           "external_gateway_info": router.external_gateway_info}
+
+    def _delete_router(self, router_id):
+        self.conn.network.delete_router(router_id, ignore_missing=True)
+
+    def _create_router_interface(self, name, p):
+        router = self.conn.network.get_router(p["router"])
+        if p.get("subnet"):
+            self.conn.network.add_interface_to_router(router, subnet_id=p["subnet"])
+            return f"{p['router']}:subnet_id={p['subnet']}", {}
+        self.conn.network.add_interface_to_router(router, port_id=p["port"])
+        return f"{p['router']}:port_id={p['port']}", {}
+
+    def _delete_router_interface(self, interface_id):
+        router_id, _, rest = interface_id.partition(":")
+        key, _, value = rest.partition("=")
+        router = self.conn.network.get_router(router_id)
+        self.conn.network.remove_interface_from_router(router, **{key: value})
+
+    def _create_security_group(self, name, p):
+        group = self.conn.network.create_security_group(name=name,
+                                                        description=p.get("description") or "")
+        for rule in p.get("rules") or []:
+            self.conn.network.create_security_group_rule(security_group_id=group.id, **_clean({
+                "direction": rule.get("direction", "ingress"),
+                "ethertype": rule.get("ethertype", "IPv4"), "protocol": rule.get("protocol"),
+                "port_range_min": rule.get("port_range_min"),
+                "port_range_max": rule.get("port_range_max"),
+                "remote_ip_prefix": rule.get("remote_ip_prefix")}))
+        return group.id, {"id": group.id, "name": group.name, "rules": p.get("rules") or []}
+
+    def _delete_security_group(self, group_id):
+        self.conn.network.delete_security_group(group_id, ignore_missing=True)
+
+    def _create_floating_ip(self, name, p):
+        ip = self.conn.network.create_ip(**_clean({
+            "floating_network_id": p["floating_network"], "port_id": p.get("port_id"),
+            "fixed_ip_address": p.get("fixed_ip_address")}))
+        return ip.id, {"id": ip.id, "floating_ip_address": ip.floating_ip_address,
+                       "fixed_ip_address": ip.fixed_ip_address, "port_id": ip.port_id,
+                       "floating_network_id": ip.floating_network_id}
+
+    def _delete_floating_ip(self, ip_id):
+        self.conn.network.delete_ip(ip_id, ignore_missing=True)
+
+    def _create_floating_ip_association(self, name, p):
+        self.conn.network.update_ip(p["floatingip_id"], **_clean({
+            "port_id": p["port_id"], "fixed_ip_address": p.get("fixed_ip_address")}))
+        return p["floatingip_id"], {}
+
+    def _delete_floating_ip_association(self, ip_id):
+        self.conn.network.update_ip(ip_id, port_id=None)
+
+    # -- volumes -----------------------------------------------------------------------------
+    def _create_volume(self, name, p):
+        volume = self.conn.block_storage.create_volume(**_clean({
+            "name": name, "size": p.get("size"), "description": p.get("description"),
+            "image_id": p.get("image"), "volume_type": p.get("volume_type"),
+            "availability_zone": p.get("availability_zone"), "metadata": p.get("metadata")}))
+        volume = self._wait(lambda: self.conn.block_storage.get_volume(volume.id), "AVAILABLE",
+                            f"volume {volume.id}")
+        return volume.id, {"id": volume.id, "size": volume.size, "status": volume.status,
+                           "display_name": volume.name, "volume_type": volume.volume_type,
+                           "metadata": volume.metadata, "attachments": volume.attachments}
+
+    def _delete_volume(self, volume_id):
+        self.conn.block_storage.delete_volume(volume_id, ignore_missing=True)
+
+    def _create_volume_attachment(self, name, p):
+        attachment = self.conn.compute.create_volume_attachment(
+            p["instance_uuid"], **_clean({"volume_id": p["volume_id"], "device": p.get("mountpoint")}))
+        return f"{p['instance_uuid']}:{attachment.volume_id or p['volume_id']}", {}
+
+    def _delete_volume_attachment(self, attachment_id):
+        server_id, _, volume_id = attachment_id.partition(":")
+        self.conn.compute.delete_volume_attachment(server_id, volume_id, ignore_missing=True)
+
+    # -- servers and keys --------------------------------------------------------------------
+    def _create_server(self, name, p):
+        networks = []
+        for net in p.get("networks") or []:
+            if net.get("port"):
+                networks.append({"port": net["port"]})
+            elif net.get("network"):
+                networks.append(_clean({"uuid": net["network"], "fixed_ip": net.get("fixed_ip")}))
+        user_data = _user_data(p.get("user_data") or "", p.get("os_collect_config"))
+        server = self.conn.compute.create_server(**_clean({
+            "name": name, "image_id": p.get("image"), "flavor_id": p.get("flavor"),
+            "networks": networks or None, "key_name": p.get("key_name"),
+            "metadata": p.get("metadata"), "config_drive": p.get("config_drive"),
+            "availability_zone": p.get("availability_zone"),
+            "security_groups": [{"name": g} for g in p.get("security_groups") or []] or None,
+            "user_data": base64.b64encode(user_data.encode()).decode() if user_data else None}))
+        server = self._wait(lambda: self.conn.compute.get_server(server.id), "ACTIVE",
+                            f"server {server.id}")
+        addresses = server.addresses or {}
+        first = next((a["addr"] for entries in addresses.values() for a in entries), None)
+        return server.id, {"id": server.id, "name": server.name, "addresses": addresses,
+                           "networks": {k: [a["addr"] for a in v] for k, v in addresses.items()},
+                           "first_address": first, "accessIPv4": server.access_ipv4 or first,
+                           "instance_name": server.name}
+
+    def _update_server(self, server_id, p):
+        server = self.conn.compute.update_server(server_id, **_clean({"name": p.get("name")}))
+        return {"id": server.id, "name": server.name}
+
+    def _delete_server(self, server_id):
+        self.conn.compute.delete_server(server_id, ignore_missing=True)
+
+    def _create_keypair(self, name, p):
+        pair = self.conn.compute.create_keypair(**_clean({"name": name,
+                                                          "public_key": p.get("public_key")}))
+        return pair.name, {"public_key": pair.public_key, "private_key": pair.private_key}
+
+    def _delete_keypair(self, name):
+        self.conn.compute.delete_keypair(name, ignore_missing=True)
