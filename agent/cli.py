@@ -9,11 +9,12 @@ import argparse
 import logging
 import sys
 
+from agent import settings
 from agent.backoff import Backoff
 from agent.loop import Agent
 from agent.outbox import Outbox
 from agent.paths import ROOT_ENV, Paths, root_from
-from agent.runner import DEFAULT_TAIL, DEFAULT_TIMEOUT, DeploymentRunner
+from agent.runner import DEFAULT_TAIL, DeploymentRunner
 from agent.shutdown import Shutdown, Stopped
 from agent.signals.native import PhaseReporter
 from agent.state import StateStore
@@ -44,6 +45,11 @@ config file (os-collect-config.conf format):
   [watch]
   metadata_url = http://SERVER:8004/v1/TENANT/servers/SERVER_ID/metadata
   auth_token = SERVER_TOKEN
+
+  [agent]                  # optional; the flags below override it
+  deploy_timeout = 3600
+  signal_retry_max = 300
+  kill_grace = 5
 
 commands:
   stoker agent [--once]        the daemon (or one pass)
@@ -77,13 +83,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="first and shortest sleep between polls in seconds (overrides the config file; default 1)")
     parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO", metavar="LEVEL",
                         help="one of %s (default INFO)" % ", ".join(LOG_LEVELS))
-    parser.add_argument("--deploy-timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="S",
+    parser.add_argument("--deploy-timeout", type=_seconds, metavar="S",
                         help="seconds a hook may run when the deployment has no deploy_timeout input "
-                        "(default %(default)g); then its process group is killed and status 124 reported")
-    parser.add_argument("--signal-retry-max", type=_seconds, default=300.0, metavar="S",
-                        help="longest wait between tries of an undelivered signal (default %(default)g)")
-    parser.add_argument("--kill-grace", type=_seconds, default=5.0, metavar="S",
-                        help="seconds between SIGTERM and SIGKILL of a timed-out hook (default %(default)g)")
+                        "(overrides [agent] deploy_timeout; default 3600); then its process group is "
+                        "killed and status 124 reported")
+    parser.add_argument("--signal-retry-max", type=_seconds, metavar="S",
+                        help="longest wait between tries of an undelivered signal (overrides [agent] "
+                        "signal_retry_max; default 300)")
+    parser.add_argument("--kill-grace", type=_seconds, metavar="S",
+                        help="seconds between SIGTERM and SIGKILL of a timed-out hook (overrides [agent] "
+                        "kill_grace; default 5)")
     parser.set_defaults(func=run)
     sub = parser.add_subparsers(dest="agent_command", metavar="[COMMAND]")
     from agent import doctor, redeploy, status  # noqa: E402  (each registers itself)
@@ -96,16 +105,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              help="config file (default: ROOT/etc/os-collect-config.conf)")
 
 
-def build(args: argparse.Namespace, paths: Paths, config: agent_config.AgentConfig) -> Agent:
+def build(args: argparse.Namespace, paths: Paths, config: agent_config.AgentConfig,
+          own: settings.AgentSettings | None = None) -> Agent:
     """The daemon's parts, wired: collectors, cache, outbox -> state store, runner."""
+    own = own or settings.AgentSettings()
+
+    def choose(name: str) -> float:
+        flag = getattr(args, name, None)
+        return flag if flag is not None else getattr(own, name)
+
     states = StateStore(paths.deployments_state_dir)
-    outbox = Outbox(paths.outbox_dir, retry_max=getattr(args, "signal_retry_max", 300.0),
-                    listener=states.mark_signalled)
+    outbox = Outbox(paths.outbox_dir, retry_max=choose("signal_retry_max"), listener=states.mark_signalled)
     metadata_url = (config.settings.get("watch") or {}).get("metadata_url")
-    runner = DeploymentRunner(paths, outbox, states=states,
-                              default_timeout=getattr(args, "deploy_timeout", DEFAULT_TIMEOUT),
+    runner = DeploymentRunner(paths, outbox, states=states, default_timeout=choose("deploy_timeout"),
                               tail_limit=DEFAULT_TAIL, phases=PhaseReporter(metadata_url),
-                              kill_grace=getattr(args, "kill_grace", 5.0))
+                              kill_grace=choose("kill_grace"))
     cache = Cache(paths.resolve(config.cachedir) if config.cachedir else paths.cachedir)
     return Agent(registry.build(config.collectors, config.settings), cache, runner, outbox)
 
@@ -115,12 +129,13 @@ def run(args: argparse.Namespace) -> int:
     paths = Paths.under(root_from(args.root))
     try:
         config = agent_config.load(args.config_file or paths.config_file)
+        own = settings.load(args.config_file or paths.config_file)
     except ConfigError as exc:
         log.error("%s", exc)
         return 2
     polling = args.polling_interval or config.polling_interval
     minimum = args.min_polling_interval or config.min_polling_interval
-    agent = build(args, paths, config)
+    agent = build(args, paths, config, own)
 
     with Shutdown() as shutdown:
         agent.interruptible = shutdown.interruptible

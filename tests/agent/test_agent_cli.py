@@ -155,3 +155,30 @@ def test_sigterm_during_a_long_poll_stops_at_once(tmp_path, http_server):
         proc.wait()
     assert "SIGTERM received; stopping now" in err and "stopped" in err
     assert "Traceback" not in err
+
+
+def test_agent_section_sets_the_defaults_and_flags_override_it(tmp_path):
+    from agent import settings
+    conf = tmp_path / "agent.conf"
+    conf.write_text("[DEFAULT]\ncollectors = watch\n[agent]\ndeploy_timeout = 60\nkill_grace = 2\n")
+    own = settings.load(str(conf))
+    assert (own.deploy_timeout, own.signal_retry_max, own.kill_grace) == (60, 300, 2)
+    parser = argparse.ArgumentParser(prog="stoker")
+    cli.register(parser.add_subparsers(dest="command"), "agent", "run the agent")
+    args = parser.parse_args(["agent", "--root", str(tmp_path), "--kill-grace", "9"])
+    agent = cli.build(args, cli.Paths.under(str(tmp_path)), config.load(str(conf)), own)
+    assert (agent.runner.default_timeout, agent.runner.kill_grace, agent.outbox.retry_max) == (60, 9, 300)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[agent]\ndeploy_timeout = soon\n", "[agent] deploy_timeout = 'soon': must be a number of seconds above 0"),
+    ("[agent]\ndeploy_timeout = 0\n", "[agent] deploy_timeout = '0': must be a number of seconds above 0"),
+    ("[agent]\ntimeout = 5\n", "[agent] timeout: unknown setting (known: deploy_timeout, signal_retry_max, "
+                               "kill_grace)"),
+])
+def test_bad_agent_section_names_file_key_and_value(tmp_path, text, message):
+    conf = tmp_path / "agent.conf"
+    conf.write_text("[DEFAULT]\ncollectors = watch\n" + text)
+    out = stoker("--root", str(tmp_path), "--config-file", str(conf), "--once")
+    assert out.returncode == 2
+    assert out.stderr.strip().endswith(f"ERROR {conf}: {message}")
