@@ -12,6 +12,7 @@ from metadata_server.engine import views
 from metadata_server.engine.drivers import LocalDriver
 from metadata_server.engine.endpoints import Endpoints
 from metadata_server.engine.errors import StackNotFound
+from metadata_server.engine.resources import REGISTRY
 from metadata_server.engine.resources.wait_condition import handle_signature
 from metadata_server.engine.stack import Engine
 from metadata_server.service.errors import Forbidden, InvalidInput, NotFound
@@ -99,6 +100,12 @@ def create(tenant):
 def preview(tenant):
     admin()
     return jsonify(engine().preview_stack(tenant, json_body()))
+
+
+@bp.get("/resource_types")
+def resource_types(tenant):
+    admin()
+    return jsonify({"resource_types": sorted(REGISTRY)})
 
 
 @bp.post("/validate")

@@ -36,6 +36,7 @@ from metadata_server.store.stacks import StackStore
 
 log = logging.getLogger("stoker.engine")
 MAX_NESTED_DEPTH = 5
+MAX_EVENTS_PER_STACK = 1000  # Heat's max_events_per_stack: older events are purged
 
 
 class ChildStackFailed(Exception):
@@ -591,6 +592,8 @@ class Engine:
         self.stacks.update_stack(rt.stack["id"], values)
         rt.stack_event(action, status, reason)
         rt.recorder.flush()
+        if status != st.IN_PROGRESS:
+            self.stacks.purge_events(rt.stack["id"], MAX_EVENTS_PER_STACK)
 
     def _walk(self, rt: StackRuntime, graph: Graph, work, token: CancelToken,
               action: str) -> WalkResult:

@@ -101,6 +101,20 @@ class StackStore:
             if events:
                 conn.execute(insert(stack_event), events)
 
+    def purge_events(self, stack_id: str, keep: int) -> int:
+        """Keep the newest `keep` events of the stack (Heat's max_events_per_stack)."""
+        from sqlalchemy import func
+        with self.engine.begin() as conn:
+            count = conn.execute(select(func.count()).select_from(stack_event).where(
+                stack_event.c.stack_id == stack_id)).scalar_one()
+            if count <= keep:
+                return 0
+            cutoff = conn.execute(select(stack_event.c.seq).where(
+                stack_event.c.stack_id == stack_id).order_by(stack_event.c.seq.desc())
+                .offset(keep).limit(1)).scalar_one()
+            return conn.execute(delete(stack_event).where(stack_event.c.stack_id == stack_id,
+                                                          stack_event.c.seq <= cutoff)).rowcount
+
     def events(self, stack_id: str, resource_name: str | None = None) -> list[Row]:
         stmt = select(stack_event).where(stack_event.c.stack_id == stack_id)
         if resource_name is not None:

@@ -180,3 +180,8 @@ def test_cancel_action(client, app):
     response = client.post(f"/v1/t1/stacks/web/{stack_id}/actions", json={"cancel_update": None})
     assert response.status_code == 200, response.json
     assert wait(app, stack_id)["action"] == "ROLLBACK"
+
+
+def test_resource_types_lists_the_registry(client, app):
+    types = client.get("/v1/t1/resource_types").json["resource_types"]
+    assert "OS::Heat::SoftwareDeployment" in types and "OS::Neutron::Net" in types

@@ -332,3 +332,13 @@ def test_update_after_failed_create_creates_what_is_missing(engine, driver):
     assert (stack["action"], stack["status"]) == ("UPDATE", "COMPLETE"), stack["status_reason"]
     assert set(states(engine, stack).values()) == {"CREATE_COMPLETE"}
     assert len(driver.objects) == 1
+
+
+def test_events_are_purged_beyond_heats_limit(engine, monkeypatch):
+    from metadata_server.engine import stack as stack_module
+    monkeypatch.setattr(stack_module, "MAX_EVENTS_PER_STACK", 5)
+    stack = create(engine, {f"v{i}": {"type": "OS::Heat::Value", "properties": {"value": i}}
+                            for i in range(4)})
+    events = engine.events(stack)
+    assert len(events) == 5  # 10 were recorded; the newest 5 are kept
+    assert events[-1]["status_reason"] == "Stack CREATE completed successfully"
