@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 from refresher import phases
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\t".join(phases.PHASES))
         return 0
     limits = phases.Limits(opts.timeout, opts.phase_timeout, opts.script_timeout)
+    # Scripts run in their own process groups, so a stop signal aimed at ours would miss them:
+    # turn it into an exit that kills the running script's tree and releases the lock.
+    signal.signal(signal.SIGTERM, _stop)
     try:
         with RunLock(opts.lockfile):
             report = phases.run(base, log, limits)
@@ -71,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         log.debug("no script ran")
     return 0 if report.ok else 1
+
+
+def _stop(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _logger(level: str) -> logging.Logger:

@@ -106,3 +106,10 @@ def test_mustache_errors_carry_the_line():
         mustache.parse("a\nb\n{{#x}}\n{{/y}}")
     assert err.value.line == 4
     assert "Section end tag mismatch" in str(err.value)
+
+
+def test_console_script_entry_point_prints_templates(capsys, tmp_path):
+    # setup.py: os-apply-config = applier.cli:main
+    from applier.cli import main
+    assert main(["--print-templates", "-t", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"{tmp_path}\n"

@@ -89,3 +89,30 @@ def test_sort_key_matches_gnu_sort_n():
     gnu = subprocess.run(["sort", "-n"], input="\n".join(names) + "\n", capture_output=True, text=True,
                          env=dict(os.environ, LANG="C", LC_ALL="C"), check=True).stdout.split("\n")[:-1]
     assert sorted(names, key=sort_key) == gnu
+
+
+def test_console_script_entry_point_prints_phases(capsys):
+    # setup.py: os-refresh-config = refresher.cli:main
+    from refresher.cli import main
+    assert main(["--print-phases"]) == 0
+    assert capsys.readouterr().out == "pre-configure\tconfigure\tpost-configure\tmigration\n"
+
+
+@pytest.mark.timeout(30)
+def test_sigterm_kills_the_running_script_and_releases_the_lock(tmp_path):
+    (tmp_path / "base" / "configure.d").mkdir(parents=True)
+    pid_file = tmp_path / "pid"
+    script = tmp_path / "base" / "configure.d" / "10-hang"
+    script.write_text(f"#!/bin/sh\necho $$ > {pid_file}.tmp && mv {pid_file}.tmp {pid_file}\nexec sleep 300\n")
+    script.chmod(0o755)
+    env = dict(os.environ, OS_REFRESH_CONFIG_BASE_DIR=str(tmp_path / "base"))
+    proc = subprocess.Popen([sys.executable, "-m", "refresher.cli", "--lockfile", str(tmp_path / "lock")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 15
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)  # polling a file the script writes: there is no event to wait on
+    script_pid = int(pid_file.read_text())
+    proc.terminate()
+    assert proc.wait(timeout=15) == 128 + 15
+    assert not _alive(script_pid)
+    assert (tmp_path / "lock").read_text() == ""
