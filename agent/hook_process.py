@@ -86,11 +86,28 @@ def kill_tree(pid: int, grace: float = KILL_GRACE, create_time: float | None = N
         return False
     for p in members.values():
         _send(p, signal.SIGTERM)
-    _, alive = psutil.wait_procs(list(members.values()), timeout=grace)
+    alive = _wait_gone(list(members.values()), grace)
     for p in alive:
         _send(p, signal.SIGKILL)
-    psutil.wait_procs(alive, timeout=grace)
+    _wait_gone(alive, grace)
     return True
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until every process has exited; a zombie has (its parent reaps it, maybe not us)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        procs = [p for p in procs if _running(p)]
+        if not procs or time.monotonic() >= deadline:
+            return procs
+        time.sleep(0.02)
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def is_alive(pid: int | None, create_time: float | None) -> bool:

@@ -220,3 +220,19 @@ def test_status_rows(runner, paths, transport, item_factory, tmp_path):
     assert rows["d2"]["state"] == "signalled" and rows["d2"]["exit"] == "4"
     assert rows["d2"]["last_signal"].startswith("sent 20")
     assert rows["d2"]["duration"].endswith("s")
+
+
+@pytest.mark.timeout(30)
+def test_a_hook_that_ignores_sigterm_is_killed_after_the_grace(paths, outbox, hook_env, transport, item_factory,
+                                                              tmp_path):
+    runner = DeploymentRunner(paths, outbox, env=hook_env, kill_grace=0.5)
+    pidfile = tmp_path / "child.pid"
+    config = f"#!/bin/sh\ntrap '' TERM\nsleep 60 &\necho $! > {pidfile}\nwait\n"
+    item = item_factory(config=config, inputs=[{"name": "deploy_timeout", "type": "Number", "value": 0.5}])
+    started = time.monotonic()
+    [report] = runner.run([item])
+    elapsed = time.monotonic() - started
+    assert report.status_code == 124
+    assert 1.0 <= elapsed < 8, elapsed  # the deadline, then the grace, then SIGKILL
+    child = int(pidfile.read_text())
+    assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
