@@ -75,6 +75,11 @@ class Client:
         except requests.Timeout:
             raise CliError(f"the stoker server at {self.settings.url} did not answer within "
                            f"{self.settings.timeout:g} s; check its log", UNREACHABLE)
+        except requests.RequestException as exc:
+            # anything else on the wire (a reset, a broken chunked body, too many redirects)
+            raise CliError(f"request to the stoker server at {self.settings.url} failed "
+                           f"({type(exc).__name__}); check --os-url and the server's log",
+                           UNREACHABLE)
         if response.status_code >= 400:
             raise self._error(response, method, what)
         if response.status_code == 204 or not response.content:

@@ -61,7 +61,10 @@ def read_url(url: str) -> str:
             raise OSError(f"{path} is not UTF-8 text")
     if parts.scheme in ("http", "https"):
         import requests
-        response = requests.get(url, timeout=30)
+        try:
+            response = requests.get(url, timeout=30)
+        except requests.RequestException as exc:
+            raise OSError(f"{url} could not be fetched ({type(exc).__name__})")
         if response.status_code != 200:
             raise OSError(f"{url} answered HTTP {response.status_code}")
         return response.text

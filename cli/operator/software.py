@@ -6,11 +6,15 @@ derive it (docs/protocol.md §3), so the signal URL is the server's own signed o
 """
 from __future__ import annotations
 
+import sys
+import time
+
 import yaml
 
 from cli.operator.client import Client, q
 from cli.operator.common import connection_parent, key_values, leaf, nested, read_text
-from cli.operator.errors import CONFLICT, NOT_FOUND, USAGE, CliError
+from cli.operator.errors import (CONFLICT, NOT_FOUND, USAGE, WAIT_FAILED, WAIT_TIMEOUT,
+                                 CliError)
 from cli.operator.output import format_data, format_listing, format_record, format_text
 
 CONFIG_COLUMNS = ["id", "name", "group", "creation_time"]
@@ -109,7 +113,33 @@ def deployment_create(args, client: Client):
             raise CliError(f"--timeout {args.timeout}: must be a positive number of minutes", USAGE)
         body["timeout"] = args.timeout * 60
     deployment = client.post("software_deployments", body)["software_deployment"]
+    if args.wait:
+        deployment = wait_for_deployment(client, deployment, args.poll, args.wait_timeout)
     return format_record(deployment, args.format, args.columns)
+
+
+def wait_for_deployment(client: Client, deployment: dict, poll: float, timeout: float,
+                        stream=None, sleep=time.sleep, monotonic=time.monotonic) -> dict:
+    """Until the agent's signal settles it: phases as reported go to stderr; FAILED exits 7,
+    a timeout 8, both pointing at `stoker deployment explain`."""
+    stream = stream or sys.stderr
+    ident, deadline, last = deployment["id"], monotonic() + timeout, None
+    while True:
+        shown = (deployment.get("status"), deployment.get("phase"))
+        if shown != last:
+            phase = f" (phase {shown[1]})" if shown[1] else ""
+            print(f"deployment {ident}: {shown[0]}{phase}", file=stream, flush=True)
+            last = shown
+        if deployment.get("status") == "FAILED":
+            raise CliError(f"deployment {ident} FAILED: {deployment.get('status_reason')}; "
+                           f"see `stoker deployment explain {ident}`", WAIT_FAILED)
+        if deployment.get("status") != "IN_PROGRESS":
+            return deployment
+        if monotonic() >= deadline:
+            raise CliError(f"deployment {ident} is still IN_PROGRESS after {timeout:g} s; "
+                           f"see `stoker deployment explain {ident}`", WAIT_TIMEOUT)
+        sleep(poll)
+        deployment = _deployment(client, ident)
 
 
 def deployment_list(args, client: Client):
@@ -209,6 +239,12 @@ def register(subparsers, name: str, help_text: str) -> None:
     p.add_argument("--signal-transport", default="TEMP_URL_SIGNAL", choices=TRANSPORTS)
     p.add_argument("--timeout", type=int, metavar="MINUTES",
                    help="fail the deployment when no signal came within this time")
+    p.add_argument("--wait", action="store_true",
+                   help="wait until the agent's signal completes or fails the deployment")
+    p.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
+                   help="with --wait, seconds between polls (default 1)")
+    p.add_argument("--wait-timeout", type=float, default=3600, metavar="SECONDS",
+                   help="with --wait, give up after this long (exit 8; default 3600)")
     p = leaf(ds, "list", "list software deployments, oldest first", deployment_list, parent)
     p.add_argument("--server", metavar="ID")
     p.add_argument("--long", action="store_true")

@@ -219,22 +219,9 @@ def event_list(args, client: Client):
     return format_listing(rows, EVENT_COLUMNS, args.format, args.columns)
 
 
-def validate(args, client: Client):
-    body = request_body(args)
-    params = {}
-    if args.show_nested:
-        params["show_nested"] = "true"
-    if args.ignore_errors:
-        params["ignore_errors"] = args.ignore_errors
-    result = client.post("validate", body, params=params or None)
-    if args.format == "table":
-        return format_data(result, "yaml")   # nested parameter schemas read best as YAML
-    return format_record(result, args.format, args.columns)
-
-
 # -- wiring ----------------------------------------------------------------------------------
 
-def _template_args(p, required=False):
+def template_args(p, required=False):
     p.add_argument("-t", "--template", metavar="FILE|URL", required=required,
                    help="HOT template; get_file and template-type paths are uploaded with it")
     p.add_argument("-e", "--environment", action="append", metavar="FILE|URL",
@@ -260,7 +247,7 @@ def register(subparsers, name: str, help_text: str) -> None:
 
     p = leaf(sub, "create", "create a stack", create, parent)
     p.add_argument("name")
-    _template_args(p, required=True)
+    template_args(p, required=True)
     p.add_argument("--timeout", type=int, metavar="MINUTES")
     p.add_argument("--enable-rollback", action="store_true")
     p.add_argument("--tags", metavar="A,B")
@@ -269,14 +256,14 @@ def register(subparsers, name: str, help_text: str) -> None:
 
     p = leaf(sub, "preview", "show what a create would do, creating nothing", preview, parent)
     p.add_argument("name")
-    _template_args(p, required=True)
+    template_args(p, required=True)
     p.add_argument("--timeout", type=int, metavar="MINUTES")
     p.add_argument("--enable-rollback", action="store_true")
     p.add_argument("--tags", metavar="A,B")
 
     p = leaf(sub, "update", "update a stack", update, parent)
     p.add_argument("stack")
-    _template_args(p)
+    template_args(p)
     p.add_argument("--timeout", type=int, metavar="MINUTES")
     p.add_argument("--tags", metavar="A,B")
     p.add_argument("--existing", action="store_true",
@@ -335,13 +322,3 @@ def register(subparsers, name: str, help_text: str) -> None:
     p.add_argument("--filter", action="append", metavar="KEY=VALUE")
     p.add_argument("--limit", type=int)
     p.add_argument("--marker", metavar="ID")
-
-
-def register_template(subparsers, name: str, help_text: str) -> None:
-    top = subparsers.add_parser(name, help=help_text, description=help_text)
-    sub = nested(top, "template_command")
-    p = leaf(sub, "validate", "validate a template (and environments) on the server", validate,
-             connection_parent())
-    _template_args(p, required=True)
-    p.add_argument("--show-nested", action="store_true")
-    p.add_argument("--ignore-errors", metavar="CODE,CODE")

@@ -16,9 +16,9 @@ cloud_config_modules: [runcmd]
 cloud_final_modules: [scripts_user, final_message]
 """
 
-INNER = r"""
+MOUNTS = r"""
 set -eu
-R="$1"
+R="$1"; shift
 mount --bind /usr "$R/usr"
 mount -o remount,bind,ro "$R/usr"
 mount -t tmpfs tmpfs "$R/usr/local"
@@ -27,19 +27,43 @@ mount -t tmpfs tmpfs "$R/run"
 for node in null zero random urandom full; do
   touch "$R/dev/$node"; mount --bind "/dev/$node" "$R/dev/$node"
 done
-exec chroot "$R" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin \
-  HOME=/root LANG=C.UTF-8 /bin/sh -c '
-  cloud-init init --local >/var/log/boot-stages.log 2>&1
-  cloud-init init >>/var/log/boot-stages.log 2>&1
-  cloud-init modules --mode config >>/var/log/boot-stages.log 2>&1
-  cloud-init modules --mode final >>/var/log/boot-stages.log 2>&1
-  cloud-init status --long > /var/log/boot-status.txt 2>&1 || true
-  # what only exists inside (tmpfs /usr/local, the chroot view of the venv)
-  { ls -l /usr/local/bin/stoker; /usr/local/bin/stoker agent --help | head -n 1; } \
-    > /var/log/boot-checks.txt 2>&1 || true
-  systemctl is-enabled stoker-agent.service >> /var/log/boot-checks.txt 2>&1 || true
-'
+ip link set lo up 2>/dev/null || true
 """
+
+# every boot stage, as systemd would run them, then what can only be seen from inside
+STAGES = r"""
+cloud-init init --local >/var/log/boot-stages.log 2>&1
+cloud-init init >>/var/log/boot-stages.log 2>&1
+cloud-init modules --mode config >>/var/log/boot-stages.log 2>&1
+cloud-init modules --mode final >>/var/log/boot-stages.log 2>&1
+cloud-init status --long > /var/log/boot-status.txt 2>&1 || true
+{ ls -l /usr/local/bin/stoker; /usr/local/bin/stoker agent --help | head -n 1; } \
+  > /var/log/boot-checks.txt 2>&1 || true
+systemctl is-enabled stoker-agent.service >> /var/log/boot-checks.txt 2>&1 || true
+"""
+
+
+def chroot_argv(root: Path | str, script: str) -> list[str]:
+    """Run `script` in the root with a clean environment (no host PATH or pip settings)."""
+    return ["chroot", str(root), "/usr/bin/env", "-i",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin", "HOME=/root",
+            "LANG=C.UTF-8", "/bin/sh", "-c", script]
+
+
+def seed(root: Path, user_data: str) -> None:
+    nocloud = root / "var/lib/cloud/seed/nocloud"
+    (nocloud / "meta-data").write_text("instance-id: iid-stoker-test\nlocal-hostname: guest\n")
+    (nocloud / "user-data").write_text(user_data)
+
+
+def in_namespaces(root: Path, argv: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Mount the root's pieces in new mount/pid/net/uts namespaces, then run argv there
+    (still outside the chroot, so a driver can also start a server on the namespace's own
+    loopback). Every process and mount ends with the namespace."""
+    return subprocess.run(["unshare", "--mount", "--pid", "--net", "--uts", "--fork",
+                           f"--mount-proc={root}/proc", "sh", "-c", MOUNTS + 'exec "$@"',
+                           "inner", str(root)] + argv,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def make_root(root: Path) -> Path:
@@ -58,9 +82,5 @@ def make_root(root: Path) -> Path:
 
 
 def boot(root: Path, user_data: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    seed = root / "var/lib/cloud/seed/nocloud"
-    (seed / "meta-data").write_text("instance-id: iid-stoker-test\nlocal-hostname: guest\n")
-    (seed / "user-data").write_text(user_data)
-    return subprocess.run(["unshare", "--mount", "--pid", "--net", "--uts", "--fork",
-                           f"--mount-proc={root}/proc", "sh", "-c", INNER, "inner", str(root)],
-                          capture_output=True, text=True, timeout=timeout)
+    seed(root, user_data)
+    return in_namespaces(root, chroot_argv(root, STAGES), timeout)

@@ -3,7 +3,6 @@ own cloud-config, and a NoCloud boot in a throwaway root that installs and enabl
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 import sys
@@ -13,11 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from boot_nocloud_root import boot
+from boot_nocloud_root import in_namespaces
 from metadata_server.boot.userdata import (AgentInstall, AgentSettings, cloud_config,
                                            cloud_config_text, user_data)
 
-REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 SETTINGS = AgentSettings("http://192.0.2.10:8004/v1/acme/servers/srv-1/metadata",
                          "s3cret-token-value")
 USER_CLOUD_CONFIG = textwrap.dedent("""\
@@ -108,28 +108,37 @@ def wheels(tmp_path_factory):
 
 
 @pytest.mark.timeout(240)
-def test_nocloud_boot_installs_configures_and_enables_the_agent(throwaway_root, wheels):
+def test_nocloud_boot_installs_configures_enables_and_runs_the_agent(throwaway_root, wheels,
+                                                                    tmp_path):
+    """One boot, end to end: server registered, user_data generated and booted with NoCloud,
+    agent installed from wheels (no network in there), one agent pass deploys and signals."""
     root = throwaway_root
     (root / "wheels").mkdir()
     for wheel in wheels.iterdir():
         (root / "wheels" / wheel.name).write_bytes(wheel.read_bytes())
-    install = AgentInstall(package="stoker", no_index=True, find_links=("/wheels",))
-    done = boot(root, user_data(SETTINGS, install, user_data=USER_CLOUD_CONFIG))
-    log = (root / "var/log/boot-stages.log").read_text() if (root / "var/log/boot-stages.log").exists() else ""
-    assert done.returncode == 0, done.stderr + log[-3000:]
+    work = tmp_path / "work"
+    work.mkdir()
+    users = tmp_path / "users.yaml"
+    users.write_text(USER_CLOUD_CONFIG)
+    done = in_namespaces(root, [sys.executable, str(HERE / "boot_nocloud_driver.py"), str(root),
+                                str(work), str(users)], timeout=230)
+    log = root / "var/log/boot-stages.log"
+    context = (log.read_text()[-3000:] if log.exists() else "") + done.stderr[-3000:]
+    assert done.returncode == 0, context
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["boot_rc"] == 0, context
 
     status = (root / "var/log/boot-status.txt").read_text()
-    assert "status: done" in status, status + log[-3000:]
+    assert "status: done" in status, status + context
     result = json.loads((root / "var/lib/cloud/data/result.json").read_text())
     assert result["v1"]["errors"] == [], result
 
     # the agent's configuration landed, readable by root only
+    token = (work / "token").read_text()
     config = root / "etc/os-collect-config.conf"
-    assert stat.S_IMODE(config.stat().st_mode) == 0o600
-    assert config.stat().st_uid == 0
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600 and config.stat().st_uid == 0
     text = config.read_text()
-    assert f"metadata_url = {SETTINGS.metadata_url}" in text
-    assert f"auth_token = {SETTINGS.auth_token}" in text
+    assert "collectors = watch" in text and f"auth_token = {token}" in text
     # the unit is installed and enabled; the agent is installed in its venv and runs
     unit = root / "etc/systemd/system/stoker-agent.service"
     assert unit.read_text() == (REPO / "systemd/stoker-agent.service").read_text()
@@ -137,9 +146,17 @@ def test_nocloud_boot_installs_configures_and_enables_the_agent(throwaway_root, 
     checks = (root / "var/log/boot-checks.txt").read_text()
     assert "/usr/local/bin/stoker -> /opt/stoker/venv/bin/stoker" in checks, checks
     assert "usage: stoker agent" in checks and "enabled" in checks, checks
-    assert (root / "opt/stoker/venv/bin/stoker").exists()
-    # and the user's own cloud-config ran too
+    # the user's own cloud-config ran too
     assert (root / "var/tmp/user-ran").read_text() == "user-runcmd\n"
     assert (root / "etc/motd.d/user").read_text() == "the user's own file"
-    # the token is in the config file only, not in cloud-init's log of what it did
-    assert SETTINGS.auth_token not in (root / "var/log/cloud-init.log").read_text()
+    # the token is in the config file only, not in cloud-init's log
+    assert token not in (root / "var/log/cloud-init.log").read_text()
+
+    # and the agent that boot installed deployed and signalled its server's deployment
+    agent_log = (root / "var/log/agent-once.log").read_text()
+    assert "agent-rc=0" in agent_log, agent_log
+    deployment = report["deployment"]
+    assert deployment["status"] == "COMPLETE", (deployment, agent_log)
+    assert deployment["output_values"]["result"] == "ok"
+    assert deployment["output_values"]["deploy_stdout"] == "hello from the guest\n"
+    assert report["server"]["last_seen_time"]

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
+import threading
 
 import pytest
 import yaml
 
-from cli.operator.errors import AUTH, CONFLICT, NOT_FOUND, UNREACHABLE, USAGE
+from cli.operator.errors import (AUTH, CONFLICT, NOT_FOUND, UNREACHABLE, USAGE, WAIT_FAILED,
+                                 WAIT_TIMEOUT)
 from cli.processes import REPO, child_env, stoker_argv
 
 SCRIPT = "#!/bin/sh\necho \"hi $name\"\nprintf done > $heat_outputs_path.result\n"
@@ -194,3 +195,39 @@ def test_as_a_process_exit_code_and_stderr(live_server):
     assert missing.returncode == NOT_FOUND
     assert missing.stdout == "" and len(missing.stderr.splitlines()) == 1
     assert token not in missing.stderr
+
+
+@pytest.mark.timeout(30)
+def test_deployment_create_wait(stoker, config_files):
+    config = _config(stoker, config_files)
+    server = _server(stoker)["server"]
+    done = stoker("software", "deployment", "create", "quick", "--server", server["id"],
+                  "--config", config["id"], "--signal-transport", "NO_SIGNAL", "--wait",
+                  "-f", "value", "-c", "status")
+    assert done.code == 0 and done.out == "COMPLETE\n"
+    slow = stoker("software", "deployment", "create", "slow", "--server", server["id"],
+                  "--config", config["id"], "--wait", "--poll", "0.05", "--wait-timeout", "0.2")
+    assert slow.code == WAIT_TIMEOUT
+    assert "still IN_PROGRESS after 0.2 s; see `stoker deployment explain" in slow.err
+
+    # an "agent" that fails the next deployment as soon as it exists
+    def agent():
+        while True:
+            items = stoker.http.get(f"{stoker.api}/software_deployments/metadata/"
+                                    f"{server['id']}", timeout=5).json()["metadata"]
+            failing = [i for i in items if i["name"] == "failing"]
+            if failing:
+                inputs = {i["name"]: i.get("value") for i in failing[0]["inputs"]}
+                stoker.http.post(inputs["deploy_signal_id"], json={
+                    "deploy_stdout": "", "deploy_stderr": "boom", "deploy_status_code": 2},
+                    timeout=5)
+                return
+    thread = threading.Thread(target=agent, daemon=True)
+    thread.start()
+    failed = stoker("software", "deployment", "create", "failing", "--server", server["id"],
+                    "--config", config["id"], "--wait", "--poll", "0.05", "--wait-timeout", "20")
+    thread.join(5)
+    assert failed.code == WAIT_FAILED, failed.err
+    assert "FAILED: deploy_status_code : Deployment exited with non-zero status code: 2" in \
+        failed.err
+    assert failed.err.splitlines()[0].endswith(": IN_PROGRESS")
