@@ -73,7 +73,7 @@ def test_4xx_is_refused_for_good_without_retry(http_server, item_factory):
     assert not err.value.retryable
     assert str(err.value) == (f"PUT {http_server.url('/v1/signal/deployments/d?sig=***')} answered 403 Forbidden: "
                               "signature does not match")
-    assert len(http_server.requests) == 1
+    assert len(http_server.wait_for(1)) == 1
 
 
 def test_connection_refused_is_retryable(closed_url, item_factory):
@@ -157,7 +157,7 @@ def test_phase_report_is_a_put_of_an_empty_object(http_server, item_factory):
     # a Heat CFN URL on the same host never gets one (Heat would take it as the result)
     other = item_factory(signal_url=http_server.url("/v1/signal/arn:openstack:heat::t:stacks/s/resources/r"))
     assert not PhaseReporter(http_server.url("/v1/t/servers/s/metadata")).report(other)
-    assert len(http_server.requests) == 1
+    assert len(http_server.wait_for(1)) == 1
 
 
 def test_phase_report_failure_is_only_logged(closed_url, item_factory, caplog):
