@@ -113,3 +113,33 @@ def test_same_cache_files_after_a_one_time_run(upstream, tmp_path, name, status)
         trees[which] = (_tree(base / "cache"), _tree(base / "backup"), len(calls),
                         [os.path.basename(p) for p in calls[0].split(":")])
     assert trees["stoker"] == trees["upstream"]
+
+
+EXPLODING = {"deployments": [
+    {"name": "dep-oac", "group": "os-apply-config", "config": {"a": {"b": 1}}},
+    {"name": "dep-ungrouped", "group": "Heat::Ungrouped", "config": {"u": True}},
+    {"name": "dep-nogroup", "config": {"n": [1, 2]}},
+    {"name": "dep-script", "group": "script", "config": "echo hi"},
+    {"group": "os-apply-config", "config": {"nameless": 1}}],
+    "os-collect-config": {"collectors": ["request"]}}
+
+
+@pytest.mark.timeout(300)
+def test_same_explosion_from_the_request_collector(upstream, tmp_path, replay):
+    replay.add("GET", "/md*", 200, EXPLODING, {"Last-Modified": "Sun, 22 Nov 2026 03:00:00 GMT"})
+    results = {}
+    for which in ("upstream", "stoker"):
+        base = tmp_path / which
+        base.mkdir()
+        conf = base / "empty.conf"
+        conf.write_text("[DEFAULT]\n")
+        common = ["--config-file", str(conf), "--request-metadata-url", replay.base + "/md?sig=x", "request"]
+        printed = _run(which, upstream, common + ["--print"])
+        assert printed.returncode == 0, (which, printed.stderr[-2000:])
+        ran = _run(which, upstream, common + ["--cachedir", str(base / "cache"), "--backup-cachedir",
+                                              str(base / "backup"), "--command", "true", "--one-time"])
+        assert ran.returncode == 0, (which, ran.stderr[-2000:])
+        results[which] = (printed.stdout, _tree(base / "cache"))
+    assert results["stoker"] == results["upstream"]
+    order = json.loads(results["stoker"][1]["os_config_files.json"])
+    assert order == ["request.json", "dep-oac.json", "dep-ungrouped.json", "dep-nogroup.json"]
