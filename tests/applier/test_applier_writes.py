@@ -113,3 +113,16 @@ def test_console_script_entry_point_prints_templates(capsys, tmp_path):
     from applier.cli import main
     assert main(["--print-templates", "-t", str(tmp_path)]) == 0
     assert capsys.readouterr().out == f"{tmp_path}\n"
+
+
+@pytest.mark.parametrize("present, env, expected", [
+    ({"/usr/libexec/os-apply-config/templates", "/opt/stack/os-apply-config/templates"}, {},
+     "/usr/libexec/os-apply-config/templates"),
+    ({"/opt/stack/os-apply-config/templates"}, {}, "/opt/stack/os-apply-config/templates"),
+    ({"/opt/stack/os-config-applier/templates"}, {}, "/opt/stack/os-config-applier/templates"),
+    (set(), {}, "/usr/libexec/os-apply-config/templates"),
+    ({"/opt/stack/os-apply-config/templates"}, {"OS_CONFIG_APPLIER_TEMPLATES": "/x"}, "/x"),
+])
+def test_template_root_default_prefers_the_standard_dir(present, env, expected):
+    from applier.templates import default_dir
+    assert default_dir(environ=env, isdir=lambda p: p in present) == expected

@@ -116,3 +116,17 @@ def test_sigterm_kills_the_running_script_and_releases_the_lock(tmp_path):
     assert proc.wait(timeout=15) == 128 + 15
     assert not _alive(script_pid)
     assert (tmp_path / "lock").read_text() == ""
+
+
+@pytest.mark.parametrize("present, env, expected", [
+    ({"/usr/libexec/os-refresh-config", "/opt/stack/os-config-refresh"}, {}, "/usr/libexec/os-refresh-config"),
+    ({"/opt/stack/os-config-refresh"}, {}, "/opt/stack/os-config-refresh"),
+    (set(), {}, "/usr/libexec/os-refresh-config"),
+    ({"/opt/stack/os-config-refresh"}, {"OS_REFRESH_CONFIG_BASE_DIR": "/b"}, "/b"),
+])
+def test_base_dir_selection_new_legacy_and_env(present, env, expected):
+    # agent-side.md §6.2 unit/test_os_refresh_config.py: new, legacy-only, both
+    from refresher.phases import base_dir
+    warnings = []
+    assert base_dir(environ=env, isdir=lambda p: p in present, warn=warnings.append) == expected
+    assert bool(warnings) == (expected == "/opt/stack/os-config-refresh")
