@@ -56,12 +56,16 @@ def seed(root: Path, user_data: str) -> None:
     (nocloud / "user-data").write_text(user_data)
 
 
-def in_namespaces(root: Path, argv: list[str], timeout: float) -> subprocess.CompletedProcess:
+def in_namespaces(root: Path, argv: list[str], timeout: float,
+                  writable: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Mount the root's pieces in new mount/pid/net/uts namespaces, then run argv there
     (still outside the chroot, so a driver can also start a server on the namespace's own
-    loopback). Every process and mount ends with the namespace."""
+    loopback). `writable` are directories under the read-only /usr that get a tmpfs of their
+    own. Every process and mount ends with the namespace."""
     return subprocess.run(["unshare", "--mount", "--pid", "--net", "--uts", "--fork",
-                           f"--mount-proc={root}/proc", "sh", "-c", MOUNTS + 'exec "$@"',
+                           f"--mount-proc={root}/proc", "sh", "-c",
+                           MOUNTS + "".join(f'mount -t tmpfs tmpfs "$R/{d}"\n' for d in writable)
+                           + 'exec "$@"',
                            "inner", str(root)] + argv,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -70,6 +74,7 @@ def make_root(root: Path) -> Path:
     for name in ("usr", "proc", "dev", "run", "tmp", "var/tmp", "var/log", "opt", "root",
                  "var/lib/cloud/seed/nocloud"):
         (root / name).mkdir(parents=True, exist_ok=True)
+    (root / "var/run").symlink_to("/run")
     for link in ("bin", "sbin", "lib", "lib64"):
         if Path("/" + link).is_symlink():
             (root / link).symlink_to(os.readlink("/" + link))

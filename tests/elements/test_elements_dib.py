@@ -9,7 +9,6 @@ import re
 import stat
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
@@ -21,26 +20,6 @@ REPO = Path(__file__).resolve().parents[2]
 ELEMENTS = REPO / "elements"
 OURS = ["stoker-agent", "stoker-heat-config"]
 DIB_RUN_PARTS_NAME = re.compile(r"^[0-9A-Za-z_-]+$")   # what dib-run-parts runs; others skipped
-
-
-@pytest.fixture(scope="session")
-def dib(tmp_path_factory):
-    """python of a temp venv with diskimage-builder from PyPI, and its built-in elements dir."""
-    home = tmp_path_factory.mktemp("dib-venv")
-    venv.create(home, with_pip=True)
-    python = home / "bin" / "python"
-    try:
-        done = subprocess.run([str(python), "-m", "pip", "install", "-q", "diskimage-builder"],
-                              capture_output=True, text=True, timeout=240)
-    except subprocess.TimeoutExpired:
-        pytest.skip("installing diskimage-builder from PyPI took more than 240 s")
-    if done.returncode != 0:
-        pytest.skip(f"diskimage-builder could not be installed from PyPI: "
-                    f"{done.stderr.strip()[-300:]}")
-    builtin = subprocess.run([str(python), "-c", "import diskimage_builder, os; print(os.path."
-                              "join(os.path.dirname(diskimage_builder.__file__), 'elements'))"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    return python, builtin
 
 
 def resolve(dib, *elements, env_output=False):

@@ -1,0 +1,75 @@
+"""diskimage-builder from PyPI in a temp venv, and a throwaway root to run element hooks in."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# the boot tests' throwaway root (host /usr read-only, own /etc, namespaces), reused here
+_boot_root = _load("elements_boot_root", REPO / "tests/boot/boot_nocloud_root.py")
+
+
+@pytest.fixture(scope="session")
+def boot_root():
+    """The module that builds and enters throwaway roots (tests/boot/boot_nocloud_root.py)."""
+    return _boot_root
+
+
+@pytest.fixture(scope="session")
+def dib(tmp_path_factory):
+    """python of a temp venv with diskimage-builder from PyPI, and its built-in elements dir."""
+    home = tmp_path_factory.mktemp("dib-venv")
+    venv.create(home, with_pip=True)
+    python = home / "bin" / "python"
+    try:
+        done = subprocess.run([str(python), "-m", "pip", "install", "-q", "diskimage-builder"],
+                              capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired:
+        pytest.skip("installing diskimage-builder from PyPI took more than 240 s")
+    if done.returncode != 0:
+        pytest.skip(f"diskimage-builder could not be installed from PyPI: "
+                    f"{done.stderr.strip()[-300:]}")
+    builtin = subprocess.run([str(python), "-c", "import diskimage_builder, os; print(os.path."
+                              "join(os.path.dirname(diskimage_builder.__file__), 'elements'))"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    return python, builtin
+
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory):
+    """stoker and its agent dependencies as wheels, for an install with no network."""
+    out = tmp_path_factory.mktemp("wheels")
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(out), str(REPO)],
+                          capture_output=True, text=True, timeout=180)
+    if done.returncode != 0:
+        pytest.skip(f"cannot build the agent's wheels (package index unreachable?): "
+                    f"{done.stderr.strip()[-300:]}")
+    return out
+
+
+@pytest.fixture
+def image_root(tmp_path):
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("running element hooks in a throwaway root needs root and unshare(1)")
+    probe = subprocess.run(["unshare", "--mount", "--pid", "--net", "--fork", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot create namespaces here: {probe.stderr.strip()}")
+    return _boot_root.make_root(tmp_path / "root")
