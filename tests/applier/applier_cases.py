@@ -33,6 +33,13 @@ class Outcome:
     files: dict[str, dict]   # relative path -> {"text", "mode", "uid", "gid"}
 
 
+def skip_unless_possible(case: dict) -> None:
+    import pytest
+
+    if case.get("needs_root") and os.geteuid() != 0:
+        pytest.skip("the case changes file owners: needs root")
+
+
 def _sub(value, dirs: dict[str, str]):
     if isinstance(value, str):
         for key, path in dirs.items():

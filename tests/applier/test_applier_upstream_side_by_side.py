@@ -25,6 +25,7 @@ SHARED = [n for n in applier_cases.case_names() if applier_cases.load(n).get("up
 @pytest.mark.parametrize("name", SHARED)
 def test_same_result_as_upstream(name, tmp_path, upstream_oac):
     case = applier_cases.load(name)
+    applier_cases.skip_unless_possible(case)
     ours = applier_cases.run(case, tmp_path / "stoker", applier_upstream.stoker_command())
     theirs = applier_cases.run(case, tmp_path / "upstream", upstream_oac)
     ours_out = ours.stdout.replace(str(tmp_path / "stoker"), "ROOT")
@@ -86,3 +87,35 @@ def test_generated_templates_render_like_pystache(upstream_oac_python):
             mismatches.append((text, (status, output), ours))
     assert sum(1 for s, _ in theirs if s == "ok") > 1500  # the corpus exercises rendering, not just errors
     assert not mismatches, mismatches[:5]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("tree", ["templates", "chown_templates"])
+def test_upstreams_own_test_trees_render_the_same(tree, tmp_path, upstream_oac, upstream_oac_python):
+    # The template trees upstream ships with its unit tests, taken from the installed package at
+    # test time (never committed): mustache, an executable template and .oac control files.
+    import shutil
+    from pathlib import Path
+
+    found = subprocess.run([upstream_oac_python, "-c", "import os_apply_config, os; "
+                            "print(os.path.dirname(os_apply_config.__file__))"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    source = Path(found) / "tests" / tree
+    if tree == "chown_templates" and __import__("os").geteuid() != 0:
+        pytest.skip("chown_templates sets owner root: needs root")
+    if not source.is_dir():
+        pytest.skip(f"upstream's package has no tests/{tree}")
+    metadata = tmp_path / "md.json"
+    metadata.write_text(json.dumps({"database": {"url": "sqlite:///blah"}, "x": "foo"}))
+    outcomes = []
+    for name, command in (("stoker", applier_upstream.stoker_command()), ("upstream", upstream_oac)):
+        templates = tmp_path / name / "tpl"
+        shutil.copytree(source, templates)
+        out = tmp_path / name / "out"
+        done = subprocess.run(command + ["-t", str(templates), "-o", str(out), "-m", str(metadata),
+                                         "--fallback-metadata"],
+                              capture_output=True, text=True, timeout=60,
+                              env={**__import__("os").environ, "PYTHONPATH": str(applier_cases.REPO)})
+        outcomes.append((done.returncode, applier_cases.snapshot(out)))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == 0 and outcomes[0][1]
