@@ -11,7 +11,6 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from metadata_server.engine import status as st
@@ -21,12 +20,14 @@ from metadata_server.engine.drivers import CloudDriver, LocalDriver
 from metadata_server.engine.endpoints import LOCAL, Endpoints
 from metadata_server.engine.errors import (ActionInProgress, ResourceFailure, StackExists,
                                            StackNotFound, StackValidationFailed)
-from metadata_server.engine.graph import Graph, merge
-from metadata_server.engine.loader import bind_definition, describe
+from metadata_server.engine.graph import Graph
+from metadata_server.engine.loader import bind_definition
+from metadata_server.engine.nested_stacks import NestedStacks
+from metadata_server.engine.preview import Previews
+from metadata_server.engine.recovery import Recovery
+from metadata_server.engine.validation import validate
 from metadata_server.engine.operations import create_resource, delete_row, update_resource
-from metadata_server.engine.plan import plan_update
-from metadata_server.engine.resources import resource_class
-from metadata_server.engine.state import Recorder, StackRuntime, snapshot
+from metadata_server.engine.state import Recorder, StackRuntime
 from metadata_server.engine.template import StackIdentity
 from metadata_server.engine.walker import DEFAULT_WORKERS, CancelToken, WalkResult, walk
 from metadata_server.service.clock import Clock, system_clock
@@ -35,7 +36,6 @@ from metadata_server.store import Store
 from metadata_server.store.stacks import StackStore
 
 log = logging.getLogger("stoker.engine")
-MAX_NESTED_DEPTH = 5
 MAX_EVENTS_PER_STACK = 1000  # Heat's max_events_per_stack: older events are purged
 
 
@@ -53,7 +53,7 @@ class Operation:
     rollback_requested: bool = False
 
 
-class Engine:
+class Engine(NestedStacks, Recovery, Previews):
     def __init__(self, store: Store, clock: Clock = system_clock, *,
                  driver: CloudDriver | None = None, endpoints: Endpoints = LOCAL,
                  max_workers: int = DEFAULT_WORKERS, poll_interval: float = 0.2,
@@ -169,24 +169,8 @@ class Engine:
         return StackRuntime(stack, bound, self.stacks.resources(stack["id"]),
                             self._ctx(stack, endpoints), Recorder(self.stacks), self.clock)
 
-    def _graph(self, bound) -> Graph:
-        names = [d.name for d in bound.resource_definitions()]
-        graph = Graph({n: bound.dependencies(n) for n in names})
-        graph.check_acyclic()
-        return graph
-
     def _validate(self, bound) -> Graph:
-        defs = {d.name: d for d in bound.resource_definitions()}
-        for defn in defs.values():
-            _check_deployment_server(defn, defs)
-            cls = resource_class(defn.type, defn.provider_template, f"resources.{defn.name}.type")
-            props = defn.properties
-            if isinstance(props, dict) and not cls.accepts_any_properties:
-                for key in props:
-                    if key not in cls.properties_schema:
-                        raise StackValidationFailed(f"Unknown Property {key}",
-                                                    f"resources.{defn.name}.properties.{key}")
-        return self._graph(bound)
+        return validate(bound)
 
     # -- create ------------------------------------------------------------------------------
     def create_stack(self, tenant: str, body: dict, endpoints: Endpoints | None = None) -> dict:
@@ -440,132 +424,6 @@ class Engine:
                                "created_at": self.clock()})
         rt.recorder.flush()
 
-    # -- preview and validate (pure: nothing is stored) --------------------------------------
-    def preview_stack(self, tenant: str, body: dict) -> dict:
-        name = stack_name(body)
-        definition = definition_from_body(body)
-        options = stack_options(body)
-        stack = {"id": "None", "tenant": tenant, "name": name, "definition": definition}
-        bound = bind_definition(definition, self._identity(stack))
-        self._validate(bound)
-        resources = [{"resource_name": d.name, "resource_type": d.type,
-                      "resource_action": st.INIT, "resource_status": st.COMPLETE,
-                      "resource_identity": {"stack_name": name, "stack_id": "None",
-                                            "tenant": tenant, "path": f"/resources/{d.name}"},
-                      "properties": bound.mask(d.properties), "metadata": d.metadata or {},
-                      "required_by": []}
-                     for d in bound.resource_definitions()]
-        return {"stack": {"stack_name": name, "id": "None",
-                          "description": getattr(bound.template, "description", ""),
-                          "parameters": {}, "resources": resources, **options}}
-
-    def preview_update(self, tenant: str, name_or_id: str, body: dict, patch: bool = False) -> dict:
-        stack = self.get_stack(tenant, name_or_id)
-        definition = definition_from_body(body, stack["definition"], patch)
-        bound = bind_definition(definition, self._identity(stack))
-        graph = self._validate(bound)
-        rows = {r["name"]: r for r in self.resources(stack)}
-        new = {d.name: snapshot(d) for d in bound.resource_definitions()}
-        defs = {d.name: d for d in bound.resource_definitions()}
-        plan = plan_update(rows, new, graph, lambda s: resource_class(
-            s["type"], s.get("provider_template")))
-
-        def describe_one(name):
-            row = rows.get(name)
-            return {"resource_name": name,
-                    "resource_type": (defs[name].type if name in defs else row["type"]),
-                    "resource_action": row["action"] if row else st.INIT,
-                    "resource_status": row["status"] if row else st.COMPLETE,
-                    "physical_resource_id": (row or {}).get("physical_id") or ""}
-        return {"resource_changes": {k: [describe_one(n) for n in v]
-                                     for k, v in plan.as_dict().items()}}
-
-    def validate(self, body: dict) -> dict:
-        definition = definition_from_body(body)
-        result = describe(definition)
-        bound = bind_definition(definition, StackIdentity("validate", "validate"), strict=False)
-        self._validate(bound)
-        return result
-
-    # -- nested stacks (called by resource plugins, on the walker's thread) ------------------
-    def _depth(self, stack_id: str) -> int:
-        depth, row = 0, self.stacks.get_stack(stack_id)
-        while row is not None and row.get("parent_id"):
-            depth += 1
-            row = self.stacks.get_stack(row["parent_id"])
-        return depth
-
-    def create_child(self, ctx: PluginContext, resource_name: str, definition: dict) -> str:
-        if self._depth(ctx.stack_id) + 1 > MAX_NESTED_DEPTH:
-            raise StackValidationFailed(f"Recursion depth exceeds {MAX_NESTED_DEPTH}.")
-        now = self.clock()
-        parent = self.stacks.get_stack(ctx.stack_id) or {}
-        stack = {"id": str(uuid.uuid4()), "tenant": ctx.tenant,
-                 "name": f"{ctx.stack_name}-{resource_name}-{ctx.short_id()}",
-                 "parent_id": ctx.stack_id, "parent_resource": resource_name,
-                 "definition": definition, "previous_definition": None, "action": st.CREATE,
-                 "status": st.IN_PROGRESS, "status_reason": "Stack CREATE started",
-                 "created_at": now, "updated_at": None, "deleted_at": None,
-                 "engine_id": self.engine_id, "heartbeat_at": now, "timeout_mins": None,
-                 "disable_rollback": True, "tags": None}
-        rt = self._prepare_create(stack, ctx.endpoints)
-        rt.ctx.parent_facade = {"metadata": None, "deletion_policy": "Delete",
-                                "update_policy": None, "parent": parent.get("name")}
-        self.stacks.insert_stack(stack)
-        with self._lock:
-            self._runtimes[stack["id"]] = rt
-        return stack["id"]
-
-    def _run_child(self, rt: StackRuntime, run) -> None:
-        with self._lock:
-            self._runtimes[rt.stack["id"]] = rt
-        rt.recorder.start()
-        try:
-            run()
-        finally:
-            rt.recorder.stop()
-            with self._lock:
-                self._runtimes.pop(rt.stack["id"], None)
-
-    def run_child_create(self, child_id: str, token: CancelToken) -> None:
-        rt = self._runtimes[child_id]
-        self._run_child(rt, lambda: self._create(rt, token, False))
-
-    def update_child(self, child_id: str, definition: dict, token: CancelToken) -> None:
-        stack = self.stacks.get_stack(child_id)
-        rt = self._prepare_update(stack, definition, None)
-        self.stacks.update_stack(child_id, {"previous_definition": stack["definition"],
-                                            "definition": definition})
-        rt.stack.update(definition=definition, previous_definition=stack["definition"])
-        self._begin(rt, st.UPDATE)
-        self._run_child(rt, lambda: self._update(rt, token, False))
-
-    def delete_child(self, child_id: str, token: CancelToken) -> None:
-        stack = self.stacks.get_stack(child_id)
-        if stack is None or (stack["action"] == st.DELETE and stack["status"] == st.COMPLETE):
-            return
-        rt = self._load(stack)
-        self._begin(rt, st.DELETE)
-        self._run_child(rt, lambda: self._delete(rt, token))
-
-    def child_outputs(self, child_id: str) -> dict:
-        stack = self.stacks.get_stack(child_id)
-        if stack is None:
-            return {}
-        return {o["output_key"]: o.get("output_value") for o in self.outputs(stack)}
-
-    def child_attribute(self, child_id: str, member: str, attr: str | None) -> Any:
-        rt = self._runtimes.get(child_id)
-        if rt is None:
-            stack = self.stacks.get_stack(child_id)
-            if stack is None:
-                return None
-            rt = self._load(stack)
-        if attr is None:
-            return rt.resolver.resource_id(member)
-        parts = attr.split(".")
-        return rt.resolver.attribute(member, parts[0], tuple(parts[1:]))
-
     # -- running operations ------------------------------------------------------------------
     def _require_idle(self, stack: dict) -> None:
         if stack["id"] in self._ops or stack["status"] == st.IN_PROGRESS:
@@ -643,7 +501,10 @@ class Engine:
                                  f"Stack {rt.stack['action']} failed: internal error")
             finally:
                 token.close()
-                rt.recorder.stop()
+                try:
+                    rt.recorder.stop()
+                except Exception:  # the sweep fails the stack once its heartbeat stops
+                    log.exception("stack %s: final state write failed", rt.stack["id"])
                 with self._lock:
                     self._ops.pop(rt.stack["id"], None)
                     self._runtimes.pop(rt.stack["id"], None)
@@ -660,57 +521,6 @@ class Engine:
         if op is not None and not op.done.wait(timeout):
             raise TimeoutError(f"stack {stack_id} still {op.action}_IN_PROGRESS")
         return self.stacks.get_stack(stack_id)
-
-    # -- restart safety ----------------------------------------------------------------------
-    def _maintain(self) -> None:
-        while not self._stop.wait(self.heartbeat_interval):
-            try:
-                with self._lock:
-                    running = list(self._runtimes)
-                self.stacks.heartbeat(running, self.clock())
-                self.recover()
-            except Exception:  # the sweep must outlive a database hiccup
-                log.exception("engine heartbeat failed")
-
-    def recover(self) -> list[str]:
-        """Mark FAILED every operation whose engine stopped (no heartbeat for stale_after)."""
-        before = self.clock() - timedelta(seconds=self.stale_after)
-        recovered = []
-        for stack in self.stacks.stale_operations(before):
-            if stack["id"] in self._runtimes:
-                continue
-            action = stack["action"]
-            reason = (f"Stack {action} interrupted: the engine running it stopped (server "
-                      "restart); update or delete the stack to continue")
-            rt = StackRuntime(stack, None, self.stacks.resources(stack["id"]), None,
-                              Recorder(self.stacks), self.clock)
-            for row in list(rt.current.values()) + rt.backups:
-                if row["status"] == st.IN_PROGRESS:
-                    rt.set_state(row, row["action"], st.FAILED,
-                                 f"{row['action']} interrupted by an engine restart")
-            self._finish(rt, action, st.FAILED, reason)
-            recovered.append(stack["id"])
-        return recovered
-
-
-DEPLOYMENT_TYPES = ("OS::Heat::SoftwareDeployment", "OS::Heat::StructuredDeployment")
-
-
-def _check_deployment_server(defn, defs: dict) -> None:
-    """Heat's rule: a deployment's Nova server in this stack must use SOFTWARE_CONFIG."""
-    props = defn.properties if isinstance(defn.properties, dict) else {}
-    if defn.type not in DEPLOYMENT_TYPES or not isinstance(props.get("server"), dict):
-        return
-    target = props["server"].get("get_resource")
-    server = defs.get(target) if isinstance(target, str) else None
-    if server is None or server.type != "OS::Nova::Server":
-        return
-    fmt = (server.properties or {}).get("user_data_format", "HEAT_CFNTOOLS")
-    if fmt != "SOFTWARE_CONFIG":
-        raise StackValidationFailed(
-            f"Resource {target}'s property user_data_format should be set to SOFTWARE_CONFIG "
-            "since there are software deployments on it.", f"resources.{defn.name}.properties.server")
-
 
 def _text(value: Any) -> str:
     import json

@@ -8,6 +8,7 @@ than its stored resources.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from dataclasses import asdict
@@ -18,6 +19,7 @@ from metadata_server.service.clock import Clock
 from metadata_server.store.stacks import StackStore
 
 STACK_TYPE = "OS::Heat::Stack"
+log = logging.getLogger("stoker.engine")
 
 
 class Recorder:
@@ -49,7 +51,10 @@ class Recorder:
     def _run(self) -> None:
         while not self._stopped:
             self._wake.wait(self._interval)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # a database hiccup: the batch is retried with the next one
+                log.exception("writing stack state failed; retrying")
 
     def insert(self, row: dict) -> None:
         with self._lock:
@@ -79,7 +84,17 @@ class Recorder:
                 deletes, events = self._deletes, self._events
                 self._inserts, self._updates, self._deletes, self._events = {}, {}, [], []
             if inserts or updates or deletes or events:
-                self._stacks.apply(inserts, updates, deletes, events)
+                try:
+                    self._stacks.apply(inserts, updates, deletes, events)
+                except Exception:
+                    with self._lock:  # put the batch back, ahead of newer changes
+                        for row in inserts:
+                            self._inserts.setdefault(row["id"], row)
+                        for row_id, values in updates:
+                            self._updates[row_id] = {**values, **self._updates.get(row_id, {})}
+                        self._deletes[:0] = deletes
+                        self._events[:0] = events
+                    raise
 
 
 def snapshot(defn) -> dict:
