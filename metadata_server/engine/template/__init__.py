@@ -32,8 +32,8 @@ from .errors import TemplateError, format_path
 from .model import OutputDefinition, ParameterSchema, ResourceDefinition, Template
 from .loader import parse_template
 from .environment import Environment, merge_environments, parse_environment
-from .binding import (HIDDEN_MASK, BoundTemplate, ResolveContext, StackIdentity, bind,
-                      describe_template)
+from .binding import HIDDEN_MASK, BoundTemplate, ResolveContext, StackIdentity
+from .binder import bind, describe_template
 
 __all__ = [
     "TemplateError", "format_path",

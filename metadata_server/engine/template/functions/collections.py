@@ -6,7 +6,7 @@ import itertools
 import json
 from typing import Any
 
-from .base import ArgError, Function, Scope
+from .base import ArgError, Function
 
 
 class Select(Function):
