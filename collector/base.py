@@ -18,7 +18,7 @@ class Option:
     help: str = ""
     # Repeated lines (`path = a` / `path = b`) accumulate into a list, as oslo.config's MultiStrOpt.
     multi: bool = False
-    # Never shown in logs or --print (passwords, secret keys).
+    # A password or secret key: whatever lists settings must mask it (collectors never log them).
     secret: bool = False
 
 

@@ -254,3 +254,16 @@ def test_request_etag_on_head_beats_a_same_second_last_modified(replay):
     collector.collect()
     assert collector.collect() == [("request", {"k": "same second"})]
     assert [r["method"] for r in replay.requests] == ["HEAD", "GET", "HEAD", "GET"]
+
+
+@pytest.mark.parametrize("previous, header, fetch", [
+    (None, LM1, True),      # first fetch
+    (LM1, LM1, False),      # equal: skip
+    (LM1, LM2, True),       # newer: fetch
+    (LM2, LM1, False),      # older: skip
+    (LM1, None, True),      # no header: fetch
+    (LM1, "garbage", True),  # unreadable header: fetch
+])
+def test_last_modified_table(previous, header, fetch):
+    from collector.request import parse_last_modified, should_fetch
+    assert should_fetch(parse_last_modified(previous), parse_last_modified(header)) is fetch
