@@ -31,6 +31,15 @@ def _failure(rt: StackRuntime, row: dict, action: str, exc: BaseException, plugi
     return failure
 
 
+def _checkpoints(rt: StackRuntime, row: dict, plugin) -> None:
+    def checkpoint() -> None:
+        values = {"physical_id": plugin.physical_id, "data": plugin.data}
+        with rt.lock:
+            row.update(values)
+            rt.recorder.update(row["id"], values)
+    plugin.checkpoint = checkpoint
+
+
 def create_resource(rt: StackRuntime, name: str, token: CancelToken, action: str = st.CREATE,
                     row: dict | None = None) -> dict:
     defn = rt.definitions[name]
@@ -42,6 +51,7 @@ def create_resource(rt: StackRuntime, name: str, token: CancelToken, action: str
         cls = resource_class(defn.type, defn.provider_template, f"resources.{name}.type")
         properties = cls.validate_properties(name, rt.bound.resolve_properties(name, rt.resolver))
         plugin = cls(name, rt.ctx, properties, row.get("physical_id"), row.get("data"), defn)
+        _checkpoints(rt, row, plugin)
         plugin.handle_create(token)
     except Exception as exc:
         raise _failure(rt, row, action, exc, plugin) from exc
@@ -106,6 +116,7 @@ def update_resource(rt: StackRuntime, name: str, token: CancelToken, action: str
             return
         rt.set_state(old, action, st.IN_PROGRESS)
         plugin = rt.plugin(old, dict(old.get("properties") or {}), defn)
+        _checkpoints(rt, old, plugin)
         try:
             token.check()
             plugin.handle_update(properties, changed, token)

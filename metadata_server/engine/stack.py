@@ -58,7 +58,7 @@ class Engine(NestedStacks, Recovery, Previews):
                  driver: CloudDriver | None = None, endpoints: Endpoints = LOCAL,
                  max_workers: int = DEFAULT_WORKERS, poll_interval: float = 0.2,
                  heartbeat_interval: float = 5.0, stale_after: float = 30.0,
-                 recover: bool = True, minute: float = 60.0):
+                 recover: bool = True, resume: bool = True, minute: float = 60.0):
         self.store, self.clock = store, clock
         self.stacks = StackStore(store.engine)
         self.driver = driver or LocalDriver()
@@ -67,6 +67,7 @@ class Engine(NestedStacks, Recovery, Previews):
         self.heartbeat_interval, self.stale_after = heartbeat_interval, stale_after
         self.engine_id = str(uuid.uuid4())
         self.minute = minute  # seconds in a timeout_mins minute; tests shorten it
+        self.resume = resume  # take over orphaned operations (else only mark them FAILED)
         self._ops: dict[str, Operation] = {}
         self._runtimes: dict[str, StackRuntime] = {}
         self._lock = threading.RLock()
@@ -479,6 +480,10 @@ class Engine(NestedStacks, Recovery, Previews):
             cause = exc.reason if isinstance(exc, ResourceFailure) else str(exc)
             return f"Resource {action} failed: {cause}"
         return f"Stack {action} aborted ({token.reason})"
+
+    def _token_for(self, rt: StackRuntime) -> CancelToken:
+        op = self._ops.get(rt.stack["id"])
+        return op.token if op is not None else CancelToken()
 
     def _start(self, rt: StackRuntime, action: str, run, begun: bool = False) -> Operation:
         timeout = rt.stack.get("timeout_mins")

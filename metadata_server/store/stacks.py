@@ -70,6 +70,17 @@ class StackStore:
             stack.c.status == "IN_PROGRESS",
             (stack.c.heartbeat_at.is_(None)) | (stack.c.heartbeat_at < heartbeat_before)))
 
+    def claim_stale(self, row: Row, engine_id: str, when: datetime) -> bool:
+        """Take over an orphaned operation, unless another engine already did (CAS)."""
+        stmt = update(stack).where(stack.c.id == row["id"], stack.c.status == "IN_PROGRESS")
+        if row["heartbeat_at"] is None:
+            stmt = stmt.where(stack.c.heartbeat_at.is_(None))
+        else:
+            stmt = stmt.where(stack.c.heartbeat_at == row["heartbeat_at"])
+        with self.engine.begin() as conn:
+            return conn.execute(stmt.values(engine_id=engine_id,
+                                            heartbeat_at=when)).rowcount == 1
+
     def heartbeat(self, stack_ids: Iterable[str], when: datetime) -> None:
         ids = list(stack_ids)
         if ids:

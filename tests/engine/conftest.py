@@ -4,11 +4,10 @@ from __future__ import annotations
 import pytest
 
 from metadata_server.engine.drivers import FakeDriver
-from metadata_server.engine.endpoints import Endpoints
 from metadata_server.engine.stack import Engine
 from metadata_server.service.clock import system_clock
 
-ENDPOINTS = Endpoints("http://stoker.test", "test-signing-key")
+from engine_helpers import ENDPOINTS
 
 
 @pytest.fixture

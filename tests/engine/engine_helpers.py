@@ -1,6 +1,10 @@
 """Helpers shared by engine tests (imported by name: tests/engine is on sys.path)."""
 from __future__ import annotations
 
+from metadata_server.engine.endpoints import Endpoints
+
+ENDPOINTS = Endpoints("http://stoker.test", "test-signing-key")
+
 
 def hot(resources: dict, outputs: dict | None = None, parameters: dict | None = None) -> dict:
     template = {"heat_template_version": "2018-08-31", "resources": resources}

@@ -212,7 +212,7 @@ def test_restart_during_operation_marks_failed_with_reason(store, driver):
         else:
             started.wait(0.01)
     # a second engine (the restarted server) finds the operation with no heartbeat
-    second = Engine(store, system_clock, driver=driver, stale_after=-3600)
+    second = Engine(store, system_clock, driver=driver, stale_after=-3600, resume=False)
     try:
         row = second.stacks.get_stack(stack["id"])
         assert (row["action"], row["status"]) == ("CREATE", "FAILED")

@@ -120,6 +120,10 @@ class Resource:
     def handle_delete(self, token: "CancelToken") -> None:
         """Delete the physical resource; a missing one is already deleted."""
 
+    def checkpoint(self) -> None:
+        """Store physical_id and data now, mid-action (the engine replaces this per action):
+        an engine restart then knows the physical resource exists and cleans it up."""
+
     def handle_cancel(self) -> None:
         """The operation was cancelled while this resource was working."""
 

@@ -100,6 +100,7 @@ class SoftwareDeployment(Resource):
         existing = store.get_deployment(self.physical_id) if self.physical_id else None
         if existing is None:
             self.physical_id = self._create(source, action, timeout)
+            self.checkpoint()
         else:
             derived = self._derive(source, action, existing["id"], timeout)
             store.insert_config(derived)

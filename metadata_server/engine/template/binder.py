@@ -59,6 +59,8 @@ def _bind_parameters(b: BoundTemplate, env: Environment, user_params: dict, stri
 def _deletion_policy(b: BoundTemplate, raw: Any, name: str) -> str:
     path = ("resources", name, "deletion_policy")
     value = b._static_value(raw, path, f"{name}.deletion_policy")
+    if value is None:
+        return "Delete"
     if value in _DELETION:
         return _DELETION[value]
     if b.features.lowercase_deletion_policy and value in _DELETION_LOWER:
@@ -92,6 +94,7 @@ def bind(template: Template, environment: Environment | None = None,
         except NeedsResource:
             if strict:
                 raise
+        if not strict:
             b.conditions = _LenientConditions(b.conditions)
 
     registry = ResourceRegistry(env.resource_registry, global_registry)

@@ -129,7 +129,9 @@ class BoundTemplate:
         try:
             value = self._static().resolve(parsed)
         except NeedsResource:
-            raise self.template.error("This value cannot refer to resources", path) from None
+            if any(True for _ in references(parsed)):
+                raise self.template.error("This value cannot refer to resources", path) from None
+            return None   # template-validate without parameter values: not known yet
         return None if value is NULL else value
 
     # -- the interface the engine uses -----------------------------------------------------

@@ -150,19 +150,18 @@ def parse_schemas(raw: Any, positions: Positions, features: Features
         if not isinstance(tags, list):
             raise positions.error("tags must be a list", path + ("tags",), "InvalidSchemaError")
         schema = ParameterSchema(
-            name=name, type=ptype, has_default="default" in spec,
+            # as in Heat, `default: null` is no default: the parameter stays required
+            name=name, type=ptype, has_default=spec.get("default") is not None,
             description=str(spec.get("description") or ""),
             label=str(spec.get("label") or name), hidden=flags["hidden"],
             immutable=flags["immutable"], constraints=constraints, tags=tags)
-        if schema.has_default and spec["default"] is not None:
+        if schema.has_default:
             try:
                 schema.default = check(schema, spec["default"], for_default=True)
             except ValueError as exc:
                 raise positions.error(f"Invalid default {_hidden_or(schema, spec['default'])}"
                                       f" ({exc})", path + ("default",),
                                       "InvalidSchemaError") from None
-        elif schema.has_default:
-            schema.default = None
         schemas[name] = schema
     return schemas
 
