@@ -218,3 +218,32 @@ def test_restart_resumes_create_and_replaces_the_interrupted_deployment(store, d
         assert "CREATE interrupted by an engine restart" in reasons
     finally:
         second.close()
+
+
+def test_nova_server_with_security_group_and_deployments_as_in_heats_examples(engine, store):
+    """The constructs Heat's software-config examples use, on the fake cloud: a security group,
+    a SOFTWARE_CONFIG Nova server, two deployments (one listing SUSPEND/RESUME), a group."""
+    stack = start(engine, {
+        "sg": {"type": "OS::Neutron::SecurityGroup", "properties": {
+            "name": "sg", "description": "ping and ssh",
+            "rules": [{"protocol": "icmp"},
+                      {"protocol": "tcp", "port_range_min": 22, "port_range_max": 22}]}},
+        "config": CONFIG,
+        "server": {"type": "OS::Nova::Server", "properties": {
+            "image": "img", "flavor": "small", "key_name": "k",
+            "security_groups": [{"get_resource": "sg"}], "user_data_format": "SOFTWARE_CONFIG"}},
+        "one": deployment(input_values={"who": "a"}, signal_transport="NO_SIGNAL"),
+        "two": deployment(input_values={"who": "b"}, signal_transport="NO_SIGNAL",
+                          actions=["CREATE", "UPDATE", "SUSPEND", "RESUME"]),
+        "group": {"type": "OS::Heat::SoftwareDeploymentGroup", "properties": {
+            "config": {"get_resource": "config"}, "signal_transport": "NO_SIGNAL",
+            "servers": {"0": {"get_resource": "server"}}}}},
+        {"stdout": {"value": {"get_attr": ["group", "deploy_stdout"]}},
+         "occ": {"value": {"get_attr": ["server", "os_collect_config"]}}})
+    stack = run(engine, stack["id"])
+    assert stack["status"] == "COMPLETE", stack["status_reason"]
+    server = engine.find_resource(stack["id"], "server")["physical_id"]
+    assert len(documents.deployment_items(store, server)) == 3
+    outputs = {o["output_key"]: o["output_value"] for o in engine.outputs(stack)}
+    assert outputs["stdout"] == {"0": None}
+    assert outputs["occ"]["cfn"]["path"] == "server.Metadata"
