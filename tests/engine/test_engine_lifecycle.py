@@ -342,3 +342,30 @@ def test_events_are_purged_beyond_heats_limit(engine, monkeypatch):
     events = engine.events(stack)
     assert len(events) == 5  # 10 were recorded; the newest 5 are kept
     assert events[-1]["status_reason"] == "Stack CREATE completed successfully"
+
+
+def test_group_batch_create_runs_members_in_batches(engine):
+    import threading
+    running, peak, lock = [0], [0], threading.Lock()
+    from metadata_server.engine.resources.core import TestResource
+    original = TestResource.handle_create
+
+    def counting(self, token):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        token.wait(0.05)
+        with lock:
+            running[0] -= 1
+        original(self, token)
+
+    TestResource.handle_create = counting
+    try:
+        stack = create(engine, {"g": {
+            "type": "OS::Heat::ResourceGroup",
+            "update_policy": {"batch_create": {"max_batch_size": 2}},
+            "properties": {"count": 6, "resource_def": {"type": "OS::Heat::TestResource"}}}})
+    finally:
+        TestResource.handle_create = original
+    assert stack["status"] == "COMPLETE", stack["status_reason"]
+    assert peak[0] == 2

@@ -32,9 +32,26 @@ class _Group(Resource):
         """Member name -> member definition, in member order."""
         raise NotImplementedError
 
-    def _definition(self) -> dict:
+    def _batched(self, members: dict[str, dict], policy_key: str) -> dict[str, dict]:
+        """update_policy batch_create (on create) or rolling_update (on update): members in
+        batches of max_batch_size, each batch after the previous one (pause_time is not
+        honoured: stoker does not sleep between batches)."""
+        policy = (self.definition.update_policy if self.definition is not None else None) or {}
+        size = (policy.get(policy_key) or {}).get("max_batch_size") if isinstance(policy, dict) else None
+        if not size:
+            return members
+        names, size = list(members), max(1, int(size))
+        for index, name in enumerate(names):
+            batch = index // size
+            if batch:
+                previous = names[(batch - 1) * size: batch * size]
+                members[name] = dict(members[name], depends_on=previous)
+        return members
+
+    def _definition(self, policy_key: str = "batch_create") -> dict:
         parent = self.ctx.definition or {}
-        template = {"heat_template_version": "2015-04-30", "resources": self.members()}
+        template = {"heat_template_version": "2015-04-30",
+                    "resources": self._batched(self.members(), policy_key)}
         return {"template": json.dumps(template), "template_name": f"{self.name} (group)",
                 "files": parent.get("files") or {}, "environment": parent.get("environment"),
                 "environment_files": parent.get("environment_files") or [], "parameters": {}}
@@ -45,7 +62,7 @@ class _Group(Resource):
 
     def handle_update(self, new_properties, changed, token):
         self.properties = new_properties
-        self.ctx.engine.update_child(self.physical_id, self._definition(), token)
+        self.ctx.engine.update_child(self.physical_id, self._definition("rolling_update"), token)
 
     def handle_delete(self, token):
         if self.physical_id:
