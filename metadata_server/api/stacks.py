@@ -208,6 +208,12 @@ def _actions(eng, tenant, stack):
     if action in ("cancel_update", "cancel_without_rollback"):
         eng.cancel(tenant, stack["id"], rollback=action == "cancel_update")
         return "", 200
+    if action == "suspend":
+        eng.suspend_stack(tenant, stack["id"])
+        return "", 200
+    if action == "resume":
+        eng.resume_stack(tenant, stack["id"])
+        return "", 200
     raise InvalidInput(f"action {action} is not supported by stoker's engine", "NotSupported")
 
 

@@ -17,6 +17,10 @@ from metadata_server.engine.walker import CancelToken
 MAX_NESTED_DEPTH = 5
 
 
+class ChildStackFailed(Exception):
+    error_type = "Error"
+
+
 class NestedStacks:
     """Mixed into Engine."""
 
@@ -79,6 +83,21 @@ class NestedStacks:
         rt = self._load(stack)
         self._begin(rt, st.DELETE)
         self._run_child(rt, lambda: self._delete(rt, token))
+
+    def suspend_child(self, child_id: str, action: str, token: CancelToken) -> None:
+        stack = self.stacks.get_stack(child_id)
+        if stack is None:
+            return
+        rt = self._load(stack)
+        graph = self._graph(rt.bound)
+        self._begin(rt, action)
+
+        def run():
+            self._run_suspend_or_resume(rt, token, action,
+                                        graph.reversed() if action == st.SUSPEND else graph)
+            if rt.stack["status"] == st.FAILED:
+                raise ChildStackFailed(rt.stack["status_reason"])
+        self._run_child(rt, run)
 
     def child_outputs(self, child_id: str) -> dict:
         stack = self.stacks.get_stack(child_id)

@@ -161,3 +161,18 @@ def delete_row(rt: StackRuntime, row: dict, token: CancelToken, action: str = st
     except Exception as exc:
         raise _failure(rt, row, action, exc, plugin) from exc
     rt.set_state(row, action, st.COMPLETE)
+
+
+def suspend_or_resume(rt: StackRuntime, name: str, token: CancelToken, action: str) -> None:
+    row = rt.current.get(name)
+    if row is None or row["action"] == st.INIT or not row.get("physical_id"):
+        return  # nothing was made, so nothing to suspend
+    rt.set_state(row, action, st.IN_PROGRESS)
+    plugin = rt.plugin(row)
+    _checkpoints(rt, row, plugin)
+    try:
+        token.check()
+        (plugin.handle_suspend if action == st.SUSPEND else plugin.handle_resume)(token)
+    except Exception as exc:
+        raise _failure(rt, row, action, exc, plugin) from exc
+    rt.set_state(row, action, st.COMPLETE, physical_id=plugin.physical_id, data=plugin.data)

@@ -22,11 +22,12 @@ from metadata_server.engine.errors import (ActionInProgress, ResourceFailure, St
                                            StackNotFound, StackValidationFailed)
 from metadata_server.engine.graph import Graph
 from metadata_server.engine.loader import bind_definition
-from metadata_server.engine.nested_stacks import NestedStacks
+from metadata_server.engine.nested_stacks import ChildStackFailed, NestedStacks
 from metadata_server.engine.preview import Previews
 from metadata_server.engine.recovery import Recovery
-from metadata_server.engine.validation import validate
-from metadata_server.engine.operations import create_resource, delete_row, update_resource
+from metadata_server.engine.validation import dependency_graph, validate
+from metadata_server.engine.operations import (create_resource, delete_row, suspend_or_resume,
+                                               update_resource)
 from metadata_server.engine.state import Recorder, StackRuntime
 from metadata_server.engine.template import StackIdentity
 from metadata_server.engine.walker import DEFAULT_WORKERS, CancelToken, WalkResult, walk
@@ -37,10 +38,6 @@ from metadata_server.store.stacks import StackStore
 
 log = logging.getLogger("stoker.engine")
 MAX_EVENTS_PER_STACK = 1000  # Heat's max_events_per_stack: older events are purged
-
-
-class ChildStackFailed(Exception):
-    error_type = "Error"
 
 
 @dataclass
@@ -172,6 +169,9 @@ class Engine(NestedStacks, Recovery, Previews):
 
     def _validate(self, bound) -> Graph:
         return validate(bound)
+
+    def _graph(self, bound) -> Graph:
+        return dependency_graph(bound)
 
     # -- create ------------------------------------------------------------------------------
     def create_stack(self, tenant: str, body: dict, endpoints: Endpoints | None = None) -> dict:
@@ -392,6 +392,42 @@ class Engine(NestedStacks, Recovery, Previews):
         return False, self._failure_reason(rt, action, result, token)
 
     # -- cancel, signals ---------------------------------------------------------------------
+    # -- suspend and resume ------------------------------------------------------------------
+    def suspend_stack(self, tenant: str, name_or_id: str) -> None:
+        self._suspend_or_resume(tenant, name_or_id, st.SUSPEND)
+
+    def resume_stack(self, tenant: str, name_or_id: str) -> None:
+        self._suspend_or_resume(tenant, name_or_id, st.RESUME)
+
+    def _suspend_or_resume(self, tenant: str, name_or_id: str, action: str) -> None:
+        """Heat's rules: suspend a COMPLETE stack in reverse order; resume a suspended one
+        forward. Each resource runs its handle_suspend / handle_resume."""
+        stack = self.get_stack(tenant, name_or_id)
+        self._require_idle(stack)
+        if action == st.RESUME and stack["action"] not in (st.SUSPEND, st.RESUME):
+            raise InvalidInput(f"Stack {stack['name']} is {stack['action']}_{stack['status']}: "
+                               "only a suspended stack can be resumed", "NotSupported")
+        if action == st.SUSPEND and stack["status"] != st.COMPLETE:
+            raise InvalidInput(f"Stack {stack['name']} is {stack['action']}_{stack['status']}: "
+                               "only a COMPLETE stack can be suspended", "NotSupported")
+        rt = self._load(stack)
+        if rt.bound is None:
+            raise InvalidInput(f"Stack {stack['name']}'s stored template no longer binds")
+        graph = self._graph(rt.bound)
+        self._begin(rt, action)
+        self._start(rt, action, lambda op: self._run_suspend_or_resume(
+            op.runtime, op.token, action, graph.reversed() if action == st.SUSPEND else graph),
+            begun=True)
+
+    def _run_suspend_or_resume(self, rt: StackRuntime, token: CancelToken, action: str,
+                               graph: Graph) -> None:
+        result = self._walk(rt, graph, lambda name, t: suspend_or_resume(rt, name, t, action),
+                            token, action)
+        if result.ok:
+            self._finish(rt, action, st.COMPLETE, f"Stack {action} completed successfully")
+        else:
+            self._finish(rt, action, st.FAILED, self._failure_reason(rt, action, result, token))
+
     def cancel(self, tenant: str, name_or_id: str, rollback: bool = True) -> None:
         stack = self.get_stack(tenant, name_or_id)
         op = self._ops.get(stack["id"])

@@ -247,3 +247,30 @@ def test_nova_server_with_security_group_and_deployments_as_in_heats_examples(en
     outputs = {o["output_key"]: o["output_value"] for o in engine.outputs(stack)}
     assert outputs["stdout"] == {"0": None}
     assert outputs["occ"]["cfn"]["path"] == "server.Metadata"
+
+
+def test_suspend_and_resume_deploy_when_listed(engine, store):
+    resources = {"config": CONFIG, "server": SERVER,
+                 "listed": deployment(actions=["CREATE", "SUSPEND", "RESUME"],
+                                      signal_transport="NO_SIGNAL"),
+                 "plain": deployment(signal_transport="NO_SIGNAL"),
+                 "group": {"type": "OS::Heat::ResourceGroup", "properties": {
+                     "count": 2, "resource_def": {"type": "OS::Heat::None"}}}}
+    stack = run(engine, start(engine, resources)["id"])
+    server = engine.find_resource(stack["id"], "server")["physical_id"]
+
+    def actions():
+        return sorted(d["action"] for d in store.list_deployments(server_id=server))
+
+    assert actions() == ["CREATE", "CREATE"]
+    with pytest.raises(Exception, match="only a suspended stack can be resumed"):
+        engine.resume_stack("t1", stack["id"])
+    engine.suspend_stack("t1", stack["id"])
+    stack = run(engine, stack["id"])
+    assert (stack["action"], stack["status"]) == ("SUSPEND", "COMPLETE"), stack["status_reason"]
+    assert actions() == ["CREATE", "SUSPEND"]
+    assert {r["name"]: r["action"] for r in engine.resources(stack)}["group"] == "SUSPEND"
+    engine.resume_stack("t1", stack["id"])
+    stack = run(engine, stack["id"])
+    assert (stack["action"], stack["status"]) == ("RESUME", "COMPLETE"), stack["status_reason"]
+    assert actions() == ["CREATE", "RESUME"]

@@ -120,6 +120,12 @@ class Resource:
     def handle_delete(self, token: "CancelToken") -> None:
         """Delete the physical resource; a missing one is already deleted."""
 
+    def handle_suspend(self, token: "CancelToken") -> None:
+        """Suspend the physical resource (most types have nothing to do)."""
+
+    def handle_resume(self, token: "CancelToken") -> None:
+        """Resume the physical resource."""
+
     def checkpoint(self) -> None:
         """Store physical_id and data now, mid-action (the engine replaces this per action):
         an engine restart then knows the physical resource exists and cleans it up."""

@@ -68,6 +68,14 @@ class _Group(Resource):
         if self.physical_id:
             self.ctx.engine.delete_child(self.physical_id, token)
 
+    def handle_suspend(self, token):
+        if self.physical_id:
+            self.ctx.engine.suspend_child(self.physical_id, "SUSPEND", token)
+
+    def handle_resume(self, token):
+        if self.physical_id:
+            self.ctx.engine.suspend_child(self.physical_id, "RESUME", token)
+
     def _names(self) -> list[str]:
         return list(self.members())
 

@@ -54,6 +54,14 @@ class TemplateResource(Resource):
         if self.physical_id:
             self.ctx.engine.delete_child(self.physical_id, token)
 
+    def handle_suspend(self, token):
+        if self.physical_id:
+            self.ctx.engine.suspend_child(self.physical_id, "SUSPEND", token)
+
+    def handle_resume(self, token):
+        if self.physical_id:
+            self.ctx.engine.suspend_child(self.physical_id, "RESUME", token)
+
     def _outputs(self) -> dict:
         return self.ctx.engine.child_outputs(self.physical_id) if self.physical_id else {}
 

@@ -187,6 +187,12 @@ class SoftwareDeployment(Resource):
         deployments.delete_deployment(store, self.ctx.clock, self.ctx.tenant, row["id"])
         store.delete_config(row["config_id"])
 
+    def handle_suspend(self, token):
+        self._deploy("SUSPEND", token)
+
+    def handle_resume(self, token):
+        self._deploy("RESUME", token)
+
     def handle_cancel(self):
         row = self.ctx.store.get_deployment(self.physical_id) if self.physical_id else None
         if row is not None and row["status"] == "IN_PROGRESS":
