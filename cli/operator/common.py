@@ -7,7 +7,7 @@ import sys
 from typing import Callable
 
 from cli.operator.client import DEFAULT_TENANT, DEFAULT_URL, Client, Settings
-from cli.operator.errors import USAGE, CliError
+from cli.operator.errors import EXIT_CODES, USAGE, CliError
 from cli.operator.output import FORMATS
 
 
@@ -27,6 +27,8 @@ def connection_parent() -> argparse.ArgumentParser:
                      help="show only this column (repeatable)")
     return parent
 
+
+EXIT_EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items())
 
 Handler = Callable[[argparse.Namespace, Client], "str | int | None"]
 
@@ -52,7 +54,8 @@ def runner(handler: Handler, client_factory=None) -> Callable[[argparse.Namespac
 
 
 def leaf(sub, name: str, help_text: str, handler: Handler, parent) -> argparse.ArgumentParser:
-    parser = sub.add_parser(name, help=help_text, description=help_text, parents=[parent])
+    parser = sub.add_parser(name, help=help_text, description=help_text, parents=[parent],
+                            epilog=EXIT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     # `handler` is kept too, so tests can run a command on a client of their own
     parser.set_defaults(func=runner(handler), handler=handler)
     return parser

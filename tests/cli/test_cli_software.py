@@ -231,3 +231,11 @@ def test_deployment_create_wait(stoker, config_files):
     assert "FAILED: deploy_status_code : Deployment exited with non-zero status code: 2" in \
         failed.err
     assert failed.err.splitlines()[0].endswith(": IN_PROGRESS")
+
+
+def test_every_command_documents_its_exit_codes(stoker):
+    for argv in (("software", "config", "list"), ("stack", "create"), ("deployment", "explain"),
+                 ("template", "validate")):
+        shown = stoker(*argv, "--help")
+        assert shown.code == 0
+        assert "exit codes:" in shown.out and "8  --wait: gave up waiting" in shown.out
