@@ -262,6 +262,9 @@ def _resources(eng, tenant, stack, parts):
         return jsonify({"resource": views.format_resource(
             _base(), stack, row, _required_by(rows, stack, eng).get(row["name"], []),
             attributes)})
+    if len(parts) == 1 and method == "PATCH":
+        eng.mark_unhealthy(tenant, stack["id"], row["name"], json_body())
+        return "", 200
     if len(parts) == 2 and parts[1] == "metadata" and method == "GET":
         return jsonify({"metadata": eng.resource_metadata(stack, row["name"])})
     if len(parts) == 2 and parts[1] == "events" and method == "GET":

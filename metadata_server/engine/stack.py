@@ -392,6 +392,27 @@ class Engine(NestedStacks, Recovery, Previews):
         return False, self._failure_reason(rt, action, result, token)
 
     # -- cancel, signals ---------------------------------------------------------------------
+    # -- mark unhealthy ----------------------------------------------------------------------
+    def mark_unhealthy(self, tenant: str, name_or_id: str, resource: str, body: dict) -> None:
+        """Heat's rules: CHECK_FAILED (the next update replaces it), or back to CHECK_COMPLETE."""
+        stack = self.get_stack(tenant, name_or_id)
+        unknown = set(body) - {"mark_unhealthy", "resource_status_reason"}
+        if unknown or not isinstance(body.get("mark_unhealthy"), bool):
+            raise InvalidInput("body must be {\"mark_unhealthy\": true|false"
+                               "[, \"resource_status_reason\": \"...\"]}"
+                               + (f"; unknown keys {sorted(unknown)}" if unknown else ""))
+        self._require_idle(stack)
+        rt = self._load(stack)
+        row = rt.find(resource)
+        if row is None:
+            raise StackNotFound(f"{stack['name']}/{resource}")
+        reason = str(body.get("resource_status_reason") or "")
+        if body["mark_unhealthy"] and row["action"] != st.DELETE:
+            rt.set_state(row, st.CHECK, st.FAILED, reason or "state changed")
+        elif not body["mark_unhealthy"] and (row["action"], row["status"]) == (st.CHECK, st.FAILED):
+            rt.set_state(row, st.CHECK, st.COMPLETE, reason or "state changed")
+        rt.recorder.flush()
+
     # -- suspend and resume ------------------------------------------------------------------
     def suspend_stack(self, tenant: str, name_or_id: str) -> None:
         self._suspend_or_resume(tenant, name_or_id, st.SUSPEND)

@@ -185,3 +185,22 @@ def test_cancel_action(client, app):
 def test_resource_types_lists_the_registry(client, app):
     types = client.get("/v1/t1/resource_types").json["resource_types"]
     assert "OS::Heat::SoftwareDeployment" in types and "OS::Neutron::Net" in types
+
+
+def test_mark_unhealthy_then_update_replaces(client, app):
+    stack_id = create(client, app)
+    path = f"/v1/t1/stacks/web/{stack_id}/resources/t"
+    before = client.get(path).json["resource"]["physical_resource_id"]
+    bad = client.patch(path, json={"mark_unhealthy": True, "colour": "red"})
+    assert bad.status_code == 400
+    response = client.patch(path, json={"mark_unhealthy": True,
+                                        "resource_status_reason": "disk on fire"})
+    assert response.status_code == 200, response.json
+    shown = client.get(path).json["resource"]
+    assert shown["resource_status"] == "CHECK_FAILED"
+    assert shown["resource_status_reason"] == "disk on fire"
+    client.patch(f"/v1/t1/stacks/web/{stack_id}", json={})
+    wait(app, stack_id)
+    after = client.get(path).json["resource"]
+    assert after["resource_status"] == "CREATE_COMPLETE"
+    assert after["physical_resource_id"] != before  # replaced
