@@ -15,9 +15,9 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from decimal import Decimal
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 
 from refresher.process import run_with_deadline
 
