@@ -31,6 +31,24 @@ def _failure(rt: StackRuntime, row: dict, action: str, exc: BaseException, plugi
     return failure
 
 
+HOOKS = ("pre-create", "pre-update", "pre-delete")
+
+
+def pause_at_hook(rt: StackRuntime, row: dict, hook: str, action: str, token: CancelToken) -> None:
+    """A breakpoint set in the environment: wait until a signal {"unset_hook": hook} clears it.
+    Dependants wait too; unrelated branches go on; the stack timeout still applies."""
+    defn = rt.definitions.get(row["name"])
+    if defn is None or hook not in (getattr(defn, "hooks", ()) or ()):
+        return
+    with rt.lock:
+        row["data"] = dict(row.get("data") or {}, **{hook: True})
+        rt.recorder.update(row["id"], {"data": row["data"]})
+    rt.set_state(row, row["action"], row["status"], f"{action} paused until Hook {hook} is cleared")
+    while (row.get("data") or {}).get(hook):
+        if token.wait(rt.ctx.poll_interval):
+            raise Cancelled(token.reason)
+
+
 def _checkpoints(rt: StackRuntime, row: dict, plugin) -> None:
     def checkpoint() -> None:
         values = {"physical_id": plugin.physical_id, "data": plugin.data}
@@ -44,6 +62,8 @@ def create_resource(rt: StackRuntime, name: str, token: CancelToken, action: str
                     row: dict | None = None) -> dict:
     defn = rt.definitions[name]
     row = row or rt.current[name]
+    if rt.stack["action"] == st.CREATE and action == st.CREATE:
+        pause_at_hook(rt, row, "pre-create", action, token)
     rt.set_state(row, action, st.IN_PROGRESS)
     plugin = None
     try:
@@ -86,6 +106,8 @@ def update_resource(rt: StackRuntime, name: str, token: CancelToken, action: str
     _restore_backup(rt, name, new_snapshot)
     with rt.lock:
         old = rt.current.get(name)
+    if old is not None and action == st.UPDATE:
+        pause_at_hook(rt, old, "pre-update", action, token)
     if old is None:
         with rt.lock:
             rt.current[name] = rt.new_row(name, defn.type)
@@ -148,6 +170,8 @@ def delete_row(rt: StackRuntime, row: dict, token: CancelToken, action: str = st
     if row["action"] == st.INIT or (row["action"] == st.DELETE and row["status"] == st.COMPLETE):
         rt.set_state(row, action, st.COMPLETE)
         return
+    if action == st.DELETE and rt.stack["action"] == st.DELETE and not row.get("replaced_by"):
+        pause_at_hook(rt, row, "pre-delete", action, token)
     rt.set_state(row, action, st.IN_PROGRESS)
     policy = ((row.get("definition") or {}).get("deletion_policy") or "Delete").capitalize()
     plugin = None

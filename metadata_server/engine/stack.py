@@ -26,8 +26,8 @@ from metadata_server.engine.nested_stacks import ChildStackFailed, NestedStacks
 from metadata_server.engine.preview import Previews
 from metadata_server.engine.recovery import Recovery
 from metadata_server.engine.validation import dependency_graph, validate
-from metadata_server.engine.operations import (create_resource, delete_row, suspend_or_resume,
-                                               update_resource)
+from metadata_server.engine.operations import (HOOKS, create_resource, delete_row,
+                                               suspend_or_resume, update_resource)
 from metadata_server.engine.state import Recorder, StackRuntime
 from metadata_server.engine.template import StackIdentity
 from metadata_server.engine.walker import DEFAULT_WORKERS, CancelToken, WalkResult, walk
@@ -468,12 +468,23 @@ class Engine(NestedStacks, Recovery, Previews):
         if row is None:
             raise StackNotFound(f"{stack['name']}/{resource}")
         with rt.lock:
-            plugin = rt.plugin(row)
-            plugin.handle_signal(body)
-            row["data"] = plugin.data
-            rt.recorder.update(row["id"], {"data": plugin.data})
-            reason = (f"status:{body.get('status', 'SUCCESS')} reason:{body.get('reason', '')}"
-                      if isinstance(body, dict) else "Signal received")
+            if isinstance(body, dict) and "unset_hook" in body:
+                hook = body["unset_hook"]
+                if hook not in HOOKS or not (row.get("data") or {}).get(hook):
+                    raise InvalidInput(f"The \"{hook}\" hook is not defined on "
+                                       f"{row['type']} \"{row['name']}\"",
+                                       "InvalidBreakPointHook")
+                data = {k: v for k, v in row["data"].items() if k != hook}
+                row["data"] = data
+                rt.recorder.update(row["id"], {"data": data})
+                reason = f"Hook {hook} is cleared"
+            else:
+                plugin = rt.plugin(row)
+                plugin.handle_signal(body)
+                row["data"] = plugin.data
+                rt.recorder.update(row["id"], {"data": plugin.data})
+                reason = (f"status:{body.get('status', 'SUCCESS')} reason:{body.get('reason', '')}"
+                          if isinstance(body, dict) else "Signal received")
             rt.recorder.event({"id": str(uuid.uuid4()), "stack_id": stack["id"],
                                "resource_name": row["name"],
                                "physical_resource_id": row.get("physical_id") or "",

@@ -369,3 +369,26 @@ def test_group_batch_create_runs_members_in_batches(engine):
         TestResource.handle_create = original
     assert stack["status"] == "COMPLETE", stack["status_reason"]
     assert peak[0] == 2
+
+
+def test_pre_create_hook_pauses_until_cleared_and_unrelated_branch_goes_on(engine):
+    from engine_helpers import wait_for
+    from metadata_server.service.errors import InvalidInput
+    stack = engine.create_stack("t1", {
+        "stack_name": "hooks", "environment": {"resource_registry": {"resources": {
+            "paused": {"hooks": "pre-create"}}}},
+        "template": hot({"paused": {"type": "OS::Heat::None"},
+                         "after": {"type": "OS::Heat::None", "depends_on": ["paused"]},
+                         "free": {"type": "OS::Heat::None"}})})
+    wait_for(lambda: (engine.find_resource(stack["id"], "free") or {}).get("status") == "COMPLETE"
+             and (engine.find_resource(stack["id"], "paused") or {}).get("data", {}).get("pre-create"),
+             what="the hook to be reached")
+    assert engine.find_resource(stack["id"], "after")["action"] == "INIT"
+    with pytest.raises(InvalidInput, match="pre-delete"):
+        engine.signal_resource("t1", stack["id"], "paused", {"unset_hook": "pre-delete"})
+    engine.signal_resource("t1", stack["id"], "paused", {"unset_hook": "pre-create"})
+    stack = run(engine, stack["id"])
+    assert stack["status"] == "COMPLETE", stack["status_reason"]
+    reasons = [e["status_reason"] for e in engine.events(stack) if e["resource_name"] == "paused"]
+    assert "CREATE paused until Hook pre-create is cleared" in reasons
+    assert "Hook pre-create is cleared" in reasons
