@@ -134,7 +134,7 @@ def lookup(tenant, name, stack_id=None, rest=None):
 def two_parts(tenant, name, sub):
     admin()
     if sub in ("resources", "events", "template", "environment", "files", "outputs",
-               "actions", "preview"):
+               "actions", "preview", "export"):
         stack = engine().get_stack(tenant, name)
         return redirect(views.stack_path(_base(), tenant, stack) + "/" + sub, code=302)
     return _stack_root(tenant, name, sub)
@@ -176,6 +176,8 @@ def _dispatch_sub(tenant, name, stack_id, rest):
                  "environment": definition.get("environment") or {},
                  "files": definition.get("files") or {}}[head]
         return jsonify(value)
+    if head == "export" and method == "GET" and len(parts) == 1:
+        return jsonify(eng.export_stack(tenant, stack["id"]))
     if head == "outputs" and method == "GET":
         return _outputs(eng, stack, parts[1] if len(parts) > 1 else None)
     if head == "actions" and method == "POST" and len(parts) == 1:
@@ -210,6 +212,9 @@ def _actions(eng, tenant, stack):
         return "", 200
     if action == "suspend":
         eng.suspend_stack(tenant, stack["id"])
+        return "", 200
+    if action == "check":
+        eng.check_stack(tenant, stack["id"])
         return "", 200
     if action == "resume":
         eng.resume_stack(tenant, stack["id"])

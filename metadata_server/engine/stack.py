@@ -392,6 +392,38 @@ class Engine(NestedStacks, Recovery, Previews):
         return False, self._failure_reason(rt, action, result, token)
 
     # -- cancel, signals ---------------------------------------------------------------------
+    # -- check and export --------------------------------------------------------------------
+    def check_stack(self, tenant: str, name_or_id: str) -> None:
+        """Heat's check: each resource's handle_check; a type without one is CHECK_COMPLETE
+        "CHECK not supported for <type>" (none of stoker's types has one yet)."""
+        stack = self.get_stack(tenant, name_or_id)
+        self._require_idle(stack)
+        rt = self._load(stack)
+        self._begin(rt, st.CHECK)
+
+        def run(op):
+            for row in list(rt.current.values()):
+                rt.set_state(row, st.CHECK, st.COMPLETE, f"CHECK not supported for {row['type']}")
+            self._finish(rt, st.CHECK, st.COMPLETE, "Stack CHECK completed successfully")
+        self._start(rt, st.CHECK, run, begun=True)
+
+    def export_stack(self, tenant: str, name_or_id: str) -> dict:
+        """Heat's export (abandon data without deleting anything)."""
+        stack = self.get_stack(tenant, name_or_id)
+        definition = stack["definition"]
+        rt = self._runtimes.get(stack["id"]) or self._load(stack)
+        return rt.mask({
+            "name": stack["name"], "id": stack["id"], "action": stack["action"],
+            "status": stack["status"], "template": definition.get("template"),
+            "environment": definition.get("environment") or {},
+            "files": definition.get("files") or {}, "project_id": stack["tenant"],
+            "stack_user_project_id": stack["tenant"], "tags": stack.get("tags"),
+            "resources": {r["name"]: {"name": r["name"], "resource_id": r["physical_id"],
+                                      "type": r["type"], "action": r["action"],
+                                      "status": r["status"], "metadata": {},
+                                      "resource_data": {}}
+                          for r in self.resources(stack)}})
+
     # -- mark unhealthy ----------------------------------------------------------------------
     def mark_unhealthy(self, tenant: str, name_or_id: str, resource: str, body: dict) -> None:
         """Heat's rules: CHECK_FAILED (the next update replaces it), or back to CHECK_COMPLETE."""

@@ -204,3 +204,17 @@ def test_mark_unhealthy_then_update_replaces(client, app):
     after = client.get(path).json["resource"]
     assert after["resource_status"] == "CREATE_COMPLETE"
     assert after["physical_resource_id"] != before  # replaced
+
+
+def test_check_and_export(client, app):
+    stack_id = create(client, app)
+    assert client.post(f"/v1/t1/stacks/web/{stack_id}/actions",
+                       json={"check": None}).status_code == 200
+    wait(app, stack_id)
+    shown = client.get(f"/v1/t1/stacks/web/{stack_id}").json["stack"]
+    assert shown["stack_status"] == "CHECK_COMPLETE"
+    resource = client.get(f"/v1/t1/stacks/web/{stack_id}/resources/v").json["resource"]
+    assert resource["resource_status_reason"] == "CHECK not supported for OS::Heat::Value"
+    exported = client.get(f"/v1/t1/stacks/web/{stack_id}/export").json
+    assert exported["id"] == stack_id and set(exported["resources"]) == {"v", "t"}
+    assert exported["template"]["heat_template_version"] == "2018-08-31"
