@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 TEST_CFG = """\
@@ -68,6 +69,23 @@ def in_namespaces(root: Path, argv: list[str], timeout: float,
                            + 'exec "$@"',
                            "inner", str(root)] + argv,
                           capture_output=True, text=True, timeout=timeout)
+
+
+PACKAGES = ("agent", "collector", "applier", "refresher", "metadata_server", "cli")
+
+
+def build_wheels(repo: Path, out: Path, scratch: Path) -> subprocess.CompletedProcess:
+    """stoker and its agent dependencies as wheels in `out`. The build runs on a copy of the
+    sources so that it leaves no build/ or egg-info in the checkout."""
+    source = scratch / "stoker-src"
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        source.mkdir(parents=True, exist_ok=True)
+        shutil.copy(repo / name, source / name)
+    for package in PACKAGES:
+        shutil.copytree(repo / package, source / package,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(out),
+                           str(source)], capture_output=True, text=True, timeout=180)
 
 
 def make_root(root: Path) -> Path:

@@ -5,7 +5,6 @@ import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
@@ -56,8 +55,7 @@ def dib(tmp_path_factory):
 def wheels(tmp_path_factory):
     """stoker and its agent dependencies as wheels, for an install with no network."""
     out = tmp_path_factory.mktemp("wheels")
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(out), str(REPO)],
-                          capture_output=True, text=True, timeout=180)
+    done = _boot_root.build_wheels(REPO, out, tmp_path_factory.mktemp("wheel-build"))
     if done.returncode != 0:
         pytest.skip(f"cannot build the agent's wheels (package index unreachable?): "
                     f"{done.stderr.strip()[-300:]}")
