@@ -80,17 +80,25 @@ def parse(text: str) -> Template:
             at = find(open_tag, at + 1)
         if m is None:
             break
+        change, delims, raw, raw_name, kind, name = m.groups()
+        end = m.end()
+        if raw is not None:
+            kind, name = "&", raw_name
+        if (kind == "" or kind == "&") and change is None:
+            # A variable is never standalone: the text before it, indentation included, stays.
+            if pos != at:
+                nodes.append(text[pos:at])
+            nodes.append(("v", name, _parts(name)))
+            pos = end
+            continue
+        if change is not None:
+            kind, name = "=", delims
         start = at
         while start > pos and text[start - 1] in " \t":
             start -= 1
-        tag_start, end = start, m.end()
+        tag_start = start
         ws = text[start:at]
-        change, delims, raw, raw_name, kind, name = m.groups()
-        if change is not None:
-            kind, name = "=", delims
-        elif raw is not None:
-            kind, name = "&", raw_name
-        if kind not in ("", "&") and (start == 0 or text[start - 1] in "\r\n") \
+        if (start == 0 or text[start - 1] in "\r\n") \
                 and (end == size or text[end] in "\r\n"):
             # A standalone tag takes its whole line with it, indentation and newline included.
             if end < size and text[end] == "\r":
@@ -103,9 +111,7 @@ def parse(text: str) -> Template:
             nodes.append(text[pos:start])
         pos = end
 
-        if kind == "" or kind == "&":
-            nodes.append(("v", name, _parts(name)))
-        elif kind == "#" or kind == "^":
+        if kind == "#" or kind == "^":
             open_sections.append((kind, name, tag_start, nodes))
             nodes = []
         elif kind == "/":
@@ -136,9 +142,15 @@ def parse(text: str) -> Template:
     return template
 
 
+_PARTS: dict[str, tuple[str, ...] | None] = {".": None}
+
+
 def _parts(name: str) -> tuple[str, ...] | None:
     """The dotted name split once at parse time; None for "." (the current item)."""
-    return None if name == "." else tuple(name.split("."))
+    parts = _PARTS.get(name, False)
+    if parts is False:
+        parts = _PARTS[name] = tuple(name.split("."))
+    return parts
 
 
 def _lookup(parts: tuple[str, ...] | None, stack: list):
@@ -181,7 +193,10 @@ def _render(nodes: list, stack: list, out: list) -> None:
         kind = node[0]
         value = _lookup(node[2], stack)
         if kind == "v":
-            append(_to_text(value))
+            if value.__class__ is str:
+                append(value)
+            else:
+                append(_to_text(value))
         elif kind == "#":
             if not value:
                 continue
