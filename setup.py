@@ -32,6 +32,7 @@ setup(
         "os-collect-config = collector.cli:main",
         "os-refresh-config = refresher.cli:main",
         "os-apply-config = applier.cli:main",
+        "os-config-applier = applier.cli:main",  # os-apply-config's legacy name
         "heat-config-notify = agent.notify:main",
     ]},
 )
