@@ -106,3 +106,19 @@ def test_get_attr_not_ready_is_null_and_output_error_is_masked():
     assert outputs["a"]["output_value"] == "nothing here"
     assert "sekret-value" not in outputs["b"]["output_error"]
     assert "******" in outputs["b"]["output_error"]
+
+
+def test_validate_without_values_tolerates_parameter_driven_conditions_and_policies():
+    text = ("heat_template_version: 2016-10-14\n"
+            "parameters:\n  env: {type: string}\n  policy: {type: string}\n"
+            "  nothing: {type: string, default: null}\n"
+            "resources:\n  r:\n    type: OS::Heat::None\n"
+            "    condition: {equals: [{get_param: env}, prod]}\n"
+            "    deletion_policy: {get_param: policy}\n"
+            "outputs:\n  o:\n    value: {get_param: env}\n"
+            "    condition: {not: {equals: [{get_param: env}, dev]}}\n")
+    body = describe_template(parse_template(text))
+    assert set(body["Parameters"]) == {"env", "policy", "nothing"}
+    assert "Default" not in body["Parameters"]["nothing"]   # null default = required
+    with pytest.raises(TemplateError, match=r"The Parameter \(env\) was not provided"):
+        bind(parse_template(text), None, {"policy": "Retain", "nothing": "x"}, ID)
