@@ -20,6 +20,12 @@ from metadata_server.engine.template import (StackIdentity, TemplateError, bind,
 from metadata_server.engine.template.functions import select_path
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*/*.yaml"))
+CASE_KEYS = {"description", "template", "filename", "files", "environments", "params", "strict",
+             "update", "attributes", "facade", "resolve", "expect", "pad_to", "skip_if_module",
+             "requires_module"}
+EXPECT_KEYS = {"error", "outputs", "output_errors", "parameters", "resources", "types",
+               "providers", "definitions", "dependencies", "properties", "environment",
+               "shown_parameters", "mask", "warnings", "child_registry"}
 IDENTITY = StackIdentity("mystack", "0000-stack-id", "project-1")
 
 
@@ -66,6 +72,7 @@ def _run(case: dict):
 
 
 def _check_error(exc: TemplateError, want: dict):
+    assert set(want) <= {"kind", "message", "file", "line", "column", "path", "not_in_message"}
     if "kind" in want:
         assert exc.kind == want["kind"], exc
     if "message" in want:
@@ -83,6 +90,9 @@ def _check_error(exc: TemplateError, want: dict):
 @pytest.mark.timeout(10)
 def test_template_fixture(path: Path):
     case = yaml.safe_load(path.read_text())
+    # a misspelt key would make a fixture assert nothing: refuse it
+    assert set(case) <= CASE_KEYS, set(case) - CASE_KEYS
+    assert set(case["expect"]) <= EXPECT_KEYS, set(case["expect"]) - EXPECT_KEYS
     if case.get("skip_if_module") and importlib.util.find_spec(case["skip_if_module"]):
         pytest.skip(f"{case['skip_if_module']} is installed")
     if case.get("requires_module"):
