@@ -110,9 +110,8 @@ def bind(template: Template, environment: Environment | None = None,
             value = getattr(raw, section)
             if enabled:
                 parsed = parse(value, b._scope(f"{name}.{section}"), path + (section,))
-                if section == "properties" and value is not None \
-                        and not isinstance(value, dict) and not _is_call(parsed):
-                    raise template.error(f"Resource {name} properties must be a map",
+                if value is not None and not isinstance(value, dict) and not _is_call(parsed):
+                    raise template.error(f"Resource {name} {section} must be a map",
                                          path + (section,))
             else:
                 parsed = None
