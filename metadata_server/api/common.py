@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -12,9 +11,10 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from metadata_server.service.auth import Principal, authenticate
 from metadata_server.service.clock import Clock
 from metadata_server.service.credential_cache import CredentialCache
-from metadata_server.service.credentials import SIGNING_SECRET, new_token, signal_signature
+from metadata_server.service.credentials import SIGNING_SECRET, new_token
 from metadata_server.service.deployments import DEFAULT_TIMEOUT_SECONDS, SignalUrl
 from metadata_server.service.document_cache import DocumentCache
+from metadata_server.service.endpoints import Endpoints
 from metadata_server.service.last_seen import SeenRecorder
 from metadata_server.service.metrics import Metrics
 from metadata_server.service.errors import InvalidInput, PayloadTooLarge, ServiceError
@@ -54,15 +54,12 @@ class Context:
     def base_url(self) -> str:
         return (self.public_url or request.host_url).rstrip("/")
 
-    def signal_url_factory(self) -> SignalUrl:
-        base, key = self.base_url(), self.signing_key()
+    def endpoints(self) -> Endpoints:
+        """The URLs handed to servers, for the public address of this request."""
+        return Endpoints(self.base_url(), self.signing_key())
 
-        def url(deployment_id: str, expires_at: datetime | None) -> str:
-            expires = str(int(expires_at.replace(tzinfo=timezone.utc).timestamp())) if expires_at else ""
-            query = f"expires={expires}&" if expires else ""
-            return (f"{base}/v1/signal/deployments/{deployment_id}"
-                    f"?{query}sig={signal_signature(key, deployment_id, expires)}")
-        return url
+    def signal_url_factory(self) -> SignalUrl:
+        return self.endpoints().signal_url
 
 
 def ctx() -> Context:

@@ -2,7 +2,6 @@
 from flask import Blueprint, Response, jsonify, request
 
 from metadata_server.api.common import admin, caller, ctx, json_body
-from metadata_server.api.signed_metadata import signed_metadata_url
 from metadata_server.api.document_endpoint import (DocumentRequest, parse_if_none_match,
                                                    parse_wait, respond)
 from metadata_server.service import documents, servers
@@ -12,13 +11,13 @@ bp = Blueprint("servers", __name__, url_prefix="/v1/<tenant>/servers")
 
 
 def _metadata_url(tenant: str, server_id: str) -> str:
-    return f"{ctx().base_url()}/v1/{tenant}/servers/{server_id}/metadata"
+    return ctx().endpoints().server_metadata_url(tenant, server_id)
 
 
 def _credentials(tenant: str, server_id: str, issued: servers.IssuedCredentials) -> dict:
     """The credential, and collector settings for stoker's agent and for os-collect-config."""
-    metadata_url = _metadata_url(tenant, server_id)
-    base = ctx().base_url()
+    endpoints = ctx().endpoints()
+    metadata_url = endpoints.server_metadata_url(tenant, server_id)
     return {
         "credential": {"token": issued.token, "access_key_id": issued.access_key_id,
                        "secret_access_key": issued.secret_access_key},
@@ -27,9 +26,10 @@ def _credentials(tenant: str, server_id: str, issued: servers.IssuedCredentials)
         # upstream os-collect-config uses `cfn` or `request`
         "os-collect-config": {
             "watch": {"metadata_url": metadata_url, "auth_token": issued.token},
-            "cfn": documents.cfn_settings(f"{base}/v1/", server_id, "server",
+            "cfn": documents.cfn_settings(endpoints.cfn_url(), server_id, "server",
                                           issued.access_key_id, issued.secret_access_key)["cfn"],
-            "request": {"metadata_url": signed_metadata_url(server_id, issued.access_key_id)},
+            "request": {"metadata_url": endpoints.signed_metadata_url(server_id,
+                                                                      issued.access_key_id)},
         },
     }
 

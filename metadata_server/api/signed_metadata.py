@@ -12,20 +12,10 @@ from metadata_server.api.common import ctx
 from metadata_server.api.document_endpoint import (DocumentRequest, parse_if_none_match,
                                                    parse_wait, respond)
 from metadata_server.service import documents
-from metadata_server.service.credentials import sign
+from metadata_server.service.credentials import metadata_signature
 from metadata_server.service.errors import Forbidden
 
 bp = Blueprint("signed_metadata", __name__, url_prefix="/v1/metadata")
-
-
-def metadata_signature(key: str, server_id: str, access_key: str) -> str:
-    return sign(key, "metadata", server_id, access_key)
-
-
-def signed_metadata_url(server_id: str, access_key: str) -> str:
-    c = ctx()
-    return (f"{c.base_url()}/v1/metadata/{server_id}"
-            f"?sig={metadata_signature(c.signing_key(), server_id, access_key)}")
 
 
 @bp.route("/<server_id>", methods=["GET", "HEAD"])
@@ -41,6 +31,6 @@ def document(server_id):
     status, headers, body = respond(c.documents, DocumentRequest(
         server["tenant"], server_id, parse_if_none_match(request.headers.get("If-None-Match")),
         parse_wait(request.args.get("wait")),
-        documents.request_settings(signed_metadata_url(server_id, access_key)),
+        documents.request_settings(c.endpoints().signed_metadata_url(server_id, access_key)),
         head=request.method == "HEAD", variant="request"), poll_interval=c.poll_interval)
     return Response(body, status=status, headers=headers)

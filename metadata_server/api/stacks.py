@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request
 from metadata_server.api.common import admin, ctx, json_body
 from metadata_server.engine import views
 from metadata_server.engine.drivers import LocalDriver
-from metadata_server.engine.endpoints import Endpoints
+from metadata_server.service.endpoints import Endpoints
 from metadata_server.engine.errors import StackNotFound
 from metadata_server.engine.resources import REGISTRY
 from metadata_server.engine.resources.wait_condition import handle_signature
@@ -45,8 +45,7 @@ def _local_cloud_dir(store) -> Path | None:
 
 
 def _endpoints() -> Endpoints:
-    c = ctx()
-    return Endpoints(c.base_url(), c.signing_key())
+    return ctx().endpoints()
 
 
 def _base() -> str:

@@ -6,7 +6,7 @@ import string
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from metadata_server.engine.endpoints import Endpoints
+from metadata_server.service.endpoints import Endpoints
 from metadata_server.service.clock import Clock
 from metadata_server.store import Store
 

@@ -17,7 +17,7 @@ from metadata_server.engine import status as st
 from metadata_server.engine.context import PluginContext
 from metadata_server.engine.definition import definition_from_body, stack_name, stack_options
 from metadata_server.engine.drivers import CloudDriver, LocalDriver
-from metadata_server.engine.endpoints import LOCAL, Endpoints
+from metadata_server.service.endpoints import LOCAL, Endpoints
 from metadata_server.engine.errors import (ActionInProgress, ResourceFailure, StackExists,
                                            StackNotFound, StackValidationFailed)
 from metadata_server.engine.graph import Graph

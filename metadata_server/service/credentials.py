@@ -28,3 +28,8 @@ def verify(key: str, signature: str, *parts: str) -> bool:
 def signal_signature(key: str, deployment_id: str, expires: str = "") -> str:
     """Signs the deployment and the URL's expiry (unix seconds; empty for a URL that never expires)."""
     return sign(key, "signal", deployment_id, expires)
+
+
+def metadata_signature(key: str, server_id: str, access_key: str) -> str:
+    """Signs a server's metadata URL; covering its access key, it dies with a rotation."""
+    return sign(key, "metadata", server_id, access_key)

@@ -1,7 +1,7 @@
 """Helpers shared by engine tests (imported by name: tests/engine is on sys.path)."""
 from __future__ import annotations
 
-from metadata_server.engine.endpoints import Endpoints
+from metadata_server.service.endpoints import Endpoints
 
 ENDPOINTS = Endpoints("http://stoker.test", "test-signing-key")
 

@@ -1,15 +1,16 @@
 """The URLs the engine hands to servers: where to poll, where to signal.
 
-The API layer knows the public base URL and the signing key; it gives them to the engine as an
-`Endpoints`, so the engine core needs no request object. The formulas match the routes in
-metadata_server/api (signals.py, signed_metadata.py, servers.py, cfn.py).
+The API layer knows the public base URL and the signing key; it makes an `Endpoints` from them
+for its own answers and hands one to the engine, so the engine core needs no request object. The
+routes that check these URLs are in metadata_server/api (signals.py, signed_metadata.py,
+servers.py, cfn.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from metadata_server.service.credentials import sign, signal_signature
+from metadata_server.service.credentials import metadata_signature, signal_signature
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,7 @@ class Endpoints:
         return f"{self.base_url}/v1/{tenant}/servers/{server_id}/metadata"
 
     def signed_metadata_url(self, server_id: str, access_key: str) -> str:
-        # the same signature api/signed_metadata.py checks
-        signature = sign(self.signing_key, "metadata", server_id, access_key)
+        signature = metadata_signature(self.signing_key, server_id, access_key)
         return f"{self.base_url}/v1/metadata/{server_id}?sig={signature}"
 
     def cfn_url(self) -> str:
