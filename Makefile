@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): setup.py pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[server,postgres,openstack,watch,test]'
+	$(PY) -m pip install -q -e '.[server,postgres,openstack,watch,yaql,test]'
 	touch $(STAMP)
 
 venv: $(STAMP)

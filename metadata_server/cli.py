@@ -38,6 +38,12 @@ def register(subparsers, name: str, help_text: str) -> None:
                         "deploy_timeout of its own (default %(default)g)")
     parser.add_argument("--poll-interval", type=float, default=30, metavar="SECONDS",
                         help="poll interval suggested to agents (default %(default)g)")
+    parser.add_argument("--cloud-driver", choices=("local", "openstack"), default="local",
+                        help="where stacks create servers, networks and volumes: `local` records "
+                        "them on this machine (servers are agent processes); `openstack` uses a "
+                        "cloud through openstacksdk (default %(default)s)")
+    parser.add_argument("--os-cloud", metavar="NAME",
+                        help="with --cloud-driver openstack: the clouds.yaml entry to use")
     parser.add_argument("--log-level", default="INFO", help="logging level (default %(default)s)")
     parser.set_defaults(func=run)
 
@@ -61,6 +67,19 @@ def admin_token(state_dir: Path) -> tuple[str, bool]:
     with os.fdopen(fd, "w") as handle:
         handle.write(token + "\n")
     return token, True
+
+
+def _start_engine(app, args: argparse.Namespace, base_url: str) -> None:
+    from metadata_server.api.stacks import start_engine
+    from metadata_server.engine.drivers import make_driver
+    from metadata_server.service.endpoints import Endpoints
+
+    context = app.extensions["stoker"]
+    if args.cloud_driver == "openstack":
+        driver = make_driver("openstack", cloud=args.os_cloud)
+    else:
+        driver = make_driver("local", state_dir=Path(args.state_dir) / "local-cloud")
+    start_engine(app, Endpoints(args.public_url or base_url, context.signing_key()), driver)
 
 
 def _build(args: argparse.Namespace, token: str):
@@ -91,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         # migrations run once here, before any worker starts
         app, background = _build(args, token)
     except Exception as exc:  # a bad URL or unreachable database: one line, no traceback
-        print(f"stoker server: cannot open database: {exc.__class__.__name__}: "
+        print(f"stoker server: cannot start: {exc.__class__.__name__}: "
               f"{str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
         return 1
     if generated:
@@ -99,12 +118,16 @@ def run(args: argparse.Namespace) -> int:
               flush=True)
     if args.workers > 0:
         from metadata_server.gunicorn_app import serve
-        background = None
-        return serve(args, host, port, lambda: _build(args, token))
-    return _serve_embedded(app, background, host, port)
+
+        def build_worker():
+            worker_app, worker_background = _build(args, token)
+            _start_engine(worker_app, args, f"http://{host}:{port}")
+            return worker_app, worker_background
+        return serve(args, host, port, build_worker)
+    return _serve_embedded(app, background, host, port, args)
 
 
-def _serve_embedded(app, background, host: str, port: int) -> int:
+def _serve_embedded(app, background, host: str, port: int, args: argparse.Namespace) -> int:
     import logging
 
     from werkzeug.serving import WSGIRequestHandler, make_server
@@ -121,6 +144,14 @@ def _serve_embedded(app, background, host: str, port: int) -> int:
     server.socket.listen(4096)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     background.start()
+    try:
+        _start_engine(app, args, f"http://{host}:{server.server_port}")
+    except Exception as exc:  # e.g. no clouds.yaml entry: one line, no traceback
+        print(f"stoker server: cannot start the engine's {args.cloud_driver} cloud driver: "
+              f"{exc.__class__.__name__}: {exc}", file=sys.stderr)
+        background.stop()
+        server.server_close()
+        return 1
     print(f"stoker server listening on http://{host}:{server.server_port}", flush=True)
     try:
         server.serve_forever()

@@ -24,16 +24,23 @@ RESOURCE_FILTERS = {"type", "status", "name", "action", "id", "physical_resource
                     "nested_depth", "with_detail"}
 
 
-def engine() -> Engine:
-    """One engine per app, made on first use with the app's store and clock."""
+def start_engine(app, endpoints: Endpoints, driver=None) -> Engine:
+    """Make the app's engine now, so a restarted server takes over orphaned operations at once
+    (`stoker server` does this at start; otherwise the first stack request does it)."""
     with _engine_lock:
-        found = current_app.extensions.get("stoker-engine")
+        found = app.extensions.get("stoker-engine")
         if found is None:
-            c = ctx()
-            found = Engine(c.store, c.clock, endpoints=_endpoints(),
-                           driver=LocalDriver(_local_cloud_dir(c.store)))
-            current_app.extensions["stoker-engine"] = found
+            c = app.extensions["stoker"]
+            found = Engine(c.store, c.clock, endpoints=endpoints,
+                           driver=driver or LocalDriver(_local_cloud_dir(c.store)))
+            app.extensions["stoker-engine"] = found
         return found
+
+
+def engine() -> Engine:
+    """The app's engine, made on first use with the app's store and clock."""
+    return (current_app.extensions.get("stoker-engine")
+            or start_engine(current_app, _endpoints()))
 
 
 def _local_cloud_dir(store) -> Path | None:

@@ -6,8 +6,10 @@ transport, so an agent configured from it, stoker's or upstream's, finds its met
 """
 from __future__ import annotations
 
+import os
 import uuid
 
+from metadata_server.boot import userdata
 from metadata_server.engine.drivers.base import CloudError
 from metadata_server.engine.resources.base import Prop, Resource
 from metadata_server.service import documents, servers
@@ -127,6 +129,10 @@ class Server(_AgentServer):
         spec["user_data"] = self._user_data()
         if software:
             spec["os_collect_config"] = self.os_collect_config()
+            # a stock image gets the agent from cloud-init: one part, merged after the user's own
+            spec["user_data"] = userdata.user_data(
+                userdata.AgentSettings.from_agent_config(spec["os_collect_config"]["watch"]),
+                userdata.AgentInstall.from_env(os.environ), user_data=spec["user_data"])
         try:
             cloud_id, attributes = self.ctx.driver.create("server", name, spec,
                                                           physical_id=server_id)
