@@ -37,7 +37,7 @@ def write_bytes(path: str, data: bytes, mode: int = 0o600) -> None:
         except FileNotFoundError:
             pass
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def copy(src: str, dst: str, mode: int = 0o600) -> None:
@@ -51,8 +51,8 @@ def ensure_dir(path: str, mode: int = 0o700) -> str:
     return path
 
 
-def _fsync_dir(directory: str) -> None:
-    # Makes the rename itself durable; not every filesystem allows opening a directory.
+def fsync_dir(directory: str) -> None:
+    """Make a rename in `directory` durable; not every filesystem allows opening a directory."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:

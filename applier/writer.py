@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 
+from agent.atomic import fsync_dir
 from applier.errors import ApplyError
 from applier.plan import KEEP, Action
 
@@ -30,7 +31,7 @@ def apply(actions: list[Action]) -> None:
         _guard(action, os.replace, tmp, action.path)
         directories.add(os.path.dirname(action.path))
     for directory in sorted(directories):
-        _fsync_dir(directory)
+        fsync_dir(directory)
     for action in actions:
         if action.kind == "set-attributes":
             log.info("setting mode/owner of %s", action.path)
@@ -98,7 +99,7 @@ def write_atomic(path: str, data: bytes, mode: int, uid: int = KEEP, gid: int = 
     except BaseException:
         _unlink_quietly(tmp)
         raise
-    _fsync_dir(os.path.dirname(path) or ".")
+    fsync_dir(os.path.dirname(path) or ".")
 
 
 def _fsync_all(paths: list[str]) -> None:
@@ -125,16 +126,3 @@ def _unlink_quietly(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
-
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -59,3 +59,26 @@ def store(db_url):
             conn.execute(text(f"TRUNCATE {names} CASCADE"))
     yield store
     store.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def openstack_cli() -> Path:
+    """The `openstack` command (python-openstackclient + python-heatclient from PyPI)."""
+    from tests.upstream import require
+    return require(["python-openstackclient", "python-heatclient"]) / "bin" / "openstack"
+
+
+@pytest.fixture
+def http_server():
+    """A loopback HTTP server that records requests and answers as told (tests/loopback.py)."""
+    from tests.loopback import Loopback
+    server = Loopback().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def closed_url():
+    """A loopback URL nobody listens on: `closed_url("/path")`."""
+    from tests.loopback import closed_port_url
+    return closed_port_url

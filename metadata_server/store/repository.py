@@ -6,23 +6,23 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Any, Callable
+from typing import Callable
 
 from sqlalchemy import and_, delete, event, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from metadata_server.store.queries import Queries, Row
 from metadata_server.store.tables import (document_change, operator_token, secret, server,
                                           server_credential,
                                           signal_attempt, software_config, software_deployment)
 
-Row = dict[str, Any]
 BACKGROUND_THREAD = "stoker-background"
 
 
-class Store:
+class Store(Queries):
     def __init__(self, engine: Engine):
-        self.engine = engine
+        super().__init__(engine)
         # called with a server id after its document changed, so caches in this process
         # drop it at once; other processes learn it from the document_change table
         self.change_listeners: list[Callable[[str], None]] = []
@@ -35,20 +35,6 @@ class Store:
     def _count(self, *_args) -> None:
         origin = "background" if threading.current_thread().name == BACKGROUND_THREAD else "request"
         self.queries[origin] += 1
-
-    # -- helpers ---------------------------------------------------------------------------
-    def _one(self, stmt) -> Row | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(stmt).mappings().first()
-        return dict(row) if row is not None else None
-
-    def _all(self, stmt) -> list[Row]:
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(stmt).mappings()]
-
-    def _write(self, stmt) -> int:
-        with self.engine.begin() as conn:
-            return conn.execute(stmt).rowcount
 
     # -- software configs --------------------------------------------------------------------
     def insert_config(self, row: Row) -> None:

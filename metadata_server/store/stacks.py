@@ -2,29 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Iterable
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.engine import Engine
 
+from metadata_server.store.queries import Queries, Row
 from metadata_server.store.stack_tables import stack, stack_event, stack_resource
 
-Row = dict[str, Any]
 
 
-class StackStore:
-    def __init__(self, engine: Engine):
-        self.engine = engine
-
-    def _one(self, stmt) -> Row | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(stmt).mappings().first()
-        return dict(row) if row is not None else None
-
-    def _all(self, stmt) -> list[Row]:
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(stmt).mappings()]
-
+class StackStore(Queries):
     # -- stacks ------------------------------------------------------------------------------
     def insert_stack(self, row: Row) -> None:
         with self.engine.begin() as conn:

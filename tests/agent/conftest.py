@@ -1,10 +1,7 @@
 """Fixtures shared by the agent tests: a scratch root, a loopback HTTP server, a fake transport."""
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,27 +10,6 @@ from agent.paths import Paths
 from agent.runner import DeploymentRunner
 from agent.signals import TransportSelector
 from agent.signals.fake import FakeTransport
-
-
-def _load_loopback():
-    # By path, so it works whatever pytest's import mode and whichever test dir runs first.
-    name = "stoker_tests_loopback"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("loopback.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-loopback = _load_loopback()
-
-
-@pytest.fixture
-def http_server():
-    server = loopback.Loopback().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -87,7 +63,3 @@ def item_factory():
     return make_item
 
 
-@pytest.fixture
-def closed_url():
-    """A loopback URL nobody listens on: `closed_url("/path")`."""
-    return loopback.closed_port_url

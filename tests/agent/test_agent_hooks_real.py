@@ -1,39 +1,18 @@
 """The ansible and salt hooks against the real tools, installed at test time from PyPI into a
 throwaway venv (kept in the temp dir between runs; skipped with the reason when PyPI cannot be
 reached or the install does not finish in time)."""
-import fcntl
 import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from agent.paths import Paths
+from tests.upstream import require
 from agent.runner import DeploymentRunner
 
 
 def tool_venv(package: str, executable: str, budget: float) -> Path:
-    venv = Path(tempfile.gettempdir()) / f"stoker-test-{package}-venv"
-    exe = venv / "bin" / executable
-    # another test run may be installing the same venv right now
-    with open(f"{venv}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if exe.exists():
-            return exe
-        return _install(venv, exe, package, executable, budget)
-
-
-def _install(venv: Path, exe: Path, package: str, executable: str, budget: float) -> Path:
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=60)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", package],
-                       check=True, capture_output=True, timeout=budget)
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"installing {package} from PyPI took over {budget:g}s")
-    except subprocess.CalledProcessError as exc:
-        pytest.skip(f"cannot install {package} from PyPI: {exc.stderr.decode(errors='replace')[-300:]}")
+    exe = require([package], budget) / "bin" / executable
     if not exe.exists():
         pytest.skip(f"{package} installed no {executable}")
     return exe

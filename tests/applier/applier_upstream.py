@@ -7,9 +7,9 @@ it does not append to the hard-coded /var/log/os-apply-config.log.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import venv
+
+from tests.upstream import Unavailable, tool_venv
 
 INSTALL_TIMEOUT = 180
 PACKAGE = "os-apply-config==14.1.0"
@@ -35,35 +35,16 @@ RENDER_SCRIPT = (
     "json.dump(out, sys.stdout)\n"
 )
 
-_cache: dict[str, object] = {}
-
-
 def install(directory: str) -> str:
-    """The venv's python, or raise RuntimeError saying why it could not be installed."""
-    if "python" in _cache:
-        return _cache["python"]
-    if "error" in _cache:
-        raise RuntimeError(_cache["error"])
-    target = os.path.join(directory, "upstream-oac")
-    python = os.path.join(target, "bin", "python")
+    """The venv's python, or raise RuntimeError saying why it could not be installed.
+
+    `directory` is kept for callers; the venv is shared (tests/upstream.py)."""
     try:
-        venv.EnvBuilder(with_pip=True).create(target)
-        subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", PACKAGE],
-                       check=True, capture_output=True, timeout=INSTALL_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        _cache["error"] = f"pip install {PACKAGE} took longer than {INSTALL_TIMEOUT}s"
-    except subprocess.CalledProcessError as e:
-        tail = e.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-        _cache["error"] = f"pip install {PACKAGE} failed (PyPI unreachable?): {tail[0]}"
-    except Exception as e:  # venv creation problems: skip, with the reason
-        _cache["error"] = f"cannot create a venv for upstream: {e}"
-    if "error" in _cache:
-        raise RuntimeError(_cache["error"])
-    wrapper = os.path.join(target, "oac_wrapper.py")
-    with open(wrapper, "w") as f:
-        f.write(WRAPPER)
-    _cache["python"] = python
-    return python
+        target = tool_venv([PACKAGE], INSTALL_TIMEOUT)
+    except Unavailable as exc:
+        raise RuntimeError(str(exc)) from None
+    (target / "oac_wrapper.py").write_text(WRAPPER)
+    return str(target / "bin" / "python")
 
 
 def command(python: str) -> list[str]:

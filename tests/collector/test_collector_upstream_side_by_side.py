@@ -10,10 +10,11 @@ import json
 import os
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
+
+from tests.upstream import require
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT = 180
@@ -28,20 +29,10 @@ SCENARIOS = {
 
 
 @pytest.fixture(scope="session")
-def upstream(tmp_path_factory):
-    target = tmp_path_factory.mktemp("occ-upstream-venv")
-    try:
-        venv.EnvBuilder(with_pip=True).create(target)
-        result = subprocess.run([str(target / "bin" / "pip"), "install", "-q", "os-collect-config"],
-                                capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"installing os-collect-config from PyPI took over {INSTALL_TIMEOUT}s")
-    except OSError as exc:
-        pytest.skip(f"cannot create a venv for upstream os-collect-config: {exc}")
-    exe = target / "bin" / "os-collect-config"
-    if result.returncode != 0 or not exe.exists():
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        pytest.skip(f"cannot install os-collect-config from PyPI (is PyPI reachable?): {last}")
+def upstream():
+    exe = require(["os-collect-config"], INSTALL_TIMEOUT) / "bin" / "os-collect-config"
+    if not exe.exists():
+        pytest.skip("os-collect-config installed no os-collect-config command")
     return str(exe)
 
 

@@ -5,26 +5,12 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
-import venv
 
 import pytest
 import requests
 
 from cli.processes import start_server
 
-CLIENTS = ["python-openstackclient", "python-heatclient"]
-
-
-@pytest.fixture(scope="session")
-def openstack_cli(tmp_path_factory):
-    where = tmp_path_factory.mktemp("openstack-cli")
-    venv.create(where, with_pip=True)
-    try:
-        subprocess.run([str(where / "bin" / "pip"), "install", "-q", *CLIENTS], check=True,
-                       capture_output=True, timeout=240)
-    except (subprocess.SubprocessError, OSError) as exc:
-        pytest.skip(f"cannot install {', '.join(CLIENTS)} from PyPI: {exc}")
-    return where / "bin" / "openstack"
 
 
 @pytest.fixture

@@ -5,10 +5,11 @@ import importlib.util
 import os
 import shutil
 import subprocess
-import venv
 from pathlib import Path
 
 import pytest
+
+from tests.upstream import require
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,19 +32,9 @@ def boot_root():
 
 
 @pytest.fixture(scope="session")
-def dib(tmp_path_factory):
+def dib():
     """python of a temp venv with diskimage-builder from PyPI, and its built-in elements dir."""
-    home = tmp_path_factory.mktemp("dib-venv")
-    venv.create(home, with_pip=True)
-    python = home / "bin" / "python"
-    try:
-        done = subprocess.run([str(python), "-m", "pip", "install", "-q", "diskimage-builder"],
-                              capture_output=True, text=True, timeout=240)
-    except subprocess.TimeoutExpired:
-        pytest.skip("installing diskimage-builder from PyPI took more than 240 s")
-    if done.returncode != 0:
-        pytest.skip(f"diskimage-builder could not be installed from PyPI: "
-                    f"{done.stderr.strip()[-300:]}")
+    python = require(["diskimage-builder"]) / "bin" / "python"
     builtin = subprocess.run([str(python), "-c", "import diskimage_builder, os; print(os.path."
                               "join(os.path.dirname(diskimage_builder.__file__), 'elements'))"],
                              capture_output=True, text=True, check=True).stdout.strip()

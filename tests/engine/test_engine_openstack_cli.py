@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
-import venv
 
 import pytest
 
 from cli.processes import start_server
 
-CLIENTS = ["python-openstackclient", "python-heatclient"]
 TEMPLATE = """heat_template_version: 2018-08-31
 description: a stack for the CLI
 parameters:
@@ -36,18 +34,6 @@ resources:
 outputs:
   echoed: {value: {get_attr: [echo, output]}}
 """
-
-
-@pytest.fixture(scope="session")
-def openstack_cli(tmp_path_factory):
-    where = tmp_path_factory.mktemp("openstack-cli-engine")
-    venv.create(where, with_pip=True)
-    try:
-        subprocess.run([str(where / "bin" / "pip"), "install", "-q", *CLIENTS], check=True,
-                       capture_output=True, timeout=240)
-    except (subprocess.SubprocessError, OSError) as exc:
-        pytest.skip(f"cannot install {', '.join(CLIENTS)} from PyPI: {exc}")
-    return where / "bin" / "openstack"
 
 
 @pytest.mark.timeout(400)
