@@ -10,6 +10,28 @@ from metadata_server.engine.state import snapshot
 from metadata_server.engine.template import StackIdentity
 
 
+class _Placeholders:
+    """A ResolveContext for plans: references become stable placeholders, so that resolving
+    shows what parameters change while resources stay unresolved."""
+
+    def resource_id(self, name):
+        return f"<resource {name}>"
+
+    def attribute(self, name, attr, path):
+        return f"<attribute {name}.{attr}{''.join(f'.{p}' for p in path)}>"
+
+    def resource_facade(self, section):
+        return f"<facade {section}>"
+
+
+def _probed(bound, name: str, raw: dict) -> dict:
+    """The definition snapshot with parameters resolved (the raw one if it cannot be)."""
+    try:
+        return dict(raw, properties=bound.resolve_properties(name, _Placeholders()))
+    except Exception:  # noqa: BLE001 - a value only the run can compute: compare it raw
+        return raw
+
+
 class Previews:
     """Mixed into Engine."""
 
@@ -37,7 +59,13 @@ class Previews:
         bound = bind_definition(definition, self._identity(stack))
         graph = self._validate(bound)
         rows = {r["name"]: r for r in self.resources(stack)}
-        new = {d.name: snapshot(d) for d in bound.resource_definitions()}
+        # compare with parameters resolved on both sides: a new parameter value under an
+        # unchanged get_param is a change
+        old_bound = bind_definition(stack["definition"], self._identity(stack))
+        for name, row in rows.items():
+            if row.get("definition") and old_bound.is_enabled(name):
+                rows[name] = dict(row, definition=_probed(old_bound, name, row["definition"]))
+        new = {d.name: _probed(bound, d.name, snapshot(d)) for d in bound.resource_definitions()}
         defs = {d.name: d for d in bound.resource_definitions()}
         plan = plan_update(rows, new, graph, lambda s: resource_class(
             s["type"], s.get("provider_template")))

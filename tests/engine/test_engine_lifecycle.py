@@ -392,3 +392,19 @@ def test_pre_create_hook_pauses_until_cleared_and_unrelated_branch_goes_on(engin
     reasons = [e["status_reason"] for e in engine.events(stack) if e["resource_name"] == "paused"]
     assert "CREATE paused until Hook pre-create is cleared" in reasons
     assert "Hook pre-create is cleared" in reasons
+
+
+def test_update_preview_sees_a_changed_parameter_value(engine, driver):
+    """The raw property trees are the same ({get_param: size}); the resolved values are not."""
+    params = {"size": {"type": "number", "default": 1}}
+    resources = {"grow": volume("b", {"get_param": "size"}),
+                 "keep": volume("a"), "name": {"type": "OS::Heat::Value",
+                                               "properties": {"value": {"get_resource": "keep"}}}}
+    engine.create_stack("t1", {"stack_name": "p1", "template": hot(resources, parameters=params)})
+    stack = run(engine, engine.get_stack("t1", "p1")["id"])
+    assert stack["status"] == "COMPLETE", stack["status_reason"]
+    preview = engine.preview_update("t1", stack["id"], {
+        "template": hot(resources, parameters=params), "parameters": {"size": 5}})
+    changes = {k: [r["resource_name"] for r in v] for k, v in preview["resource_changes"].items()}
+    assert changes["updated"] == ["grow"]
+    assert sorted(changes["unchanged"]) == ["keep", "name"]
