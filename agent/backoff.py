@@ -21,6 +21,13 @@ class Backoff:
         self.rand = rand
         self._base = minimum
 
+    def follow_server(self, collectors) -> None:
+        """A server that suggests a poll interval (`X-Stoker-Poll-Interval`) sets the maximum
+        sleep: it knows its load; never below the minimum."""
+        suggested = [c.poll_interval for c in collectors if getattr(c, "poll_interval", None)]
+        if suggested:
+            self.maximum = max(self.minimum, min(suggested))
+
     def next(self, changed: bool) -> float:
         if changed:
             self._base = self.minimum

@@ -108,6 +108,7 @@ class Agent:
                 log.error("iteration failed: %s: %s", type(exc).__name__, exc)
                 log.debug("details", exc_info=True)
                 result = IterationResult(error=str(exc))
+            backoff.follow_server(self.collectors)
             delay = backoff.next(changed=bool(result.changed) and result.error is None)
             for name, reason in result.unavailable:
                 log.warning("collector %s: %s; retrying in %.1fs", name, reason, delay)

@@ -155,9 +155,7 @@ class Daemon:
         return 0
 
     def _next_delay(self, applied: bool, collected: occ_loop.Collected) -> float:
-        suggested = [c.poll_interval for c in self.collectors if getattr(c, "poll_interval", None)]
-        if suggested:
-            self.backoff.maximum = max(self.backoff.minimum, min(suggested))
+        self.backoff.follow_server(self.collectors)
         delay = self.backoff.next(changed=applied)
         held = max([getattr(c, "held_for", 0.0) or 0.0 for c in self.collectors], default=0.0)
         return max(0.0, delay - held)

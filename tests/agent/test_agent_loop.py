@@ -182,3 +182,19 @@ def test_backoff_jitter_and_bounds():
     # a minimum above the maximum wins, as upstream
     odd = Backoff(20, 10, rand=lambda: 0.5)
     assert [odd.next(False) for _ in range(3)] == [20, 20, 20]
+
+
+def test_daemon_follows_the_interval_the_server_suggests(agent, fake):
+    fake.set({"deployments": []})
+    fake.poll_interval = 3  # as the watch collector reads X-Stoker-Poll-Interval
+    sleeper = Sleeper(limit=5)
+    assert agent.run_forever(Backoff(1, 30, rand=lambda: 0.5), sleeper) == 0
+    assert sleeper.delays == [1, 2, 3, 3, 3]
+
+
+def test_suggested_interval_never_goes_below_the_minimum():
+    class Source:
+        poll_interval = 0.1
+    backoff = Backoff(2, 30, rand=lambda: 0.5)
+    backoff.follow_server([Source()])
+    assert [backoff.next(False) for _ in range(2)] == [2, 2]
