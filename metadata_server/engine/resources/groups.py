@@ -11,6 +11,7 @@ from typing import Any
 
 from metadata_server.engine.errors import StackValidationFailed
 from metadata_server.engine.resources.base import Prop, Resource
+from metadata_server.engine.resources.nested import ChildStack
 from metadata_server.engine.resources.software_deployment import SoftwareDeployment
 
 
@@ -24,7 +25,7 @@ def _replace_index(value: Any, index_var: str, index: str) -> Any:
     return value
 
 
-class _Group(Resource):
+class _Group(ChildStack, Resource):
     """What every group shares: a generated nested stack and attributes read from members."""
     attributes_schema = None
 
@@ -63,18 +64,6 @@ class _Group(Resource):
     def handle_update(self, new_properties, changed, token):
         self.properties = new_properties
         self.ctx.engine.update_child(self.physical_id, self._definition("rolling_update"), token)
-
-    def handle_delete(self, token):
-        if self.physical_id:
-            self.ctx.engine.delete_child(self.physical_id, token)
-
-    def handle_suspend(self, token):
-        if self.physical_id:
-            self.ctx.engine.suspend_child(self.physical_id, "SUSPEND", token)
-
-    def handle_resume(self, token):
-        if self.physical_id:
-            self.ctx.engine.suspend_child(self.physical_id, "RESUME", token)
 
     def _names(self) -> list[str]:
         return list(self.members())

@@ -10,7 +10,23 @@ from metadata_server.engine.errors import StackValidationFailed
 from metadata_server.engine.resources.base import Resource
 
 
-class TemplateResource(Resource):
+class ChildStack:
+    """What every resource backed by a nested stack does the same way (mixed into Resource)."""
+
+    def handle_delete(self, token):
+        if self.physical_id:
+            self.ctx.engine.delete_child(self.physical_id, token)
+
+    def handle_suspend(self, token):
+        if self.physical_id:
+            self.ctx.engine.suspend_child(self.physical_id, "SUSPEND", token)
+
+    def handle_resume(self, token):
+        if self.physical_id:
+            self.ctx.engine.suspend_child(self.physical_id, "RESUME", token)
+
+
+class TemplateResource(ChildStack, Resource):
     type_name = "OS::Heat::TemplateResource"
     accepts_any_properties = True
     attributes_schema = None
@@ -49,18 +65,6 @@ class TemplateResource(Resource):
     def handle_update(self, new_properties, changed, token):
         self.properties = new_properties
         self.ctx.engine.update_child(self.physical_id, self._child_definition(), token)
-
-    def handle_delete(self, token):
-        if self.physical_id:
-            self.ctx.engine.delete_child(self.physical_id, token)
-
-    def handle_suspend(self, token):
-        if self.physical_id:
-            self.ctx.engine.suspend_child(self.physical_id, "SUSPEND", token)
-
-    def handle_resume(self, token):
-        if self.physical_id:
-            self.ctx.engine.suspend_child(self.physical_id, "RESUME", token)
 
     def _outputs(self) -> dict:
         return self.ctx.engine.child_outputs(self.physical_id) if self.physical_id else {}

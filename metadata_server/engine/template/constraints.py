@@ -24,9 +24,10 @@ class ConstraintSchemaError(ValueError):
     """A constraint that is itself malformed (message names what to fix)."""
 
 
-def _num(value: Any, what: str) -> float | int:
-    if isinstance(value, bool):
-        raise ConstraintSchemaError(f"{what} must be a number, not {value!r}")
+def to_number(value: Any) -> int | float:
+    """An int or float from a number or numeric text, as Heat reads both; ValueError if not."""
+    if isinstance(value, bool) or isinstance(value, (list, dict)) or value is None:
+        raise ValueError(f"Value '{value}' is not a number")
     if isinstance(value, (int, float)):
         return value
     try:
@@ -35,7 +36,14 @@ def _num(value: Any, what: str) -> float | int:
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise ConstraintSchemaError(f"{what} must be a number, not {value!r}") from None
+            raise ValueError(f"Value '{value}' is not a number") from None
+
+
+def _num(value: Any, what: str) -> float | int:
+    try:
+        return to_number(value)
+    except ValueError:
+        raise ConstraintSchemaError(f"{what} must be a number, not {value!r}") from None
 
 
 def _fmt(n: Any) -> str:

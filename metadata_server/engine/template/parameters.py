@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .constraints import ConstraintSchemaError, parse_constraint
+from .constraints import ConstraintSchemaError, parse_constraint, to_number
 from .errors import did_you_mean
 from .model import ParameterSchema, Positions
 from .versions import Features
@@ -29,20 +29,6 @@ def to_bool(value: Any) -> bool:
         return False
     raise ValueError(f"Unrecognized value '{value}', acceptable values are: "
                      "'0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'")
-
-
-def to_number(value: Any) -> int | float:
-    if isinstance(value, bool) or isinstance(value, (list, dict)) or value is None:
-        raise ValueError(f"Value '{value}' is not a number")
-    if isinstance(value, (int, float)):
-        return value
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"Value '{value}' is not a number") from None
 
 
 def coerce(param_type: str, value: Any) -> Any:
