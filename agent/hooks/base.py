@@ -17,6 +17,8 @@ import subprocess
 import sys
 from typing import Any, Callable, Mapping, Sequence
 
+import yaml
+
 from agent import atomic
 from agent.deployment import InvalidDeployment, deployment_id
 
@@ -109,6 +111,22 @@ def result(stdout: str, stderr: str, code: int, outputs: Mapping[str, Any] | Non
     answer = dict(outputs or {})
     answer.update(deploy_stdout=stdout, deploy_stderr=stderr, deploy_status_code=code)
     return answer
+
+
+def config_object(item: dict, what: str, empty: Any = None) -> tuple[Any, dict[str, Any] | None]:
+    """The item's config as an object (a map as given, or YAML/JSON text), and None; or None and
+    the failure result that says why it is not one. `empty` stands in for blank text."""
+    config = item.get("config")
+    if isinstance(config, str):
+        try:
+            config = yaml.safe_load(config)
+        except yaml.YAMLError as exc:
+            return None, result("", f"config is not YAML/JSON: {' '.join(str(exc).split())}\n", 1)
+        if config is None:
+            config = empty
+    if not isinstance(config, dict):
+        return None, result("", f"config must be {what}\n", 1)
+    return config, None
 
 
 def item_id(item: dict) -> str:

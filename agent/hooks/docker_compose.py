@@ -55,14 +55,9 @@ def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:
             os.unlink(compose)
         return base.result(stdout, stderr, code)
 
-    config = item.get("config")
-    if isinstance(config, str):
-        try:
-            config = yaml.safe_load(config)
-        except yaml.YAMLError as exc:
-            return base.result("", f"config is not YAML: {' '.join(str(exc).split())}\n", 1)
-    if not isinstance(config, dict):
-        return base.result("", "config must be a compose document (an object)\n", 1)
+    config, failed = base.config_object(item, "a compose document (an object)")
+    if failed:
+        return failed
     atomic.write_text(compose, yaml.safe_dump(config, default_flow_style=False), mode=0o600)
     try:
         for entry in _env_files(values.get("env_files") or []):

@@ -21,14 +21,9 @@ from agent.hooks import base
 
 
 def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:
-    config = item.get("config")
-    if isinstance(config, str):
-        try:
-            config = yaml.safe_load(config) or {}
-        except yaml.YAMLError as exc:
-            return base.result("", f"config is not YAML/JSON: {' '.join(str(exc).split())}\n", 1)
-    if not isinstance(config, dict):
-        return base.result("", "config must be an object with hierarchy and datafiles\n", 1)
+    config, failed = base.config_object(item, "an object with hierarchy and datafiles", empty={})
+    if failed:
+        return failed
     hierarchy = config.get("hierarchy") or []
     datafiles = config.get("datafiles") or {}
     if not isinstance(hierarchy, list) or not isinstance(datafiles, dict):

@@ -14,7 +14,6 @@ import sys
 import time
 from typing import Any, Mapping
 
-import yaml
 
 from agent import atomic
 from agent.deployment import input_values
@@ -36,14 +35,9 @@ def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:
     argv = base.command(env, VARIABLE, "docker")
     if not base.find_tool(argv, env):
         return base.missing_tool(argv, VARIABLE, "install docker")
-    config = item.get("config")
-    if isinstance(config, str):
-        try:
-            config = yaml.safe_load(config)
-        except yaml.YAMLError as exc:
-            return base.result("", f"config is not YAML: {' '.join(str(exc).split())}\n", 1)
-    if not isinstance(config, dict):
-        return base.result("", "config must be a pod manifest (an object)\n", 1)
+    config, failed = base.config_object(item, "a pod manifest (an object)")
+    if failed:
+        return failed
     pod = str((config.get("metadata") or {}).get("name") or item.get("name") or ident)
     containers = [str(c.get("name")) for c in (config.get("spec") or {}).get("containers") or []
                   if isinstance(c, dict) and c.get("name")]
