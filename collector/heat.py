@@ -22,10 +22,7 @@ REQUIRED = ("auth_url", "password", "project_id", "user_id", "stack_id", "resour
 class HeatCollector:
     name: ClassVar[str] = "heat"
     options: ClassVar[Mapping[str, Option]] = {
-        "auth_url": Option(str, None, "keystone URL"),
-        "user_id": Option(str, None, "keystone user id"),
-        "password": Option(str, None, "keystone password", secret=True),
-        "project_id": Option(str, None, "keystone project id"),
+        **keystone.OPTIONS,
         "stack_id": Option(str, None, "stack_name/stack_id"),
         "resource_name": Option(str, None, "the server's resource name in the stack"),
         "region_name": Option(str, None, "catalog region"),

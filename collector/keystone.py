@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from collector.base import Option
 from collector.errors import SourceNotAvailable, SourceNotConfigured
 
 REQUIRED = ("auth_url", "password", "project_id", "user_id")
+
+# the settings every keystone-authenticated collector takes, as os-collect-config names them
+OPTIONS: Mapping[str, Option] = {
+    "auth_url": Option(str, None, "keystone URL"),
+    "user_id": Option(str, None, "keystone user id"),
+    "password": Option(str, None, "keystone password", secret=True),
+    "project_id": Option(str, None, "keystone project id"),
+}
 
 
 def require(section: str, settings: Mapping[str, Any], keys: tuple[str, ...]) -> None:

@@ -27,10 +27,7 @@ POP_AT_MOST = 20
 class ZaqarCollector:
     name: ClassVar[str] = "zaqar"
     options: ClassVar[Mapping[str, Option]] = {
-        "auth_url": Option(str, None, "keystone URL"),
-        "user_id": Option(str, None, "keystone user id"),
-        "password": Option(str, None, "keystone password", secret=True),
-        "project_id": Option(str, None, "keystone project id"),
+        **keystone.OPTIONS,
         "queue_id": Option(str, None, "the queue Heat posts this server's metadata to"),
         "use_websockets": Option(boolean, False, "not implemented: HTTP is used"),
         "region_name": Option(str, None, "catalog region"),
