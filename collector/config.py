@@ -41,7 +41,6 @@ GLOBAL_OPTIONS: Mapping[str, Option] = {
 }
 
 _SECTION = re.compile(r"^\[(?P<name>[^\]]+)\]")
-_COLLECTORS_LINE = re.compile(r"^collectors\s*[=:]\s*(?P<value>.*)$", re.IGNORECASE)
 
 
 @dataclass
@@ -84,7 +83,7 @@ def parse(text: str, path: str = "<config>",
     for key, option in GLOBAL_OPTIONS.items():
         values[key] = _option_value(path, "DEFAULT", key, defaults.get(key), option, sections)
 
-    names = _collector_names(text)
+    names = _collector_names(sections)
     collectors = tuple(names) if names else tuple(default_collectors)
     settings: dict[str, dict[str, Any]] = {}
     for name in collectors:
@@ -111,27 +110,14 @@ def render(sections: Mapping[str, Mapping[str, Any]], collectors: tuple[str, ...
     return "\n".join(lines) + "\n"
 
 
-def _collector_names(text: str) -> list[str]:
+def _collector_names(sections: Mapping[str, Mapping[str, list[str]]]) -> list[str]:
     """Every `collectors` line of [DEFAULT], in order.
 
     configparser keeps only the last of repeated keys, but upstream files list one collector per
-    `collectors =` line, so these lines are read here directly.
+    `collectors =` line, so every value `_sections` kept is used.
     """
-    names: list[str] = []
-    section = "DEFAULT"
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line[0] in "#;":
-            continue
-        header = _SECTION.match(line)
-        if header:
-            section = header.group("name").strip()
-            continue
-        if section != "DEFAULT" or raw[:1].isspace():
-            continue
-        match = _COLLECTORS_LINE.match(line)
-        if match:
-            names += [n for n in re.split(r"[,\s]+", match.group("value")) if n]
+    names = [n for value in sections.get("DEFAULT", {}).get("collectors", [])
+             for n in re.split(r"[,\s]+", value) if n]
     # A collector listed twice would be polled twice; keep the first place it appears.
     return list(dict.fromkeys(names))
 
