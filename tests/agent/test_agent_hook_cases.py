@@ -19,21 +19,10 @@ import yaml
 
 from agent.paths import Paths
 from agent.runner import DeploymentRunner
+from tests.placeholders import fill
 
 HERE = Path(__file__).parent
 CASES = sorted((HERE / "fixtures" / "hooks").glob("*.json"))
-
-
-def fill(value, names):
-    if isinstance(value, str):
-        for key, text in names.items():
-            value = value.replace("{" + key + "}", text)
-        return value
-    if isinstance(value, list):
-        return [fill(v, names) for v in value]
-    if isinstance(value, dict):
-        return {fill(k, names): fill(v, names) for k, v in value.items()}
-    return value
 
 
 def install_fake(fakebin: Path, name: str, spec) -> None:

@@ -13,6 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.placeholders import fill
+
 CASES_DIR = Path(__file__).parent / "fixtures" / "cases"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,24 +42,12 @@ def skip_unless_possible(case: dict) -> None:
         pytest.skip("the case changes file owners: needs root")
 
 
-def _sub(value, dirs: dict[str, str]):
-    if isinstance(value, str):
-        for key, path in dirs.items():
-            value = value.replace("{" + key + "}", path)
-        return value
-    if isinstance(value, list):
-        return [_sub(v, dirs) for v in value]
-    if isinstance(value, dict):
-        return {k: _sub(v, dirs) for k, v in value.items()}
-    return value
-
-
 def lay_out(case: dict, root: Path) -> dict[str, str]:
     dirs = {"md": str(root / "md"), "tpl": str(root / "tpl"), "out": str(root / "out")}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
     for name, content in case.get("metadata", {}).items():
-        text = content["raw"] if isinstance(content, dict) and set(content) == {"raw"} else json.dumps(_sub(content, dirs))
+        text = content["raw"] if isinstance(content, dict) and set(content) == {"raw"} else json.dumps(fill(content, dirs))
         (root / "md" / name).write_text(text, encoding="utf-8")
     for rel, spec in case.get("templates", {}).items():
         spec = {"text": spec} if isinstance(spec, str) else spec
@@ -78,14 +68,14 @@ def lay_out(case: dict, root: Path) -> dict[str, str]:
 def run(case: dict, root: Path, command: list[str]) -> Outcome:
     dirs = lay_out(case, root)
     args = [] if case.get("no_default_args") else ["-t", dirs["tpl"], "-o", dirs["out"]]
-    args += _sub(case.get("args", []), dirs)
+    args += fill(case.get("args", []), dirs)
     if "--fallback-metadata" not in args:
         args += ["--fallback-metadata"]  # never read this machine's real fallback files
     env = {k: v for k, v in os.environ.items()
            if k not in ("OS_CONFIG_FILES", "OS_CONFIG_FILES_PATH", "OS_CONFIG_APPLIER_TEMPLATES")}
     env["PYTHONPATH"] = str(REPO)
     env["OS_CONFIG_FILES_PATH"] = str(root / "md" / "no-such-list.json")
-    env.update(_sub(case.get("env", {}), dirs))
+    env.update(fill(case.get("env", {}), dirs))
     done = subprocess.run(command + args, env=env, capture_output=True, text=True, timeout=60, cwd=root)
     return Outcome(done.returncode, done.stdout, done.stderr, snapshot(Path(dirs["out"])))
 
@@ -103,7 +93,7 @@ def snapshot(out: Path) -> dict[str, dict]:
 
 def check(case: dict, outcome: Outcome, root: Path) -> None:
     dirs = {"md": str(root / "md"), "tpl": str(root / "tpl"), "out": str(root / "out")}
-    expect = _sub(case["expect"], dirs)
+    expect = fill(case["expect"], dirs)
     context = f"rc={outcome.rc}\nstdout={outcome.stdout!r}\nstderr={outcome.stderr}"
     assert outcome.rc == expect["rc"], context
     assert "Traceback" not in outcome.stderr, context

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.placeholders import fill
+
 CASES_DIR = Path(__file__).parent / "fixtures" / "cases"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,18 +42,6 @@ class Outcome:
     lockfile: str | None
 
 
-def _sub(value, dirs):
-    if isinstance(value, str):
-        for key, path in dirs.items():
-            value = value.replace("{" + key + "}", path)
-        return value
-    if isinstance(value, list):
-        return [_sub(v, dirs) for v in value]
-    if isinstance(value, dict):
-        return {k: _sub(v, dirs) for k, v in value.items()}
-    return value
-
-
 def run(case: dict, root: Path, command: list[str], extra_env: dict | None = None) -> Outcome:
     base = root / "base"
     base.mkdir(parents=True)
@@ -69,8 +59,8 @@ def run(case: dict, root: Path, command: list[str], extra_env: dict | None = Non
     env = {k: v for k, v in os.environ.items() if k not in ("RUN_PARTS_REGEX", "OS_CONFIG_FILES")}
     env.update({"OS_REFRESH_CONFIG_BASE_DIR": str(base), "PYTHONPATH": str(REPO), "LANG": "C"})
     env.update(extra_env or {})
-    env.update(_sub(case.get("env", {}), dirs))
-    args = ["--lockfile", str(lock)] + _sub(case.get("args", []), dirs)
+    env.update(fill(case.get("env", {}), dirs))
+    args = ["--lockfile", str(lock)] + fill(case.get("args", []), dirs)
     started = time.monotonic()
     done = subprocess.run(command + args, env=env, capture_output=True, text=True, timeout=60, cwd=root)
     seconds = time.monotonic() - started
@@ -79,7 +69,7 @@ def run(case: dict, root: Path, command: list[str], extra_env: dict | None = Non
 
 
 def check(case: dict, outcome: Outcome, root: Path) -> None:
-    expect = _sub(case["expect"], {"base": str(root / "base"), "tmp": str(root)})
+    expect = fill(case["expect"], {"base": str(root / "base"), "tmp": str(root)})
     context = f"rc={outcome.rc} {outcome.seconds:.1f}s\nstdout={outcome.stdout!r}\nstderr={outcome.stderr}"
     assert outcome.rc == expect["rc"], context
     assert "Traceback" not in outcome.stderr, context
