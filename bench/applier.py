@@ -48,7 +48,7 @@ def build_tree(root: Path, count: int) -> Path:
         svc = f"svc{n % 100}"
         path = tpl / "etc" / f"dir{n // 50:02d}" / f"file{n:04d}.conf"
         path.parent.mkdir(parents=True, exist_ok=True)
-        body = [f"# generated {n}", "[DEFAULT]", f"region = {{{{region}}}}",
+        body = [f"# generated {n}", "[DEFAULT]", "region = {{region}}",
                 f"{{{{#services.{svc}}}}}", "port = {{port}}", "host = {{host}}", "debug = {{debug}}",
                 "db = {{db.url}}", "pool = {{db.pool.size}}/{{db.pool.overflow}}",
                 "{{#workers}}", "worker {{name}} threads={{threads}}", "{{/workers}}", f"{{{{/services.{svc}}}}}",

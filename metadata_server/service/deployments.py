@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from metadata_server.service.clock import Clock, isotime
-from metadata_server.service.configs import get_config
 from metadata_server.service.derived_config import TRANSPORTS, DeployContext, derive_body
 from metadata_server.service.errors import InvalidInput, NotFound
 from metadata_server.service.validate import max_length, optional, required
