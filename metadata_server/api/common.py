@@ -12,7 +12,7 @@ from metadata_server.service.auth import Principal, authenticate
 from metadata_server.service.clock import Clock
 from metadata_server.service.credential_cache import CredentialCache
 from metadata_server.service.credentials import SIGNING_SECRET, new_token
-from metadata_server.service.deployments import DEFAULT_TIMEOUT_SECONDS, SignalUrl
+from metadata_server.service.deployments import DEFAULT_TIMEOUT_SECONDS
 from metadata_server.service.document_cache import DocumentCache
 from metadata_server.service.endpoints import Endpoints
 from metadata_server.service.last_seen import SeenRecorder
@@ -46,7 +46,8 @@ class Context:
         self.store.change_listeners.append(self.credentials.forget_server)
 
     def authenticate(self, token: str | None) -> Principal:
-        return authenticate(self.store, self.admin_token_hash, token, self.clock, self.credentials)
+        return authenticate(self.store, self.admin_token_hash, token, self.clock, self.credentials,
+                            self.signing_key)
 
     def signing_key(self) -> str:
         return self.store.secret(SIGNING_SECRET, new_token)
@@ -57,10 +58,6 @@ class Context:
     def endpoints(self) -> Endpoints:
         """The URLs handed to servers, for the public address of this request."""
         return Endpoints(self.base_url(), self.signing_key())
-
-    def signal_url_factory(self) -> SignalUrl:
-        return self.endpoints().signal_url
-
 
 def ctx() -> Context:
     return current_app.extensions["stoker"]

@@ -24,7 +24,7 @@ def create(tenant):
     admin()
     c = ctx()
     row = deployments.create_deployment(c.store, c.clock, tenant, json_body(),
-                                        c.signal_url_factory(), c.deployment_timeout)
+                                        c.endpoints(), c.deployment_timeout)
     return _one(row)
 
 

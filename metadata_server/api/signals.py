@@ -26,12 +26,17 @@ def _authorise(deployment_id: str) -> None:
         return
     principal = caller()
     deployment = get_deployment(c.store, principal.tenant, deployment_id)
-    principal.require_server(deployment["server_id"])
+    principal.require_deployment(deployment)
 
 
 @bp.route("/deployments/<deployment_id>", methods=["PUT", "POST"])
 def signal(deployment_id):
     _authorise(deployment_id)
+    return apply(deployment_id)
+
+
+def apply(deployment_id: str):
+    """Apply this request's signal to an authorised deployment (also HEAT_SIGNAL's route)."""
     c = ctx()
     body = json_body()
     phase = request.headers.get("X-Stoker-Phase")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, redirect, request
 
+from metadata_server.api import resource_agents
 from metadata_server.api.common import admin, ctx, json_body
 from metadata_server.engine import views
 from metadata_server.engine.drivers import LocalDriver
@@ -126,14 +127,19 @@ def validate(tenant):
                                                             "POST"])
 def lookup(tenant, name, stack_id=None, rest=None):
     parts = (rest or "").strip("/").split("/")
-    signed = (len(parts) == 3 and parts[0] == "resources" and parts[2] == "signal"
-              and "sig" in request.args)
-    if not signed:  # a wait condition handle's signed URL is its own credential
+    if not _agent_route(parts, request.method):
         admin()
     if stack_id is not None:
         return _dispatch_sub(tenant, name, stack_id, rest)
     stack = engine().get_stack(tenant, name)
     return redirect(views.stack_path(_base(), tenant, stack), code=302)
+
+
+def _agent_route(parts: list[str], method: str) -> bool:
+    """Routes whose handler authorises the caller itself: signals (a wait condition's signed
+    URL, a deployment's own keystone user) and a server reading its metadata."""
+    return len(parts) == 3 and parts[0] == "resources" and (
+        (parts[2] == "signal" and method == "POST") or (parts[2] == "metadata" and method == "GET"))
 
 
 @bp.route("/stacks/<name>/<sub>", methods=["GET", "PUT", "PATCH", "DELETE", "POST"])
@@ -261,6 +267,8 @@ def _resources(eng, tenant, stack, parts):
     name = parts[0]
     if len(parts) == 2 and parts[1] == "signal" and method == "POST":
         return _signal(eng, tenant, stack, name)
+    if len(parts) == 2 and parts[1] == "metadata" and method == "GET":
+        return resource_agents.server_metadata(eng, stack, name)
     admin()
     row = next((r for r in rows if name in (r["name"], r["physical_id"])), None)
     if row is None:
@@ -276,8 +284,6 @@ def _resources(eng, tenant, stack, parts):
     if len(parts) == 1 and method == "PATCH":
         eng.mark_unhealthy(tenant, stack["id"], row["name"], json_body())
         return "", 200
-    if len(parts) == 2 and parts[1] == "metadata" and method == "GET":
-        return jsonify({"metadata": eng.resource_metadata(stack, row["name"])})
     if len(parts) == 2 and parts[1] == "events" and method == "GET":
         return _events(eng, stack, row["name"])
     raise NotFound(f"no such resource route: {method} {request.path}", "NotFound")
@@ -290,6 +296,9 @@ def _signal(eng, tenant, stack, resource):
         if not hmac.compare_digest(expected, signature):
             raise Forbidden("this signal URL is not valid for the resource")
     else:
+        answer = resource_agents.deployment_signal(eng, stack, resource)
+        if answer is not None:
+            return answer
         admin()
     eng.signal_resource(tenant, stack["id"], resource, json_body())
     return "", 200

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from typing import Callable
 
+from metadata_server.service import keystone
 from metadata_server.service.clock import Clock
 from metadata_server.service.credential_cache import CredentialCache
 from metadata_server.service.credentials import token_hash
@@ -11,6 +13,8 @@ from metadata_server.service.errors import Forbidden, Unauthorized
 from metadata_server.store import Store
 
 ADMIN, SERVER = "admin", "server"
+# a keystone token of a HEAT_SIGNAL deployment user: it may signal that one deployment
+DEPLOYMENT = "deployment"
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,7 @@ class Principal:
     kind: str
     server_id: str | None = None
     tenant: str | None = None
+    deployment_id: str | None = None
 
     def require_tenant(self, tenant: str) -> None:
         """A server credential or a tenant-scoped operator token acts only in its own tenant."""
@@ -33,14 +38,28 @@ class Principal:
         """Admin may act for any server; a server credential only for its own."""
         if self.kind == ADMIN:
             return
+        if self.kind == DEPLOYMENT:
+            raise Forbidden("this credential may only signal its own deployment")
         if self.server_id != server_id or (tenant is not None and self.tenant != tenant):
             raise Forbidden(f"this credential belongs to another server, not {server_id}")
 
+    def require_deployment(self, deployment: dict) -> None:
+        """Signal a deployment: admin, its server, or that deployment's own keystone user."""
+        if self.kind == DEPLOYMENT:
+            if self.deployment_id != deployment["id"]:
+                raise Forbidden(f"this credential belongs to another deployment, not "
+                                f"{deployment['id']}")
+            return
+        self.require_server(deployment["server_id"])
+
 
 def authenticate(store: Store, admin_token_hash: str, token: str | None, clock: Clock,
-                 cache: CredentialCache | None = None) -> Principal:
+                 cache: CredentialCache | None = None,
+                 signing_key: Callable[[], str] | None = None) -> Principal:
     if not token:
         raise Unauthorized("missing X-Auth-Token header")
+    if signing_key is not None and keystone.is_keystone_token(token):
+        return _keystone_principal(store, token, clock, cache, signing_key())
     digest = token_hash(token)
     if hmac.compare_digest(digest, admin_token_hash):
         return Principal(ADMIN)
@@ -58,3 +77,24 @@ def authenticate(store: Store, admin_token_hash: str, token: str | None, clock: 
     if operator is not None:
         return Principal(ADMIN, tenant=operator["tenant"])
     raise Unauthorized("the X-Auth-Token is not valid (unknown, revoked or expired)")
+
+
+def _keystone_principal(store: Store, token: str, clock: Clock, cache: CredentialCache | None,
+                        key: str) -> Principal:
+    now = clock()
+    # signature and expiry first: the cache must not outlive the token
+    grant = keystone.read(key, token, now)
+    if grant is None:
+        raise Unauthorized("the keystone token is not valid (not issued here, or expired)")
+    digest = token_hash(token)
+    cached = cache.get(digest) if cache is not None else None
+    if cached is not None:
+        return cached
+    if not keystone.still_valid(store, grant, now):
+        raise Unauthorized("the keystone token's server or deployment was deleted or its "
+                           "credentials rotated")
+    principal = (Principal(DEPLOYMENT, grant.server_id, grant.tenant, grant.deployment_id)
+                 if grant.deployment_id else Principal(SERVER, grant.server_id, grant.tenant))
+    if cache is not None:
+        cache.put(digest, principal)
+    return principal

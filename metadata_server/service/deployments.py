@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Callable
 
 from metadata_server.service.clock import Clock, isotime
 from metadata_server.service.derived_config import TRANSPORTS, DeployContext, derive_body
+from metadata_server.service.endpoints import Endpoints
 from metadata_server.service.errors import InvalidInput, NotFound
 from metadata_server.service.validate import max_length, optional, required
 from metadata_server.store import Store
@@ -16,7 +16,6 @@ DEFAULT_TIMEOUT_SECONDS = 3600  # Heat's stack_action_timeout: the longest Heat 
 TIMEOUT_GRACE = timedelta(seconds=60)
 # a signal URL outlives its deployment's deadline by this much, then stops working
 SIGNAL_URL_SLACK = timedelta(days=1)
-SignalUrl = Callable[[str, "datetime | None"], str]
 UPDATABLE = ("config_id", "input_values", "output_values", "action", "status", "status_reason")
 
 
@@ -72,12 +71,12 @@ def _deadline(status: str | None, start: datetime, seconds: float) -> datetime |
 
 
 def create_deployment(store: Store, clock: Clock, tenant: str, body: dict,
-                      signal_url: SignalUrl,
+                      endpoints: Endpoints,
                       default_timeout: float = DEFAULT_TIMEOUT_SECONDS) -> dict:
     """Create a deployment; with `signal_transport` in the body, derive its config first.
 
-    `signal_url(deployment_id, expires_at)` gives the URL an agent signals this deployment's
-    result to.
+    `endpoints` makes the signal URL or keystone user an agent signals this deployment's result
+    with.
     """
     config_id = required(body, "config_id", str, "the id of a software config")
     server_id = required(body, "server_id", str, "a server id")
@@ -101,12 +100,17 @@ def create_deployment(store: Store, clock: Clock, tenant: str, body: dict,
         ctx = DeployContext(server_id=server_id, action=action, transport=transport,
                             stack_id=optional(body, "stack_id", str, "a string") or "",
                             resource_name=optional(body, "resource_name", str, "a string") or "")
+        if transport == "HEAT_SIGNAL" and not (ctx.stack_id and ctx.resource_name):
+            # the agent signals the stack resource, so there must be one
+            raise InvalidInput("signal_transport: HEAT_SIGNAL signals a stack resource and needs "
+                               "stack_id and resource_name; use TEMP_URL_SIGNAL or CFN_SIGNAL "
+                               "for a deployment made outside a stack")
         name = optional(body, "name", str, "a string") or source["name"]
         derived = {"id": str(uuid.uuid4()), "tenant": tenant, "name": name,
                    "group": source["group"] or "Heat::Ungrouped",
-                   "body": derive_body(source["body"], input_values, ctx, lambda: signal_url(
-                                       deployment_id, _deadline(IN_PROGRESS, now, timeout)
-                                       + SIGNAL_URL_SLACK)),
+                   "body": derive_body(source["body"], input_values, ctx, endpoints.signal_target(
+                                       tenant, deployment_id,
+                                       _deadline(IN_PROGRESS, now, timeout) + SIGNAL_URL_SLACK)),
                    "created_at": now}
         store.insert_config(derived)
         config_id = derived["id"]

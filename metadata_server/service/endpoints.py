@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from metadata_server.service.credentials import metadata_signature, signal_signature
+from metadata_server.service.keystone import deployment_password
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,10 @@ class Endpoints:
         query = f"expires={expires}&" if expires else ""
         return (f"{self.base_url}/v1/signal/deployments/{deployment_id}"
                 f"?{query}sig={signal_signature(self.signing_key, deployment_id, expires)}")
+
+    def signal_target(self, tenant: str, deployment_id: str,
+                      expires_at: datetime | None) -> "SignalTarget":
+        return SignalTarget(self, tenant, deployment_id, expires_at)
 
     def server_metadata_url(self, tenant: str, server_id: str) -> str:
         return f"{self.base_url}/v1/{tenant}/servers/{server_id}/metadata"
@@ -39,6 +44,28 @@ class Endpoints:
                             resource: str) -> str:
         return (f"{self.base_url}/v1/{tenant}/stacks/{stack_name}/{stack_id}"
                 f"/resources/{resource}/signal")
+
+
+@dataclass(frozen=True)
+class SignalTarget:
+    """Where, and as whom, an agent signals one deployment: what its deploy_* inputs carry."""
+    endpoints: Endpoints
+    tenant: str
+    deployment_id: str
+    expires_at: datetime | None
+
+    def url(self) -> str:
+        """CFN_SIGNAL and TEMP_URL_SIGNAL: a signed URL, good until the deployment's timeout."""
+        return self.endpoints.signal_url(self.deployment_id, self.expires_at)
+
+    def keystone_user(self) -> dict[str, str]:
+        """HEAT_SIGNAL: the deployment's own keystone user on stoker's /v3 (service/keystone.py)."""
+        return {"deploy_auth_url": f"{self.endpoints.base_url}/v3",
+                "deploy_username": self.deployment_id,
+                "deploy_user_id": self.deployment_id,
+                "deploy_password": deployment_password(self.endpoints.signing_key,
+                                                       self.deployment_id),
+                "deploy_project_id": self.tenant}
 
 
 LOCAL = Endpoints("http://127.0.0.1:8004", "unset")

@@ -18,7 +18,7 @@ from metadata_server.service.errors import NotFound
 TRANSPORTS = ("POLL_SERVER_CFN", "POLL_SERVER_HEAT", "POLL_TEMP_URL")
 
 
-class _AgentServer(Resource):
+class AgentServer(Resource):
     """What DeployedServer and a SOFTWARE_CONFIG Nova server share: a registered stoker server."""
 
     def _register(self, server_id: str, name: str) -> None:
@@ -48,7 +48,9 @@ class _AgentServer(Resource):
             settings = {"collectors": ["heat", "local"], "heat": {
                 "auth_url": f"{endpoints.base_url}/v3", "user_id": server_id,
                 "password": self.data["token"], "project_id": self.ctx.tenant,
-                "stack_id": self.ctx.stack_id, "resource_name": self.name}}
+                # as Heat: name/id, the path of the stack route the collector reads
+                "stack_id": f"{self.ctx.stack_name}/{self.ctx.stack_id}",
+                "resource_name": self.name}}
         else:
             settings = documents.cfn_settings(endpoints.cfn_url(), self.ctx.stack_name, self.name,
                                               self.data["access_key_id"],
@@ -65,7 +67,7 @@ class _AgentServer(Resource):
         return super().attribute(name)
 
 
-class DeployedServer(_AgentServer):
+class DeployedServer(AgentServer):
     type_name = "OS::Heat::DeployedServer"
     properties_schema = {"name": Prop("string", update_allowed=True),
                          "metadata": Prop("map", update_allowed=True),
@@ -84,7 +86,7 @@ class DeployedServer(_AgentServer):
             self._unregister()
 
 
-class Server(_AgentServer):
+class Server(AgentServer):
     type_name = "OS::Nova::Server"
     properties_schema = {
         "name": Prop("string", update_allowed=True),

@@ -14,11 +14,12 @@ from typing import Any
 from metadata_server.engine.errors import Cancelled, StackValidationFailed, UpdateReplace
 from metadata_server.engine.resources.base import Prop, Resource
 from metadata_server.service import deployments
-from metadata_server.service.derived_config import DeployContext, derive_body, derive_inputs
+from metadata_server.service.derived_config import (TRANSPORTS, DeployContext, derive_body,
+                                                    derive_inputs)
 
 ACTIONS = ("CREATE", "UPDATE", "DELETE", "SUSPEND", "RESUME")
-# Heat also knows HEAT_SIGNAL and ZAQAR_SIGNAL; the service derives configs for these three
-SIGNAL_TRANSPORTS = ("CFN_SIGNAL", "TEMP_URL_SIGNAL", "NO_SIGNAL")
+# Heat also knows ZAQAR_SIGNAL; the service derives configs for these
+SIGNAL_TRANSPORTS = TRANSPORTS
 DEFAULT_TRANSPORT = "CFN_SIGNAL"
 
 
@@ -74,7 +75,8 @@ class SoftwareDeployment(Resource):
                                 resource_name=self.name)
         expires = self.ctx.clock() + timedelta(seconds=timeout) + deployments.SIGNAL_URL_SLACK
         body = derive_body(source["body"], self.properties.get("input_values") or {}, context,
-                           lambda: self.ctx.endpoints.signal_url(deployment_id, expires))
+                           self.ctx.endpoints.signal_target(self.ctx.tenant, deployment_id,
+                                                            expires))
         body = self.transform(body, body["inputs"])
         name = self.properties.get("name") or source.get("name") or self.physical_name()
         return {"id": str(uuid.uuid4()), "tenant": self.ctx.tenant, "name": name,
@@ -129,7 +131,7 @@ class SoftwareDeployment(Resource):
             preview = derive_inputs(source["body"].get("inputs", []), body["input_values"],
                                     DeployContext(body["server_id"], action,
                                                   body["signal_transport"], body["stack_id"],
-                                                  self.name), lambda: None)
+                                                  self.name), None)
             temporary = {"id": str(uuid.uuid4()), "tenant": self.ctx.tenant,
                          "name": source.get("name"), "group": source.get("group"),
                          "body": self.transform(dict(source["body"]), preview),
@@ -137,7 +139,7 @@ class SoftwareDeployment(Resource):
             store.insert_config(temporary)
         body["config_id"] = temporary["id"] if temporary else source["id"]
         row = deployments.create_deployment(store, self.ctx.clock, self.ctx.tenant, body,
-                                            self.ctx.endpoints.signal_url, timeout)
+                                            self.ctx.endpoints, timeout)
         if temporary:
             store.delete_config(temporary["id"])
         return row["id"]
