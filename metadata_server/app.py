@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from metadata_server.api import (cfn, configs, deployments, health, identity, servers,
-                                 signals, signed_metadata, stacks, tokens, versions)
+from metadata_server.api import (cfn, cfn_waitcondition, configs, deployments, health,
+                                 identity, servers, signals, signed_metadata, stacks, tokens,
+                                 versions)
 from metadata_server.api.common import Context, install_error_handlers
 from metadata_server.api.fast_path import PollFastPath
 from metadata_server.service.clock import Clock, system_clock
@@ -26,7 +27,7 @@ def create_app(store: Store, admin_token_hash: str, *, clock: Clock = system_clo
     app.extensions["stoker"] = context
     app.wsgi_app = PollFastPath(app.wsgi_app, context)
     for module in (versions, cfn, health, configs, deployments, servers, signals, tokens,
-                   signed_metadata, stacks, identity):
+                   signed_metadata, stacks, identity, cfn_waitcondition):
         app.register_blueprint(module.bp)
     install_error_handlers(app)
     return app

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from metadata_server.engine.errors import StackValidationFailed
-from metadata_server.engine.resources import (cloud, core, groups, nested, servers,
-                                              software_config, software_deployment,
+from metadata_server.engine.resources import (cfn_wait_condition, cloud, core, groups, nested,
+                                              servers, software_config, software_deployment,
                                               wait_condition)
 from metadata_server.engine.resources.base import Prop, Resource
 
@@ -23,6 +23,7 @@ for _cls in (core.Value, core.NoneResource, core.TestResource, core.RandomString
              groups.ResourceGroup, groups.SoftwareDeploymentGroup,
              groups.StructuredDeploymentGroup,
              wait_condition.WaitConditionHandle, wait_condition.WaitCondition,
+             cfn_wait_condition.CfnWaitConditionHandle, cfn_wait_condition.CfnWaitCondition,
              *cloud.TYPES):
     register(_cls)
 register(groups.SoftwareDeploymentGroup, "OS::Heat::SoftwareDeployments")
