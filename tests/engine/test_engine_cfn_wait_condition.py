@@ -39,8 +39,9 @@ def start(app, name="cfnwait", **kw):
     stack_id = response.json["stack"]["id"]
     engine = app.extensions["stoker-engine"]
     stack = engine.get_stack("t1", stack_id)
-    url = wait_for(lambda: engine.outputs(stack, "url")[0].get("output_value")
-                   if engine.find_resource(stack_id, "handle") else None, what="the handle URL")
+    # until the handle exists, get_resource gives its name
+    url = wait_for(lambda: (lambda v: v if str(v).startswith("http") else None)(
+        engine.outputs(stack, "url")[0].get("output_value")), what="the handle URL")
     parts = urlsplit(url)
     return client, engine, stack_id, f"{parts.path}?{parts.query}", url
 
