@@ -12,6 +12,7 @@ import hashlib
 import re
 import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 from typing import Sequence
@@ -57,3 +58,27 @@ def require(packages: Sequence[str], budget: float = 240) -> Path:
         return tool_venv(packages, budget)
     except Unavailable as exc:
         pytest.skip(str(exc))
+
+
+def require_sdist(package: str, budget: float = 120) -> Path:
+    """The unpacked source distribution of `package` from PyPI (for scripts that are not
+    installed, such as heat-agents' hooks and heat-config-notify), or skip saying why."""
+    root = Path(tempfile.gettempdir()) / f"stoker-test-sdist-{re.sub(r'[^A-Za-z0-9]+', '', package)}"
+    done = root / ".unpacked"
+    with open(f"{root}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            root.mkdir(exist_ok=True)
+            try:
+                subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                                "--no-binary", ":all:", "--disable-pip-version-check",
+                                "-d", str(root), package],
+                               check=True, capture_output=True, timeout=budget)
+                (archive,) = root.glob("*.tar.gz")
+                with tarfile.open(archive) as tar:
+                    tar.extractall(root, filter="data")
+            except (subprocess.SubprocessError, OSError, ValueError, tarfile.TarError) as exc:
+                pytest.skip(f"cannot fetch the {package} sdist from PyPI: {exc}")
+            done.touch()
+    (unpacked,) = [p for p in root.iterdir() if p.is_dir()]
+    return unpacked
