@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, redirect, request
 
 from metadata_server.api import resource_agents
-from metadata_server.api.common import admin, ctx, json_body
+from metadata_server.api.common import admin, caller, ctx, json_body
 from metadata_server.engine import views
 from metadata_server.engine.drivers import LocalDriver
 from metadata_server.service.endpoints import Endpoints
@@ -129,6 +129,9 @@ def lookup(tenant, name, stack_id=None, rest=None):
     parts = (rest or "").strip("/").split("/")
     if not _agent_route(parts, request.method):
         admin()
+    elif "sig" not in request.args:
+        caller()  # some valid credential, before anything about the stack is told; the handler
+        # then decides what this one may do
     if stack_id is not None:
         return _dispatch_sub(tenant, name, stack_id, rest)
     stack = engine().get_stack(tenant, name)

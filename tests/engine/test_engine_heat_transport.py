@@ -80,6 +80,11 @@ def test_heat_collector_and_heat_signal_through_the_stack_routes(app, store):
     assert client.get(f"{stack_url}/resources", headers=as_a).status_code == 403
     assert client.get(stack_url, headers=as_a).status_code == 403
 
+    # without a credential nothing is told, not even whether the stack exists
+    for path in (f"{stack_url}/resources/deploy_a/signal", f"/v1/t1/stacks/nope/{stack_id}/resources/x/signal"):
+        assert client.post(path, json={}).status_code == 401
+    assert client.get(f"{stack_url}/resources/a/metadata").status_code == 401
+
     # HEAT_SIGNAL: the deployment's inputs carry its own keystone user
     values = {i["name"]: i.get("value") for i in item["inputs"]}
     assert values["deploy_stack_id"] == f"app/{stack_id}" and values["deploy_resource_name"] == "deploy_a"
