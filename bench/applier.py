@@ -9,7 +9,15 @@ whole command-line runs of both, each round:
 It checks that both produce byte-identical trees, that stoker's unchanged run left every file's
 inode and mtime alone, and reports medians and ratios (goal: stoker at least 3x faster).
 
+Each tool runs from a venv of its own, as installed on a guest: upstream's from PyPI, stoker's a
+bare venv whose .pth names this checkout and the running interpreter's site-packages (for PyYAML
+and Jinja2). That keeps the development venv's editable-install finder, which costs ~10 ms per
+interpreter start, out of stoker's figures (--stoker-python uses a given interpreter instead).
+Before every timed run the bench calls sync(), so that neither tool pays for the other's (or the
+setup's) dirty pages when it flushes; every fresh run writes into a new directory.
+
     .venv/bin/python bench/applier.py [--templates 1000] [--rounds 5] [--upstream-python PATH]
+                                      [--stoker-python PATH]
 """
 from __future__ import annotations
 
@@ -22,6 +30,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import venv
@@ -69,9 +78,21 @@ def install_upstream(directory: Path) -> str:
     return python
 
 
+def install_stoker(directory: Path) -> str:
+    target = directory / "stoker-venv"
+    venv.EnvBuilder(with_pip=False).create(target)
+    site = Path(subprocess.run([str(target / "bin" / "python"), "-c",
+                                "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    paths = dict.fromkeys([str(REPO), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    (site / "stoker.pth").write_text("\n".join(paths) + "\n")
+    return str(target / "bin" / "python")
+
+
 def timed(argv: list[str]) -> tuple[float, float]:
     """(wall seconds, CPU seconds user+sys) of one command run; CPU time is less sensitive to
     other load on the machine, wall time includes waiting for the disk."""
+    os.sync()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True)
@@ -97,6 +118,7 @@ def main() -> int:
     parser.add_argument("--templates", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--upstream-python", help="python of an existing venv with os-apply-config installed")
+    parser.add_argument("--stoker-python", help="run stoker with this interpreter (default: a bare venv)")
     opts = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-applier-"))
     try:
@@ -104,15 +126,17 @@ def main() -> int:
         md = str(work / "metadata.json")
         upstream_python = opts.upstream_python or install_upstream(work)
         (work / "wrapper.py").write_text(WRAPPER)
-        stoker = [sys.executable, "-m", "applier.cli"]
+        stoker = [opts.stoker_python or install_stoker(work), "-m", "applier.cli"]
         upstream = [upstream_python, str(work / "wrapper.py")]
-        os.environ["PYTHONPATH"] = str(REPO)
+        if opts.stoker_python:
+            os.environ["PYTHONPATH"] = str(REPO)
         times: dict[str, list[tuple[float, float]]] = {
             k: [] for k in ("stoker fresh", "upstream fresh", "stoker unchanged", "upstream unchanged")}
         for round_no in range(opts.rounds):
             for name, argv in (("stoker", stoker), ("upstream", upstream)):
-                out = work / f"out-{name}"
-                shutil.rmtree(out, ignore_errors=True)
+                # A directory never used before: creating files where 1,000 were just deleted
+                # costs ext4 here 2-3x more per file, which no first boot pays.
+                out = work / f"out-{name}-{round_no}"
                 args = argv + ["-t", str(tpl), "-o", str(out), "-m", md, "--fallback-metadata"]
                 times[f"{name} fresh"].append(timed(args))
                 before = snapshot(out)
@@ -122,7 +146,7 @@ def main() -> int:
                     rewritten = [p for p in before if before[p][:2] != after[p][:2]]
                     if rewritten:
                         raise SystemExit(f"stoker rewrote {len(rewritten)} unchanged file(s), e.g. {rewritten[0]}")
-            ours, theirs = snapshot(work / "out-stoker"), snapshot(work / "out-upstream")
+            ours, theirs = snapshot(work / f"out-stoker-{round_no}"), snapshot(work / f"out-upstream-{round_no}")
             if {p: v[2:] for p, v in ours.items()} != {p: v[2:] for p, v in theirs.items()}:
                 raise SystemExit("stoker and upstream rendered different trees")
         wall = {k: statistics.median(w for w, _ in v) for k, v in times.items()}

@@ -1,0 +1,170 @@
+"""The applier's fast paths give the same results as the general code, and keep the write order.
+
+- the default-delimiter mustache parser against the general one (which the side-by-side tests
+  compare with upstream's pystache), on generated templates full of whitespace and odd tags;
+- flush.py: one syncfs per filesystem for a batch, fsync each otherwise, errors reported;
+- writer.py: staged files are durable before any target is replaced, renames durable after.
+"""
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+from applier import flush, mustache, writer
+from applier.errors import ApplyError
+from applier.plan import Action
+
+TEXT = ["x", " ", "\n", "  ", "\t", "\r\n", "\r", "y\n", "{", "}", "{{", "}}", "{{{", "}}}", " \t ",
+        "\n\n", "{{ }}", "{{}}", "{{{}}}", "}}}}"]
+NAMES = ["a", "b", "c", "d", "a}b", " a b ", "a\nb", "}", "a }", "{a", "a.b", " ", "", ".", "\t"]
+
+
+def generated(r: random.Random) -> str:
+    parts, open_names = [], []
+    for _ in range(r.randint(1, 16)):
+        c = r.random()
+        if c < 0.4:
+            parts.append(r.choice(TEXT))
+        elif c < 0.55 and open_names:
+            parts.append(r.choice(["", "  ", " \t"]) + "{{/" + open_names.pop() + "}}"
+                         + r.choice(["", "\n", "\r\n", " \n", "\r"]))
+        elif c < 0.7:
+            name = r.choice("abcd")
+            open_names.append(name)
+            parts.append(r.choice(["", "  ", "\n"]) + "{{" + r.choice("#^") + r.choice(["", " "]) + name
+                         + "}}" + r.choice(["", "\n", "\r\n", " "]))
+        else:
+            kind, name = r.choice(["", "&", "!", ">", "{", "#", "/", "^"]), r.choice(NAMES)
+            parts.append("{{{" + name + "}}}" if kind == "{" else
+                         "{{" + kind + r.choice(["", " ", "\n"]) + name + r.choice(["", " "]) + "}}")
+    if r.random() < 0.7:
+        while open_names:
+            parts.append(r.choice(["", "\n", " "]) + "{{/" + open_names.pop() + "}}")
+    return "".join(parts)
+
+
+@pytest.mark.timeout(60)
+def test_default_parser_gives_the_general_parsers_nodes():
+    r = random.Random(7)
+    fast = 0
+    for _ in range(20000):
+        text = generated(r)
+        try:
+            general = mustache._parse_general(text)
+        except mustache.MustacheError:
+            general = None
+        nodes = mustache._parse_default(text)
+        if nodes is None:
+            # Left to the general parser: only for what it reports (an error or a warning).
+            assert general is None or general.warnings, text
+            continue
+        fast += 1
+        assert general is not None and not general.warnings, text
+        assert nodes == general.nodes, text
+    assert fast > 5000  # the corpus exercises the fast path, not just the fallback
+
+
+def test_set_delimiter_templates_take_the_general_parser():
+    assert mustache.render("{{=<% %>=}}\n<%a%> {{a}}", {"a": 1}) == "1 {{a}}"
+    with pytest.raises(mustache.MustacheError) as err:
+        mustache.parse("x\n{{#a}}\n{{/b}}\n")
+    assert err.value.line == 3
+
+
+@pytest.mark.parametrize("release, expected", [
+    ("6.18.44-fc-v769", True), ("5.8.0", True), ("5.10.0-28-amd64", True),
+    ("5.7.19", False), ("4.18.0-553.el8_10.x86_64", False), ("3.10.0", False), ("weird", False),
+])
+def test_syncfs_is_trusted_from_linux_5_8(release, expected):
+    assert flush.kernel_reports_syncfs_errors(release) is expected
+
+
+class Recorder:
+    def __init__(self, result=0):
+        self.calls: list[str] = []
+        self.result = result
+
+    def __call__(self, fd: int) -> int:
+        self.calls.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return self.result
+
+
+def _files(tmp_path, count, dirs=2):
+    paths = []
+    for n in range(count):
+        d = tmp_path / f"d{n % dirs}"
+        d.mkdir(exist_ok=True)
+        (d / f"f{n}").write_text("x")
+        paths.append(str(d / f"f{n}"))
+    return paths
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_a_batch_is_flushed_with_one_syncfs_per_filesystem(tmp_path, monkeypatch):
+    syncfs, fsynced = Recorder(), []
+    monkeypatch.setattr(flush, "_syncfs_call", lambda: syncfs)
+    monkeypatch.setattr(flush, "fsync_path", lambda path, directory=False: fsynced.append(path))
+    flush.durable(_files(tmp_path, flush.BATCH, dirs=3))
+    assert len(syncfs.calls) == 1 and syncfs.calls[0].startswith(str(tmp_path)) and not fsynced
+    flush.durable([str(tmp_path / f"d{n}") for n in range(3)] * 6, directories=True)
+    assert len(syncfs.calls) == 2 and not fsynced
+
+
+def test_small_batches_and_no_syncfs_fsync_each_file(tmp_path, monkeypatch):
+    fsynced = []
+    monkeypatch.setattr(flush, "fsync_path", lambda path, directory=False: fsynced.append(path))
+    monkeypatch.setattr(flush, "_syncfs_call", lambda: pytest.fail("syncfs for a small batch"))
+    few = _files(tmp_path, 3)
+    flush.durable(few)
+    assert fsynced == few
+    fsynced.clear()
+    monkeypatch.setattr(flush, "_syncfs_call", lambda: None)  # not Linux, or a kernel before 5.8
+    (tmp_path / "many").mkdir()
+    many = _files(tmp_path / "many", flush.BATCH + 4)
+    flush.durable(many)
+    assert sorted(fsynced) == sorted(many)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_a_failed_flush_changes_no_target(tmp_path, monkeypatch):
+    monkeypatch.setattr(flush, "_syncfs_call", lambda: Recorder(result=-1))
+    actions = [Action("write", str(tmp_path / f"f{n}"), f"t{n}", b"new", 0o644) for n in range(flush.BATCH)]
+    (tmp_path / "f0").write_text("old")
+    with pytest.raises(ApplyError) as err:
+        writer.apply(actions)
+    assert "no file was changed" in str(err.value)
+    assert sorted(os.listdir(tmp_path)) == ["f0"] and (tmp_path / "f0").read_text() == "old"
+
+
+@pytest.mark.parametrize("count", [2, flush.BATCH + 1])
+def test_staged_files_are_durable_before_any_rename(tmp_path, monkeypatch, count):
+    targets = [tmp_path / "etc" / f"sub{n % 2}" / f"f{n}.conf" for n in range(count)]
+    seen = []
+
+    def durable(paths, directories=False):
+        if not directories:
+            # Every staged file complete, with its final mode, and no target replaced yet.
+            assert len(paths) == count
+            assert all(open(p, "rb").read() == b"body %d" % n for n, p in enumerate(paths))
+            assert all(os.stat(p).st_mode & 0o777 == 0o640 for p in paths)
+            assert not any(t.exists() for t in targets)
+        else:
+            assert all(t.read_bytes() == b"body %d" % n for n, t in enumerate(targets))
+            assert sorted(paths) == sorted({str(t.parent) for t in targets})
+        seen.append(directories)
+
+    monkeypatch.setattr(flush, "durable", durable)
+    writer.apply([Action("write", str(t), "tpl", b"body %d" % n, 0o640) for n, t in enumerate(targets)])
+    assert seen == [False, True]
+    assert not [n for t in targets for n in os.listdir(t.parent) if n.endswith(".tmp")]
+
+
+def test_a_leftover_temp_file_is_neither_used_nor_removed(tmp_path):
+    target = tmp_path / "a.conf"
+    stale = tmp_path / f".a.conf.{os.getpid()}.tmp"
+    stale.write_text("stale")
+    writer.apply([Action("write", str(target), "tpl", b"new", 0o600)])
+    assert target.read_text() == "new" and os.stat(target).st_mode & 0o777 == 0o600
+    assert stale.read_text() == "stale"
