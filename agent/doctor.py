@@ -16,15 +16,14 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Callable
 
-import requests
-
 from agent import hooks
 from agent.outbox import Outbox
 from agent.paths import Paths, root_from
 from agent.state import RUNNING, StateStore
 from collector import config as agent_config
 from collector.errors import ConfigError
-from collector.http_errors import describe, redact_url
+from collector.http_client import HttpClient, TransportError
+from collector.http_errors import redact_url
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 SKEW_WARN = 60.0
@@ -47,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
     return 1 if any(level == FAIL for level, _, _ in results) else 0
 
 
-def check(paths: Paths, config_path: str, env=None, session: requests.Session | None = None,
+def check(paths: Paths, config_path: str, env=None, http: HttpClient | None = None,
           clock: Callable[[], float] = time.time) -> list[tuple[str, str, str]]:
     env = os.environ if env is None else env
     results: list[tuple[str, str, str]] = []
@@ -62,13 +61,13 @@ def check(paths: Paths, config_path: str, env=None, session: requests.Session | 
         if mode & 0o077:
             results.append((WARN, "config mode", f"{config_path} is mode {mode:04o}; it holds the server's "
                             f"token: chmod 600 {config_path}"))
-        results += _server(config, session or requests.Session(), clock)
+        results += _server(config, http or HttpClient(user_agent="stoker-agent-doctor"), clock)
     results += _hooks(paths, env)
     results += _state(paths)
     return results
 
 
-def _server(config, session: requests.Session, clock) -> list[tuple[str, str, str]]:
+def _server(config, http: HttpClient, clock) -> list[tuple[str, str, str]]:
     watch = config.settings.get("watch")
     if watch is None:
         return [(WARN, "server", "the watch collector is not configured; nothing to check")]
@@ -77,23 +76,23 @@ def _server(config, session: requests.Session, clock) -> list[tuple[str, str, st
         return [(FAIL, "server", "no metadata_url in [watch]: copy agent_config from the server's "
                                  "POST /v1/{tenant}/servers answer")]
     shown = redact_url(url)
-    headers = {"Accept": "application/json", "User-Agent": "stoker-agent-doctor"}
+    headers = {"Accept": "application/json"}
     if token:
         headers["X-Auth-Token"] = token
     before = clock()
     try:
-        resp = session.get(url, headers=headers, timeout=watch.get("timeout") or 10.0)
-    except requests.RequestException as exc:
-        return [(FAIL, "server", f"cannot reach {shown}: {describe(exc)}")]
+        resp = http.request("GET", url, headers, timeout=watch.get("timeout") or 10.0)
+    except TransportError as exc:
+        return [(FAIL, "server", f"cannot reach {shown}: {exc.reason}")]
     after = clock()
     results = []
-    if resp.status_code in (401, 403):
+    if resp.status in (401, 403):
         results.append((OK, "server", f"{shown} is reachable"))
-        what = "no auth_token in [watch]" if not token else f"the server refused the token ({resp.status_code})"
+        what = "no auth_token in [watch]" if not token else f"the server refused the token ({resp.status})"
         results.append((FAIL, "credentials", f"{what}: use the token the server gave when this server was "
                         "registered (or rotate it)"))
-    elif 200 <= resp.status_code < 300:
-        results.append((OK, "server", f"{shown} answered {resp.status_code}"))
+    elif resp.ok:
+        results.append((OK, "server", f"{shown} answered {resp.status}"))
         results.append((OK, "credentials", "token accepted"))
         try:
             count = len(resp.json().get("deployments") or [])
@@ -101,7 +100,7 @@ def _server(config, session: requests.Session, clock) -> list[tuple[str, str, st
         except (ValueError, AttributeError):
             results.append((FAIL, "document", f"{shown} did not answer a JSON object"))
     else:
-        results.append((FAIL, "server", f"{shown} answered {resp.status_code} {resp.reason}"))
+        results.append((FAIL, "server", f"{shown} answered {resp.status} {resp.reason}"))
     date = resp.headers.get("Date")
     if date:
         try:

@@ -5,6 +5,9 @@ chatty hook cannot block on a full pipe, the full output stays on disk for the o
 left behind by a killed agent keeps writing somewhere harmless). At the deadline the hook's whole
 tree gets SIGTERM, then SIGKILL after a grace period (psutil finds the descendants; the process
 group catches those that were re-parented), and the run reports status 124 like timeout(1).
+
+psutil is imported where it is used: the idle agent never starts a hook, and psutil is a few MB of
+its memory.
 """
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
-import psutil
+if TYPE_CHECKING:
+    import psutil
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,8 @@ def kill_tree(pid: int, grace: float = KILL_GRACE, create_time: float | None = N
     """SIGTERM the process `pid`, its descendants and its process group; SIGKILL what is left after
     `grace` seconds. With `create_time`, a pid that now belongs to another process is left alone.
     Returns whether anything was found to kill."""
+    import psutil
+
     try:
         leader = psutil.Process(pid)
         if create_time is not None and abs(leader.create_time() - create_time) > 0.01:
@@ -104,6 +110,8 @@ def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Proce
 
 
 def _running(proc: psutil.Process) -> bool:
+    import psutil
+
     try:
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
@@ -111,6 +119,8 @@ def _running(proc: psutil.Process) -> bool:
 
 
 def is_alive(pid: int | None, create_time: float | None) -> bool:
+    import psutil
+
     if not pid:
         return False
     try:
@@ -144,6 +154,8 @@ def _read(path: str) -> str:
 
 
 def _create_time(pid: int) -> float | None:
+    import psutil
+
     try:
         return psutil.Process(pid).create_time()
     except psutil.NoSuchProcess:
@@ -151,6 +163,8 @@ def _create_time(pid: int) -> float | None:
 
 
 def _send(proc: psutil.Process, signum: int) -> None:
+    import psutil
+
     try:
         proc.send_signal(signum)
     except (psutil.NoSuchProcess, psutil.AccessDenied):

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import xml.etree.ElementTree as ET
 from typing import Any, ClassVar, Mapping
-
-import requests
 
 from collector import http_source
 from collector.base import Option, positive_float
 from collector.ec2_signature import signed_query
 from collector.errors import SourceNotAvailable, SourceNotConfigured
+from collector.http_client import HttpClient, with_query
 from collector.http_errors import redact_url
 
 HINT_FILE = "/var/lib/heat-cfntools/cfn-metadata-server"
@@ -39,6 +37,9 @@ def parse_path(path: str) -> tuple[str, str, list[str]]:
 
 def field_from_xml(body: bytes, field: str, where: str) -> str:
     """The text of StackResourceDetail/<field> in a DescribeStackResource answer."""
+    # Imported on use: os-collect-config's command line imports every collector for its options.
+    import xml.etree.ElementTree as ET
+
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:
@@ -64,14 +65,14 @@ class CfnCollector:
     }
     explodes_deployments: ClassVar[bool] = True
 
-    def __init__(self, settings: Mapping[str, Any], session: requests.Session | None = None):
+    def __init__(self, settings: Mapping[str, Any], http: HttpClient | None = None):
         self.settings = dict(settings)
         paths = settings.get("path") or []
         self.paths: list[str] = [paths] if isinstance(paths, str) else list(paths)
         self.timeout = settings.get("timeout") or 10.0
         keys = settings.get("deployment_key") or ["deployments"]
         self.deployment_keys = [keys] if isinstance(keys, str) else list(keys)
-        self._session = session or requests.Session()
+        self._http = http or HttpClient(verify=self.settings.get("ca_certificate") or True)
 
     def metadata_url(self) -> str:
         url = self.settings.get("metadata_url")
@@ -100,13 +101,12 @@ class CfnCollector:
         params = {"Action": "DescribeStackResource", "StackName": self.settings.get("stack_name") or "",
                   "LogicalResourceId": resource}
         query = signed_query(self.settings["access_key_id"], self.settings["secret_access_key"], "GET", url, params)
-        resp = http_source.request(self._session, "GET", url, self.timeout, params=query,
-                                   headers={"Content-Type": "application/json"},
-                                   verify=self.settings.get("ca_certificate") or True)
+        resp = http_source.request(self._http, "GET", with_query(url, query), self.timeout,
+                                   headers={"Content-Type": "application/json"})
         where = f"{redact_url(url)} ({path})"
-        if not 200 <= resp.status_code < 300:
-            raise SourceNotAvailable(f"{where} answered {resp.status_code} {resp.reason}{_aws_error(resp.content)}")
-        text = field_from_xml(resp.content, field, where)
+        if not resp.ok:
+            raise SourceNotAvailable(f"{where} answered {resp.status} {resp.reason}{_aws_error(resp.body)}")
+        text = field_from_xml(resp.body, field, where)
         try:
             value = json.loads(text)
         except ValueError as exc:
@@ -122,6 +122,8 @@ class CfnCollector:
 
 def _aws_error(body: bytes) -> str:
     """`: Code: Message` of an AWS-style ErrorResponse, if the body is one."""
+    import xml.etree.ElementTree as ET
+
     try:
         root = ET.fromstring(body)
     except ET.ParseError:

@@ -12,11 +12,10 @@ import logging
 import os
 from typing import Any, ClassVar, Mapping
 
-import requests
-
 from collector import config_drive, http_source
 from collector.base import Option, positive_float
 from collector.errors import SourceNotAvailable
+from collector.http_client import HttpClient
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +33,12 @@ class Ec2Collector:
     }
     explodes_deployments: ClassVar[bool] = False
 
-    def __init__(self, settings: Mapping[str, Any], session: requests.Session | None = None):
+    def __init__(self, settings: Mapping[str, Any], http: HttpClient | None = None):
         self.metadata_url = (settings.get("metadata_url") or DEFAULT_URL).rstrip("/")
         self.timeout = settings.get("timeout") or 10.0
         self.cachedir = settings.get("_cachedir")
         self.config_drive_path = settings.get("config_drive_path")
-        self._session = session or requests.Session()
+        self._http = http or HttpClient()
         self._data: dict | None = None
 
     def collect(self) -> list[tuple[str, Any]]:
@@ -89,6 +88,6 @@ class Ec2Collector:
         return walk(self.metadata_url)
 
     def _get(self, url: str) -> str:
-        resp = http_source.request(self._session, "GET", url, self.timeout)
+        resp = http_source.request(self._http, "GET", url, self.timeout)
         http_source.require_success(resp, url)
         return resp.text

@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import Any, ClassVar, Mapping
 from urllib.parse import quote
 
-import requests
-
 from collector import keystone
 from collector.base import Option, positive_float
 from collector.errors import SourceNotAvailable
@@ -64,6 +62,10 @@ class HeatCollector:
 
 
 def _describe(exc: Exception) -> str:
+    # requests is keystoneauth1's transport and loaded with it; importing it at the top would put it
+    # in every os-collect-config process, which imports each collector for its command-line options.
+    import requests
+
     if isinstance(exc, requests.RequestException):
         return describe_http(exc)
     return keystone.describe(exc)

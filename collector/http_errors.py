@@ -1,36 +1,54 @@
-"""Turn HTTP client failures into one line an operator can act on, without leaking secrets."""
+"""Turn HTTP client failures into one line an operator can act on, without leaking secrets.
+
+Used by the agent's own client (http_client.py) and for the failures keystoneauth1 raises in the
+heat and zaqar collectors; it imports neither requests nor keystoneauth1 (their timeout classes
+are recognised by name), so the idle agent does not carry them.
+"""
 from __future__ import annotations
 
 import errno
 import os
 import socket
+import ssl
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import requests
+# Class names of requests', urllib3's and keystoneauth1's timeout errors.
+TIMEOUT_CLASSES = frozenset({"Timeout", "ConnectTimeout", "ReadTimeout", "ConnectTimeoutError",
+                             "ReadTimeoutError"})
 
 
 def redact_url(url: str) -> str:
-    """The URL with query values masked: signal URLs carry their signature in `?sig=`."""
+    """The URL with query values (signal URLs carry their signature in `?sig=`) and a password in
+    it masked."""
     parts = urlsplit(url)
-    if not parts.query:
+    if not parts.query and parts.password is None:
         return url
+    if parts.password is not None:
+        user, _, host = parts.netloc.rpartition("@")
+        parts = parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}")
+    if not parts.query:
+        return urlunsplit(parts)
     query = urlencode([(k, "***") for k, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
     return urlunsplit(parts._replace(query=query))
 
 
 def describe(exc: BaseException) -> str:
-    """A short cause such as 'connection refused' or 'timed out after 10s' for a requests error."""
-    if isinstance(exc, (requests.ConnectTimeout, requests.ReadTimeout, socket.timeout)):
+    """A short cause such as 'connection refused' or 'timed out' for a transport failure."""
+    if isinstance(exc, TimeoutError) or any(c.__name__ in TIMEOUT_CLASSES for c in type(exc).__mro__):
         return "timed out"
     root = _root_cause(exc)
+    if isinstance(root, TimeoutError):
+        return "timed out"
+    if isinstance(root, ssl.SSLCertVerificationError):
+        return "TLS error: certificate verify failed: " + (root.verify_message or _first_line(root))
+    if isinstance(root, ssl.SSLError):  # before errno: an SSLError's errno is OpenSSL's, not the OS's
+        return "TLS error: " + (_first_line(root) or str(root.reason))
     if isinstance(root, socket.gaierror):
         return "cannot resolve host name"
     if isinstance(root, OSError) and root.errno:
         if root.errno == errno.ECONNREFUSED:
             return "connection refused"
         return os.strerror(root.errno).lower()
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS error: " + _first_line(root)
     return _first_line(root) or type(root).__name__
 
 

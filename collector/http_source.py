@@ -3,31 +3,31 @@ server-suggested poll interval, and a JSON object out of a body."""
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import requests
+from typing import Mapping
 
 from collector.errors import SourceNotAvailable
-from collector.http_errors import describe, redact_url
+from collector.http_client import HttpClient, Response, Timeout, TransportError
+from collector.http_errors import redact_url
 
 POLL_INTERVAL_HEADER = "X-Stoker-Poll-Interval"
 USER_AGENT = "stoker-collector"
 
 
-def request(session: requests.Session, method: str, url: str, timeout: float, **kwargs: Any) -> requests.Response:
+def request(http: HttpClient, method: str, url: str, timeout: float,
+            headers: Mapping[str, str] | None = None, body: bytes | None = None) -> Response:
     """Send one request; a transport failure becomes SourceNotAvailable naming the URL (redacted)."""
-    kwargs.setdefault("headers", {}).setdefault("User-Agent", USER_AGENT)
+    sent = {"User-Agent": USER_AGENT, **(headers or {})}
     try:
-        return session.request(method, url, timeout=timeout, **kwargs)
-    except requests.Timeout:
+        return http.request(method, url, headers=sent, body=body, timeout=timeout)
+    except Timeout:
         raise SourceNotAvailable(f"no answer from {redact_url(url)} within {timeout:g}s") from None
-    except requests.RequestException as exc:
-        raise SourceNotAvailable(f"cannot reach {redact_url(url)}: {describe(exc)}") from None
+    except TransportError as exc:
+        raise SourceNotAvailable(f"cannot reach {redact_url(url)}: {exc.reason}") from None
 
 
-def require_success(resp: requests.Response, url: str) -> None:
-    if not 200 <= resp.status_code < 300:
-        raise SourceNotAvailable(f"{redact_url(url)} answered {resp.status_code} {resp.reason}")
+def require_success(resp: Response, url: str) -> None:
+    if not resp.ok:
+        raise SourceNotAvailable(f"{redact_url(url)} answered {resp.status} {resp.reason}")
 
 
 def json_object(body: bytes | str, where: str) -> dict:
@@ -41,7 +41,16 @@ def json_object(body: bytes | str, where: str) -> dict:
     return value
 
 
-def poll_interval(resp: requests.Response) -> float | None:
+def server_message(resp: Response) -> str:
+    """`: <error.message>` of a Heat-shaped error body, if there is one."""
+    try:
+        message = resp.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return ": " + " ".join(str(message).split())[:200] if message else ""
+
+
+def poll_interval(resp: Response) -> float | None:
     """Seconds the server asks clients to wait between polls at most, if it says so sensibly."""
     text = resp.headers.get(POLL_INTERVAL_HEADER)
     try:

@@ -14,11 +14,10 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Mapping
 
-import requests
-
 from collector import http_source
 from collector.base import Option, positive_float
 from collector.errors import SourceNotConfigured
+from collector.http_client import HttpClient
 from collector.http_errors import redact_url
 
 log = logging.getLogger(__name__)
@@ -49,10 +48,10 @@ class RequestCollector:
     }
     explodes_deployments: ClassVar[bool] = True
 
-    def __init__(self, settings: Mapping[str, Any], session: requests.Session | None = None):
+    def __init__(self, settings: Mapping[str, Any], http: HttpClient | None = None):
         self.metadata_url = settings.get("metadata_url")
         self.timeout = settings.get("timeout") or 10.0
-        self._session = session or requests.Session()
+        self._http = http or HttpClient()
         self.last_modified: datetime | None = None
         self.poll_interval: float | None = None
         self._etag: str | None = None
@@ -62,7 +61,7 @@ class RequestCollector:
         if not self.metadata_url:
             raise SourceNotConfigured("no metadata_url configured in [request]")
         url = self.metadata_url
-        head = http_source.request(self._session, "HEAD", url, self.timeout)
+        head = http_source.request(self._http, "HEAD", url, self.timeout)
         last_modified = parse_last_modified(head.headers.get("Last-Modified"))
         head_etag = head.headers.get("ETag")
         if head_etag and self._etag:
@@ -71,7 +70,7 @@ class RequestCollector:
             unchanged = head_etag == self._etag
         else:
             unchanged = not should_fetch(self.last_modified, last_modified)
-        if self._document is not None and 200 <= head.status_code < 300 and unchanged:
+        if self._document is not None and head.ok and unchanged:
             log.debug("collector request: %s not modified since %s", redact_url(url), self.last_modified)
             self.poll_interval = http_source.poll_interval(head) or self.poll_interval
             return [(self.name, self._document)]
@@ -79,12 +78,12 @@ class RequestCollector:
         headers = {"Accept": "application/json"}
         if self._etag and self._document is not None:
             headers["If-None-Match"] = self._etag
-        resp = http_source.request(self._session, "GET", url, self.timeout, headers=headers)
+        resp = http_source.request(self._http, "GET", url, self.timeout, headers=headers)
         self.poll_interval = http_source.poll_interval(resp) or http_source.poll_interval(head)
-        if resp.status_code == 304 and self._document is not None:
+        if resp.status == 304 and self._document is not None:
             return [(self.name, self._document)]
         http_source.require_success(resp, url)
-        document = http_source.json_object(resp.content, f"{redact_url(url)} answered {resp.status_code}")
+        document = http_source.json_object(resp.body, f"{redact_url(url)} answered {resp.status}")
         self._document = document
         self._etag = resp.headers.get("ETag")
         self.last_modified = parse_last_modified(resp.headers.get("Last-Modified")) or last_modified

@@ -17,12 +17,11 @@ import logging
 import time
 from typing import Any, ClassVar, Mapping
 
-import requests
-
 from collector import http_source
 from collector.base import Option, non_negative_float, positive_float
 from collector.errors import SourceNotAvailable, SourceNotConfigured
-from collector.http_errors import describe, redact_url
+from collector.http_client import HttpClient, Timeout, TransportError, with_query
+from collector.http_errors import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ class WatchCollector:
     }
     explodes_deployments: ClassVar[bool] = True
 
-    def __init__(self, settings: Mapping[str, Any], session: requests.Session | None = None):
+    def __init__(self, settings: Mapping[str, Any], http: HttpClient | None = None):
         self.metadata_url = settings.get("metadata_url")
         self.auth_token = settings.get("auth_token")
         self.timeout = settings.get("timeout") or 10.0
@@ -46,7 +45,7 @@ class WatchCollector:
         self.poll_interval: float | None = None
         self.held_for = 0.0
         self._clock = time.monotonic
-        self._session = session or requests.Session()
+        self._http = http or HttpClient()
         self._etag: str | None = None
         self._document: dict | None = None
 
@@ -68,35 +67,27 @@ class WatchCollector:
         self.held_for = 0.0
         started = self._clock()
         try:
-            resp = self._session.get(self.metadata_url, headers=headers, params=params, timeout=timeout)
-        except requests.Timeout:
+            resp = self._http.request("GET", with_query(self.metadata_url, params), headers, timeout=timeout)
+        except Timeout:
             raise SourceNotAvailable(f"no answer from {url} within {timeout:g}s") from None
-        except requests.RequestException as exc:
-            raise SourceNotAvailable(f"cannot reach {url}: {describe(exc)}") from None
+        except TransportError as exc:
+            raise SourceNotAvailable(f"cannot reach {url}: {exc.reason}") from None
 
         self.poll_interval = http_source.poll_interval(resp)
-        if resp.status_code == 304 and self._document is not None:
+        if resp.status == 304 and self._document is not None:
             self.held_for = self._clock() - started if params else 0.0
             log.debug("collector watch: %s not modified", url)
             return [(self.name, self._document)]
-        if not 200 <= resp.status_code < 300:
-            raise SourceNotAvailable(f"{url} answered {resp.status_code} {resp.reason}{_server_message(resp)}")
+        if not resp.ok:
+            raise SourceNotAvailable(f"{url} answered {resp.status} {resp.reason}{http_source.server_message(resp)}")
         try:
             document = resp.json()
         except ValueError:
-            raise SourceNotAvailable(f"{url} answered {resp.status_code} but the body is not JSON") from None
+            raise SourceNotAvailable(f"{url} answered {resp.status} but the body is not JSON") from None
         if not isinstance(document, dict):
             raise SourceNotAvailable(
-                f"{url} answered {resp.status_code} but the body is a JSON {type(document).__name__}, not an object")
+                f"{url} answered {resp.status} but the body is a JSON {type(document).__name__}, not an object")
         self._document = document
         self._etag = resp.headers.get("ETag")
         return [(self.name, document)]
 
-
-def _server_message(resp: requests.Response) -> str:
-    """The `error.message` of a Heat-shaped error body, if there is one."""
-    try:
-        message = resp.json()["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return ""
-    return ": " + " ".join(str(message).split())[:200] if message else ""

@@ -11,23 +11,22 @@ import time
 from typing import Any, Callable
 from urllib.parse import quote
 
-import requests
-
 from agent.deployment import input_values
 from agent.signals.base import SignalError
 from agent.signals.keystone import Keystone
 from agent.signals.url import ATTEMPT_HEADER, request_json, trimmed_body
+from collector.http_client import HttpClient
 
 
 class HeatTransport:
     name = "HEAT_SIGNAL"
     service_type = "orchestration"
 
-    def __init__(self, session: requests.Session | None = None, keystone: Keystone | None = None,
+    def __init__(self, http: HttpClient | None = None, keystone: Keystone | None = None,
                  attempts: int = 3, backoff: float = 0.5, timeout: float = 10.0,
                  sleep: Callable[[float], None] = time.sleep):
-        self.session = session or requests.Session()
-        self.keystone = keystone or Keystone(self.session, timeout)
+        self.http = http or HttpClient()
+        self.keystone = keystone or Keystone(self.http, timeout)
         self.attempts, self.backoff, self.timeout, self.sleep = attempts, backoff, timeout, sleep
 
     def target(self, endpoint: str, values: dict[str, Any]) -> str:
@@ -50,7 +49,7 @@ class HeatTransport:
             if attempt:
                 headers[ATTEMPT_HEADER] = attempt
             try:
-                request_json(self.session, "POST", url, self.body(values, payload), headers, self.attempts,
+                request_json(self.http, "POST", url, self.body(values, payload), headers, self.attempts,
                              self.backoff, self.timeout, self.sleep)
                 return
             except SignalError as exc:

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-import requests
-
 from agent.signals.base import SignalError
-from collector.http_errors import describe
+from collector.http_client import HttpClient, TransportError
 
 # Refresh a token this long before keystone says it expires.
 EXPIRY_MARGIN = 60.0
@@ -52,9 +50,9 @@ def v3_url(auth_url: str) -> str:
 
 
 class Keystone:
-    def __init__(self, session: requests.Session | None = None, timeout: float = 10.0,
+    def __init__(self, http: HttpClient | None = None, timeout: float = 10.0,
                  clock: Callable[[], float] = time.time):
-        self.http = session or requests.Session()
+        self.http = http or HttpClient()
         self.timeout = timeout
         self.clock = clock
         self._cache: dict[str, Session] = {}
@@ -84,16 +82,17 @@ class Keystone:
             body["auth"]["scope"] = {"project": {"id": project_id}}
         url = v3_url(str(auth_url)) + "/auth/tokens"
         try:
-            resp = self.http.post(url, json=body, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise SignalError(f"keystone {url}: {describe(exc)}", retryable=True) from None
-        if resp.status_code in (401, 403):
+            resp = self.http.request("POST", url, {"Content-Type": "application/json"}, json.dumps(body).encode(),
+                                     timeout=self.timeout)
+        except TransportError as exc:
+            raise SignalError(f"keystone {url}: {exc.reason}", retryable=True) from None
+        if resp.status in (401, 403):
             # The deployment's credentials are wrong or revoked: resending will not fix that.
-            raise SignalError(f"keystone {url} refused the deployment's credentials ({resp.status_code})",
+            raise SignalError(f"keystone {url} refused the deployment's credentials ({resp.status})",
                               retryable=False)
-        if resp.status_code != 201 or "X-Subject-Token" not in resp.headers:
-            raise SignalError(f"keystone {url} answered {resp.status_code} {resp.reason}",
-                              retryable=resp.status_code >= 500 or resp.status_code in (408, 429))
+        if resp.status != 201 or "X-Subject-Token" not in resp.headers:
+            raise SignalError(f"keystone {url} answered {resp.status} {resp.reason}",
+                              retryable=resp.status >= 500 or resp.status in (408, 429))
         try:
             token_body = resp.json()["token"]
         except (ValueError, KeyError, TypeError):

@@ -13,10 +13,9 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
 from agent.deployment import describe, input_values
-from collector.http_errors import describe as describe_error, redact_url
+from collector.http_client import HttpClient, TransportError
+from collector.http_errors import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +45,9 @@ def is_stoker_signal_url(url: Any, metadata_url: str | None) -> bool:
 class PhaseReporter:
     """Best effort: a phase report that fails is logged and dropped; the result is what matters."""
 
-    def __init__(self, metadata_url: str | None, session: requests.Session | None = None, timeout: float = 5.0):
+    def __init__(self, metadata_url: str | None, http: HttpClient | None = None, timeout: float = 5.0):
         self.metadata_url = metadata_url
-        self.session = session or requests.Session()
+        self.http = http or HttpClient()
         self.timeout = timeout
 
     def report(self, item: dict, phase: str = RUNNING) -> bool:
@@ -56,13 +55,13 @@ class PhaseReporter:
         if not is_stoker_signal_url(url, self.metadata_url):
             return False
         try:
-            resp = self.session.put(url, data=b"{}", timeout=self.timeout,
-                                    headers={"Content-Type": "application/json", PHASE_HEADER: phase})
-        except requests.RequestException as exc:
-            log.info("%s: phase %s not reported: %s", describe(item), phase, describe_error(exc))
+            resp = self.http.request("PUT", url, {"Content-Type": "application/json", PHASE_HEADER: phase}, b"{}",
+                                     timeout=self.timeout)
+        except TransportError as exc:
+            log.info("%s: phase %s not reported: %s", describe(item), phase, exc.reason)
             return False
-        if not 200 <= resp.status_code < 300:
+        if not resp.ok:
             log.info("%s: phase %s not reported: %s answered %s", describe(item), phase, redact_url(url),
-                     resp.status_code)
+                     resp.status)
             return False
         return True

@@ -13,11 +13,11 @@ import logging
 import time
 from typing import Any, Callable
 
-import requests
-
 from agent.deployment import input_values
 from agent.signals.base import SignalError
-from collector.http_errors import describe, redact_url
+from collector.http_client import HttpClient, Response, TransportError
+from collector.http_errors import redact_url
+from collector.http_source import server_message
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,9 @@ def trimmed_body(payload: dict[str, Any], limit: int = MAX_BODY_CHARS) -> str:
 ATTEMPT_HEADER = "X-Stoker-Attempt"
 
 
-def request_json(session: requests.Session, verb: str, url: str, body: bytes, headers: dict[str, str],
+def request_json(http: HttpClient, verb: str, url: str, body: bytes, headers: dict[str, str],
                  attempts: int, backoff: float, timeout: float, sleep: Callable[[float], None],
-                 shown_url: str | None = None) -> requests.Response:
+                 shown_url: str | None = None) -> Response:
     """Send `body` until a 2xx answer (returned) or a final error (SignalError raised)."""
     where = f"{verb} {shown_url or redact_url(url)}"
     error = SignalError(where + ": not attempted")
@@ -60,15 +60,15 @@ def request_json(session: requests.Session, verb: str, url: str, body: bytes, he
         if attempt:
             sleep(backoff * 2 ** (attempt - 1))
         try:
-            resp = session.request(verb, url, data=body, timeout=timeout, headers=headers)
-        except requests.RequestException as exc:
-            error = SignalError(f"{where}: {describe(exc)}", retryable=True)
+            resp = http.request(verb, url, headers, body, timeout)
+        except TransportError as exc:
+            error = SignalError(f"{where}: {exc.reason}", retryable=True)
             continue
-        if 200 <= resp.status_code < 300:
-            log.debug("%s answered %s: %s", where, resp.status_code, resp.text[:500])
+        if resp.ok:
+            log.debug("%s answered %s: %s", where, resp.status, resp.text[:500])
             return resp
-        retryable = resp.status_code in RETRYABLE_STATUS
-        error = SignalError(f"{where} answered {resp.status_code} {resp.reason}{_message(resp)}", retryable)
+        retryable = resp.status in RETRYABLE_STATUS
+        error = SignalError(f"{where} answered {resp.status} {resp.reason}{server_message(resp)}", retryable)
         if not retryable:
             break
     raise error
@@ -79,9 +79,9 @@ class UrlTransport:
 
     name = "CFN_SIGNAL"
 
-    def __init__(self, session: requests.Session | None = None, attempts: int = 3, backoff: float = 0.5,
+    def __init__(self, http: HttpClient | None = None, attempts: int = 3, backoff: float = 0.5,
                  timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep):
-        self.session = session or requests.Session()
+        self.http = http or HttpClient()
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.timeout = timeout
@@ -96,13 +96,6 @@ class UrlTransport:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise SignalError("deploy_signal_id is not an http(s) URL", retryable=False)
         headers = {ATTEMPT_HEADER: attempt} if attempt else {}
-        request_json(self.session, self.verb(values), url, trimmed_body(payload).encode("ascii"), headers,
+        request_json(self.http, self.verb(values), url, trimmed_body(payload).encode("ascii"), headers,
                      self.attempts, self.backoff, self.timeout, self.sleep)
 
-
-def _message(resp: requests.Response) -> str:
-    try:
-        message = resp.json()["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return ""
-    return ": " + " ".join(str(message).split())[:200] if message else ""

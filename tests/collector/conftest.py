@@ -1,6 +1,8 @@
 """Fixtures for the collector tests."""
 from __future__ import annotations
 
+import shutil
+import subprocess
 
 import pytest
 
@@ -11,10 +13,13 @@ class Replay:
     Each exchange: {"method", "path" (exact, or a prefix ending in "*"), "status", "headers", "body"}.
     "{base}" in headers and bodies becomes this server's URL, so recorded catalogs point back here.
     The first exchange matching a request answers it; `times` (default unlimited) limits its uses.
-    Unlike tests/loopback.py it also answers HEAD (without a body).
+    Unlike tests/loopback.py it also answers HEAD (without a body). Each recorded request carries
+    the client's port ("client_port": the same port means a kept-alive connection was reused); an
+    exchange with "close": True drops the connection after answering without saying so (as a server
+    whose keep-alive timeout ran out). With `tls` (an ssl.SSLContext) it speaks https.
     """
 
-    def __init__(self, exchanges=None):
+    def __init__(self, exchanges=None, tls=None):
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,11 +36,12 @@ class Replay:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 request = {"method": self.command, "path": self.path, "body": body,
-                           "headers": {k.lower(): v for k, v in self.headers.items()}}
+                           "headers": {k.lower(): v for k, v in self.headers.items()},
+                           "client_port": self.client_address[1]}
                 # Recorded before answering: once a client has its answer, the request is listed.
                 with owner._lock:
                     owner.requests.append(request)
-                status, headers, data = owner._answer(request)
+                status, headers, data, close = owner._answer(request)
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -44,6 +50,8 @@ class Replay:
                 self.end_headers()
                 if status not in (204, 304) and self.command != "HEAD":
                     self.wfile.write(data)
+                if close:
+                    self.close_connection = True
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _serve
 
@@ -52,16 +60,20 @@ class Replay:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.tls = tls
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     @property
     def base(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
 
-    def add(self, method, path, status=200, body=b"", headers=None, times=None):
+    def add(self, method, path, status=200, body=b"", headers=None, times=None, close=False):
         self.exchanges.append({"method": method, "path": path, "status": status, "body": body,
-                               "headers": headers or {}, "times": times})
+                               "headers": headers or {}, "times": times, "close": close})
 
     def _answer(self, request):
         import json as _json
@@ -80,7 +92,7 @@ class Replay:
                     exchange["times"] -= 1
                 break
             else:
-                return 404, {}, b'{"error": "no recorded exchange"}'
+                return 404, {}, b'{"error": "no recorded exchange"}', False
         if callable(exchange.get("hold")):
             exchange["hold"](request)
         body = exchange["body"]
@@ -90,7 +102,7 @@ class Replay:
             headers.setdefault("Content-Type", "application/json")
         if isinstance(body, str):
             body = body.replace("{base}", self.base).encode()
-        return exchange["status"], headers, body
+        return exchange["status"], headers, body, bool(exchange.get("close"))
 
     def stop(self):
         self.server.shutdown()
@@ -100,5 +112,48 @@ class Replay:
 @pytest.fixture
 def replay():
     server = Replay()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def another_replay():
+    """A second, independent Replay (another origin: a redirect target, a proxy)."""
+    server = Replay()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory):
+    """A throwaway CA and a server certificate for 127.0.0.1 signed by it (made with openssl(1)):
+    {"ca": path, "cert": path, "key": path}."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl(1) is not installed: cannot make test certificates")
+    d = tmp_path_factory.mktemp("tls")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True, timeout=30)
+
+    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=stoker test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                               "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+                               "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf")
+    return {"ca": str(d / "ca.pem"), "cert": str(d / "server.pem"), "key": str(d / "server.key")}
+
+
+@pytest.fixture
+def tls_replay(tls_files):
+    """A Replay speaking https with the certificate of `tls_files` (trusted only through its CA)."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tls_files["cert"], tls_files["key"])
+    server = Replay(tls=context)
     yield server
     server.stop()

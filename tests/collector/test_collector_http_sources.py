@@ -150,18 +150,13 @@ def test_cfn_url_from_hint_file_and_explicit_url_wins(replay, tmp_path):
     assert urlsplit(replay.requests[-1]["path"]).path == "/other/"
 
 
-def test_cfn_ca_certificate_is_used_to_verify(replay, tmp_path):
-    seen = {}
-
-    class Session:
-        def request(self, method, url, **kwargs):
-            seen.update(kwargs)
-            raise __import__("requests").ConnectionError("stop")
-
-    collector = CfnCollector(cfn_settings(replay, ca_certificate="/etc/ssl/heat-ca.pem"), session=Session())
-    with pytest.raises(SourceNotAvailable):
-        collector.collect()
-    assert seen["verify"] == "/etc/ssl/heat-ca.pem" and seen["timeout"] == 5.0
+def test_cfn_ca_certificate_is_used_to_verify(tls_replay, tls_files):
+    tls_replay.add("GET", "/v1/*", 200, describe_xml(DOC))
+    collector = CfnCollector(cfn_settings(tls_replay, ca_certificate=tls_files["ca"]))
+    assert collector.collect() == [("cfn", DOC)]
+    # without the CA the server's certificate is not trusted
+    with pytest.raises(SourceNotAvailable, match="TLS error: certificate verify failed"):
+        CfnCollector(cfn_settings(tls_replay)).collect()
 
 
 @pytest.mark.parametrize("overrides, message", [
