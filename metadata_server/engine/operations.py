@@ -11,7 +11,8 @@ from typing import Any
 from metadata_server.engine import status as st
 from metadata_server.engine.errors import Cancelled, ResourceFailure, UpdateReplace
 from metadata_server.engine.plan import REPLACED, UNCHANGED, decide
-from metadata_server.engine.resources import resource_class
+from metadata_server.engine.recovery import interrupted_action
+from metadata_server.engine.resources import Resource, resource_class
 from metadata_server.engine.state import StackRuntime, snapshot
 from metadata_server.engine.walker import CancelToken
 
@@ -55,7 +56,54 @@ def _checkpoints(rt: StackRuntime, row: dict, plugin) -> None:
         with rt.lock:
             row.update(values)
             rt.recorder.update(row["id"], values)
+        # written now, not with the next batch: a restart in between would leave the new
+        # physical resource unknown to the stack (a deployment run twice, a stack orphaned)
+        rt.recorder.flush()
     plugin.checkpoint = checkpoint
+
+
+def continue_interrupted(rt: StackRuntime, row: dict, step: str, token: CancelToken) -> bool:
+    """Resuming after an engine restart: a resource whose `step` (the plugin call: CREATE,
+    UPDATE, DELETE, SUSPEND, RESUME) the restart interrupted finishes it when its type can,
+    e.g. a software deployment waits again for the signal its agent may already have sent,
+    rather than being replaced, which would run it again. False: the type cannot (or the
+    resource was not interrupted); the caller goes on as for any failed resource."""
+    action = interrupted_action(row)
+    if not rt.resuming or action is None or row.get("replaced_by"):
+        return False
+    name = row["name"]
+    defn = rt.definitions.get(name) if step != st.DELETE else None
+    try:
+        if step == st.DELETE:
+            cls = resource_class(row["type"], (row.get("definition") or {}).get("provider_template"))
+            properties = row.get("properties") or {}
+        else:
+            if defn is None or defn.type != row["type"]:
+                return False
+            cls = resource_class(defn.type, defn.provider_template)
+            if cls.can_continue is Resource.can_continue:
+                return False  # most types: resolving properties would be wasted
+            # what the interrupted step used: the walk starts a resource only once everything
+            # it references is complete, and a resumed walk keeps complete resources
+            properties = cls.validate_properties(name, rt.bound.resolve_properties(name,
+                                                                                  rt.resolver))
+        plugin = cls(name, rt.ctx, properties, row.get("physical_id"), row.get("data"), defn)
+        if not plugin.can_continue(step):
+            return False
+    except Exception:  # the ordinary path meets the same problem and reports it
+        return False
+    rt.set_state(row, action, st.IN_PROGRESS, f"{action} continued after an engine restart")
+    _checkpoints(rt, row, plugin)
+    try:
+        token.check()
+        plugin.continue_interrupted(step, token)
+    except Exception as exc:
+        raise _failure(rt, row, action, exc, plugin) from exc
+    values: dict[str, Any] = {"physical_id": plugin.physical_id, "data": plugin.data}
+    if defn is not None:
+        values.update(properties=properties, definition=snapshot(defn))
+    rt.set_state(row, action, st.COMPLETE, **values)
+    return True
 
 
 def create_resource(rt: StackRuntime, name: str, token: CancelToken, action: str = st.CREATE,
@@ -106,6 +154,13 @@ def update_resource(rt: StackRuntime, name: str, token: CancelToken, action: str
     _restore_backup(rt, name, new_snapshot)
     with rt.lock:
         old = rt.current.get(name)
+    if old is not None and rt.resuming:
+        # an interrupted create (of a new or replacing resource), or this update's own step
+        interrupted = interrupted_action(old)
+        step = (st.CREATE if interrupted == st.CREATE
+                else st.UPDATE if interrupted == action else None)
+        if step and continue_interrupted(rt, old, step, token):
+            return
     if old is not None and action == st.UPDATE:
         pause_at_hook(rt, old, "pre-update", action, token)
     if old is None:
@@ -170,6 +225,9 @@ def delete_row(rt: StackRuntime, row: dict, token: CancelToken, action: str = st
     if row["action"] == st.INIT or (row["action"] == st.DELETE and row["status"] == st.COMPLETE):
         rt.set_state(row, action, st.COMPLETE)
         return
+    if (rt.resuming and interrupted_action(row) == action
+            and continue_interrupted(rt, row, st.DELETE, token)):
+        return
     if action == st.DELETE and rt.stack["action"] == st.DELETE and not row.get("replaced_by"):
         pause_at_hook(rt, row, "pre-delete", action, token)
     rt.set_state(row, action, st.IN_PROGRESS)
@@ -191,6 +249,11 @@ def suspend_or_resume(rt: StackRuntime, name: str, token: CancelToken, action: s
     row = rt.current.get(name)
     if row is None or row["action"] == st.INIT or not row.get("physical_id"):
         return  # nothing was made, so nothing to suspend
+    if rt.resuming and (row["action"], row["status"]) == (action, st.COMPLETE):
+        return  # done before the engine restart
+    if (rt.resuming and interrupted_action(row) == action
+            and continue_interrupted(rt, row, action, token)):
+        return
     rt.set_state(row, action, st.IN_PROGRESS)
     plugin = rt.plugin(row)
     _checkpoints(rt, row, plugin)

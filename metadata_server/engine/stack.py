@@ -400,12 +400,12 @@ class Engine(NestedStacks, Recovery, Previews):
         self._require_idle(stack)
         rt = self._load(stack)
         self._begin(rt, st.CHECK)
+        self._start(rt, st.CHECK, lambda op: self._check(rt), begun=True)
 
-        def run(op):
-            for row in list(rt.current.values()):
-                rt.set_state(row, st.CHECK, st.COMPLETE, f"CHECK not supported for {row['type']}")
-            self._finish(rt, st.CHECK, st.COMPLETE, "Stack CHECK completed successfully")
-        self._start(rt, st.CHECK, run, begun=True)
+    def _check(self, rt: StackRuntime) -> None:
+        for row in list(rt.current.values()):
+            rt.set_state(row, st.CHECK, st.COMPLETE, f"CHECK not supported for {row['type']}")
+        self._finish(rt, st.CHECK, st.COMPLETE, "Stack CHECK completed successfully")
 
     def export_stack(self, tenant: str, name_or_id: str) -> dict:
         """Heat's export (abandon data without deleting anything)."""
@@ -565,6 +565,9 @@ class Engine(NestedStacks, Recovery, Previews):
         result = walk(graph, work, token=token, max_workers=self.max_workers, on_skip=skipped)
         for name in result.not_started:
             row = rt.current.get(name)
+            if rt.resuming and row is not None and (row["action"], row["status"]) == (
+                    action, st.COMPLETE):
+                continue  # done before the engine restart: it stays done
             if row is not None:
                 rt.set_state(row, action, st.FAILED, f"{action} aborted ({token.reason})")
         return result
@@ -585,9 +588,12 @@ class Engine(NestedStacks, Recovery, Previews):
         op = self._ops.get(rt.stack["id"])
         return op.token if op is not None else CancelToken()
 
-    def _start(self, rt: StackRuntime, action: str, run, begun: bool = False) -> Operation:
+    def _start(self, rt: StackRuntime, action: str, run, begun: bool = False,
+               spent: float = 0.0) -> Operation:
+        """Run `run(op)` on a thread of its own; `spent`: seconds of the stack timeout already
+        used (a resumed operation keeps the deadline of the one it continues)."""
         timeout = rt.stack.get("timeout_mins")
-        token = CancelToken(timeout * self.minute if timeout else None)
+        token = CancelToken(max(0.0, timeout * self.minute - spent) if timeout else None)
         op = Operation(rt, token, action)
         with self._lock:
             if rt.stack["id"] in self._ops:

@@ -124,6 +124,9 @@ class StackRuntime:
                 self.current[row["name"]] = row
         self.definitions = {d.name: d for d in bound.resource_definitions()} if bound else {}
         self.resolver = Resolver(self)
+        # the walk finishes an operation an engine restart interrupted: resources marked
+        # interrupted may continue their action (operations.continue_interrupted)
+        self.resuming = False
 
     # -- state changes -----------------------------------------------------------------------
     def new_row(self, name: str, type_name: str) -> dict:

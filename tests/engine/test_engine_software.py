@@ -188,38 +188,6 @@ def test_wait_condition_completes_on_signals(engine):
     assert "/resources/handle/signal?sig=" in outputs["curl"]
 
 
-def test_restart_resumes_create_and_replaces_the_interrupted_deployment(store, driver):
-    from metadata_server.engine.stack import Engine
-    from engine_helpers import ENDPOINTS
-    first = Engine(store, system_clock, driver=driver, endpoints=ENDPOINTS, poll_interval=0.02)
-    stack = start(first, {"config": CONFIG, "server": SERVER, "deploy": deployment()})
-    server = server_id(first, stack)
-    (old,) = pending(store, server)
-    wait_for(lambda: first.stacks.resources(stack["id"])
-             and {r["name"]: r for r in first.stacks.resources(stack["id"])}["deploy"]["physical_id"],
-             what="the deployment's id stored mid-action")
-    # the first engine dies: from now on it writes nothing and sends no heartbeat
-    for name in ("apply", "update_stack", "heartbeat", "purge_events"):
-        setattr(first.stacks, name, lambda *a, **k: True)
-    first.close()
-    second = Engine(store, system_clock, driver=driver, endpoints=ENDPOINTS, poll_interval=0.02,
-                    stale_after=-3600)
-    try:
-        row = second.stacks.get_stack(stack["id"])
-        assert row["status_reason"] == "Stack CREATE resumed after an engine restart"
-        (new,) = wait_for(lambda: [d for d in store.list_deployments(server_id=server)
-                                   if d["status"] == "IN_PROGRESS" and d["id"] != old["id"]],
-                          what="the replacement deployment")
-        signals.signal_deployment(store, system_clock, new["id"], {"deploy_status_code": 0})
-        row = run(second, stack["id"])
-        assert (row["action"], row["status"]) == ("CREATE", "COMPLETE"), row["status_reason"]
-        assert [d["id"] for d in store.list_deployments(server_id=server)] == [new["id"]]
-        reasons = [e["status_reason"] for e in second.events(row)]
-        assert "CREATE interrupted by an engine restart" in reasons
-    finally:
-        second.close()
-
-
 def test_nova_server_with_security_group_and_deployments_as_in_heats_examples(engine, store):
     """The constructs Heat's software-config examples use, on the fake cloud: a security group,
     a SOFTWARE_CONFIG Nova server, two deployments (one listing SUSPEND/RESUME), a group."""

@@ -130,6 +130,17 @@ class Resource:
         """Store physical_id and data now, mid-action (the engine replaces this per action):
         an engine restart then knows the physical resource exists and cleans it up."""
 
+    def can_continue(self, step: str) -> bool:
+        """After an engine restart interrupted this resource's `step` (CREATE, UPDATE, DELETE,
+        SUSPEND, RESUME): whether continue_interrupted can finish it from what the physical
+        resource shows. Read only. No (the default): the resumed walk replaces the resource
+        (or, for DELETE, SUSPEND and RESUME, calls the handler again)."""
+        return False
+
+    def continue_interrupted(self, step: str, token: "CancelToken") -> None:
+        """Finish the interrupted `step` (wait for what it started); raise to fail it."""
+        raise NotImplementedError(f"{self.type_name} cannot continue an interrupted {step}")
+
     def handle_cancel(self) -> None:
         """The operation was cancelled while this resource was working."""
 

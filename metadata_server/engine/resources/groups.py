@@ -59,6 +59,7 @@ class _Group(ChildStack, Resource):
 
     def handle_create(self, token):
         self.physical_id = self.ctx.engine.create_child(self.ctx, self.name, self._definition())
+        self.checkpoint()
         self.ctx.engine.run_child_create(self.physical_id, token)
 
     def handle_update(self, new_properties, changed, token):

@@ -25,6 +25,16 @@ class ChildStack:
         if self.physical_id:
             self.ctx.engine.suspend_child(self.physical_id, "RESUME", token)
 
+    # The nested stack's action is this resource's step; an engine restart interrupts both.
+    # Continuing resumes the nested stack's own operation, in which its interrupted resources
+    # (a group's deployments) continue in turn rather than run again.
+    def can_continue(self, step):
+        return bool(self.physical_id) and self.ctx.engine.child_can_continue(self.physical_id,
+                                                                              step)
+
+    def continue_interrupted(self, step, token):
+        self.ctx.engine.continue_child(self.physical_id, token)
+
 
 class TemplateResource(ChildStack, Resource):
     type_name = "OS::Heat::TemplateResource"
@@ -60,6 +70,7 @@ class TemplateResource(ChildStack, Resource):
     def handle_create(self, token):
         definition = self._child_definition()
         self.physical_id = self.ctx.engine.create_child(self.ctx, self.name, definition)
+        self.checkpoint()
         self.ctx.engine.run_child_create(self.physical_id, token)
 
     def handle_update(self, new_properties, changed, token):

@@ -209,6 +209,37 @@ class SoftwareDeployment(Resource):
         outputs = (row or {}).get("output_values") or {}
         return outputs.get(name)
 
+    # -- after an engine restart -------------------------------------------------------------
+    def _deploying(self, step: str) -> dict | None:
+        """The stored deployment, if the interrupted `step` had already handed it to the agent:
+        it shows the step's action and a derived config other than the one the resource last
+        recorded (`data["config_id"]`, kept when an action completes or fails)."""
+        row = self.ctx.store.get_deployment(self.physical_id) if self.physical_id else None
+        if (row is None or row["action"] != step
+                or row["config_id"] == self.data.get("config_id")):
+            return None
+        if (row["server_id"] != self.properties.get("server")
+                or (row["input_values"] or {}) != (self.properties.get("input_values") or {})):
+            return None  # made from other properties: not this step's deployment
+        return row
+
+    def can_continue(self, step):
+        return self._deploying(step) is not None
+
+    def continue_interrupted(self, step, token):
+        """The agent may still be running it, or have signalled while the engine was down (the
+        signal went to the store): wait for that result instead of deploying again."""
+        row = self._deploying(step)
+        if row is None:
+            raise DeploymentFailed("the deployment was deleted while the engine restarted")
+        self.data["config_id"] = row["config_id"]
+        self._wait(token)
+        if step == "DELETE":
+            row = self.ctx.store.get_deployment(self.physical_id)
+            deployments.delete_deployment(self.ctx.store, self.ctx.clock, self.ctx.tenant,
+                                          row["id"])
+            self.ctx.store.delete_config(row["config_id"])
+
 
 class StructuredDeployment(SoftwareDeployment):
     type_name = "OS::Heat::StructuredDeployment"

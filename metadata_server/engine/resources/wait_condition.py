@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 
 from metadata_server.engine.errors import Cancelled, StackValidationFailed
 from metadata_server.engine.resources.base import Prop, Resource
@@ -100,8 +101,19 @@ class WaitCondition(Resource):
         row = self.ctx.engine.find_resource(self.ctx.stack_id, self.properties["handle"])
         return ((row or {}).get("data") or {}).get("signals") or {}
 
-    def _wait(self, token) -> None:
-        waited, count = 0.0, self.properties["count"]
+    def _wait(self, token, since: datetime | None = None) -> None:
+        """Until `count` signals; the timeout counts from `since` (when the wait began)."""
+        waited = 0.0 if since is None else (self.ctx.clock() - since).total_seconds()
+        # stored now, so a wait an engine restart interrupts goes on with the time left
+        self.data["waiting_since"] = (since or self.ctx.clock()).isoformat()
+        self.checkpoint()
+        try:
+            self._wait_for_signals(token, waited)
+        finally:
+            self.data.pop("waiting_since", None)
+
+    def _wait_for_signals(self, token, waited: float) -> None:
+        count = self.properties["count"]
         while True:
             signals = self._signals()
             failures = [s["reason"] for s in signals.values() if s["status"] != "SUCCESS"]
@@ -114,7 +126,7 @@ class WaitCondition(Resource):
                 reasons = [s["reason"] for s in signals.values()]
                 raise WaitConditionTimeout(f"{len(signals)} of {count} received"
                                            + (f" - {';'.join(reasons)}" if reasons else ""))
-            step = min(self.ctx.poll_interval, self.properties["timeout"] - waited)
+            step = max(0.0, min(self.ctx.poll_interval, self.properties["timeout"] - waited))
             if token.wait(step):
                 raise Cancelled(token.reason)
             waited += step
@@ -126,6 +138,13 @@ class WaitCondition(Resource):
     def handle_update(self, new_properties, changed, token):
         self.properties = new_properties
         self._wait(token)
+
+    def can_continue(self, step):
+        # signals that arrived while the engine was down are in the handle's stored data
+        return step in ("CREATE", "UPDATE") and "waiting_since" in self.data
+
+    def continue_interrupted(self, step, token):
+        self._wait(token, datetime.fromisoformat(self.data["waiting_since"]))
 
     def attribute(self, name):
         if name == "data":
