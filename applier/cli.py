@@ -7,19 +7,14 @@ the first write; `-m` may be repeated; errors never print a traceback.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from applier import keys, metadata, templates
+from applier import keys, log, metadata, templates
 from applier.errors import ApplyError
 from applier.plan import observe, plan
 from applier.render import render_tree
 from applier.writer import apply
 
-log = logging.getLogger("os-apply-config")
-
-LOG_FORMAT = "[%(asctime)s] [%(levelname)s] %(message)s"
-DATE_FORMAT = "%Y/%m/%d %I:%M:%S %p"
 VERSION = "stoker 0.1.0 (os-apply-config compatible)"
 
 
@@ -63,7 +58,6 @@ def main(argv: list[str] | None = None) -> int:
     if opts.print_templates:
         print(template_root)
         return 0
-    _setup_logging()
     try:
         return _run(opts, template_root)
     except ApplyError as e:
@@ -94,15 +88,6 @@ def _run(opts, template_root: str) -> int:
     apply(actions)
     log.info("success: %d template(s), %d file(s) changed", len(actions), len(changed))
     return 0
-
-
-def _setup_logging() -> None:
-    if not log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt=DATE_FORMAT))
-        log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
 
 
 if __name__ == "__main__":

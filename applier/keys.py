@@ -26,8 +26,6 @@ VALUE_TYPES = {
     "username": r"[A-Za-z0-9_-]+",
     "raw": None,
 }
-# "^...$" with re.match, as upstream: "$" also matches before a final newline.
-_PATTERNS = {name: re.compile(f"^(?:{body})$") for name, body in VALUE_TYPES.items() if body is not None}
 
 
 def lookup(config, dotted: str):
@@ -50,9 +48,11 @@ def lookup(config, dotted: str):
 def check_type(value, type_name: str) -> None:
     if type_name not in VALUE_TYPES:
         raise ApplyError(f"--type {type_name}: unknown type (known: {', '.join(VALUE_TYPES)})")
-    pattern = _PATTERNS.get(type_name)
+    body = VALUE_TYPES[type_name]
     text = str(value)
-    if pattern is not None and not pattern.match(text):
+    # "^...$" with re.match, as upstream: "$" also matches before a final newline. Compiled here,
+    # not at import: only --key needs them, and compiling costs every run of the command.
+    if body is not None and not re.match(f"^(?:{body})$", text):
         raise ApplyError(f"cannot interpret value '{text}' as type {type_name}")
 
 

@@ -55,7 +55,7 @@ def _tag_re(open_tag: str, close_tag: str) -> tuple[str, re.Pattern]:
         + re.escape(close_tag))
 
 
-_DEFAULT_RE = _tag_re("{{", "}}")
+_DEFAULT_RE: tuple[str, re.Pattern] | None = None  # compiled on first use: few templates need it
 
 
 def _line_of(text: str, index: int) -> int:
@@ -148,6 +148,9 @@ def _parse_default(text: str) -> list | None:
 
 
 def _parse_general(text: str) -> Template:
+    global _DEFAULT_RE
+    if _DEFAULT_RE is None:
+        _DEFAULT_RE = _tag_re("{{", "}}")
     open_tag, rest = _DEFAULT_RE
     nodes: list = []
     # Each open section remembers (kind, name, position, the node list it belongs to).

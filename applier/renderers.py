@@ -3,20 +3,18 @@
 - executable: any executable file; runs with the metadata as JSON on stdin, stdout is the file;
 - jinja2: `*.j2`, a sandboxed environment where a missing name is an error;
 - mustache: everything else, rendered as os-apply-config renders it.
-Each renderer takes the template file and the context and returns the file's text, or raises
-ApplyError naming the template (and line where there is one).
+Each renderer takes the template file, the context and the template's text (None for an executable)
+and returns the file's text, or raises ApplyError naming the template (and line where there is one).
 """
 from __future__ import annotations
 
 import json
-import logging
 import os
+import stat
 
-from applier import mustache
+from applier import log, mustache
 from applier.errors import ApplyError
 from applier.templates import JINJA_SUFFIX, TemplateFile
-
-log = logging.getLogger("os-apply-config")
 
 
 def kind_of(path: str) -> str:
@@ -28,20 +26,53 @@ def kind_of(path: str) -> str:
 
 
 def render(template: TemplateFile, context: dict) -> str:
-    return RENDERERS[kind_of(template.path)](template, context)
+    source = _source(template.path)
+    if source is None:
+        return render_executable(template, context, None)
+    kind = "jinja2" if template.path.endswith(JINJA_SUFFIX) else "mustache"
+    return RENDERERS[kind](template, context, source)
 
 
-def _read(path: str) -> str:
+def _source(path: str) -> str | None:
+    """The template's text, or None for an executable template.
+
+    One open and one fstat answer both questions for nearly every template (the same answer as
+    kind_of's isfile + access: a file without any execute bit is executable for nobody, root
+    included); os.access is asked only when an execute bit is set. Newlines are read as Python's
+    text mode reads them (upstream reads templates that way): \r\n and \r become \n.
+    """
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError) as e:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        if kind_of(path) == "executable":  # e.g. mode 0711: runnable, not readable
+            return None
         raise ApplyError(f"{path}: cannot read template: {e}") from None
-
-
-def render_mustache(template: TemplateFile, context: dict) -> str:
     try:
-        parsed = mustache.parse(_read(template.path))
+        st = os.fstat(fd)
+        if st.st_mode & 0o111 and stat.S_ISREG(st.st_mode) and os.access(path, os.X_OK):
+            return None
+        chunks = []
+        while True:
+            chunk = os.read(fd, max(st.st_size + 1, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except OSError as e:
+        raise ApplyError(f"{path}: cannot read template: {e}") from None
+    finally:
+        os.close(fd)
+    try:
+        text = b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ApplyError(f"{path}: cannot read template: {e}") from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def render_mustache(template: TemplateFile, context: dict, source: str) -> str:
+    try:
+        parsed = mustache.parse(source)
     except mustache.MustacheError as e:
         raise ApplyError(f"{template.path}:{e.line}: could not render moustache template: "
                          f"{str(e).split(': ', 1)[1]}") from None
@@ -50,7 +81,7 @@ def render_mustache(template: TemplateFile, context: dict) -> str:
     return parsed.render(context)
 
 
-def render_executable(template: TemplateFile, context: dict) -> str:
+def render_executable(template: TemplateFile, context: dict, source: None = None) -> str:
     import subprocess  # on first use, like Jinja2: most trees have no executable template
 
     try:
@@ -83,11 +114,10 @@ def _jinja():
     return _jinja_env
 
 
-def render_jinja2(template: TemplateFile, context: dict) -> str:
+def render_jinja2(template: TemplateFile, context: dict, source: str) -> str:
     import jinja2
 
     env = _jinja()
-    source = _read(template.path)
     try:
         code = env.compile(source, name=template.relative, filename=template.path)
         return env.template_class.from_code(env, code, env.make_globals(None), None).render(context)

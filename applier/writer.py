@@ -13,14 +13,11 @@ Attribute-only changes and deletes follow.
 """
 from __future__ import annotations
 
-import logging
 import os
 
-from applier import flush
+from applier import flush, log
 from applier.errors import ApplyError
 from applier.plan import KEEP, Action
-
-log = logging.getLogger("os-apply-config")
 
 # O_EXCL|O_NOFOLLOW: a temp name that already exists (or is a planted symlink) is never written
 # through; created 0600, the final mode is set once the owner is.

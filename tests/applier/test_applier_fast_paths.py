@@ -168,3 +168,54 @@ def test_a_leftover_temp_file_is_neither_used_nor_removed(tmp_path):
     writer.apply([Action("write", str(target), "tpl", b"new", 0o600)])
     assert target.read_text() == "new" and os.stat(target).st_mode & 0o777 == 0o600
     assert stale.read_text() == "stale"
+
+
+TOKENS = ["0644", "0600", "644", "0", "00", "08", "0x1f", "0b11", "1_0", "1.5", ".5", "1e3", "1:30",
+          "2001-01-01", "yes", "Yes", "YES", "y", "n", "no", "on", "Off", "true", "FALSE", "null", "Null",
+          "~", "", "root", "www-data", "_x", "a.b", "-1", "+1", "'root'", '"0644"', "root # c", "[1]",
+          "{a: 1}", "\u00e9", "0o644", "nobody", "NO", "tRue", "0777", "0999", "12"]
+
+
+def generated_control(r: random.Random) -> str:
+    lines = []
+    for _ in range(r.randint(0, 4)):
+        if r.random() < 0.1:
+            lines.append(r.choice(["", "  ", "# comment", "#", "---", "  # x", "\t", "...", "%YAML 1.1"]))
+        else:
+            lines.append(r.choice(["mode", "owner", "group", "allow_empty", "mode", "other"])
+                         + r.choice([": ", ":  ", ":", ": \t", " : "]) + r.choice(TOKENS)
+                         + r.choice(["", "", " ", "  ", "\r"]))
+    return r.choice(["\n", "\r\n", "\n\n"]).join(lines) + r.choice(["", "\n"])
+
+
+@pytest.mark.timeout(60)
+def test_simple_control_files_read_as_pyyaml_reads_them():
+    yaml = pytest.importorskip("yaml")
+    from applier import control
+
+    r = random.Random(11)
+    simple = 0
+    for _ in range(20000):
+        text = generated_control(r)
+        data = control._simple_yaml(text)
+        if data is control._NOT_SIMPLE:
+            continue
+        simple += 1
+        expected = yaml.safe_load(text)
+        assert data == expected, text
+        assert [type(v) for v in (data or {}).values()] == [type(v) for v in (expected or {}).values()], text
+    assert simple > 3000
+
+
+def test_template_text_is_read_with_universal_newlines_and_executables_are_run(tmp_path):
+    from applier.renderers import render
+    from applier.templates import discover
+
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "crlf").write_bytes(b"a={{x}}\r\nb\rc\n")
+    script = tmp_path / "t" / "script"
+    script.write_text("#!/bin/sh\necho run\n")
+    script.chmod(0o711)
+    templates = {t.relative: t for t in discover(str(tmp_path / "t"))}
+    assert render(templates["crlf"], {"x": 1}) == "a=1\nb\nc\n"  # as upstream reads templates
+    assert render(templates["script"], {}) == "run\n"

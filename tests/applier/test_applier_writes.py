@@ -126,3 +126,18 @@ def test_console_script_entry_point_prints_templates(capsys, tmp_path):
 def test_template_root_default_prefers_the_standard_dir(present, env, expected):
     from applier.templates import default_dir
     assert default_dir(environ=env, isdir=lambda p: p in present) == expected
+
+
+@pytest.mark.timeout(60)
+def test_log_lines_have_upstreams_format(tree):
+    import re
+
+    result = _run(tree)
+    assert result.returncode == 0
+    lines = result.stderr.splitlines()
+    stamp = r"\[\d{4}/\d\d/\d\d \d\d:\d\d:\d\d [AP]M\] "
+    assert [re.sub(stamp, "", line) for line in lines] == [
+        f"[INFO] writing {tree / 'out' / 'etc' / 'a.conf'}",
+        f"[INFO] writing {tree / 'out' / 'etc' / 'b.conf'}",
+        "[INFO] success: 2 template(s), 2 file(s) changed"]
+    assert all(re.match(stamp, line) for line in lines)
