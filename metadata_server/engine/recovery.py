@@ -94,8 +94,10 @@ class Recovery:
             return False
         rt, run = prepared
         started = stack.get("updated_at") or stack["created_at"]
-        self._start(rt, stack["action"], lambda op: run(op.token, op),
-                    spent=(self.clock() - started).total_seconds())
+        # a rollback runs without the stack timeout, resumed or not
+        spent = (None if stack["action"] == st.ROLLBACK
+                 else (self.clock() - started).total_seconds())
+        self._start(rt, stack["action"], lambda op: run(op.token, op), spent=spent)
         return True
 
     def _resumption(self, stack: dict) -> tuple[StackRuntime, Callable] | None:

@@ -589,10 +589,11 @@ class Engine(NestedStacks, Recovery, Previews):
         return op.token if op is not None else CancelToken()
 
     def _start(self, rt: StackRuntime, action: str, run, begun: bool = False,
-               spent: float = 0.0) -> Operation:
+               spent: float | None = 0.0) -> Operation:
         """Run `run(op)` on a thread of its own; `spent`: seconds of the stack timeout already
-        used (a resumed operation keeps the deadline of the one it continues)."""
-        timeout = rt.stack.get("timeout_mins")
+        used (a resumed operation keeps the deadline of the one it continues); None: no
+        deadline (a rollback has none)."""
+        timeout = rt.stack.get("timeout_mins") if spent is not None else None
         token = CancelToken(max(0.0, timeout * self.minute - spent) if timeout else None)
         op = Operation(rt, token, action)
         with self._lock:

@@ -343,3 +343,27 @@ def test_interrupted_suspend_suspends_the_rest_and_continues_the_deployment(engi
     assert states(second, row) == {"config": "SUSPEND_COMPLETE", "server": "SUSPEND_COMPLETE",
                                    "deploy": "SUSPEND_COMPLETE", "after": "SUSPEND_COMPLETE"}
     assert store.get_deployment(dep["id"])["config_id"] == suspending["config_id"]
+
+
+def test_interrupted_rollback_continues_without_the_stack_timeout(engines, store, clock):
+    first = engines()
+    stack = first.create_stack("t1", {
+        "stack_name": "s", "timeout_mins": 1, "disable_rollback": False, "template": hot(
+            {"config": CONFIG, "server": SERVER,
+             "deploy": deployment(actions=["CREATE", "DELETE"]),
+             "bad": {"type": "OS::Heat::TestResource", "depends_on": ["deploy"],
+                     "properties": {"fail": True}}})})
+    dep = deploying(first, store, stack)
+    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    # `bad` fails, the rollback deletes what was made: the deployment runs its DELETE action
+    deleting = deploying(first, store, stack, action="DELETE")
+    assert first.stacks.get_stack(stack["id"])["action"] == "ROLLBACK"
+    crash(first)
+    second = take_over(engines, clock)  # past the stack's 1 minute: a rollback has no deadline
+    wait_for(lambda: stored(second, stack, "deploy").get("status_reason")
+             == "ROLLBACK continued after an engine restart", what="the rollback continued")
+    assert store.get_deployment(dep["id"])["config_id"] == deleting["config_id"]
+    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    row = run(second, stack["id"])
+    assert (row["action"], row["status"]) == ("ROLLBACK", "COMPLETE"), row["status_reason"]
+    assert store.get_deployment(dep["id"]) is None
