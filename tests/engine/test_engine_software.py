@@ -188,6 +188,19 @@ def test_wait_condition_completes_on_signals(engine):
     assert "/resources/handle/signal?sig=" in outputs["curl"]
 
 
+def test_wait_condition_handle_has_no_url_before_it_exists(engine, store):
+    """A signal sent while the handle is being created would be lost (the create's result
+    overwrites it), so its URL is known only once the handle exists."""
+    from engine_helpers import ENDPOINTS
+    from metadata_server.engine.context import PluginContext
+    from metadata_server.engine.resources.wait_condition import WaitConditionHandle
+    ctx = PluginContext(store, system_clock, "t1", "stack-id", "s", ENDPOINTS, None, engine)
+    names = ("token", "endpoint", "curl_cli", "signal")
+    assert [WaitConditionHandle("h", ctx, {}).attribute(n) for n in names] == [None] * 4
+    made = WaitConditionHandle("h", ctx, {}, physical_id="made")
+    assert "/stacks/s/stack-id/resources/h/signal?sig=" in made.attribute("endpoint")
+
+
 def test_nova_server_with_security_group_and_deployments_as_in_heats_examples(engine, store):
     """The constructs Heat's software-config examples use, on the fake cloud: a security group,
     a SOFTWARE_CONFIG Nova server, two deployments (one listing SUSPEND/RESUME), a group."""

@@ -71,6 +71,10 @@ class WaitConditionHandle(Resource):
         return handle_signature(self.ctx.endpoints.signing_key, self.ctx.stack_id, self.name)
 
     def attribute(self, name):
+        if name in ("token", "endpoint", "curl_cli", "signal") and not self.physical_id:
+            # not before the handle exists (as in Heat): a signal sent while it is being
+            # created would be overwritten by the create's own result and lost
+            return None
         if name == "token":
             return self._token()
         if name == "endpoint":
