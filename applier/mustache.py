@@ -89,6 +89,7 @@ _DEFAULT_SPLIT = re.compile(
 
 def _parse_default(text: str) -> list | None:
     pieces = _DEFAULT_SPLIT.split(text)
+    parts_of = _PARTS.get
     nodes: list = []
     append = nodes.append
     open_sections: list[tuple[str, str, list]] = []
@@ -105,7 +106,8 @@ def _parse_default(text: str) -> list | None:
         if kind == "" or kind == "&":
             if len(before) > consumed:
                 append(before[consumed:] if consumed else before)
-            append(("v", name, _parts(name)))
+            parts = parts_of(name, _UNSPLIT)
+            append(("v", name, _parts(name) if parts is _UNSPLIT else parts))
             before, consumed, at_start = after, 0, False
             continue
         own = before[consumed:] if consumed else before
@@ -231,6 +233,7 @@ def _parse_general(text: str) -> Template:
 
 
 _PARTS: dict[str, tuple[str, tuple[str, ...]] | None] = {".": None}
+_UNSPLIT = object()
 
 
 def _parts(name: str) -> tuple[str, tuple[str, ...]] | None:
@@ -299,8 +302,11 @@ def _render(nodes: list, stack: list, out: list) -> None:
             value = _lookup(parts, stack)
         kind = node[0]
         if kind == "v":
-            if value.__class__ is str:
+            cls = value.__class__
+            if cls is str:
                 append(value)
+            elif cls is int:  # not bool: its class is bool
+                append(int.__repr__(value))
             else:
                 append(_to_text(value))
         elif kind == "#":

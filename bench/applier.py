@@ -10,14 +10,16 @@ It checks that both produce byte-identical trees, that stoker's unchanged run le
 inode and mtime alone, and reports medians and ratios (goal: stoker at least 3x faster).
 
 Each tool runs from a venv of its own, as installed on a guest: upstream's from PyPI, stoker's a
-bare venv whose .pth names this checkout and the running interpreter's site-packages (for PyYAML
-and Jinja2). That keeps the development venv's editable-install finder, which costs ~10 ms per
-interpreter start, out of stoker's figures (--stoker-python uses a given interpreter instead).
+bare venv holding a compiled copy of this checkout's applier package, with a .pth naming the
+running interpreter's site-packages (for PyYAML and Jinja2). That keeps the development venv's
+editable-install finder (~10 ms per interpreter start) and compiling from source (when
+PYTHONDONTWRITEBYTECODE is set, ~10 ms) out of stoker's figures; upstream's venv has its .pyc
+files too. --stoker-python runs stoker from this checkout with a given interpreter instead.
 Before every timed run the bench calls sync(), so that neither tool pays for the other's (or the
 setup's) dirty pages when it flushes; every fresh run writes into a new directory.
 
     .venv/bin/python bench/applier.py [--templates 1000] [--rounds 5] [--upstream-python PATH]
-                                      [--stoker-python PATH]
+                                      [--stoker-python PATH] [--dir DIR]
 """
 from __future__ import annotations
 
@@ -79,14 +81,20 @@ def install_upstream(directory: Path) -> str:
 
 
 def install_stoker(directory: Path) -> str:
+    """A bare venv holding this checkout's applier package, compiled, as `pip install` leaves it."""
     target = directory / "stoker-venv"
     venv.EnvBuilder(with_pip=False).create(target)
-    site = Path(subprocess.run([str(target / "bin" / "python"), "-c",
-                                "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+    python = str(target / "bin" / "python")
+    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                check=True, capture_output=True, text=True).stdout.strip())
-    paths = dict.fromkeys([str(REPO), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
-    (site / "stoker.pth").write_text("\n".join(paths) + "\n")
-    return str(target / "bin" / "python")
+    shutil.copytree(REPO / "applier", site / "applier", ignore=shutil.ignore_patterns("__pycache__"))
+    # pip compiles what it installs (upstream's venv has its .pyc files); without them every run
+    # would compile the package again (PYTHONDONTWRITEBYTECODE may be set in the environment).
+    subprocess.run([python, "-m", "compileall", "-q", str(site / "applier")], check=True)
+    # PyYAML and Jinja2 (imported only on use) from the interpreter running the bench.
+    paths = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    (site / "stoker-deps.pth").write_text("\n".join(paths) + "\n")
+    return python
 
 
 def timed(argv: list[str]) -> tuple[float, float]:
@@ -119,8 +127,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--upstream-python", help="python of an existing venv with os-apply-config installed")
     parser.add_argument("--stoker-python", help="run stoker with this interpreter (default: a bare venv)")
+    parser.add_argument("--dir", help="where to build the tree and write (default: the system temp dir); "
+                                      "creating a file costs very different times on different filesystems")
     opts = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-applier-"))
+    work = Path(tempfile.mkdtemp(prefix="bench-applier-", dir=opts.dir))
     try:
         tpl = build_tree(work, opts.templates)
         md = str(work / "metadata.json")
@@ -152,7 +162,7 @@ def main() -> int:
         wall = {k: statistics.median(w for w, _ in v) for k, v in times.items()}
         cpu = {k: statistics.median(c for _, c in v) for k, v in times.items()}
         print(f"{opts.templates} templates, {opts.rounds} rounds, whole command-line runs, medians "
-              f"(load average {os.getloadavg()[0]:.1f})")
+              f"(load average {os.getloadavg()[0]:.1f}; in {work.parent})")
         print(f"  {'':<20} {'wall s':>8} {'cpu s':>8}")
         for key in times:
             print(f"  {key:<20} {wall[key]:8.3f} {cpu[key]:8.3f}")
