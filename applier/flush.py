@@ -1,4 +1,4 @@
-"""Make a batch of written files (or renamed directory entries) durable, as cheaply as is safe.
+"""Make a batch of written files, then their renames, durable, as cheaply as is safe (Batch).
 
 fsync per file costs a journal commit each: 1,000 files take 70-80 ms here even when a thread pool
 lets the journal batch them. Linux's syncfs(2) flushes a whole filesystem in one call (7-10 ms for
@@ -19,19 +19,74 @@ SYNCFS_REPORTS_ERRORS = (5, 8)
 _syncfs = False           # not looked up yet; None: unavailable
 
 
-def durable(paths: list[str], directories: bool = False) -> None:
-    """Flush `paths` (files, or with `directories` the directories holding renamed entries)."""
-    if len(paths) >= BATCH:
-        syncfs = _syncfs_call()
+class Batch:
+    """The flushes for one plan's writes: `files` before the renames, `directories` after.
+
+    Opened before the first temp file is written: syncfs reports the writeback errors of its
+    filesystem that happen after its file descriptor was opened, so holding one from the start
+    covers every byte written for the batch. fsync each file (the fallback) reports any error on
+    that file's pages that nobody has seen yet.
+    """
+
+    def __init__(self, directories: list[str], count: int):
+        self._fds: list[int] = []
+        # Directories the writer will create: their entries in their parents need flushing too.
+        self._created = {d: _existing(d) for d in directories if not os.path.isdir(d)}
+        syncfs = _syncfs_call() if count >= BATCH else None
         if syncfs is not None:
-            for representative in _one_per_filesystem(paths, directories):
-                _syncfs_path(syncfs, representative)
+            try:
+                for directory in _one_per_filesystem([self._created.get(d, d) for d in directories]):
+                    self._fds.append(os.open(directory, os.O_RDONLY | os.O_CLOEXEC))
+            except OSError:
+                self.close()
+                raise
+        self._syncfs = syncfs
+
+    def __enter__(self) -> "Batch":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def files(self, paths: list[str]) -> None:
+        if self._fds:
+            self._sync_all()
+        else:
+            _fsync_each(paths)
+
+    def directories(self, paths: list[str]) -> None:
+        if self._fds:
+            self._sync_all()
             return
-    if directories:
-        for path in paths:
+        touched = dict.fromkeys(paths)
+        for directory, existing in self._created.items():
+            while directory != existing:
+                directory = os.path.dirname(directory)
+                touched[directory] = None
+        for path in touched:
             fsync_path(path, directory=True)
-    else:
-        _fsync_each(paths)
+
+    def close(self) -> None:
+        while self._fds:
+            os.close(self._fds.pop())
+
+    def _sync_all(self) -> None:
+        for fd in self._fds:
+            if self._syncfs(fd) != 0:
+                import ctypes
+
+                err = ctypes.get_errno()
+                raise OSError(err, f"syncfs: {os.strerror(err)}")
+
+
+def _existing(directory: str) -> str:
+    """`directory`, or its nearest existing ancestor (where it will be created: same filesystem)."""
+    while directory and not os.path.isdir(directory):
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return directory or "."
 
 
 def kernel_reports_syncfs_errors(release: str) -> bool:
@@ -65,29 +120,12 @@ def _syncfs_call():
     return _syncfs
 
 
-def _one_per_filesystem(paths: list[str], directories: bool) -> list[str]:
-    """One directory per filesystem (st_dev) among those holding `paths` (or `paths` themselves,
-    with `directories`: a mount point is on its own filesystem, not its parent's)."""
+def _one_per_filesystem(directories: list[str]) -> list[str]:
+    """One of `directories` per filesystem (st_dev)."""
     by_device: dict[int, str] = {}
-    statted = set()
-    for path in paths:
-        directory = path if directories else (os.path.dirname(path) or ".")
-        if directory not in statted:
-            statted.add(directory)
-            by_device.setdefault(os.stat(directory).st_dev, directory)
+    for directory in dict.fromkeys(directories):
+        by_device.setdefault(os.stat(directory).st_dev, directory)
     return list(by_device.values())
-
-
-def _syncfs_path(syncfs, path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if syncfs(fd) != 0:
-            import ctypes
-
-            err = ctypes.get_errno()
-            raise OSError(err, f"syncfs: {os.strerror(err)}", path)
-    finally:
-        os.close(fd)
 
 
 def _fsync_each(paths: list[str]) -> None:

@@ -26,27 +26,15 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_
 
 def apply(actions: list[Action]) -> None:
     writes = [a for a in actions if a.kind == "write"]
-    staged = _stage(writes)
-    try:
-        flush.durable([tmp for _, tmp in staged])
-    except OSError as e:
-        _unlink_all(tmp for _, tmp in staged)
-        raise ApplyError(f"cannot flush the new files to disk: {e.strerror or e}; "
-                         "no file was changed") from None
-    directories: dict[str, None] = {}
-    for done, (action, tmp) in enumerate(staged):
-        log.info("writing %s", action.path)
+    if writes:
+        directories = list(dict.fromkeys(os.path.dirname(a.path) or "." for a in writes))
         try:
-            os.replace(tmp, action.path)
+            batch = flush.Batch(directories, len(writes))
         except OSError as e:
-            _unlink_all(tmp for _, tmp in staged[done:])
-            raise ApplyError(f"{action.path}: cannot write (from {action.template}): "
-                             f"{e.strerror or e}") from None
-        directories[os.path.dirname(action.path) or "."] = None
-    try:
-        flush.durable(list(directories), directories=True)
-    except OSError as e:
-        raise ApplyError(f"cannot flush the renamed files to disk: {e.strerror or e}") from None
+            raise ApplyError(f"cannot prepare to flush the new files: {e.strerror or e}; "
+                             "no file was changed") from None
+        with batch:
+            _replace(writes, directories, batch)
     for action in actions:
         if action.kind == "set-attributes":
             log.info("setting mode/owner of %s", action.path)
@@ -59,6 +47,28 @@ def apply(actions: list[Action]) -> None:
             log.info("not creating empty %s", action.path)
         elif action.kind == "unchanged":
             log.debug("unchanged %s", action.path)
+
+
+def _replace(writes: list[Action], directories: list[str], batch: flush.Batch) -> None:
+    staged = _stage(writes)
+    try:
+        batch.files([tmp for _, tmp in staged])
+    except OSError as e:
+        _unlink_all(tmp for _, tmp in staged)
+        raise ApplyError(f"cannot flush the new files to disk: {e.strerror or e}; "
+                         "no file was changed") from None
+    for done, (action, tmp) in enumerate(staged):
+        log.info("writing %s", action.path)
+        try:
+            os.replace(tmp, action.path)
+        except OSError as e:
+            _unlink_all(tmp for _, tmp in staged[done:])
+            raise ApplyError(f"{action.path}: cannot write (from {action.template}): "
+                             f"{e.strerror or e}") from None
+    try:
+        batch.directories(directories)
+    except OSError as e:
+        raise ApplyError(f"cannot flush the renamed files to disk: {e.strerror or e}") from None
 
 
 def _guard(action: Action, fn, *args) -> None:

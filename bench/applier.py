@@ -19,7 +19,7 @@ Before every timed run the bench calls sync(), so that neither tool pays for the
 setup's) dirty pages when it flushes; every fresh run writes into a new directory.
 
     .venv/bin/python bench/applier.py [--templates 1000] [--rounds 5] [--upstream-python PATH]
-                                      [--stoker-python PATH] [--dir DIR]
+                                      [--stoker-python PATH] [--dir DIR] [--phases N]
 """
 from __future__ import annotations
 
@@ -97,6 +97,47 @@ def install_stoker(directory: Path) -> str:
     return python
 
 
+# One fresh run of stoker's pipeline, in-process, with a perf counter around each step (the same
+# calls cli._run makes; writer.apply split into its steps). Prints one JSON object of milliseconds.
+PHASES = """
+import json, os, sys, time
+t = time.perf_counter
+start = t()
+from applier import cli, flush, metadata, templates, writer
+from applier.plan import observe, plan
+from applier.render import render_tree
+ms = {"import": t() - start}
+def step(name, fn):
+    began = t(); value = fn(); ms[name] = t() - began; return value
+tpl, md, out = sys.argv[1:4]
+context = step("metadata", lambda: metadata.load([md], []))
+tree = step("discover", lambda: templates.discover(tpl))
+rendered = step("render (read, .oac, parse, render)", lambda: render_tree(tree, context, out))
+current = step("observe targets", lambda: {r.target: observe(r.target) for r in rendered})
+actions = step("plan", lambda: plan(rendered, current))
+writes = [a for a in actions if a.kind == "write"]
+directories = list(dict.fromkeys(os.path.dirname(a.path) for a in writes))
+batch = step("open flush batch", lambda: flush.Batch(directories, len(writes)))
+staged = step("stage temp files", lambda: writer._stage(writes))
+step("flush temp files", lambda: batch.files([tmp for _, tmp in staged]))
+step("rename", lambda: [os.replace(tmp, a.path) for a, tmp in staged])
+step("flush directories", lambda: batch.directories(directories))
+batch.close()
+print(json.dumps({k: v * 1000 for k, v in ms.items()}))
+"""
+
+
+def phases(python: str, tpl: Path, md: str, work: Path, runs: int) -> dict[str, float]:
+    samples: dict[str, list[float]] = {}
+    for n in range(runs):
+        os.sync()
+        done = subprocess.run([python, "-c", PHASES, str(tpl), md, str(work / f"phases-{n}")],
+                              capture_output=True, text=True, check=True)
+        for name, value in json.loads(done.stdout).items():
+            samples.setdefault(name, []).append(value)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def timed(argv: list[str]) -> tuple[float, float]:
     """(wall seconds, CPU seconds user+sys) of one command run; CPU time is less sensitive to
     other load on the machine, wall time includes waiting for the disk."""
@@ -127,6 +168,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--upstream-python", help="python of an existing venv with os-apply-config installed")
     parser.add_argument("--stoker-python", help="run stoker with this interpreter (default: a bare venv)")
+    parser.add_argument("--phases", type=int, default=5, metavar="N",
+                        help="also time the steps of N fresh stoker runs in-process (0: skip)")
     parser.add_argument("--dir", help="where to build the tree and write (default: the system temp dir); "
                                       "creating a file costs very different times on different filesystems")
     opts = parser.parse_args()
@@ -172,6 +215,10 @@ def main() -> int:
               f"{cpu['upstream fresh'] / cpu['stoker fresh']:5.2f}x")
         print(f"  ratio unchanged (upstream/stoker)  wall {unchanged:5.2f}x   cpu "
               f"{cpu['upstream unchanged'] / cpu['stoker unchanged']:5.2f}x")
+        if opts.phases:
+            print(f"  stoker fresh run, step by step (in-process, median of {opts.phases}):")
+            for name, value in phases(stoker[0], tpl, md, work, opts.phases).items():
+                print(f"    {name:<36} {value:6.1f} ms")
         print(f"  identical output trees: yes; stoker's unchanged run wrote 0 of {len(ours)} files "
               f"(upstream rewrites all {len(theirs)})")
         verdict = {(True, True): "met", (False, True): "met for unchanged runs only",

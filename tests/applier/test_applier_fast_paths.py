@@ -2,8 +2,10 @@
 
 - the default-delimiter mustache parser against the general one (which the side-by-side tests
   compare with upstream's pystache), on generated templates full of whitespace and odd tags;
-- flush.py: one syncfs per filesystem for a batch, fsync each otherwise, errors reported;
-- writer.py: staged files are durable before any target is replaced, renames durable after.
+- flush.py: one syncfs per filesystem for a batch, fsync each otherwise (created directories'
+  parents included), errors reported;
+- writer.py: the flush batch is opened before the first temp file is written; staged files are
+  durable before any target is replaced, renames durable after.
 """
 from __future__ import annotations
 
@@ -82,6 +84,8 @@ def test_syncfs_is_trusted_from_linux_5_8(release, expected):
 
 
 class Recorder:
+    """A syncfs stand-in: records which directory each call was given."""
+
     def __init__(self, result=0):
         self.calls: list[str] = []
         self.result = result
@@ -91,11 +95,11 @@ class Recorder:
         return self.result
 
 
-def _files(tmp_path, count, dirs=2):
+def _files(base, count, dirs=2):
     paths = []
     for n in range(count):
-        d = tmp_path / f"d{n % dirs}"
-        d.mkdir(exist_ok=True)
+        d = base / f"d{n % dirs}"
+        d.mkdir(parents=True, exist_ok=True)
         (d / f"f{n}").write_text("x")
         paths.append(str(d / f"f{n}"))
     return paths
@@ -106,25 +110,35 @@ def test_a_batch_is_flushed_with_one_syncfs_per_filesystem(tmp_path, monkeypatch
     syncfs, fsynced = Recorder(), []
     monkeypatch.setattr(flush, "_syncfs_call", lambda: syncfs)
     monkeypatch.setattr(flush, "fsync_path", lambda path, directory=False: fsynced.append(path))
-    flush.durable(_files(tmp_path, flush.BATCH, dirs=3))
-    assert len(syncfs.calls) == 1 and syncfs.calls[0].startswith(str(tmp_path)) and not fsynced
-    flush.durable([str(tmp_path / f"d{n}") for n in range(3)] * 6, directories=True)
-    assert len(syncfs.calls) == 2 and not fsynced
+    files = _files(tmp_path, flush.BATCH, dirs=3)
+    directories = [str(tmp_path / f"d{n}") for n in range(3)] + [str(tmp_path / "new" / "deeper")]
+    with flush.Batch(directories, len(files)) as batch:
+        batch.files(files)
+        assert len(syncfs.calls) == 1 and syncfs.calls[0].startswith(str(tmp_path))
+        batch.directories(directories)
+        assert len(syncfs.calls) == 2 and not fsynced
 
 
-def test_small_batches_and_no_syncfs_fsync_each_file(tmp_path, monkeypatch):
+def test_small_batches_and_no_syncfs_fsync_each_file_and_directory(tmp_path, monkeypatch):
     fsynced = []
     monkeypatch.setattr(flush, "fsync_path", lambda path, directory=False: fsynced.append(path))
     monkeypatch.setattr(flush, "_syncfs_call", lambda: pytest.fail("syncfs for a small batch"))
     few = _files(tmp_path, 3)
-    flush.durable(few)
+    with flush.Batch([str(tmp_path / "d0")], len(few)) as batch:
+        batch.files(few)
     assert fsynced == few
     fsynced.clear()
     monkeypatch.setattr(flush, "_syncfs_call", lambda: None)  # not Linux, or a kernel before 5.8
-    (tmp_path / "many").mkdir()
-    many = _files(tmp_path / "many", flush.BATCH + 4)
-    flush.durable(many)
-    assert sorted(fsynced) == sorted(many)
+    created = str(tmp_path / "new" / "deeper")
+    with flush.Batch([str(tmp_path / "d0"), created], flush.BATCH + 4) as batch:
+        many = _files(tmp_path / "many", flush.BATCH + 4)
+        batch.files(many)
+        assert sorted(fsynced) == sorted(many)
+        fsynced.clear()
+        os.makedirs(created)
+        batch.directories([str(tmp_path / "d0"), created])
+    # A created directory's entry lives in its parent, and so on up to the one that existed.
+    assert fsynced == [str(tmp_path / "d0"), created, str(tmp_path / "new"), str(tmp_path)]
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
@@ -138,26 +152,45 @@ def test_a_failed_flush_changes_no_target(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["f0"] and (tmp_path / "f0").read_text() == "old"
 
 
+class OrderChecker:
+    """A flush.Batch stand-in that checks what is on disk at each flush."""
+
+    def __init__(self, targets, seen):
+        self.targets, self.seen = targets, seen
+
+    def __call__(self, directories, count):
+        assert not any(t.exists() for t in self.targets)
+        assert not [n for t in self.targets if t.parent.exists() for n in os.listdir(t.parent)]
+        self.seen.append("opened before staging")
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.seen.append("closed")
+
+    def files(self, paths):
+        # Every staged file complete, with its final mode, and no target replaced yet.
+        assert len(paths) == len(self.targets)
+        assert all(open(p, "rb").read() == b"body %d" % n for n, p in enumerate(paths))
+        assert all(os.stat(p).st_mode & 0o777 == 0o640 for p in paths)
+        assert not any(t.exists() for t in self.targets)
+        self.seen.append("files")
+
+    def directories(self, paths):
+        assert all(t.read_bytes() == b"body %d" % n for n, t in enumerate(self.targets))
+        assert sorted(paths) == sorted({str(t.parent) for t in self.targets})
+        self.seen.append("directories")
+
+
 @pytest.mark.parametrize("count", [2, flush.BATCH + 1])
 def test_staged_files_are_durable_before_any_rename(tmp_path, monkeypatch, count):
     targets = [tmp_path / "etc" / f"sub{n % 2}" / f"f{n}.conf" for n in range(count)]
     seen = []
-
-    def durable(paths, directories=False):
-        if not directories:
-            # Every staged file complete, with its final mode, and no target replaced yet.
-            assert len(paths) == count
-            assert all(open(p, "rb").read() == b"body %d" % n for n, p in enumerate(paths))
-            assert all(os.stat(p).st_mode & 0o777 == 0o640 for p in paths)
-            assert not any(t.exists() for t in targets)
-        else:
-            assert all(t.read_bytes() == b"body %d" % n for n, t in enumerate(targets))
-            assert sorted(paths) == sorted({str(t.parent) for t in targets})
-        seen.append(directories)
-
-    monkeypatch.setattr(flush, "durable", durable)
+    monkeypatch.setattr(flush, "Batch", OrderChecker(targets, seen))
     writer.apply([Action("write", str(t), "tpl", b"body %d" % n, 0o640) for n, t in enumerate(targets)])
-    assert seen == [False, True]
+    assert seen == ["opened before staging", "files", "directories", "closed"]
     assert not [n for t in targets for n in os.listdir(t.parent) if n.endswith(".tmp")]
 
 
