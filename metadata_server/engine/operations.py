@@ -6,6 +6,7 @@ the walker stops the resource's dependants.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from metadata_server.engine import status as st
@@ -15,6 +16,8 @@ from metadata_server.engine.recovery import interrupted_action
 from metadata_server.engine.resources import Resource, resource_class
 from metadata_server.engine.state import StackRuntime, snapshot
 from metadata_server.engine.walker import CancelToken
+
+log = logging.getLogger("stoker.engine")
 
 
 def _failure(rt: StackRuntime, row: dict, action: str, exc: BaseException, plugin=None) -> ResourceFailure:
@@ -58,7 +61,11 @@ def _checkpoints(rt: StackRuntime, row: dict, plugin) -> None:
             rt.recorder.update(row["id"], values)
         # written now, not with the next batch: a restart in between would leave the new
         # physical resource unknown to the stack (a deployment run twice, a stack orphaned)
-        rt.recorder.flush()
+        try:
+            rt.recorder.flush()
+        except Exception:  # a database hiccup: the recorder retries the batch, as for any
+            log.exception("stack %s: checkpoint of %s not written yet; retrying",
+                          rt.stack["id"], row["name"])
     plugin.checkpoint = checkpoint
 
 
