@@ -158,6 +158,8 @@ def _serve_embedded(app, background, host: str, port: int, args: argparse.Namesp
     except KeyboardInterrupt:
         pass
     finally:
+        from metadata_server.api.stacks import release_engine
+        release_engine(app)
         background.stop()
         server.server_close()
     return 0

@@ -11,7 +11,7 @@ from gunicorn.app.base import BaseApplication
 class StokerGunicorn(BaseApplication):
     def __init__(self, options: dict, build: Callable):
         self.options, self.build = options, build
-        self.background = None
+        self.background = self.flask_app = None
         super().__init__()
 
     def load_config(self):
@@ -21,9 +21,9 @@ class StokerGunicorn(BaseApplication):
 
     def load(self):
         # runs in each worker after the fork: its own database pool and background thread
-        app, self.background = self.build()
+        self.flask_app, self.background = self.build()
         self.background.start()
-        return app
+        return self.flask_app
 
 
 def _when_ready(server):
@@ -33,6 +33,10 @@ def _when_ready(server):
 
 
 def _worker_exit(server, worker):
+    flask_app = getattr(worker.app, "flask_app", None)
+    if flask_app is not None:
+        from metadata_server.api.stacks import release_engine
+        release_engine(flask_app)  # another worker's engine resumes its operations
     background = getattr(worker.app, "background", None)
     if background is not None:
         background.stop()  # flushes last-seen times

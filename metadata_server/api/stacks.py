@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from metadata_server.engine.stack import Engine
 from metadata_server.service.errors import Forbidden, InvalidInput, NotFound
 
 bp = Blueprint("stacks", __name__, url_prefix="/v1/<tenant>")
+log = logging.getLogger("stoker.server")
 _engine_lock = threading.Lock()
 ACTIONS = ("suspend", "resume", "check", "cancel_update", "cancel_without_rollback")
 RESOURCE_FILTERS = {"type", "status", "name", "action", "id", "physical_resource_id",
@@ -36,6 +38,16 @@ def start_engine(app, endpoints: Endpoints, driver=None) -> Engine:
                            driver=driver or LocalDriver(_local_cloud_dir(c.store)))
             app.extensions["stoker-engine"] = found
         return found
+
+
+def release_engine(app) -> None:
+    """At shutdown: hand the app's running stack operations on to the next engine (see
+    Engine.release), so the process can exit at once and nothing is marked FAILED for it."""
+    found = app.extensions.get("stoker-engine")
+    if found is not None:
+        handed = found.release()
+        if handed:
+            log.info("handed %d running stack operation(s) on to the next engine", len(handed))
 
 
 def engine() -> Engine:

@@ -14,7 +14,7 @@ from typing import Callable
 
 from metadata_server.engine import status as st
 from metadata_server.engine.graph import Graph
-from metadata_server.engine.state import Recorder, StackRuntime
+from metadata_server.engine.state import StackRuntime
 from metadata_server.engine.walker import CancelToken
 
 log = logging.getLogger("stoker.engine")
@@ -70,7 +70,7 @@ class Recovery:
                     stack, self.engine_id, self.clock()):
                 continue  # ours, or another engine took it over first
             rt = StackRuntime(stack, None, self.stacks.resources(stack["id"]), None,
-                              Recorder(self.stacks), self.clock)
+                              self._recorder(), self.clock)
             for row in list(rt.current.values()) + rt.backups:
                 if row["status"] == st.IN_PROGRESS:
                     rt.set_state(row, row["action"], st.FAILED,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ from metadata_server.engine.recovery import Recovery
 from metadata_server.engine.validation import dependency_graph, validate
 from metadata_server.engine.operations import (HOOKS, create_resource, delete_row,
                                                suspend_or_resume, update_resource)
-from metadata_server.engine.state import Recorder, StackRuntime
+from metadata_server.engine.state import Recorder, Released, StackRuntime
 from metadata_server.engine.template import StackIdentity
 from metadata_server.engine.walker import DEFAULT_WORKERS, CancelToken, WalkResult, walk
 from metadata_server.service.clock import Clock, system_clock
@@ -69,17 +70,49 @@ class Engine(NestedStacks, Recovery, Previews):
         self._runtimes: dict[str, StackRuntime] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        self._released = threading.Event()  # shared by every Recorder this engine makes
         if recover:
             self.recover()
         self._maintenance = threading.Thread(target=self._maintain, daemon=True,
                                              name="stoker-engine-heartbeat")
         self._maintenance.start()
 
+    def _recorder(self) -> Recorder:
+        return Recorder(self.stacks, released=self._released)
+
+    def release(self, timeout: float = 10.0) -> list[str]:
+        """Stop without ending anything (a server shutting down): running operations stay
+        IN_PROGRESS as stored, and their heartbeat is cleared so the next engine (a restarted
+        server, another worker) takes them over at once instead of after `stale_after`.
+        Returns the ids of the stacks handed on."""
+        self._stop.set()
+        self._released.set()  # from here no state change is recorded: walks unwind
+        with self._lock:
+            ops = list(self._ops.values())
+            runtimes = list(self._runtimes.values())
+        for rt in runtimes:
+            try:
+                rt.recorder.drain()
+            except Exception:  # the database is away: the next engine finds the older state
+                log.exception("stack %s: writing state before release failed", rt.stack["id"])
+        for op in ops:
+            op.token.hand_on()
+        end = time.monotonic() + timeout
+        for op in ops:
+            op.done.wait(max(0.0, end - time.monotonic()))
+        handed = [rt.stack["id"] for rt in runtimes]
+        self.stacks.release(handed, self.engine_id)
+        self._close_driver()
+        return handed
+
     def close(self) -> None:
         self._stop.set()
         for op in list(self._ops.values()):
             op.token.cancel("engine stopped")
             op.done.wait()
+        self._close_driver()
+
+    def _close_driver(self) -> None:
         close_driver = getattr(self.driver, "close", None)
         if close_driver is not None:
             close_driver()
@@ -165,7 +198,7 @@ class Engine(NestedStacks, Recovery, Previews):
                 raise
             bound = None
         return StackRuntime(stack, bound, self.stacks.resources(stack["id"]),
-                            self._ctx(stack, endpoints), Recorder(self.stacks), self.clock)
+                            self._ctx(stack, endpoints), self._recorder(), self.clock)
 
     def _validate(self, bound) -> Graph:
         return validate(bound)
@@ -199,7 +232,7 @@ class Engine(NestedStacks, Recovery, Previews):
                                 child_of=stack.get("parent_resource") if stack.get("parent_id") else None)
         graph = self._validate(bound)
         rt = StackRuntime(stack, bound, [], self._ctx(stack, endpoints, parent_facade),
-                          Recorder(self.stacks), self.clock)
+                          self._recorder(), self.clock)
         rt.graph = graph
         for defn in bound.resource_definitions():
             rt.current[defn.name] = rt.new_row(defn.name, defn.type)
@@ -261,7 +294,7 @@ class Engine(NestedStacks, Recovery, Previews):
         graph = self._validate(bound)
         rt = StackRuntime(dict(stack, definition=definition), bound,
                           self.stacks.resources(stack["id"]), self._ctx(stack, endpoints),
-                          Recorder(self.stacks), self.clock)
+                          self._recorder(), self.clock)
         rt.ctx.definition = definition
         rt.graph, rt.previous_bound = graph, previous
         return rt
@@ -533,6 +566,7 @@ class Engine(NestedStacks, Recovery, Previews):
             raise StackNotFound(stack["name"])
 
     def _begin(self, rt: StackRuntime, action: str) -> None:
+        rt.recorder.ensure_recording()
         now = self.clock()
         values = {"action": action, "status": st.IN_PROGRESS,
                   "status_reason": f"Stack {action} started", "updated_at": now,
@@ -544,6 +578,7 @@ class Engine(NestedStacks, Recovery, Previews):
 
     def _finish(self, rt: StackRuntime, action: str, status: str, reason: str, **extra) -> None:
         reason = rt.mask(reason)
+        rt.recorder.ensure_recording()
         rt.recorder.flush()
         values = {"action": action, "status": status, "status_reason": reason,
                   "engine_id": None, **extra}
@@ -606,6 +641,8 @@ class Engine(NestedStacks, Recovery, Previews):
         def body():
             try:
                 run(op)
+            except Released:  # the server is stopping: the next engine resumes it
+                log.info("stack %s: %s handed on to the next engine", rt.stack["id"], action)
             except Exception:  # the stack's status already says what failed
                 log.exception("stack %s: %s failed", rt.stack["id"], action)
                 if rt.stack["status"] == st.IN_PROGRESS:

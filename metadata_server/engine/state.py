@@ -22,9 +22,18 @@ STACK_TYPE = "OS::Heat::Stack"
 log = logging.getLogger("stoker.engine")
 
 
+class Released(Exception):
+    """The engine stopped and handed its operations on: this one must not record anything more
+    (the next engine resumes it from what is stored)."""
+
+
 class Recorder:
-    def __init__(self, stacks: StackStore, interval: float = 0.05):
+    def __init__(self, stacks: StackStore, interval: float = 0.05,
+                 released: threading.Event | None = None):
         self._stacks = stacks
+        # set by Engine.release: from then on a state change raises Released instead of being
+        # recorded, so a running walk unwinds at its next step and leaves the store as it was
+        self._released = released or threading.Event()
         self._interval = interval
         self._lock = threading.Lock()
         self._inserts: dict[str, dict] = {}
@@ -56,12 +65,18 @@ class Recorder:
             except Exception:  # a database hiccup: the batch is retried with the next one
                 log.exception("writing stack state failed; retrying")
 
+    def ensure_recording(self) -> None:
+        if self._released.is_set():
+            raise Released()
+
     def insert(self, row: dict) -> None:
         with self._lock:
+            self.ensure_recording()
             self._inserts[row["id"]] = dict(row)
 
     def update(self, row_id: str, values: dict) -> None:
         with self._lock:
+            self.ensure_recording()
             if row_id in self._inserts:
                 self._inserts[row_id].update(values)
             else:
@@ -69,15 +84,25 @@ class Recorder:
 
     def delete(self, row_id: str) -> None:
         with self._lock:
+            self.ensure_recording()
             if self._inserts.pop(row_id, None) is None:
                 self._updates.pop(row_id, None)
                 self._deletes.append(row_id)
 
     def event(self, row: dict) -> None:
         with self._lock:
+            self.ensure_recording()
             self._events.append(row)
 
     def flush(self) -> None:
+        if not self._released.is_set():  # else Engine.release wrote what came before (drain)
+            self._write()
+
+    def drain(self) -> None:
+        """After release: write what was queued before it (nothing is queued after)."""
+        self._write()
+
+    def _write(self) -> None:
         with self._flush_lock:
             with self._lock:
                 inserts, updates = list(self._inserts.values()), list(self._updates.items())

@@ -29,6 +29,7 @@ class CancelToken:
         self._monotonic = monotonic
         self._deadline = monotonic() + timeout if timeout is not None else None
         self.reason: str | None = None
+        self.handed_on = False
         # waiters sleep on the event: the timer wakes them at the deadline
         self._timer = None
         if timeout is not None:
@@ -45,6 +46,12 @@ class CancelToken:
         if self.reason is None:
             self.reason = reason
         self._event.set()
+
+    def hand_on(self) -> None:
+        """Stop the work without cancelling what it started: the engine is stopping and the
+        next one continues (a deployment stays IN_PROGRESS for its agent)."""
+        self.handed_on = True
+        self.cancel("engine stopped")
 
     def remaining(self) -> float | None:
         return None if self._deadline is None else max(0.0, self._deadline - self._monotonic())

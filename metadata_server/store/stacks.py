@@ -68,6 +68,16 @@ class StackStore(Queries):
             return conn.execute(stmt.values(engine_id=engine_id,
                                             heartbeat_at=when)).rowcount == 1
 
+    def release(self, stack_ids: Iterable[str], engine_id: str) -> None:
+        """Hand an engine's running operations on: no heartbeat, so any engine's sweep takes
+        them over at once (only those still IN_PROGRESS and still this engine's)."""
+        ids = list(stack_ids)
+        if ids:
+            with self.engine.begin() as conn:
+                conn.execute(update(stack).where(
+                    stack.c.id.in_(ids), stack.c.status == "IN_PROGRESS",
+                    stack.c.engine_id == engine_id).values(heartbeat_at=None))
+
     def heartbeat(self, stack_ids: Iterable[str], when: datetime) -> None:
         ids = list(stack_ids)
         if ids:

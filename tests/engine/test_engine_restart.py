@@ -367,3 +367,51 @@ def test_interrupted_rollback_continues_without_the_stack_timeout(engines, store
     row = run(second, stack["id"])
     assert (row["action"], row["status"]) == ("ROLLBACK", "COMPLETE"), row["status_reason"]
     assert store.get_deployment(dep["id"]) is None
+
+
+# -- a graceful stop: the engine hands its operations on ------------------------------------
+def test_released_operation_stays_in_progress_and_the_next_engine_takes_it_at_once(
+        engines, store, clock):
+    first = engines()
+    stack = first.create_stack("t1", {"stack_name": "s", "template": hot(
+        {"config": CONFIG, "server": SERVER, "deploy": deployment(input_values={"who": "a"})},
+        {"result": {"value": {"get_attr": ["deploy", "result"]}}})})
+    dep = deploying(first, store, stack)
+    assert first.release(timeout=10) == [stack["id"]]
+    assert first._ops == {}  # its threads ended: nothing keeps the process from exiting
+    row = first.stacks.get_stack(stack["id"])
+    assert (row["action"], row["status"], row["heartbeat_at"]) == ("CREATE", "IN_PROGRESS", None)
+    assert stored(first, row, "deploy")["status"] == "IN_PROGRESS"  # not failed by the stop
+    assert "cancelled" not in " ".join(reasons(first, row, "deploy"))
+    assert store.get_deployment(dep["id"])["status"] == "IN_PROGRESS"
+
+    second = engines()  # no clock advance: a released heartbeat is stale at once
+    wait_for(lambda: stored(second, stack, "deploy").get("status_reason")
+             == "CREATE continued after an engine restart", what="the deployment continued")
+    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0, "result": "ok"})
+    row = run(second, stack["id"])
+    assert (row["action"], row["status"]) == ("CREATE", "COMPLETE"), row["status_reason"]
+    assert server_deployments(second, store, stack) == [dep["id"]]
+    assert second.outputs(row)[0]["output_value"] == "ok"
+
+
+def test_released_nested_stack_is_continued_by_the_parent(engines, store, clock):
+    first = engines()
+    stack = first.create_stack("t1", {"stack_name": "s", "template": hot({
+        "config": CONFIG, "a": SERVER,
+        "group": {"type": "OS::Heat::SoftwareDeploymentGroup", "properties": {
+            "config": {"get_resource": "config"}, "servers": {"first": {"get_resource": "a"}}}}})})
+    child_id = wait_for(lambda: stored(first, stack, "group").get("physical_id"),
+                        what="the group's nested stack stored")
+    child = first.stacks.get_stack(child_id)
+    dep = deploying(first, store, child, "first")
+    assert sorted(first.release(timeout=10)) == sorted([stack["id"], child_id])
+    assert first.stacks.get_stack(child_id)["status"] == "IN_PROGRESS"
+
+    second = engines()
+    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    row = run(second, stack["id"])
+    assert (row["action"], row["status"]) == ("CREATE", "COMPLETE"), row["status_reason"]
+    assert stored(second, stack, "group")["physical_id"] == child_id  # not replaced
+    server = second.find_resource(stack["id"], "a")["physical_id"]
+    assert [d["id"] for d in store.list_deployments(server_id=server)] == [dep["id"]]

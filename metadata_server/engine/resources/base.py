@@ -142,7 +142,8 @@ class Resource:
         raise NotImplementedError(f"{self.type_name} cannot continue an interrupted {step}")
 
     def handle_cancel(self) -> None:
-        """The operation was cancelled while this resource was working."""
+        """The operation was cancelled while this resource was working (not called when the
+        engine stops and hands the operation on: the next engine continues it)."""
 
     def handle_signal(self, body: Any) -> None:
         raise StackValidationFailed(f"Resource {self.name} ({self.type_name}) does not accept signals")

@@ -154,7 +154,8 @@ class SoftwareDeployment(Resource):
             if row["status"] == "FAILED":
                 raise DeploymentFailed(f"Deployment to server failed: {row['status_reason']}")
             if token.wait(self.ctx.poll_interval):
-                self.handle_cancel()
+                if not token.handed_on:
+                    self.handle_cancel()
                 raise Cancelled(token.reason)
 
     def handle_create(self, token):
