@@ -32,14 +32,22 @@ TEMPLATE = {
 }
 
 
-def _wait(session, url, predicate, timeout=60):
+def _until(value, timeout=60):
     deadline, pause = time.monotonic() + timeout, threading.Event()
     while time.monotonic() < deadline:
-        stack = session.get(url, timeout=10).json()["stack"]
-        if predicate(stack):
-            return stack
+        found = value()
+        if found:
+            return found
         pause.wait(0.2)
-    raise AssertionError(f"{url}: {session.get(url, timeout=10).json()}")
+    raise AssertionError("timed out")
+
+
+def _wait(session, url, predicate, timeout=60):
+    try:
+        return _until(lambda: (lambda s: s if predicate(s) else None)(
+            session.get(url, timeout=10).json()["stack"]), timeout)
+    except AssertionError:
+        raise AssertionError(f"{url}: {session.get(url, timeout=10).json()}") from None
 
 
 def test_heat_config_notify_signals_with_heat_signal(tmp_path):
@@ -54,9 +62,9 @@ def test_heat_config_notify_signals_with_heat_signal(tmp_path):
                                                              "template": TEMPLATE}, timeout=10)
         assert response.status_code == 201, response.text
         stack_url = response.headers["Location"]
-        stack = _wait(session, stack_url, lambda s: any(
-            o["output_key"] == "vm" and o["output_value"] for o in s.get("outputs", [])))
-        vm = next(o["output_value"] for o in stack["outputs"] if o["output_key"] == "vm")
+        # the server's id once it exists (before that get_resource gives the resource's name)
+        vm = _until(lambda: session.get(f"{stack_url}/resources/vm", timeout=10).json()
+                    .get("resource", {}).get("physical_resource_id"))
         deployments = []
         deadline = time.monotonic() + 30
         while not deployments and time.monotonic() < deadline:
