@@ -83,32 +83,35 @@ _DELIMITER_CHANGE = re.compile(r"\{\{\s*=")
 # without retrying the tail after every character; names with a '}' fall through to the lazy
 # form, as before.
 _DEFAULT_SPLIT = re.compile(
-    r"\{\{\s*(?:(\{)\s*([^}\s](?:[^}\n]*[^}\s])?|.+?)\s*\}"
+    r"\{\{\s*(?:\{\s*([^}\s](?:[^}\n]*[^}\s])?|.+?)\s*\}"
     r"|([!>&/#^]?)\s*([^}\s](?:[^}]*[^}\s])?|[\s\S]+?))\s*\}\}")
 
 
 def _parse_default(text: str) -> list | None:
     pieces = _DEFAULT_SPLIT.split(text)
-    parts_of = _PARTS.get
+    variable = _VARIABLES.get
     nodes: list = []
     append = nodes.append
     open_sections: list[tuple[str, str, list]] = []
     before = pieces[0]     # the text before the current tag, as in the template
     consumed = 0           # newline characters at its start taken by a standalone tag before it
-    at_start = True        # no tag before this one: the text start counts as a line start
-    last = (len(pieces) - 1) // 5
+    last = (len(pieces) - 1) // 4
     tags = iter(pieces)
     next(tags)
-    # Per tag: its 4 groups, then the text after it.
-    for number, (raw, raw_name, kind, name, after) in enumerate(zip(tags, tags, tags, tags, tags), 1):
-        if raw is not None:
-            kind, name = "&", raw_name
-        if kind == "" or kind == "&":
-            if len(before) > consumed:
-                append(before[consumed:] if consumed else before)
-            parts = parts_of(name, _UNSPLIT)
-            append(("v", name, _parts(name) if parts is _UNSPLIT else parts))
-            before, consumed, at_start = after, 0, False
+    # Per tag: its 3 groups (a {{{raw}}} name; or the sigil, None for a raw tag, and the name), then
+    # the text after it.
+    for number, (raw_name, kind, name, after) in enumerate(zip(tags, tags, tags, tags), 1):
+        if not kind or kind == "&":
+            if consumed:
+                if len(before) > consumed:
+                    append(before[consumed:])
+                consumed = 0
+            elif before:
+                append(before)
+            if raw_name is not None:
+                name = raw_name
+            append(variable(name) or _variable(name))
+            before = after
             continue
         own = before[consumed:] if consumed else before
         kept = own.rstrip(" \t")
@@ -117,8 +120,7 @@ def _parse_default(text: str) -> list | None:
         if kept:
             line_start = kept[-1] in "\r\n"
         else:
-            line_start = consumed > 0 or at_start
-        at_start = False
+            line_start = consumed > 0 or number == 1
         if line_start and (after[:1] in ("\r", "\n") or (after == "" and number == last)):
             if kept:
                 append(kept)
@@ -233,7 +235,12 @@ def _parse_general(text: str) -> Template:
 
 
 _PARTS: dict[str, tuple[str, tuple[str, ...]] | None] = {".": None}
-_UNSPLIT = object()
+_VARIABLES: dict[str, tuple] = {}  # name -> its ("v", name, parts) node; nodes are never changed
+
+
+def _variable(name: str) -> tuple:
+    node = _VARIABLES[name] = ("v", name, _parts(name))
+    return node
 
 
 def _parts(name: str) -> tuple[str, tuple[str, ...]] | None:

@@ -53,7 +53,8 @@ def _source(path: str) -> str | None:
             return None
         chunks = []
         while True:
-            chunk = os.read(fd, max(st.st_size + 1, 65536))
+            # The whole file in one read, and a second to see the end (a file that grew is read on).
+            chunk = os.read(fd, st.st_size + 1 if st.st_size else 65536)
             if not chunk:
                 break
             chunks.append(chunk)
