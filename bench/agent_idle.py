@@ -9,10 +9,13 @@ Measured processes:
   stoker-occ            `python -m collector.cli`, stoker's drop-in `os-collect-config`
   upstream-occ          with --upstream: the real os-collect-config from PyPI (installed once into a
                         venv under the temp dir, as the side-by-side tests do), `request` collector
+  stoker-agent-after    with --after-deployment: `stoker agent` for another server (a new one each
+                        run) that has one `script` deployment, measured once it has run and
+                        signalled it (a configured guest's steady state: hook and signal code loaded)
 
 With --runs N every process is measured N times and the median of each figure is printed.
 
-    .venv/bin/python bench/agent_idle.py [--seconds 60] [--runs 1] [--upstream]
+    .venv/bin/python bench/agent_idle.py [--seconds 60] [--runs 1] [--upstream] [--after-deployment]
 
 Goal (issue 3): stoker's processes at most 30 MB RSS and under 1% CPU while idle.
 """
@@ -35,7 +38,7 @@ from cli.processes import Process, child_env, start_server, stoker_argv  # noqa:
 GOAL_MB, GOAL_CPU_PCT = 30.0, 1.0
 
 
-def measure(name: str, argv: list[str], workdir: Path, seconds: float, ready) -> dict:
+def measure(name: str, argv: list[str], ready, workdir: Path, seconds: float) -> dict:
     proc = Process(name, argv, workdir / f"{name}.log", child_env())
     try:
         deadline = time.monotonic() + 60
@@ -74,11 +77,33 @@ def upstream_occ() -> Path:
     return exe
 
 
+def after_deployment(session: requests.Session, base: str, work: Path) -> tuple:
+    """(argv, ready) of an agent for a new server with one `script` deployment; ready once the
+    result is signalled."""
+    registered = session.post(f"{base}/v1/bench/servers", json={"name": "deployed"}, timeout=10).json()
+    config = session.post(f"{base}/v1/bench/software_configs", timeout=10,
+                          json={"name": "c", "group": "script", "config": "#!/bin/sh\necho done\n"}).json()
+    session.post(f"{base}/v1/bench/software_deployments", timeout=10, json={
+        "config_id": config["software_config"]["id"], "server_id": registered["server"]["id"], "name": "d1"}
+    ).raise_for_status()
+    watch = registered["os-collect-config"]["watch"]
+    root = work / f"root-{registered['server']['id']}"
+    (root / "etc").mkdir(parents=True)
+    conf = root / "etc" / "os-collect-config.conf"
+    conf.write_text(f"[DEFAULT]\ncollectors = watch\nsplay = 0\n[watch]\nmetadata_url = {watch['metadata_url']}\n"
+                    f"auth_token = {watch['auth_token']}\n")
+    conf.chmod(0o600)
+    done = root / "var/lib/heat-config/deployed"
+    return stoker_argv("agent", "--root", str(root)), lambda p: done.is_dir() and any(done.glob("*.notify.json"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--runs", type=int, default=1, help="measure each process this many times; print medians")
     parser.add_argument("--upstream", action="store_true", help="also measure upstream os-collect-config")
+    parser.add_argument("--after-deployment", action="store_true",
+                        help="also measure an agent that has run and signalled one deployment")
     args = parser.parse_args()
     upstream = upstream_occ() if args.upstream else None
     with tempfile.TemporaryDirectory(prefix="stoker-idle-") as tmp:
@@ -98,11 +123,14 @@ def main() -> int:
                             f"[watch]\nmetadata_url = {occ['watch']['metadata_url']}\n"
                             f"auth_token = {occ['watch']['auth_token']}\n")
             conf.chmod(0o600)
+            # name -> a function giving (argv, ready) for one run
             plans = [
-                ("stoker-agent", stoker_argv("agent", "--root", str(root)), lambda p: "started" in p.log()),
-                ("stoker-occ", [sys.executable, "-m", "collector.cli", "--config-file", str(conf)],
-                 lambda p: "Executing" in p.log() or "No changes" in p.log()),
+                ("stoker-agent", lambda: (stoker_argv("agent", "--root", str(root)), lambda p: "started" in p.log())),
+                ("stoker-occ", lambda: ([sys.executable, "-m", "collector.cli", "--config-file", str(conf)],
+                                        lambda p: "Executing" in p.log() or "No changes" in p.log())),
             ]
+            if args.after_deployment:
+                plans.append(("stoker-agent-after", lambda: after_deployment(session, base, work)))
             if upstream:
                 up_conf = work / "upstream-occ.conf"
                 up_cache = work / "upstream-cache"
@@ -110,10 +138,10 @@ def main() -> int:
                                    f"polling_interval = 30\ncachedir = {up_cache}\n"
                                    f"backup_cachedir = {work / 'upstream-backup'}\n"
                                    f"[request]\nmetadata_url = {occ['request']['metadata_url']}\n")
-                plans.append(("upstream-occ", [str(upstream), "--config-file", str(up_conf)],
-                              lambda p: (up_cache / "request.json").exists()))
-            results = [median([measure(name, argv, work, args.seconds, ready) for _ in range(max(1, args.runs))])
-                       for name, argv, ready in plans]
+                plans.append(("upstream-occ", lambda: ([str(upstream), "--config-file", str(up_conf)],
+                                                       lambda p: (up_cache / "request.json").exists())))
+            results = [median([measure(name, *make(), work, args.seconds) for _ in range(max(1, args.runs))])
+                       for name, make in plans]
         finally:
             server.stop()
     label = "median of " + str(args.runs) + " runs" if args.runs > 1 else "one run"

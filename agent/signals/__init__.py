@@ -45,8 +45,8 @@ def transport_name(item: dict) -> str:
 
 
 class TransportSelector:
-    """Picks the transport for an item; one instance per transport kind, so HTTP sessions and
-    keystone tokens are reused.
+    """Picks the transport for an item; one instance per transport kind, so kept-alive HTTP
+    connections and keystone tokens are reused.
 
     `registry` may also be the older two-element form [(input name, factory)] (tests use it to put
     a fake behind the presence rule).

@@ -16,7 +16,8 @@ class Replay:
     Unlike tests/loopback.py it also answers HEAD (without a body). Each recorded request carries
     the client's port ("client_port": the same port means a kept-alive connection was reused); an
     exchange with "close": True drops the connection after answering without saying so (as a server
-    whose keep-alive timeout ran out). With `tls` (an ssl.SSLContext) it speaks https.
+    whose keep-alive timeout ran out); with "close": "unanswered" it drops it without answering (as
+    a server that closed an idle connection just as the request arrived). With `tls` (an ssl.SSLContext) it speaks https.
     """
 
     def __init__(self, exchanges=None, tls=None):
@@ -42,6 +43,9 @@ class Replay:
                 with owner._lock:
                     owner.requests.append(request)
                 status, headers, data, close = owner._answer(request)
+                if close == "unanswered":
+                    self.close_connection = True
+                    return
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -102,7 +106,7 @@ class Replay:
             headers.setdefault("Content-Type", "application/json")
         if isinstance(body, str):
             body = body.replace("{base}", self.base).encode()
-        return exchange["status"], headers, body, bool(exchange.get("close"))
+        return exchange["status"], headers, body, exchange.get("close") or False
 
     def stop(self):
         self.server.shutdown()

@@ -57,6 +57,24 @@ def test_the_connection_is_kept_alive_and_replaced_when_the_server_closed_it(rep
     assert ports[0] == ports[1] == ports[2] != ports[3]
 
 
+def test_a_kept_alive_connection_closed_unanswered_is_retried_once_for_idempotent_methods(replay, client):
+    replay.add("GET", "/a", 200, b"1", times=1)
+    replay.add("GET", "/a", 200, b"", times=1, close="unanswered")
+    replay.add("GET", "/a", 200, b"2", times=1)
+    assert client.request("GET", replay.base + "/a").body == b"1"
+    assert client.request("GET", replay.base + "/a").body == b"2"
+    ports = [r["client_port"] for r in replay.requests]
+    assert len(ports) == 3 and ports[0] == ports[1] != ports[2]
+
+    # a POST may have been acted on: it is not sent again, the caller decides (the outbox retries)
+    replay.add("POST", "/s", 200, b"", times=1)
+    replay.add("POST", "/s", 200, b"", times=1, close="unanswered")
+    client.request("POST", replay.base + "/s", body=b"{}")
+    with pytest.raises(TransportError, match="closed the connection without answering"):
+        client.request("POST", replay.base + "/s", body=b"{}")
+    assert [r["method"] for r in replay.requests].count("POST") == 2
+
+
 def test_connection_refused(client, closed_url):
     with pytest.raises(TransportError) as err:
         client.request("GET", closed_url("/x"), timeout=5)
