@@ -35,3 +35,19 @@ def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
             return value
         pause.wait(0.01)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def wait_stack(session, url: str, predicate, timeout: float = 60) -> dict:
+    """The stack at `url` (Heat's stack route, through a requests session) once `predicate`
+    holds for it; fails with the last one seen."""
+    import threading
+    import time
+
+    deadline, pause = time.monotonic() + timeout, threading.Event()
+    while True:
+        stack = session.get(url, timeout=10).json()["stack"]
+        if predicate(stack):
+            return stack
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url}: timed out; last seen {stack}")
+        pause.wait(0.1)
