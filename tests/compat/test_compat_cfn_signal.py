@@ -5,14 +5,13 @@ from __future__ import annotations
 import secrets
 import shutil
 import subprocess
-import threading
-import time
 
 import pytest
 import requests
 
 from cli.processes import start_server
 from tests.upstream import require
+from tests.waiting import stack_when
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -28,16 +27,6 @@ TEMPLATE = {
 }
 
 
-def _wait(session, url, predicate, timeout=60):
-    deadline, pause = time.monotonic() + timeout, threading.Event()
-    while time.monotonic() < deadline:
-        stack = session.get(url, timeout=10).json()["stack"]
-        if predicate(stack):
-            return stack
-        pause.wait(0.2)
-    raise AssertionError(f"{url}: {session.get(url, timeout=10).json()}")
-
-
 def test_cfn_signal_completes_a_cfn_wait_condition(tmp_path):
     if shutil.which("curl") is None:
         pytest.skip("cfn-signal needs curl")
@@ -51,7 +40,7 @@ def test_cfn_signal_completes_a_cfn_wait_condition(tmp_path):
                                                              "template": TEMPLATE}, timeout=10)
         assert response.status_code == 201, response.text
         stack_url = response.headers["Location"]
-        stack = _wait(session, stack_url, lambda s: any(
+        stack = stack_when(session, stack_url, lambda s: any(
             o["output_key"] == "url" and o["output_value"] for o in s.get("outputs", [])))
         handle_url = next(o["output_value"] for o in stack["outputs"] if o["output_key"] == "url")
         for unique, data in (("web", "ready"), ("db", "migrated")):
@@ -59,7 +48,7 @@ def test_cfn_signal_completes_a_cfn_wait_condition(tmp_path):
                                    "-i", unique, "-d", data, handle_url],
                                   capture_output=True, text=True, timeout=60)
             assert done.returncode == 0, done.stdout + done.stderr
-        stack = _wait(session, stack_url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS")
+        stack = stack_when(session, stack_url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS")
         assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
         outputs = {o["output_key"]: o["output_value"] for o in stack["outputs"]}
         assert outputs["data"] == '{"web": "ready", "db": "migrated"}'

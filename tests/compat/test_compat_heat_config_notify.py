@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
-import threading
-import time
 
 import pytest
 import requests
 
 from cli.processes import start_server
 from tests.upstream import require, require_sdist
+from tests.waiting import stack_when, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -32,24 +31,6 @@ TEMPLATE = {
 }
 
 
-def _until(value, timeout=60):
-    deadline, pause = time.monotonic() + timeout, threading.Event()
-    while time.monotonic() < deadline:
-        found = value()
-        if found:
-            return found
-        pause.wait(0.2)
-    raise AssertionError("timed out")
-
-
-def _wait(session, url, predicate, timeout=60):
-    try:
-        return _until(lambda: (lambda s: s if predicate(s) else None)(
-            session.get(url, timeout=10).json()["stack"]), timeout)
-    except AssertionError:
-        raise AssertionError(f"{url}: {session.get(url, timeout=10).json()}") from None
-
-
 def test_heat_config_notify_signals_with_heat_signal(tmp_path):
     python = require(["os-collect-config"], 180) / "bin" / "python"  # keystoneclient, heatclient
     notify = require_sdist("heat-agents") / "heat-config" / "bin" / "heat-config-notify"
@@ -63,14 +44,10 @@ def test_heat_config_notify_signals_with_heat_signal(tmp_path):
         assert response.status_code == 201, response.text
         stack_url = response.headers["Location"]
         # the server's id once it exists (before that get_resource gives the resource's name)
-        vm = _until(lambda: session.get(f"{stack_url}/resources/vm", timeout=10).json()
-                    .get("resource", {}).get("physical_resource_id"))
-        deployments = []
-        deadline = time.monotonic() + 30
-        while not deployments and time.monotonic() < deadline:
-            deployments = session.get(f"{base}/v1/t1/software_deployments/metadata/{vm}",
-                                      timeout=10).json()["metadata"]
-        (item,) = deployments
+        vm = until(lambda: session.get(f"{stack_url}/resources/vm", timeout=10).json()
+                   .get("resource", {}).get("physical_resource_id"), 60, "the server's id")
+        (item,) = until(lambda: session.get(f"{base}/v1/t1/software_deployments/metadata/{vm}",
+                                            timeout=10).json()["metadata"], 30, "its deployment")
         config = tmp_path / "deploy.json"
         config.write_text(json.dumps(item))
         result = {"deploy_stdout": "configured", "deploy_stderr": "", "deploy_status_code": 0,
@@ -78,7 +55,7 @@ def test_heat_config_notify_signals_with_heat_signal(tmp_path):
         done = subprocess.run([str(python), str(notify), str(config)], input=json.dumps(result),
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
-        stack = _wait(session, stack_url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS")
+        stack = stack_when(session, stack_url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS")
         assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
         outputs = {o["output_key"]: o["output_value"] for o in stack["outputs"]}
         assert outputs["result"] == "from heat-config-notify"

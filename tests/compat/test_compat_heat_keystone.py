@@ -12,8 +12,6 @@ import json
 import os
 import secrets
 import subprocess
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ import requests
 
 from cli.processes import Process, child_env, start_server, stoker_argv
 from tests.upstream import require
+from tests.waiting import stack_when
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -42,20 +41,6 @@ TEMPLATE = {
     "outputs": {"occ": {"value": {"get_attr": ["vm", "os_collect_config"]}},
                 "result": {"value": {"get_attr": ["deploy", "result"]}}},
 }
-
-
-def _stack(session, url):
-    return session.get(url, timeout=10).json()["stack"]
-
-
-def _wait(session, url, predicate, timeout=60):
-    deadline, pause = time.monotonic() + timeout, threading.Event()
-    while time.monotonic() < deadline:
-        stack = _stack(session, url)
-        if predicate(stack):
-            return stack
-        pause.wait(0.2)
-    raise AssertionError(f"{url}: {_stack(session, url)}")
 
 
 def _heat_conf(root: Path, heat: dict, polling_interval: float = 1) -> Path:
@@ -82,7 +67,7 @@ def test_heat_collector_and_heat_signal_without_keystone(tmp_path):
                                                              "template": TEMPLATE}, timeout=10)
         assert response.status_code == 201, response.text
         url = response.headers["Location"]
-        stack = _wait(session, url, lambda s: any(o["output_key"] == "occ" and o["output_value"]
+        stack = stack_when(session, url, lambda s: any(o["output_key"] == "occ" and o["output_value"]
                                                   for o in s.get("outputs", [])))
         occ = next(o["output_value"] for o in stack["outputs"] if o["output_key"] == "occ")
         assert occ["collectors"] == ["heat", "local"]
@@ -109,7 +94,7 @@ def test_heat_collector_and_heat_signal_without_keystone(tmp_path):
         _heat_conf(root, heat)
         agent = Process("agent", stoker_argv("agent", "--root", str(root)),
                         tmp_path / "agent.log", child_env())
-        stack = _wait(session, url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS", 90)
+        stack = stack_when(session, url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS", 90)
         assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
         outputs = {o["output_key"]: o["output_value"] for o in stack["outputs"]}
         assert outputs["result"] == "signalled by HEAT_SIGNAL"

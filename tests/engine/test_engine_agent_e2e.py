@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from cli.processes import Process, child_env, start_server, stoker_argv, write_agent_config
-from engine_helpers import wait_stack
+from tests.waiting import stack_when
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
@@ -58,7 +58,7 @@ def test_stack_with_chained_deployments_run_by_a_real_agent(tmp_path):
         assert response.status_code == 201, response.text
         url = response.headers["Location"]
         # the server resource is made first; its os_collect_config bootstraps the agent
-        stack = wait_stack(session, url, lambda s: any(o["output_key"] == "occ" and o["output_value"]
+        stack = stack_when(session, url, lambda s: any(o["output_key"] == "occ" and o["output_value"]
                                                   for o in s.get("outputs", [])))
         occ = next(o["output_value"] for o in stack["outputs"] if o["output_key"] == "occ")
         assert occ["collectors"] == ["request", "local"]
@@ -67,13 +67,13 @@ def test_stack_with_chained_deployments_run_by_a_real_agent(tmp_path):
         write_agent_config(root, occ["watch"])
         agent = Process("agent", stoker_argv("agent", "--root", str(root)),
                         tmp_path / "agent.log", child_env())
-        stack = wait_stack(session, url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS")
+        stack = stack_when(session, url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS")
         assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
         outputs = {o["output_key"]: o["output_value"] for o in stack["outputs"]}
         assert outputs["stdout"] == "hello first-done\n"
         assert outputs["result"] == "first-done-done"
         assert session.delete(url, timeout=10).status_code == 204
-        wait_stack(session, url, lambda s: s["stack_status"] == "DELETE_COMPLETE")
+        stack_when(session, url, lambda s: s["stack_status"] == "DELETE_COMPLETE")
     finally:
         if agent is not None:
             assert agent.stop() == 0
@@ -108,14 +108,14 @@ def test_local_driver_server_is_an_agent_process(tmp_path):
                                 json={"stack_name": "vm", "template": template}, timeout=10)
         assert response.status_code == 201, response.text
         url = response.headers["Location"]
-        stack = wait_stack(session, url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS")
+        stack = stack_when(session, url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS")
         assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
         outputs = {o["output_key"]: o["output_value"] for o in stack["outputs"]}
         assert outputs["result"] == "vm-done"
         root = tmp_path / "server" / "local-cloud" / "servers" / outputs["vm"]
         assert (root / "var/lib/heat-config/deployed").is_dir()  # the agent's own state dir
         assert session.delete(url, timeout=10).status_code == 204
-        wait_stack(session, url, lambda s: s["stack_status"] == "DELETE_COMPLETE")
+        stack_when(session, url, lambda s: s["stack_status"] == "DELETE_COMPLETE")
         import json
         records = json.loads((tmp_path / "server" / "local-cloud" / "local-cloud.json").read_text())
         assert outputs["vm"] not in records

@@ -13,13 +13,12 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import threading
-import time
 
 import pytest
 import requests
 
 from cli.processes import Process, child_env, start_server, stoker_argv, write_agent_config
+from tests.waiting import until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(110)]
 
@@ -58,16 +57,6 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _until(predicate, timeout, what):
-    deadline, pause = time.monotonic() + timeout, threading.Event()
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        pause.wait(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.mark.parametrize("stop", ["crash", "sigterm"])
 def test_restarted_server_takes_over_and_the_deployment_runs_once(tmp_path, stop):
     token = secrets.token_urlsafe(16)
@@ -81,7 +70,7 @@ def test_restarted_server_takes_over_and_the_deployment_runs_once(tmp_path, stop
             "stack_name": "app", "template": _template(runs, gate)})
         assert response.status_code == 201, response.text
         url = response.headers["Location"]
-        occ = _until(lambda: next((o["output_value"] for o in session.get(url, timeout=10)
+        occ = until(lambda: next((o["output_value"] for o in session.get(url, timeout=10)
                                    .json()["stack"].get("outputs", [])
                                    if o["output_key"] == "occ" and o["output_value"]), None),
                      30, "the server's os_collect_config")
@@ -90,7 +79,7 @@ def test_restarted_server_takes_over_and_the_deployment_runs_once(tmp_path, stop
         agent = Process("agent", stoker_argv("agent", "--root", str(root),
                                              "--signal-retry-max", "2"),
                         tmp_path / "agent.log", child_env())
-        _until(runs.exists, 30, "the agent to start the deployment")
+        until(runs.exists, 30, "the agent to start the deployment")
 
         if stop == "crash":
             os.killpg(server.proc.pid, signal.SIGKILL)  # nothing is cleaned up
@@ -103,7 +92,7 @@ def test_restarted_server_takes_over_and_the_deployment_runs_once(tmp_path, stop
                                         None, base.rsplit("//", 1)[1])
         assert again == base
         # after a SIGTERM no stale heartbeat is waited for (the agent's outbox retries first)
-        stack = _until(lambda: (lambda s: s if s["stack_status"] != "CREATE_IN_PROGRESS"
+        stack = until(lambda: (lambda s: s if s["stack_status"] != "CREATE_IN_PROGRESS"
                                 else None)(session.get(url, timeout=10).json()["stack"]),
                        80 if stop == "crash" else 20, "the restarted server to finish the create")
         assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
@@ -145,7 +134,7 @@ def test_local_servers_come_back_with_the_restarted_server(tmp_path, stop):
             "stack_name": "local", "template": template})
         assert response.status_code == 201, response.text
         url = response.headers["Location"]
-        _until(runs.exists, 30, "the local server's agent to start the deployment")
+        until(runs.exists, 30, "the local server's agent to start the deployment")
         vm = session.get(f"{url}/resources/server", timeout=10).json()["resource"][
             "physical_resource_id"]
         pid_file = state / "local-cloud" / "servers" / vm / "agent.pid"
@@ -157,10 +146,10 @@ def test_local_servers_come_back_with_the_restarted_server(tmp_path, stop):
         else:
             assert server.stop() == 0  # the agent's grace is bounded: the server is not killed
             gate.touch()  # the hook ends, its signal goes to the outbox, the agent exits
-            _until(lambda: not _alive(first_agent), 30, "the agent to end after its hook")
+            until(lambda: not _alive(first_agent), 30, "the agent to end after its hook")
         restarted, again = start_server(state, token, tmp_path / "restarted.log",
                                         None, base.rsplit("//", 1)[1])
-        stack = _until(lambda: (lambda s: s if s["stack_status"] != "CREATE_IN_PROGRESS"
+        stack = until(lambda: (lambda s: s if s["stack_status"] != "CREATE_IN_PROGRESS"
                                 else None)(session.get(url, timeout=10).json()["stack"]),
                        80, "the restarted server to finish the create")
         assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
@@ -170,9 +159,9 @@ def test_local_servers_come_back_with_the_restarted_server(tmp_path, stop):
         agent_now = int(pid_file.read_text())
         assert (agent_now == first_agent) == (stop == "crash")  # adopted, or booted again
         assert session.delete(url, timeout=10).status_code == 204
-        _until(lambda: session.get(url, timeout=10).json()["stack"]["stack_status"]
+        until(lambda: session.get(url, timeout=10).json()["stack"]["stack_status"]
                == "DELETE_COMPLETE", 30, "the delete")
-        _until(lambda: not _alive(agent_now), 15, "the deleted server's agent to stop")
+        until(lambda: not _alive(agent_now), 15, "the deleted server's agent to stop")
     finally:
         for process in (server, restarted):
             if process is not None:

@@ -20,7 +20,7 @@ import requests
 import yaml
 
 from cli.processes import start_server
-from engine_helpers import wait_stack
+from tests.waiting import stack_when
 from tests.placeholders import fill
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -58,7 +58,7 @@ def test_scenario(path, api, tmp_path):
     assert response.status_code == 201, response.text
     url = response.headers["Location"]
     try:
-        stack = wait_stack(session, url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS", 90)
+        stack = stack_when(session, url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS", 90)
         assert stack["stack_status"] == expect["status"], stack["stack_status_reason"]
         if "reason" in expect:
             assert stack["stack_status_reason"] == expect["reason"]
@@ -73,5 +73,5 @@ def test_scenario(path, api, tmp_path):
             assert not (tmp_path / name).exists(), name
     finally:
         assert session.delete(url, timeout=10).status_code == 204
-        stack = wait_stack(session, url, lambda s: s["stack_status"] != "DELETE_IN_PROGRESS", 60)
+        stack = stack_when(session, url, lambda s: s["stack_status"] != "DELETE_IN_PROGRESS", 60)
         assert stack["stack_status"] == "DELETE_COMPLETE", stack["stack_status_reason"]
