@@ -5,6 +5,7 @@ from metadata_server.service.endpoints import Endpoints
 from tests.waiting import until
 
 ENDPOINTS = Endpoints("http://stoker.test", "test-signing-key")
+ADMIN = "admin-token-for-engine-tests"  # the operator token of the `app` fixture
 
 
 def hot(resources: dict, outputs: dict | None = None, parameters: dict | None = None) -> dict:

@@ -3,21 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine_helpers import hot, wait_for
+from engine_helpers import ADMIN, hot, wait_for
 
 pytestmark = pytest.mark.timeout(60)
-ADMIN = "admin-token-for-engine-tests"
-
-
-@pytest.fixture
-def app(store, clock):
-    from metadata_server.app import create_app
-    from metadata_server.service.credentials import token_hash
-    app = create_app(store, token_hash(ADMIN), clock=clock, public_url="http://stoker.test")
-    yield app
-    engine = app.extensions.get("stoker-engine")
-    if engine is not None:
-        engine.close()
 
 
 @pytest.fixture

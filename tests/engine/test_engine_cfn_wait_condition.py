@@ -6,10 +6,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from engine_helpers import hot, wait_for
+from engine_helpers import ADMIN, hot, wait_for
 
 pytestmark = pytest.mark.timeout(60)
-ADMIN = "admin-token-for-engine-tests"
 
 
 def template(count=2, timeout=30):
@@ -18,17 +17,6 @@ def template(count=2, timeout=30):
                     "Handle": {"get_resource": "handle"}, "Timeout": timeout, "Count": count}}},
                {"url": {"value": {"get_resource": "handle"}},
                 "data": {"value": {"get_attr": ["wait", "Data"]}}})
-
-
-@pytest.fixture
-def app(store, clock):
-    from metadata_server.app import create_app
-    from metadata_server.service.credentials import token_hash
-    app = create_app(store, token_hash(ADMIN), clock=clock, public_url="http://stoker.test")
-    yield app
-    engine = app.extensions.get("stoker-engine")
-    if engine is not None:
-        engine.close()
 
 
 def start(app, name="cfnwait", **kw):

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine_helpers import hot, wait_for
+from engine_helpers import ADMIN, hot, wait_for
 
 pytestmark = pytest.mark.timeout(60)
-ADMIN = "admin-token-for-engine-tests"
 
 CONFIG = {"type": "OS::Heat::SoftwareConfig", "properties": {
     "group": "script", "config": "#!/bin/sh\necho hi\n", "outputs": [{"name": "result"}]}}
@@ -29,17 +28,6 @@ TEMPLATE = hot({"config": CONFIG, "a": server("a"), "b": server("b"),
                 "deploy_a": deployment("a"), "deploy_b": deployment("b")},
                {"occ_a": {"value": {"get_attr": ["a", "os_collect_config"]}},
                 "result": {"value": {"get_attr": ["deploy_a", "result"]}}})
-
-
-@pytest.fixture
-def app(store, clock):
-    from metadata_server.app import create_app
-    from metadata_server.service.credentials import token_hash
-    app = create_app(store, token_hash(ADMIN), clock=clock, public_url="http://stoker.test")
-    yield app
-    engine = app.extensions.get("stoker-engine")
-    if engine is not None:
-        engine.close()
 
 
 def keystone_token(client, user_id, password, project):
