@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Mapping
 from urllib.parse import quote
 
 from collector import keystone
-from collector.base import Option, positive_float
+from collector.base import Option
 from collector.errors import SourceNotAvailable
 from collector.http_errors import describe as describe_http
 
@@ -23,9 +23,6 @@ class HeatCollector:
         **keystone.OPTIONS,
         "stack_id": Option(str, None, "stack_name/stack_id"),
         "resource_name": Option(str, None, "the server's resource name in the stack"),
-        "region_name": Option(str, None, "catalog region"),
-        "ca_file": Option(str, None, "CA bundle for keystone and heat (stoker addition)"),
-        "timeout": Option(positive_float, 10.0, "seconds to wait for each answer (stoker addition)"),
     }
     explodes_deployments: ClassVar[bool] = True
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from collector.base import Option
+from collector.base import Option, positive_float
 from collector.errors import SourceNotAvailable, SourceNotConfigured
 
 REQUIRED = ("auth_url", "password", "project_id", "user_id")
@@ -20,6 +20,10 @@ OPTIONS: Mapping[str, Option] = {
     "user_id": Option(str, None, "keystone user id"),
     "password": Option(str, None, "keystone password", secret=True),
     "project_id": Option(str, None, "keystone project id"),
+    "region_name": Option(str, None, "catalog region"),
+    "ca_file": Option(str, None,
+                      "CA bundle to verify keystone and the service with (for heat, a stoker addition)"),
+    "timeout": Option(positive_float, 10.0, "seconds to wait for each answer (stoker addition)"),
 }
 
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Mapping
 from urllib.parse import quote
 
 from collector import keystone
-from collector.base import Option, boolean, positive_float
+from collector.base import Option, boolean
 from collector.errors import SourceNotAvailable
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,7 @@ class ZaqarCollector:
         **keystone.OPTIONS,
         "queue_id": Option(str, None, "the queue Heat posts this server's metadata to"),
         "use_websockets": Option(boolean, False, "not implemented: HTTP is used"),
-        "region_name": Option(str, None, "catalog region"),
         "ssl_certificate_validation": Option(boolean, False, "verify the server's certificate"),
-        "ca_file": Option(str, None, "CA bundle to verify with"),
-        "timeout": Option(positive_float, 10.0, "seconds to wait for each answer (stoker addition)"),
     }
     explodes_deployments: ClassVar[bool] = True
 
