@@ -72,6 +72,7 @@ def admin_token(state_dir: Path) -> tuple[str, bool]:
 def _start_engine(app, args: argparse.Namespace, base_url: str) -> None:
     from metadata_server.api.stacks import start_engine
     from metadata_server.engine.drivers import make_driver
+    from metadata_server.engine.liveness import LockFileLiveness
     from metadata_server.service.endpoints import Endpoints
 
     context = app.extensions["stoker"]
@@ -79,7 +80,10 @@ def _start_engine(app, args: argparse.Namespace, base_url: str) -> None:
         driver = make_driver("openstack", cloud=args.os_cloud)
     else:
         driver = make_driver("local", state_dir=Path(args.state_dir) / "local-cloud")
-    start_engine(app, Endpoints(args.public_url or base_url, context.signing_key()), driver)
+    # engines of this state directory lock a file each: a restart sees a crashed one is gone
+    liveness = LockFileLiveness(Path(args.state_dir) / "engines")
+    start_engine(app, Endpoints(args.public_url or base_url, context.signing_key()), driver,
+                 liveness)
 
 
 def _build(args: argparse.Namespace, token: str):

@@ -27,7 +27,7 @@ RESOURCE_FILTERS = {"type", "status", "name", "action", "id", "physical_resource
                     "nested_depth", "with_detail"}
 
 
-def start_engine(app, endpoints: Endpoints, driver=None) -> Engine:
+def start_engine(app, endpoints: Endpoints, driver=None, liveness=None) -> Engine:
     """Make the app's engine now, so a restarted server takes over orphaned operations at once
     (`stoker server` does this at start; otherwise the first stack request does it)."""
     with _engine_lock:
@@ -35,7 +35,8 @@ def start_engine(app, endpoints: Endpoints, driver=None) -> Engine:
         if found is None:
             c = app.extensions["stoker"]
             found = Engine(c.store, c.clock, endpoints=endpoints,
-                           driver=driver or LocalDriver(_local_cloud_dir(c.store)))
+                           driver=driver or LocalDriver(_local_cloud_dir(c.store)),
+                           liveness=liveness)
             app.extensions["stoker-engine"] = found
         return found
 

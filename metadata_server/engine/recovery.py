@@ -52,7 +52,8 @@ class Recovery:
                 log.exception("engine heartbeat failed")
 
     def recover(self) -> list[str]:
-        """Take over every operation whose engine stopped (no heartbeat for stale_after).
+        """Take over every operation whose engine stopped (no heartbeat for stale_after, or,
+        with `liveness`, its process on this host is gone).
 
         Its IN_PROGRESS resources become FAILED (INTERRUPTED). A top-level stack's operation is
         then resumed (with `resume`): create and update walk the stored definition again, which
@@ -65,7 +66,11 @@ class Recovery:
         """
         before = self.clock() - timedelta(seconds=self.stale_after)
         recovered, to_resume = [], []
-        for stack in self.stacks.stale_operations(before):
+        dead = []
+        if self.liveness is not None:  # engines of this host that died: no need to wait
+            dead = [e for e in self.stacks.running_engines()
+                    if e != self.engine_id and self.liveness.alive(e) is False]
+        for stack in self.stacks.stale_operations(before, dead):
             if stack["id"] in self._runtimes or not self.stacks.claim_stale(
                     stack, self.engine_id, self.clock()):
                 continue  # ours, or another engine took it over first

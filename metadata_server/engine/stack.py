@@ -22,6 +22,7 @@ from metadata_server.service.endpoints import LOCAL, Endpoints
 from metadata_server.engine.errors import (ActionInProgress, ResourceFailure, StackExists,
                                            StackNotFound, StackValidationFailed)
 from metadata_server.engine.graph import Graph
+from metadata_server.engine.liveness import LockFileLiveness
 from metadata_server.engine.loader import bind_definition
 from metadata_server.engine.nested_stacks import ChildStackFailed, NestedStacks
 from metadata_server.engine.preview import Previews
@@ -56,7 +57,8 @@ class Engine(NestedStacks, Recovery, Previews):
                  driver: CloudDriver | None = None, endpoints: Endpoints = LOCAL,
                  max_workers: int = DEFAULT_WORKERS, poll_interval: float = 0.2,
                  heartbeat_interval: float = 5.0, stale_after: float = 30.0,
-                 recover: bool = True, resume: bool = True, minute: float = 60.0):
+                 recover: bool = True, resume: bool = True, minute: float = 60.0,
+                 liveness: LockFileLiveness | None = None):
         self.store, self.clock = store, clock
         self.stacks = StackStore(store.engine)
         self.driver = driver or LocalDriver()
@@ -71,6 +73,9 @@ class Engine(NestedStacks, Recovery, Previews):
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._released = threading.Event()  # shared by every Recorder this engine makes
+        self.liveness = liveness
+        if liveness is not None:
+            liveness.register(self.engine_id)
         if recover:
             self.recover()
         self._maintenance = threading.Thread(target=self._maintain, daemon=True,
@@ -103,6 +108,8 @@ class Engine(NestedStacks, Recovery, Previews):
         handed = [rt.stack["id"] for rt in runtimes]
         self.stacks.release(handed, self.engine_id)
         self._close_driver()
+        if self.liveness is not None:
+            self.liveness.release()
         return handed
 
     def close(self) -> None:
@@ -111,6 +118,8 @@ class Engine(NestedStacks, Recovery, Previews):
             op.token.cancel("engine stopped")
             op.done.wait()
         self._close_driver()
+        if self.liveness is not None:
+            self.liveness.release()
 
     def _close_driver(self) -> None:
         close_driver = getattr(self.driver, "close", None)

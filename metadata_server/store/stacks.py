@@ -52,10 +52,22 @@ class StackStore(Queries):
         with self.engine.begin() as conn:
             return conn.execute(stmt.values(**values)).rowcount == 1
 
-    def stale_operations(self, heartbeat_before: datetime) -> list[Row]:
-        return self._all(select(stack).where(
-            stack.c.status == "IN_PROGRESS",
-            (stack.c.heartbeat_at.is_(None)) | (stack.c.heartbeat_at < heartbeat_before)))
+    def stale_operations(self, heartbeat_before: datetime,
+                         dead_engines: Iterable[str] = ()) -> list[Row]:
+        """IN_PROGRESS stacks with no heartbeat since `heartbeat_before`, or run by an engine
+        known to be dead."""
+        stale = (stack.c.heartbeat_at.is_(None)) | (stack.c.heartbeat_at < heartbeat_before)
+        dead = list(dead_engines)
+        if dead:
+            stale = stale | stack.c.engine_id.in_(dead)
+        return self._all(select(stack).where(stack.c.status == "IN_PROGRESS", stale))
+
+    def running_engines(self) -> list[str]:
+        """The engines that hold IN_PROGRESS stacks."""
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(
+                select(stack.c.engine_id).where(stack.c.status == "IN_PROGRESS",
+                                                stack.c.engine_id.is_not(None)).distinct())]
 
     def claim_stale(self, row: Row, engine_id: str, when: datetime) -> bool:
         """Take over an orphaned operation, unless another engine already did (CAS)."""

@@ -7,12 +7,14 @@ they were (the agent's signal may have come while no engine ran) instead of runn
 """
 from __future__ import annotations
 
+import os
 import threading
 from datetime import datetime, timedelta
 
 import pytest
 
 from engine_helpers import ENDPOINTS, hot, run, states, wait_for
+from metadata_server.engine.liveness import LockFileLiveness
 from metadata_server.engine.stack import Engine
 from metadata_server.service import deployments, documents, signals
 
@@ -415,3 +417,37 @@ def test_released_nested_stack_is_continued_by_the_parent(engines, store, clock)
     assert stored(second, stack, "group")["physical_id"] == child_id  # not replaced
     server = second.find_resource(stack["id"], "a")["physical_id"]
     assert [d["id"] for d in store.list_deployments(server_id=server)] == [dep["id"]]
+
+
+# -- a crashed engine of this host is known dead at once ------------------------------------
+def test_liveness_tells_a_live_engine_from_a_dead_one_and_a_stranger(tmp_path):
+    live, dead, checker = (LockFileLiveness(tmp_path) for _ in range(3))
+    live.register("live")
+    dead.register("dead")
+    os.close(dead._held[1])  # its process died: the kernel drops the lock, the file stays
+    assert checker.alive("live") is True
+    assert checker.alive("dead") is False
+    assert not (tmp_path / "engine-dead.lock").exists()  # cleaned up by whoever found it
+    assert checker.alive("elsewhere") is None  # never ran here: only its heartbeat can tell
+    live.release()
+    assert checker.alive("live") is None
+
+
+def test_crashed_engine_of_this_host_is_taken_over_without_waiting(engines, store, clock,
+                                                                   tmp_path):
+    first = engines(liveness=LockFileLiveness(tmp_path))
+    stack = first.create_stack("t1", {"stack_name": "s", "template": hot(
+        {"config": CONFIG, "server": SERVER, "deploy": deployment()})})
+    dep = deploying(first, store, stack)
+    watching = engines(liveness=LockFileLiveness(tmp_path))  # alive first: left alone
+    assert watching.recover() == []
+    crash(first)
+    os.close(first.liveness._held[1])  # the process is gone, and with it its lock
+    second = engines(liveness=LockFileLiveness(tmp_path))  # no clock advance
+    assert first.stacks.get_stack(stack["id"])["engine_id"] in (second.engine_id,
+                                                                 watching.engine_id)
+    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    row = wait_for(lambda: (lambda r: r if r["status"] != "IN_PROGRESS" else None)(
+        second.stacks.get_stack(stack["id"])), what="the resumed create to end")
+    assert (row["action"], row["status"]) == ("CREATE", "COMPLETE"), row["status_reason"]
+    assert server_deployments(second, store, stack) == [dep["id"]]
