@@ -36,7 +36,36 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "before_cursor_execute", _no_nul, retval=True)
+    return engine
+
+
+NUL, REPLACEMENT = "\x00", "\ufffd"
+
+
+def _no_nul(_conn, _cursor, statement, parameters, _context, _executemany):
+    """PostgreSQL text cannot hold U+0000 (SQLite can): in a bound string it becomes U+FFFD, so
+    a script's output with a NUL is kept (less that one character) instead of failing the
+    signal, and an id with a NUL finds nothing instead of failing the query. JSON values are
+    bound as their text, where a NUL is the escape `\\u0000`, which PostgreSQL's json keeps."""
+    if isinstance(parameters, (list, tuple)) and parameters and isinstance(
+            parameters[0], (dict, list, tuple)):
+        return statement, type(parameters)(_clean(p) for p in parameters)
+    return statement, _clean(parameters)
+
+
+def _clean(parameters):
+    if isinstance(parameters, dict):
+        if any(isinstance(v, str) and NUL in v for v in parameters.values()):
+            return {k: v.replace(NUL, REPLACEMENT) if isinstance(v, str) else v
+                    for k, v in parameters.items()}
+        return parameters
+    if isinstance(parameters, (list, tuple)):
+        if any(isinstance(v, str) and NUL in v for v in parameters):
+            return type(parameters)(v.replace(NUL, REPLACEMENT) if isinstance(v, str) else v
+                                    for v in parameters)
+    return parameters
 
 
 def migrate(engine: Engine) -> None:
