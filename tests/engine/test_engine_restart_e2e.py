@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from cli.processes import Process, child_env, start_server, stoker_argv, write_agent_config
-from tests.waiting import until
+from tests.waiting import stack_when, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(110)]
 
@@ -49,6 +49,16 @@ def _template(runs, gate):
     }
 
 
+def _outputs(stack: dict) -> dict:
+    return {o["output_key"]: o.get("output_value") for o in stack.get("outputs", [])}
+
+
+def _created(stack: dict) -> bool:
+    """The create has ended (the restarted server finished it; no stale heartbeat is waited
+    for, and within the bound the agent's outbox retries too)."""
+    return stack["stack_status"] != "CREATE_IN_PROGRESS"
+
+
 def _alive(pid: int) -> bool:
     """Running, not a zombie (a crashed server's agents are reparented, not reaped by us)."""
     try:
@@ -71,10 +81,8 @@ def test_restarted_server_takes_over_and_the_deployment_runs_once(tmp_path, stop
             "stack_name": "app", "template": _template(runs, gate)})
         assert response.status_code == 201, response.text
         url = response.headers["Location"]
-        occ = until(lambda: next((o["output_value"] for o in session.get(url, timeout=10)
-                                   .json()["stack"].get("outputs", [])
-                                   if o["output_key"] == "occ" and o["output_value"]), None),
-                     30, "the server's os_collect_config")
+        stack = stack_when(session, url, lambda s: _outputs(s).get("occ"), 30)
+        occ = _outputs(stack)["occ"]
         root = tmp_path / "root"
         write_agent_config(root, occ["watch"])
         agent = Process("agent", stoker_argv("agent", "--root", str(root),
@@ -92,13 +100,9 @@ def test_restarted_server_takes_over_and_the_deployment_runs_once(tmp_path, stop
         restarted, again = start_server(state, token, tmp_path / "restarted.log",
                                         None, base.rsplit("//", 1)[1])
         assert again == base
-        # no stale heartbeat is waited for (within this the agent's outbox retries, too)
-        stack = until(lambda: (lambda s: s if s["stack_status"] != "CREATE_IN_PROGRESS"
-                               else None)(session.get(url, timeout=10).json()["stack"]),
-                      40, "the restarted server to finish the create")
+        stack = stack_when(session, url, _created, 40)
         assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
-        outputs = {o["output_key"]: o["output_value"] for o in stack["outputs"]}
-        assert outputs["stdout"] == "ran for once\n"
+        assert _outputs(stack)["stdout"] == "ran for once\n"
         assert runs.read_text() == "run\n"  # the agent ran it once
         events = session.get(f"{url}/events", timeout=10).json()["events"]
         assert any(e["resource_status_reason"] == "CREATE continued after an engine restart"
@@ -150,18 +154,14 @@ def test_local_servers_come_back_with_the_restarted_server(tmp_path, stop):
             until(lambda: not _alive(first_agent), 30, "the agent to end after its hook")
         restarted, again = start_server(state, token, tmp_path / "restarted.log",
                                         None, base.rsplit("//", 1)[1])
-        stack = until(lambda: (lambda s: s if s["stack_status"] != "CREATE_IN_PROGRESS"
-                                else None)(session.get(url, timeout=10).json()["stack"]),
-                       40, "the restarted server to finish the create")
+        stack = stack_when(session, url, _created, 40)
         assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
-        outputs = {o["output_key"]: o["output_value"] for o in stack["outputs"]}
-        assert outputs["stdout"] == "ran for once\n"
+        assert _outputs(stack)["stdout"] == "ran for once\n"
         assert runs.read_text() == "run\n"  # once, whichever agent signalled it
         agent_now = int(pid_file.read_text())
         assert (agent_now == first_agent) == (stop == "crash")  # adopted, or booted again
         assert session.delete(url, timeout=10).status_code == 204
-        until(lambda: session.get(url, timeout=10).json()["stack"]["stack_status"]
-               == "DELETE_COMPLETE", 30, "the delete")
+        stack_when(session, url, lambda s: s["stack_status"] == "DELETE_COMPLETE", 30)
         until(lambda: not _alive(agent_now), 15, "the deleted server's agent to stop")
     finally:
         for process in (server, restarted):
