@@ -107,9 +107,7 @@ class Engine(NestedStacks, Recovery, Previews):
             op.done.wait(max(0.0, end - time.monotonic()))
         handed = [rt.stack["id"] for rt in runtimes]
         self.stacks.release(handed, self.engine_id)
-        self._close_driver()
-        if self.liveness is not None:
-            self.liveness.release()
+        self._let_go()
         return handed
 
     def close(self) -> None:
@@ -117,14 +115,15 @@ class Engine(NestedStacks, Recovery, Previews):
         for op in list(self._ops.values()):
             op.token.cancel("engine stopped")
             op.done.wait()
-        self._close_driver()
-        if self.liveness is not None:
-            self.liveness.release()
+        self._let_go()
 
-    def _close_driver(self) -> None:
+    def _let_go(self) -> None:
+        """What this engine holds outside the database: the driver's resources, its lock."""
         close_driver = getattr(self.driver, "close", None)
         if close_driver is not None:
             close_driver()
+        if self.liveness is not None:
+            self.liveness.release()
 
     # -- lookups -----------------------------------------------------------------------------
     def get_stack(self, tenant: str, name_or_id: str) -> dict:

@@ -56,16 +56,16 @@ def _no_nul(_conn, _cursor, statement, parameters, _context, _executemany):
 
 
 def _clean(parameters):
-    if isinstance(parameters, dict):
-        if any(isinstance(v, str) and NUL in v for v in parameters.values()):
-            return {k: v.replace(NUL, REPLACEMENT) if isinstance(v, str) else v
-                    for k, v in parameters.items()}
+    values = parameters.values() if isinstance(parameters, dict) else parameters
+    if not isinstance(parameters, (dict, list, tuple)) or not any(
+            isinstance(v, str) and NUL in v for v in values):
         return parameters
-    if isinstance(parameters, (list, tuple)):
-        if any(isinstance(v, str) and NUL in v for v in parameters):
-            return type(parameters)(v.replace(NUL, REPLACEMENT) if isinstance(v, str) else v
-                                    for v in parameters)
-    return parameters
+
+    def fix(value):
+        return value.replace(NUL, REPLACEMENT) if isinstance(value, str) else value
+    if isinstance(parameters, dict):
+        return {k: fix(v) for k, v in parameters.items()}
+    return type(parameters)(fix(v) for v in parameters)
 
 
 def migrate(engine: Engine) -> None:
