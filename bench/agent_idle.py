@@ -77,6 +77,17 @@ def upstream_occ() -> Path:
     return exe
 
 
+def watch_conf(root: Path, watch: dict, extra: str = "") -> Path:
+    """os-collect-config.conf for the watch collector with default intervals (no splay, so the
+    first poll is at once); the credential makes it mode 0600."""
+    conf = root / "etc" / "os-collect-config.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(f"[DEFAULT]\ncollectors = watch\nsplay = 0\n{extra}[watch]\n"
+                    f"metadata_url = {watch['metadata_url']}\nauth_token = {watch['auth_token']}\n")
+    conf.chmod(0o600)
+    return conf
+
+
 def after_deployment(session: requests.Session, base: str, work: Path) -> tuple:
     """(argv, ready) of an agent for a new server with one `script` deployment; ready once the
     result is signalled."""
@@ -86,13 +97,8 @@ def after_deployment(session: requests.Session, base: str, work: Path) -> tuple:
     session.post(f"{base}/v1/bench/software_deployments", timeout=10, json={
         "config_id": config["software_config"]["id"], "server_id": registered["server"]["id"], "name": "d1"}
     ).raise_for_status()
-    watch = registered["os-collect-config"]["watch"]
     root = work / f"root-{registered['server']['id']}"
-    (root / "etc").mkdir(parents=True)
-    conf = root / "etc" / "os-collect-config.conf"
-    conf.write_text(f"[DEFAULT]\ncollectors = watch\nsplay = 0\n[watch]\nmetadata_url = {watch['metadata_url']}\n"
-                    f"auth_token = {watch['auth_token']}\n")
-    conf.chmod(0o600)
+    watch_conf(root, registered["os-collect-config"]["watch"])
     done = root / "var/lib/heat-config/deployed"
     return stoker_argv("agent", "--root", str(root)), lambda p: done.is_dir() and any(done.glob("*.notify.json"))
 
@@ -116,13 +122,8 @@ def main() -> int:
             registered = session.post(f"{base}/v1/bench/servers", json={"name": "idle"}, timeout=10).json()
             occ = registered["os-collect-config"]
             root = work / "root"
-            (root / "etc").mkdir(parents=True)
-            conf = root / "etc" / "os-collect-config.conf"
-            conf.write_text(f"[DEFAULT]\ncollectors = watch\ncommand = true\nsplay = 0\n"
-                            f"cachedir = {work / 'occ-cache'}\nbackup_cachedir = {work / 'occ-backup'}\n"
-                            f"[watch]\nmetadata_url = {occ['watch']['metadata_url']}\n"
-                            f"auth_token = {occ['watch']['auth_token']}\n")
-            conf.chmod(0o600)
+            conf = watch_conf(root, occ["watch"], f"command = true\ncachedir = {work / 'occ-cache'}\n"
+                                                  f"backup_cachedir = {work / 'occ-backup'}\n")
             # name -> a function giving (argv, ready) for one run
             plans = [
                 ("stoker-agent", lambda: (stoker_argv("agent", "--root", str(root)), lambda p: "started" in p.log())),
