@@ -7,7 +7,10 @@ from metadata_server.engine.drivers import FakeDriver
 from metadata_server.engine.stack import Engine
 from metadata_server.service.clock import system_clock
 
-from engine_helpers import ADMIN, ENDPOINTS
+from engine_helpers import ENDPOINTS
+from tests.server import conftest as server_fixtures
+
+app = server_fixtures.app  # the Flask app on the suite's store, as the API tests use it
 
 
 @pytest.fixture
@@ -21,15 +24,3 @@ def engine(store, driver):
     yield eng
     eng.close()
 
-
-@pytest.fixture
-def app(store, clock):
-    """The Flask app on the suite's store; its engine (made on the first stack request) is
-    closed afterwards."""
-    from metadata_server.app import create_app
-    from metadata_server.service.credentials import token_hash
-    app = create_app(store, token_hash(ADMIN), clock=clock, public_url="http://stoker.test")
-    yield app
-    engine = app.extensions.get("stoker-engine")
-    if engine is not None:
-        engine.close()

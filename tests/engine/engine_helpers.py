@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from metadata_server.service.endpoints import Endpoints
+from tests.server import conftest as server_fixtures
 from tests.waiting import until
 
 ENDPOINTS = Endpoints("http://stoker.test", "test-signing-key")
-ADMIN = "admin-token-for-engine-tests"  # the operator token of the `app` fixture
+ADMIN = server_fixtures.ADMIN  # the operator token of the `app` fixture
 
 
 def hot(resources: dict, outputs: dict | None = None, parameters: dict | None = None) -> dict:

@@ -10,7 +10,11 @@ def app(store, clock):
     from metadata_server.app import create_app
     from metadata_server.service.credentials import token_hash
 
-    return create_app(store, token_hash(ADMIN), clock=clock, public_url="http://stoker.test")
+    app = create_app(store, token_hash(ADMIN), clock=clock, public_url="http://stoker.test")
+    yield app
+    engine = app.extensions.get("stoker-engine")  # made by a stack request, if any
+    if engine is not None:
+        engine.close()
 
 
 class Api:

@@ -40,24 +40,14 @@ STACK_REST = ["", "resources", "resources/v", "resources/v/signal", "resources/v
 GARBAGE_IDS = ["nope", "..", "x" * 300, "%00", "caf%C3%A9", "0"]
 
 
-@pytest.fixture
-def app(store, clock):
-    from metadata_server.app import create_app
-    from metadata_server.service.credentials import token_hash
-    app = create_app(store, token_hash(ADMIN), clock=clock, public_url="http://stoker.test")
-    yield app
-    engine = app.extensions.get("stoker-engine")
-    if engine is not None:
-        engine.close()
-
-
-def _bodies():
-    yield from RAW_BODIES
-    for bad in BAD_VALUES:
-        yield json.dumps({field: bad for field in FIELDS}).encode()
+def _bodies() -> list[bytes]:
     values = itertools.cycle(BAD_VALUES)
-    for field in FIELDS:
-        yield json.dumps({field: next(values)}).encode()
+    return (RAW_BODIES
+            + [json.dumps({field: bad for field in FIELDS}).encode() for bad in BAD_VALUES]
+            + [json.dumps({field: next(values)}).encode() for field in FIELDS])
+
+
+BODIES = _bodies()
 
 
 PARAM = re.compile(r"<(?:[^:>]+:)?(\w+)>")
@@ -119,7 +109,7 @@ def test_no_route_answers_500(app, store):
             for method in methods:
                 writes = method in ("POST", "PUT", "PATCH")
                 for headers, query in itertools.product(callers, QUERIES if not writes else ["", QUERIES[4]]):
-                    bodies = list(_bodies()) if writes and headers is admin else (
+                    bodies = BODIES if writes and headers is admin else (
                         [b"{}", b"{"] if writes else [None])
                     for body in bodies:
                         response = client.open(path + query, method=method, headers={
