@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from datetime import datetime, timezone
 from urllib.parse import quote, urlsplit
 
 
@@ -24,10 +25,17 @@ def sign_v2(secret_key: str, verb: str, host: str, path: str, params: dict[str, 
 
 
 def signed_query(access_key: str, secret_key: str, verb: str, url: str,
-                 params: dict[str, str]) -> dict[str, str]:
-    """`params` plus the signature parameters, ready to send with `url`."""
+                 params: dict[str, str], now: datetime | None = None) -> dict[str, str]:
+    """`params` plus the signature parameters, ready to send with `url`.
+
+    The signed Timestamp (`now`, default the current UTC time) lets the server refuse a
+    captured request after 15 minutes, as AWS does.
+    """
     parts = urlsplit(url)
+    now = now or datetime.now(timezone.utc)
+    if now.tzinfo is not None:
+        now = now.astimezone(timezone.utc)
     query = dict(params, AWSAccessKeyId=access_key, SignatureVersion="2",
-                 SignatureMethod="HmacSHA256")
+                 SignatureMethod="HmacSHA256", Timestamp=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     query["Signature"] = sign_v2(secret_key, verb, parts.netloc, parts.path, query)
     return query

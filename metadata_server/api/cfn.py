@@ -32,7 +32,7 @@ def _describe_stack_resource(params: dict[str, str]) -> Response:
     if found is None:
         raise CfnError(403, "InvalidClientTokenId", "The EC2 access key is not known")
     server, secret_key = found
-    verify(secret_key, signature, request.method, request.host, request.path, params)
+    verify(secret_key, signature, request.method, request.host, request.path, params, c.clock())
     stack_name = params.get("StackName") or server["id"]
     resource = params.get("LogicalResourceId") or "server"
     c.last_seen.record(server["id"], c.clock())

@@ -2,12 +2,19 @@
 
 DescribeStackResource is answered with the server's document as JSON inside AWS-style XML, after
 verifying the request's EC2 signature (version 2) locally with the server's stored secret.
+
+A signed `Timestamp` more than 15 minutes from the server's time, or a signed `Expires` in the
+past, is refused as AWS and keystone (`[credential] auth_ttl`) refuse it, so a captured request
+URL cannot be replayed for long. A request with neither is still accepted, as keystone accepts
+it: upstream os-collect-config signs without one (stoker's own collector sends a Timestamp).
 """
 from __future__ import annotations
 
+import hmac
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from collector.ec2_signature import sign_v2
 
@@ -42,17 +49,55 @@ def credentials_in(params: dict[str, str]) -> tuple[str, str]:
     return access_key, signature
 
 
+MAX_CLOCK_SKEW = timedelta(minutes=15)
+
+
 def verify(secret_key: str, signature: str, verb: str, host: str, path: str,
-           params: dict[str, str]) -> None:
+           params: dict[str, str], now: datetime) -> None:
+    """Raise CfnError unless the request is signed with `secret_key` and is fresh at `now`
+    (naive UTC)."""
     signed = {k: v for k, v in params.items() if k != "Signature"}
     if params.get("SignatureVersion", "2") != "2":
         raise CfnError(400, "InvalidParameterValue", "only SignatureVersion 2 is supported")
-    # Heat lower-cases the host when it signs; a client may send it as written
-    for candidate in dict.fromkeys((host, host.lower())):
-        if sign_v2(secret_key, verb, candidate, path, signed) == signature:
-            return
-    raise CfnError(403, "SignatureDoesNotMatch", "The request signature we calculated does not "
-                   "match the signature you provided")
+    # Heat lower-cases the host when it signs; a client may send it as written.
+    # Every candidate is computed and compared in constant time, matched or not.
+    matches = [hmac.compare_digest(sign_v2(secret_key, verb, candidate, path, signed).encode(),
+                                   signature.encode())
+               for candidate in dict.fromkeys((host, host.lower()))]
+    if not any(matches):
+        raise CfnError(403, "SignatureDoesNotMatch", "The request signature we calculated does "
+                       "not match the signature you provided")
+    check_freshness(params, now)
+
+
+def check_freshness(params: dict[str, str], now: datetime) -> None:
+    """AWS's rule for signed query requests: Timestamp within 15 minutes, Expires not passed."""
+    if "Timestamp" in params and "Expires" in params:
+        raise CfnError(400, "InvalidParameterCombination",
+                       "The parameter Timestamp cannot be used with the parameter Expires")
+    if "Timestamp" in params:
+        stamp = _aws_time("Timestamp", params["Timestamp"])
+        if abs(now - stamp) > MAX_CLOCK_SKEW:
+            raise CfnError(400, "RequestExpired", f"Request has expired: its Timestamp "
+                           f"{params['Timestamp'][:40]} is more than 15 minutes from the server's "
+                           f"time {isotime(now)}; check the client's clock (NTP)")
+    elif "Expires" in params:
+        expires = _aws_time("Expires", params["Expires"])
+        if now >= expires:
+            raise CfnError(400, "RequestExpired", f"Request has expired: it expired at "
+                           f"{params['Expires'][:40]}; the server's time is {isotime(now)}")
+
+
+def _aws_time(name: str, text: str) -> datetime:
+    """An ISO 8601 time as AWS clients write it (Z, an offset, or none for UTC) as naive UTC."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        raise CfnError(400, "InvalidParameterValue", f"{name} {text[:40]!r} is not an ISO 8601 "
+                       "time such as 2026-01-02T03:04:05Z") from None
+    return value
 
 
 def describe_stack_resource(document: dict, server: dict, stack_name: str, resource: str) -> bytes:

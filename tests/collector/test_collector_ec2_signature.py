@@ -6,6 +6,7 @@ literally below, so a change in sorting, quoting or line layout breaks these tes
 import base64
 import hashlib
 import hmac
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -40,13 +41,25 @@ def test_sign_v2_vectors(secret, verb, host, path, params, to_sign, expected):
 
 
 def test_signed_query_adds_the_signature_parameters():
+    # string to sign: the first vector's, with &Timestamp=2026-01-02T03%3A04%3A05Z at its end
     query = signed_query("AKID1", "secret-1", "GET", "http://192.0.2.99:8000/v1/",
                          {"Action": "DescribeStackResource", "StackName": "my.stack",
-                          "LogicalResourceId": "server"})
+                          "LogicalResourceId": "server"}, now=datetime(2026, 1, 2, 3, 4, 5))
     assert query == {"Action": "DescribeStackResource", "StackName": "my.stack",
                      "LogicalResourceId": "server", "AWSAccessKeyId": "AKID1",
                      "SignatureVersion": "2", "SignatureMethod": "HmacSHA256",
-                     "Signature": "lR/0+ammEhv2vbFmCB/aH+1mY+3jeFWa4t6C7rnAUVs="}
+                     "Timestamp": "2026-01-02T03:04:05Z",
+                     "Signature": "A30bHa2azQlsBlaNAxqw5BRPaO9/13bn5GxcjPNTVYE="}
+
+
+def test_signed_query_stamps_the_current_utc_time():
+    eastern = datetime(2026, 1, 2, 5, 4, 5, tzinfo=timezone(timedelta(hours=2)))
+    assert signed_query("a", "s", "GET", "http://h/v1/", {}, now=eastern)["Timestamp"] == \
+        "2026-01-02T03:04:05Z"
+    stamped = signed_query("a", "s", "GET", "http://h/v1/", {})["Timestamp"]
+    age = datetime.now(timezone.utc) - datetime.strptime(stamped, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=timezone.utc)
+    assert timedelta(seconds=-1) <= age < timedelta(minutes=1)
 
 
 def test_empty_path_signs_as_root():

@@ -100,12 +100,14 @@ def test_cfn_request_shape_and_signature(replay):
 
 def test_cfn_signature_is_accepted_by_stokers_cfn_verifier(replay):
     verify = pytest.importorskip("metadata_server.service.cfn").verify
+    from metadata_server.service.clock import system_clock
     replay.add("GET", "/v1/*", 200, describe_xml(DOC))
     CfnCollector(cfn_settings(replay)).collect()
     [req] = replay.requests
     parts = urlsplit(req["path"])
     params = dict(parse_qsl(parts.query))
-    verify("SECRET", params["Signature"], "GET", req["headers"]["host"], parts.path, params)
+    verify("SECRET", params["Signature"], "GET", req["headers"]["host"], parts.path, params,
+           system_clock())
 
 
 def test_cfn_sub_keys_and_several_paths_merge(replay):

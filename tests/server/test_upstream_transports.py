@@ -23,7 +23,7 @@ def _describe(api, cfn, **overrides):
     params = {"Action": "DescribeStackResource", "StackName": cfn["stack_name"],
               "LogicalResourceId": cfn["path"].split(".")[0]}
     query = signed_query(cfn["access_key_id"], cfn["secret_access_key"], "GET",
-                         cfn["metadata_url"], params)
+                         cfn["metadata_url"], params, now=api.client.application.extensions["stoker"].clock())
     query.update(overrides)
     path = urlsplit(cfn["metadata_url"]).path
     # the test client's host is localhost; sign for the host the server will see
