@@ -9,7 +9,7 @@ import pytest
 from engine_helpers import run
 from metadata_server.engine.stack import Engine
 from metadata_server.service.clock import system_clock
-from openstack_replay import Replay
+from tests.openstack_cloud import Replay
 
 openstack = pytest.importorskip("openstack", reason="the `openstack` extra is not installed")
 CASES = sorted((Path(__file__).parent / "fixtures" / "openstack").glob("*.json"))
@@ -21,11 +21,8 @@ def test_openstack_driver_case(case, store):
     from metadata_server.engine.drivers import OpenStackDriver
     data = json.loads(case.read_text())
     replay = Replay(data["exchanges"])
-    conn = openstack.connection.Connection(
-        auth_type="none", auth={}, network_endpoint_override=f"{replay.base}/network",
-        compute_endpoint_override=f"{replay.base}/compute/v2.1",
-        block_storage_endpoint_override=f"{replay.base}/volume/v3")
-    engine = Engine(store, system_clock, driver=OpenStackDriver(conn, poll_interval=0))
+    engine = Engine(store, system_clock, driver=OpenStackDriver(replay.connection(),
+                                                                poll_interval=0))
     try:
         stack = engine.create_stack("t1", {"stack_name": case.stem, "template": data["template"]})
         stack = run(engine, stack["id"])
@@ -46,9 +43,7 @@ def test_cloud_error_becomes_the_resource_reason(store):
     replay = Replay([{"method": "POST", "path": "/network/v2.0/networks", "status": 409,
                       "response": {"NeutronError": {"type": "OverQuota",
                                                     "message": "Quota exceeded for networks"}}}])
-    conn = openstack.connection.Connection(auth_type="none", auth={},
-                                           network_endpoint_override=f"{replay.base}/network")
-    engine = Engine(store, system_clock, driver=OpenStackDriver(conn))
+    engine = Engine(store, system_clock, driver=OpenStackDriver(replay.connection()))
     try:
         stack = engine.create_stack("t1", {"stack_name": "q", "template": {
             "heat_template_version": "2018-08-31",

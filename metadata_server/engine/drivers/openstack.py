@@ -17,23 +17,20 @@ def _clean(values: dict) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _user_data(text: str, settings: dict | None) -> str | None:
-    """The user's user_data; for a SOFTWARE_CONFIG server, a cloud-config part that writes the
-    agent's os-collect-config.conf from the collector settings comes first."""
-    if not settings or "watch" not in settings:
-        return text or None
-    watch = settings["watch"]
-    conf = ("[DEFAULT]\ncollectors = watch\n\n[watch]\n"
-            f"metadata_url = {watch['metadata_url']}\nauth_token = {watch['auth_token']}\n")
-    indented = "".join(f"      {line}\n" for line in conf.splitlines())
-    cloud_config = ("#cloud-config\nwrite_files:\n  - path: /etc/os-collect-config.conf\n"
-                    "    permissions: '0600'\n    content: |\n" + indented)
+# Nova refuses a user_data longer than this, counted on the base64 text it receives
+NOVA_USER_DATA_LIMIT = 65535
+
+
+def encode_user_data(name: str, text: str) -> str | None:
+    """The user_data as Nova takes it: base64 of the UTF-8 text, as the resource built it."""
     if not text:
-        return cloud_config
-    boundary = "===============stoker=="
-    return (f'Content-Type: multipart/mixed; boundary="{boundary}"\nMIME-Version: 1.0\n\n'
-            f"--{boundary}\nContent-Type: text/cloud-config\n\n{cloud_config}\n"
-            f"--{boundary}\nContent-Type: text/x-shellscript\n\n{text}\n--{boundary}--\n")
+        return None
+    encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    if len(encoded) > NOVA_USER_DATA_LIMIT:
+        raise CloudError(f"server {name}: user_data is {len(encoded)} bytes once base64-encoded "
+                         f"({len(text.encode('utf-8'))} bytes of text); Nova accepts at most "
+                         f"{NOVA_USER_DATA_LIMIT}")
+    return encoded
 
 
 class OpenStackDriver:
@@ -229,14 +226,14 @@ class OpenStackDriver:
                 networks.append({"port": net["port"]})
             elif net.get("network"):
                 networks.append(_clean({"uuid": net["network"], "fixed_ip": net.get("fixed_ip")}))
-        user_data = _user_data(p.get("user_data") or "", p.get("os_collect_config"))
+        user_data = encode_user_data(name, p.get("user_data") or "")
         server = self.conn.compute.create_server(**_clean({
             "name": name, "image_id": p.get("image"), "flavor_id": p.get("flavor"),
             "networks": networks or None, "key_name": p.get("key_name"),
             "metadata": p.get("metadata"), "config_drive": p.get("config_drive"),
             "availability_zone": p.get("availability_zone"),
             "security_groups": [{"name": g} for g in p.get("security_groups") or []] or None,
-            "user_data": base64.b64encode(user_data.encode()).decode() if user_data else None}))
+            "user_data": user_data}))
         server = self._wait(lambda: self.conn.compute.get_server(server.id), "ACTIVE",
                             f"server {server.id}")
         addresses = server.addresses or {}

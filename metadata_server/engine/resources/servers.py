@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import uuid
 
-from metadata_server.boot import userdata
 from metadata_server.engine.drivers.base import CloudError
+from metadata_server.engine.resources import server_user_data
 from metadata_server.engine.resources.base import Prop, Resource
 from metadata_server.service import documents, servers
 from metadata_server.service.errors import NotFound
@@ -110,7 +110,7 @@ class Server(AgentServer):
     attributes_schema = ("name", "os_collect_config", "first_address", "networks", "addresses",
                          "accessIPv4", "instance_name")
 
-    def _user_data(self) -> str:
+    def _users_text(self) -> str:
         text = self.properties.get("user_data") or ""
         if self.properties["user_data_format"] in ("RAW", "SOFTWARE_CONFIG"):
             row = self.ctx.store.get_config(text) if len(text) == 36 else None
@@ -128,13 +128,12 @@ class Server(AgentServer):
             self.physical_id = server_id
             self._register(server_id, name)
         spec = {k: v for k, v in self.properties.items() if k != "user_data" and v is not None}
-        spec["user_data"] = self._user_data()
         if software:
             spec["os_collect_config"] = self.os_collect_config()
-            # a stock image gets the agent from cloud-init: one part, merged after the user's own
-            spec["user_data"] = userdata.user_data(
-                userdata.AgentSettings.from_agent_config(spec["os_collect_config"]["watch"]),
-                userdata.AgentInstall.from_env(os.environ), user_data=spec["user_data"])
+        # the one place the boot user_data is decided; drivers send it as it is
+        spec["user_data"] = server_user_data.build(
+            self.properties["user_data_format"], self._users_text(),
+            watch=spec["os_collect_config"]["watch"] if software else None, environ=os.environ)
         try:
             cloud_id, attributes = self.ctx.driver.create("server", name, spec,
                                                           physical_id=server_id)
