@@ -3,9 +3,10 @@ version documents, then recorded Nova, Neutron, Cinder and Glance exchanges.
 
 The driver gets a real openstacksdk connection (password auth against this Keystone), so every
 call goes through the sdk, keystoneauth and HTTP as it would on a cloud. Each exchange is
-{method, path, [query], [body], status, response}: a request takes the first unused exchange
-with its method and path (the walker runs independent resources in any order) whose `query` and
-`body`, when given, it carries ("*" matches any value). API requests must present the token
+{method, path, [query], [body], [after], status, response}: a request takes the first unused
+exchange with its method and path (the walker runs independent resources in any order) whose
+`query` and `body`, when given, it carries ("*" matches any value) and whose `after` request, if
+named, was answered already. API requests must present the token
 Keystone issued. Every API request is kept in `requests` (the tests read what was sent).
 """
 from __future__ import annotations
@@ -25,11 +26,11 @@ SERVICES = {"identity": ("keystone", "/identity"), "compute": ("nova", "/compute
             "image": ("glance", "/image")}
 
 
-def _matches(expected, actual) -> bool:
+def matches(expected, actual) -> bool:
     if expected == "*":
         return True
     if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(k in actual and _matches(v, actual[k])
+        return isinstance(actual, dict) and all(k in actual and matches(v, actual[k])
                                                 for k, v in expected.items())
     return expected == actual
 
@@ -118,12 +119,22 @@ class Replay:
             for exchange in self.exchanges:
                 if (not exchange["used"] and exchange["method"] == method
                         and exchange["path"] == path
-                        and _matches(exchange.get("query", "*"), query)
-                        and _matches(exchange.get("body", "*"), body)):
+                        and matches(exchange.get("query", "*"), query)
+                        and matches(exchange.get("body", "*"), body)
+                        and not self._waiting(exchange)):
                     exchange["used"] = True
                     return exchange.get("status", 200), exchange.get("response"), {}
             self.unexpected.append(f"{method} {path} {query or ''} {json.dumps(body)}")
         return 404, {"itemNotFound": {"code": 404, "message": f"not recorded: {method} {path}"}}, {}
+
+    def _waiting(self, exchange: dict) -> bool:
+        """An exchange with `after: "METHOD /path"` waits until every exchange of that request
+        was answered: a delete that must follow another's completion."""
+        if "after" not in exchange:
+            return False
+        method, path = exchange["after"].split(" ", 1)
+        return any(not e["used"] for e in self.exchanges
+                   if e["method"] == method and e["path"] == path)
 
     def connection(self):
         """A real openstacksdk connection to this cloud, authenticated by password."""

@@ -10,7 +10,12 @@ import base64
 import time
 from typing import Any, Callable
 
+from metadata_server.engine.drivers import openstack_addresses
 from metadata_server.engine.drivers.base import CloudError
+
+
+def _not_found(exc: Exception) -> bool:
+    return type(exc).__name__ in ("NotFoundException", "ResourceNotFound")
 
 
 def _clean(values: dict) -> dict:
@@ -68,8 +73,10 @@ class OpenStackDriver:
     def delete(self, kind, physical_id):
         try:
             getattr(self, f"_delete_{kind}")(physical_id)
+        except CloudError:
+            raise
         except Exception as exc:
-            if type(exc).__name__ in ("NotFoundException", "ResourceNotFound"):
+            if _not_found(exc):
                 return  # already gone
             raise CloudError(f"{kind} {physical_id}: {exc}") from None
 
@@ -93,6 +100,34 @@ class OpenStackDriver:
                 raise CloudError(f"{what} still {status} after {self.wait_timeout:.0f} s")
             self._sleep(self.poll_interval)
 
+    def _wait_gone(self, read: Callable[[], Any], what: str) -> None:
+        """Until the cloud answers 404: what depends on it (ports, volumes) can go after."""
+        deadline = time.monotonic() + self.wait_timeout
+        while True:
+            try:
+                current = read()
+            except Exception as exc:
+                if _not_found(exc):
+                    return
+                raise
+            status = (current.status or "").upper()
+            if status in ("ERROR", "ERROR_DELETING"):
+                raise CloudError(f"{what} went to {status} while deleting")
+            if time.monotonic() > deadline:
+                raise CloudError(f"{what} still {status} after {self.wait_timeout:.0f} s")
+            self._sleep(self.poll_interval)
+
+    # -- names to ids ------------------------------------------------------------------------
+    @staticmethod
+    def _find(finder: Callable[..., Any], kind: str, name_or_id: str) -> str:
+        found = finder(name_or_id, ignore_missing=True)
+        if found is None:
+            raise CloudError(f"{kind} {name_or_id!r} was not found (looked up by id, then name)")
+        return found.id
+
+    def _network_id(self, name_or_id: str) -> str:
+        return self._find(self.conn.network.find_network, "network", name_or_id)
+
     # -- networks ----------------------------------------------------------------------------
     def _create_net(self, name, p):
         net = self.conn.network.create_network(**_clean({
@@ -110,7 +145,7 @@ class OpenStackDriver:
 
     def _create_subnet(self, name, p):
         subnet = self.conn.network.create_subnet(**_clean({
-            "name": name, "network_id": p["network"], "cidr": p.get("cidr"),
+            "name": name, "network_id": self._network_id(p["network"]), "cidr": p.get("cidr"),
             "ip_version": p.get("ip_version", 4), "enable_dhcp": p.get("enable_dhcp"),
             "gateway_ip": p.get("gateway_ip"), "dns_nameservers": p.get("dns_nameservers"),
             "allocation_pools": p.get("allocation_pools"), "host_routes": p.get("host_routes")}))
@@ -124,7 +159,8 @@ class OpenStackDriver:
 
     def _create_port(self, name, p):
         port = self.conn.network.create_port(**_clean({
-            "name": name, "network_id": p["network"], "fixed_ips": p.get("fixed_ips"),
+            "name": name, "network_id": self._network_id(p["network"]),
+            "fixed_ips": p.get("fixed_ips"),
             "security_group_ids": p.get("security_groups") or None,
             "mac_address": p.get("mac_address"), "admin_state_up": p.get("admin_state_up")}))
         fixed = port.fixed_ips or []
@@ -149,16 +185,20 @@ class OpenStackDriver:
     def _create_router_interface(self, name, p):
         router = self.conn.network.get_router(p["router"])
         if p.get("subnet"):
-            self.conn.network.add_interface_to_router(router, subnet_id=p["subnet"])
+            self.conn.network.add_interface_to_router(router, p["subnet"])
             return f"{p['router']}:subnet_id={p['subnet']}", {}
-        self.conn.network.add_interface_to_router(router, port_id=p["port"])
+        self.conn.network.add_interface_to_router(router, None, p["port"])
         return f"{p['router']}:port_id={p['port']}", {}
 
     def _delete_router_interface(self, interface_id):
         router_id, _, rest = interface_id.partition(":")
         key, _, value = rest.partition("=")
         router = self.conn.network.get_router(router_id)
-        self.conn.network.remove_interface_from_router(router, **{key: value})
+        # positional: the keyword names changed between sdk releases
+        if key == "subnet_id":
+            self.conn.network.remove_interface_from_router(router, value)
+        else:
+            self.conn.network.remove_interface_from_router(router, None, value)
 
     def _create_security_group(self, name, p):
         group = self.conn.network.create_security_group(name=name,
@@ -177,7 +217,8 @@ class OpenStackDriver:
 
     def _create_floating_ip(self, name, p):
         ip = self.conn.network.create_ip(**_clean({
-            "floating_network_id": p["floating_network"], "port_id": p.get("port_id"),
+            "floating_network_id": self._network_id(p["floating_network"]),
+            "port_id": p.get("port_id"),
             "fixed_ip_address": p.get("fixed_ip_address")}))
         return ip.id, {"id": ip.id, "floating_ip_address": ip.floating_ip_address,
                        "fixed_ip_address": ip.fixed_ip_address, "port_id": ip.port_id,
@@ -211,37 +252,59 @@ class OpenStackDriver:
 
     def _create_volume_attachment(self, name, p):
         attachment = self.conn.compute.create_volume_attachment(
-            p["instance_uuid"], **_clean({"volume_id": p["volume_id"], "device": p.get("mountpoint")}))
-        return f"{p['instance_uuid']}:{attachment.volume_id or p['volume_id']}", {}
+            p["instance_uuid"], p["volume_id"], **_clean({"device": p.get("mountpoint")}))
+        volume_id = attachment.volume_id or p["volume_id"]
+        self._wait(lambda: self.conn.block_storage.get_volume(volume_id), "IN-USE",
+                   f"volume {volume_id}")
+        return f"{p['instance_uuid']}:{volume_id}", {"device": attachment.device}
 
     def _delete_volume_attachment(self, attachment_id):
         server_id, _, volume_id = attachment_id.partition(":")
         self.conn.compute.delete_volume_attachment(server_id, volume_id, ignore_missing=True)
+        # the volume can be deleted, or attached elsewhere, once it is detached
+        self._wait(lambda: self.conn.block_storage.get_volume(volume_id), "AVAILABLE",
+                   f"volume {volume_id}")
 
     # -- servers and keys --------------------------------------------------------------------
-    def _create_server(self, name, p):
+    def _server_networks(self, entries: list[dict]) -> list[dict]:
         networks = []
-        for net in p.get("networks") or []:
+        for net in entries or []:
             if net.get("port"):
                 networks.append({"port": net["port"]})
             elif net.get("network"):
-                networks.append(_clean({"uuid": net["network"], "fixed_ip": net.get("fixed_ip")}))
+                networks.append(_clean({"uuid": self._network_id(net["network"]),
+                                        "fixed_ip": net.get("fixed_ip")}))
+        return networks
+
+    def _create_server(self, name, p):
+        # Nova takes ids; a template may name the image, flavor and networks, as Heat resolves
+        image = p.get("image")
         user_data = encode_user_data(name, p.get("user_data") or "")
         server = self.conn.compute.create_server(**_clean({
-            "name": name, "image_id": p.get("image"), "flavor_id": p.get("flavor"),
-            "networks": networks or None, "key_name": p.get("key_name"),
-            "metadata": p.get("metadata"), "config_drive": p.get("config_drive"),
+            "name": name, "flavor_id": self._find(self.conn.compute.find_flavor, "flavor", p["flavor"]),
+            "image_id": self._find(self.conn.image.find_image, "image", image) if image else None,
+            "networks": self._server_networks(p.get("networks")) or None,
+            "key_name": p.get("key_name"), "metadata": p.get("metadata"),
+            "config_drive": p.get("config_drive"), "admin_password": p.get("admin_pass"),
             "availability_zone": p.get("availability_zone"),
             "security_groups": [{"name": g} for g in p.get("security_groups") or []] or None,
             "user_data": user_data}))
         server = self._wait(lambda: self.conn.compute.get_server(server.id), "ACTIVE",
                             f"server {server.id}")
-        addresses = server.addresses or {}
-        first = next((a["addr"] for entries in addresses.values() for a in entries), None)
-        return server.id, {"id": server.id, "name": server.name, "addresses": addresses,
-                           "networks": {k: [a["addr"] for a in v] for k, v in addresses.items()},
-                           "first_address": first, "accessIPv4": server.access_ipv4 or first,
-                           "instance_name": server.name}
+        return server.id, self._server_attributes(server)
+
+    def _server_attributes(self, server) -> dict:
+        network = self.conn.network
+        ports = [p.to_dict(computed=False) for p in network.ports(device_id=server.id)]
+        addresses, networks = openstack_addresses.server_addresses(
+            server.addresses or {}, ports,
+            network=lambda i: network.get(f"/networks/{i}").json()["network"],
+            subnet=lambda i: network.get(f"/subnets/{i}").json()["subnet"])
+        return {"id": server.id, "name": server.name, "addresses": addresses,
+                "networks": networks,
+                "first_address": openstack_addresses.first_address(server.addresses),
+                "accessIPv4": server.access_ipv4 or "",
+                "instance_name": server.instance_name}
 
     def _update_server(self, server_id, p):
         server = self.conn.compute.update_server(server_id, **_clean({"name": p.get("name")}))
@@ -249,6 +312,8 @@ class OpenStackDriver:
 
     def _delete_server(self, server_id):
         self.conn.compute.delete_server(server_id, ignore_missing=True)
+        # its ports and volumes are only free once it is gone
+        self._wait_gone(lambda: self.conn.compute.get_server(server_id), f"server {server_id}")
 
     def _create_keypair(self, name, p):
         pair = self.conn.compute.create_keypair(**_clean({"name": name,

@@ -151,8 +151,10 @@ class Server(AgentServer):
         self.properties = new_properties
         attributes = self.ctx.driver.update("server", self.data.get("cloud_id", self.physical_id),
                                             {k: new_properties[k] for k in changed})
-        self.data["attributes"] = {k: v for k, v in attributes.items()
-                                   if k not in ("user_data", "os_collect_config")}
+        # an update answers what it changed; the addresses read at create stay
+        self.data["attributes"] = {**self.data.get("attributes", {}),
+                                   **{k: v for k, v in attributes.items()
+                                      if k not in ("user_data", "os_collect_config")}}
 
     def handle_delete(self, token):
         if not self.physical_id:
