@@ -41,6 +41,7 @@ class Replay:
         self.unexpected: list[str] = []
         self.requests: list[dict] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         replay = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -116,6 +117,7 @@ class Replay:
             return 401, {"error": {"code": 401, "message": "no valid token"}}, {}
         with self._lock:
             self.requests.append({"method": method, "path": path, "query": query, "body": body})
+            self._arrived.notify_all()
             for exchange in self.exchanges:
                 if (not exchange["used"] and exchange["method"] == method
                         and exchange["path"] == path
@@ -139,11 +141,25 @@ class Replay:
     def connection(self):
         """A real openstacksdk connection to this cloud, authenticated by password."""
         import openstack
-        return openstack.connection.Connection(
-            auth_type="password", region_name="RegionOne", auth={
-                "auth_url": f"{self.base}/identity/v3", "username": USER["name"],
-                "password": "pass-word", "project_name": "demo",
-                "user_domain_name": "Default", "project_domain_name": "Default"})
+        return openstack.connection.Connection(**self.cloud())
+
+    def wait_for(self, method: str, path: str, timeout: float) -> dict:
+        """The first request of that method and path, once it has arrived."""
+        def first():
+            return next((r for r in self.requests
+                         if r["method"] == method and r["path"] == path), None)
+        with self._arrived:
+            if not self._arrived.wait_for(first, timeout):
+                raise AssertionError(f"no {method} {path} within {timeout:g} s; "
+                                     f"unexpected: {self.unexpected}")
+            return first()
+
+    def cloud(self) -> dict:
+        """This cloud as a clouds.yaml entry (for a `stoker server --os-cloud`)."""
+        return {"auth_type": "password", "region_name": "RegionOne", "auth": {
+            "auth_url": f"{self.base}/identity/v3", "username": USER["name"],
+            "password": "pass-word", "project_name": "demo",
+            "user_domain_name": "Default", "project_domain_name": "Default"}}
 
     def unused(self) -> list[str]:
         return [f"{e['method']} {e['path']}" for e in self.exchanges if not e["used"]]
