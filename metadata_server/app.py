@@ -8,6 +8,7 @@ from metadata_server.api import (cfn, cfn_waitcondition, configs, deployments, h
                                  versions)
 from metadata_server.api.common import Context, install_error_handlers
 from metadata_server.api.fast_path import PollFastPath
+from metadata_server.engine.limits import DEFAULT, Limits
 from metadata_server.service.clock import Clock, system_clock
 from metadata_server.service.deployments import DEFAULT_TIMEOUT_SECONDS
 from metadata_server.store import Store
@@ -18,13 +19,14 @@ MAX_BODY_BYTES = 1024 * 1024  # Heat's max_json_body_size
 def create_app(store: Store, admin_token_hash: str, *, clock: Clock = system_clock,
                public_url: str | None = None, max_body_bytes: int = MAX_BODY_BYTES,
                deployment_timeout: float = DEFAULT_TIMEOUT_SECONDS,
-               poll_interval: float | None = 30.0) -> Flask:
+               poll_interval: float | None = 30.0, limits: Limits = DEFAULT) -> Flask:
     app = Flask("stoker")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.json.sort_keys = False
     context = Context(store, clock, admin_token_hash, public_url, deployment_timeout,
                       poll_interval)
     app.extensions["stoker"] = context
+    app.extensions["stoker-limits"] = limits   # what the engine allows one template
     app.wsgi_app = PollFastPath(app.wsgi_app, context)
     for module in (versions, cfn, health, configs, deployments, servers, signals, tokens,
                    signed_metadata, stacks, identity, cfn_waitcondition):

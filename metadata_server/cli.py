@@ -45,6 +45,8 @@ def register(subparsers, name: str, help_text: str) -> None:
     parser.add_argument("--os-cloud", metavar="NAME",
                         help="with --cloud-driver openstack: the clouds.yaml entry to use")
     parser.add_argument("--log-level", default="INFO", help="logging level (default %(default)s)")
+    from metadata_server.engine import limits   # template, stack and function limits
+    limits.add_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -90,13 +92,15 @@ def _build(args: argparse.Namespace, token: str):
     """Store, app and background work for one process (each gunicorn worker makes its own)."""
     from metadata_server.app import create_app
     from metadata_server.background import Background
+    from metadata_server.engine.limits import from_options
     from metadata_server.service.credentials import token_hash
     from metadata_server.store import open_store
     from metadata_server.store.database import sqlite_url
 
     store = open_store(args.db or sqlite_url(args.state_dir))
     app = create_app(store, token_hash(token), public_url=args.public_url,
-                     deployment_timeout=args.deployment_timeout, poll_interval=args.poll_interval)
+                     deployment_timeout=args.deployment_timeout, poll_interval=args.poll_interval,
+                     limits=from_options(args))
     return app, Background(app.extensions["stoker"])
 
 

@@ -36,7 +36,7 @@ def start_engine(app, endpoints: Endpoints, driver=None, liveness=None) -> Engin
             c = app.extensions["stoker"]
             found = Engine(c.store, c.clock, endpoints=endpoints,
                            driver=driver or LocalDriver(_local_cloud_dir(c.store)),
-                           liveness=liveness)
+                           liveness=liveness, limits=app.extensions["stoker-limits"])
             app.extensions["stoker-engine"] = found
         return found
 
@@ -252,9 +252,8 @@ def _actions(eng, tenant, stack):
 
 def _required_by(rows: list[dict], stack: dict, eng) -> dict[str, list[str]]:
     result = {r["name"]: [] for r in rows}
-    from metadata_server.engine.loader import bind_definition
     try:
-        bound = bind_definition(stack["definition"], eng._identity(stack))
+        bound = eng.bind(stack["definition"], eng._identity(stack))
         for defn in bound.resource_definitions():
             for dep in bound.dependencies(defn.name):
                 result.setdefault(dep, []).append(defn.name)

@@ -13,6 +13,13 @@ class StackValidationFailed(InvalidInput):
         self.path = path
 
 
+class RequestLimitExceeded(InvalidInput):
+    """A template or request goes over one of the server's limits (engine/limits.py)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, "RequestLimitExceeded")
+
+
 class CircularDependency(InvalidInput):
     def __init__(self, cycle: list[str]):
         super().__init__("Circular Dependency Found: " + " -> ".join(cycle),

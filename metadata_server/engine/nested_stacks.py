@@ -10,11 +10,12 @@ from typing import Any
 
 from metadata_server.engine import status as st
 from metadata_server.engine.context import PluginContext
-from metadata_server.engine.errors import StackValidationFailed
+from metadata_server.engine.errors import RequestLimitExceeded
+from metadata_server.engine.limits import named
+from metadata_server.engine.loader import bind_definition
+from metadata_server.engine.stack_tree import check_tree
 from metadata_server.engine.state import StackRuntime
 from metadata_server.engine.walker import CancelToken
-
-MAX_NESTED_DEPTH = 5
 
 
 class ChildStackFailed(Exception):
@@ -22,18 +23,60 @@ class ChildStackFailed(Exception):
 
 
 class NestedStacks:
-    """Mixed into Engine."""
+    """Mixed into Engine (which sets `limits`)."""
 
-    def _depth(self, stack_id: str) -> int:
+    def bind(self, definition: dict, identity, **options):
+        """bind_definition under this engine's limits."""
+        return bind_definition(definition, identity, limits=self.limits, **options)
+
+    def check_stack_quota(self, tenant: str) -> None:
+        """Heat's max_stacks_per_tenant: top-level stacks not deleted."""
+        limit = self.limits.max_stacks_per_tenant
+        if self.stacks.count_stacks(tenant) >= limit:
+            raise RequestLimitExceeded(
+                f"You have reached the maximum stacks per tenant, {limit}. Please delete some "
+                f"stacks. ({named(self.limits, 'max_stacks_per_tenant')})")
+
+    def check_tree(self, rt: StackRuntime) -> None:
+        """Before a top-level stack is stored (create or update): the whole tree of nested
+        stacks it would make stays within the resource and depth limits."""
+        complete = check_tree(rt.bound, rt.stack["definition"], self.bind, self.limits)
+        with self._lock:
+            (self._counted.add if complete else self._counted.discard)(rt.stack["id"])
+
+    def _root(self, stack_id: str) -> tuple[int, str | None]:
+        """(depth of the stack, id of its top-level stack)."""
         depth, row = 0, self.stacks.get_stack(stack_id)
         while row is not None and row.get("parent_id"):
             depth += 1
             row = self.stacks.get_stack(row["parent_id"])
-        return depth
+        return depth, row["id"] if row is not None else None
+
+    def _stored(self, root_id: str | None) -> int:
+        """Resources stored in the whole tree below a top-level stack."""
+        count, queue = 0, [root_id] if root_id is not None else []
+        while queue:
+            current = queue.pop()
+            count += sum(1 for r in self.stacks.resources(current) if not r.get("replaced_by"))
+            queue.extend(child["id"] for child in self.stacks.children(current))
+        return count
+
+    def _check_child(self, ctx: PluginContext, resource_name: str, rt: StackRuntime) -> None:
+        """A nested stack about to be created: what could not be counted before the top-level
+        stack was stored (a group count from an attribute) is counted now."""
+        depth, root_id = self._root(ctx.stack_id)
+        where = f"{ctx.stack_name}: resources.{resource_name}"
+        if depth + 1 > self.limits.max_nested_depth:
+            raise RequestLimitExceeded(
+                f"{where}: Recursion depth exceeds {self.limits.max_nested_depth}. "
+                f"({named(self.limits, 'max_nested_depth')})")
+        with self._lock:
+            counted = root_id in self._counted
+        if not counted:   # counting the stored tree costs queries: only when it is needed
+            check_tree(rt.bound, rt.stack["definition"], self.bind, self.limits,
+                       depth=depth + 1, already=self._stored(root_id), trail=where)
 
     def create_child(self, ctx: PluginContext, resource_name: str, definition: dict) -> str:
-        if self._depth(ctx.stack_id) + 1 > MAX_NESTED_DEPTH:
-            raise StackValidationFailed(f"Recursion depth exceeds {MAX_NESTED_DEPTH}.")
         now = self.clock()
         parent = self.stacks.get_stack(ctx.stack_id) or {}
         stack = {"id": str(uuid.uuid4()), "tenant": ctx.tenant,
@@ -45,6 +88,7 @@ class NestedStacks:
                  "engine_id": self.engine_id, "heartbeat_at": now, "timeout_mins": None,
                  "disable_rollback": True, "tags": None}
         rt = self._prepare_create(stack, ctx.endpoints)
+        self._check_child(ctx, resource_name, rt)
         rt.ctx.parent_facade = {"metadata": None, "deletion_policy": "Delete",
                                 "update_policy": None, "parent": parent.get("name")}
         self.stacks.insert_stack(stack)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from metadata_server.engine import status as st
 from metadata_server.engine.definition import definition_from_body, stack_name, stack_options
-from metadata_server.engine.loader import bind_definition, describe
+from metadata_server.engine.loader import describe
 from metadata_server.engine.plan import plan_update
 from metadata_server.engine.resources import resource_class
 from metadata_server.engine.state import snapshot
@@ -40,7 +40,7 @@ class Previews:
         definition = definition_from_body(body)
         options = stack_options(body)
         stack = {"id": "None", "tenant": tenant, "name": name, "definition": definition}
-        bound = bind_definition(definition, self._identity(stack))
+        bound = self.bind(definition, self._identity(stack))
         self._validate(bound)
         resources = [{"resource_name": d.name, "resource_type": d.type,
                       "resource_action": st.INIT, "resource_status": st.COMPLETE,
@@ -56,12 +56,12 @@ class Previews:
     def preview_update(self, tenant: str, name_or_id: str, body: dict, patch: bool = False) -> dict:
         stack = self.get_stack(tenant, name_or_id)
         definition = definition_from_body(body, stack["definition"], patch)
-        bound = bind_definition(definition, self._identity(stack))
+        bound = self.bind(definition, self._identity(stack))
         graph = self._validate(bound)
         rows = {r["name"]: r for r in self.resources(stack)}
         # compare with parameters resolved on both sides: a new parameter value under an
         # unchanged get_param is a change
-        old_bound = bind_definition(stack["definition"], self._identity(stack))
+        old_bound = self.bind(stack["definition"], self._identity(stack))
         for name, row in rows.items():
             if row.get("definition") and old_bound.is_enabled(name):
                 rows[name] = dict(row, definition=_probed(old_bound, name, row["definition"]))
@@ -82,8 +82,8 @@ class Previews:
 
     def validate(self, body: dict) -> dict:
         definition = definition_from_body(body)
-        result = describe(definition)
-        bound = bind_definition(definition, StackIdentity("validate", "validate"), strict=False)
+        result = describe(definition, self.limits)
+        bound = self.bind(definition, StackIdentity("validate", "validate"), strict=False)
         self._validate(bound)
         return result
 

@@ -22,8 +22,8 @@ from metadata_server.service.endpoints import LOCAL, Endpoints
 from metadata_server.engine.errors import (ActionInProgress, ResourceFailure, StackExists,
                                            StackNotFound, StackValidationFailed)
 from metadata_server.engine.graph import Graph
+from metadata_server.engine.limits import DEFAULT, Limits
 from metadata_server.engine.liveness import LockFileLiveness
-from metadata_server.engine.loader import bind_definition
 from metadata_server.engine.nested_stacks import ChildStackFailed, NestedStacks
 from metadata_server.engine.preview import Previews
 from metadata_server.engine.recovery import Recovery
@@ -39,7 +39,6 @@ from metadata_server.store import Store
 from metadata_server.store.stacks import StackStore
 
 log = logging.getLogger("stoker.engine")
-MAX_EVENTS_PER_STACK = 1000  # Heat's max_events_per_stack: older events are purged
 
 
 @dataclass
@@ -58,8 +57,10 @@ class Engine(NestedStacks, Recovery, Previews):
                  max_workers: int = DEFAULT_WORKERS, poll_interval: float = 0.2,
                  heartbeat_interval: float = 5.0, stale_after: float = 30.0,
                  recover: bool = True, resume: bool = True, minute: float = 60.0,
-                 liveness: LockFileLiveness | None = None):
+                 liveness: LockFileLiveness | None = None, limits: Limits = DEFAULT):
         self.store, self.clock = store, clock
+        self.limits = limits
+        self._counted: set[str] = set()   # top-level stacks whose whole tree was counted
         self.stacks = StackStore(store.engine)
         self.driver = driver or LocalDriver()
         self.endpoints = endpoints
@@ -199,7 +200,7 @@ class Engine(NestedStacks, Recovery, Previews):
     def _load(self, stack: dict, definition: dict | None = None, endpoints=None,
               tolerate_errors: bool = True) -> StackRuntime:
         try:
-            bound = bind_definition(definition or stack["definition"], self._identity(stack),
+            bound = self.bind(definition or stack["definition"], self._identity(stack),
                                     child_of=stack.get("parent_resource") if stack.get("parent_id") else None)
         except (StackValidationFailed, InvalidInput):
             if not tolerate_errors:
@@ -221,6 +222,7 @@ class Engine(NestedStacks, Recovery, Previews):
         options = stack_options(body)
         if self.stacks.find_stack(tenant, name) is not None:
             raise StackExists(name)
+        self.check_stack_quota(tenant)
         now = self.clock()
         stack = {"id": str(uuid.uuid4()), "tenant": tenant, "name": name, "parent_id": None,
                  "parent_resource": None, "definition": definition, "previous_definition": None,
@@ -228,6 +230,7 @@ class Engine(NestedStacks, Recovery, Previews):
                  "status_reason": "Stack CREATE started", "created_at": now, "updated_at": None,
                  "deleted_at": None, "engine_id": self.engine_id, "heartbeat_at": now, **options}
         rt = self._prepare_create(stack, endpoints)
+        self.check_tree(rt)
         self.stacks.insert_stack(stack)
         self._start(rt, st.CREATE, lambda op: self._create(op.runtime, op.token,
                                                            not stack["disable_rollback"]))
@@ -236,7 +239,7 @@ class Engine(NestedStacks, Recovery, Previews):
     def _prepare_create(self, stack: dict, endpoints, parent_facade=None) -> StackRuntime:
         if endpoints is not None:
             self.endpoints = endpoints
-        bound = bind_definition(stack["definition"], self._identity(stack),
+        bound = self.bind(stack["definition"], self._identity(stack),
                                 child_of=stack.get("parent_resource") if stack.get("parent_id") else None)
         graph = self._validate(bound)
         rt = StackRuntime(stack, bound, [], self._ctx(stack, endpoints, parent_facade),
@@ -274,6 +277,7 @@ class Engine(NestedStacks, Recovery, Previews):
         if body.get("rollback") is not None:
             options["disable_rollback"] = not body["rollback"]
         rt = self._prepare_update(stack, definition, endpoints)
+        self.check_tree(rt)
         claimed = self.stacks.update_stack(stack["id"], {
             "action": st.UPDATE, "status": st.IN_PROGRESS, "status_reason": "Stack UPDATE started",
             "previous_definition": stack["definition"], "definition": definition,
@@ -293,9 +297,9 @@ class Engine(NestedStacks, Recovery, Previews):
             self.endpoints = endpoints
         identity = self._identity(stack)
         child_of = stack.get("parent_resource") if stack.get("parent_id") else None
-        bound = bind_definition(definition, identity, child_of=child_of)
+        bound = self.bind(definition, identity, child_of=child_of)
         try:
-            previous = bind_definition(stack["definition"], identity, child_of=child_of)
+            previous = self.bind(stack["definition"], identity, child_of=child_of)
             bound.check_update(previous)
         except (StackValidationFailed, InvalidInput, NotImplementedError):
             previous = None
@@ -595,7 +599,7 @@ class Engine(NestedStacks, Recovery, Previews):
         rt.stack_event(action, status, reason)
         rt.recorder.flush()
         if status != st.IN_PROGRESS:
-            self.stacks.purge_events(rt.stack["id"], MAX_EVENTS_PER_STACK)
+            self.stacks.purge_events(rt.stack["id"], self.limits.max_events_per_stack)
 
     def _walk(self, rt: StackRuntime, graph: Graph, work, token: CancelToken,
               action: str) -> WalkResult:

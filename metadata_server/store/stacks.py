@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from metadata_server.store.queries import Queries, Row
 from metadata_server.store.stack_tables import stack, stack_event, stack_resource
@@ -37,6 +37,12 @@ class StackStore(Queries):
         if not show_nested:
             stmt = stmt.where(stack.c.parent_id.is_(None))
         return self._all(stmt.order_by(stack.c.created_at.desc(), stack.c.id))
+
+    def count_stacks(self, tenant: str) -> int:
+        """Live top-level stacks of a tenant (what max_stacks_per_tenant counts)."""
+        return self._one(select(func.count().label("n")).select_from(stack).where(
+            stack.c.tenant == tenant, stack.c.deleted_at.is_(None),
+            stack.c.parent_id.is_(None)))["n"]
 
     def children(self, stack_id: str) -> list[Row]:
         return self._all(select(stack).where(stack.c.parent_id == stack_id,

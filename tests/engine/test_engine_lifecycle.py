@@ -335,8 +335,8 @@ def test_update_after_failed_create_creates_what_is_missing(engine, driver):
 
 
 def test_events_are_purged_beyond_heats_limit(engine, monkeypatch):
-    from metadata_server.engine import stack as stack_module
-    monkeypatch.setattr(stack_module, "MAX_EVENTS_PER_STACK", 5)
+    from metadata_server.engine.limits import Limits
+    monkeypatch.setattr(engine, "limits", Limits(max_events_per_stack=5))
     stack = create(engine, {f"v{i}": {"type": "OS::Heat::Value", "properties": {"value": i}}
                             for i in range(4)})
     events = engine.events(stack)

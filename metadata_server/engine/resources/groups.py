@@ -25,13 +25,48 @@ def _replace_index(value: Any, index_var: str, index: str) -> Any:
     return value
 
 
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
 class _Group(ChildStack, Resource):
     """What every group shares: a generated nested stack and attributes read from members."""
     attributes_schema = None
 
+    @classmethod
+    def member_count(cls, properties: dict) -> tuple[int, dict] | None:
+        """(how many members, the first member's definition) from properties known before the
+        stack is created (the engine counts the tree of nested stacks with it); None while a
+        property that decides it is not known yet."""
+        raise NotImplementedError
+
     def members(self) -> dict[str, dict]:
         """Member name -> member definition, in member order."""
         raise NotImplementedError
+
+    def _check_size(self) -> None:
+        """The members are copies of one definition: refuse them before making them, when all
+        of them together would be larger than any function result may be."""
+        from metadata_server.engine.errors import RequestLimitExceeded
+        from metadata_server.engine.limits import named
+        from metadata_server.engine.template.functions.sizes import measure
+
+        known = self.member_count(self.properties)
+        if known is None:
+            return
+        limits = self.ctx.engine.limits
+        count, member = known
+        cap = limits.max_function_result_size
+        if count and count * measure(member, cap) > cap:
+            raise RequestLimitExceeded(
+                f"{count} members of {measure(member, cap)} each are larger than the limit "
+                f"({named(limits, 'max_function_result_size')})")
 
     def _batched(self, members: dict[str, dict], policy_key: str) -> dict[str, dict]:
         """update_policy batch_create (on create) or rolling_update (on update): members in
@@ -58,12 +93,14 @@ class _Group(ChildStack, Resource):
                 "environment_files": parent.get("environment_files") or [], "parameters": {}}
 
     def handle_create(self, token):
+        self._check_size()
         self.physical_id = self.ctx.engine.create_child(self.ctx, self.name, self._definition())
         self.checkpoint()
         self.ctx.engine.run_child_create(self.physical_id, token)
 
     def handle_update(self, new_properties, changed, token):
         self.properties = new_properties
+        self._check_size()
         self.ctx.engine.update_child(self.physical_id, self._definition("rolling_update"), token)
 
     def _names(self) -> list[str]:
@@ -119,6 +156,18 @@ class ResourceGroup(_Group):
         if "type" not in properties["resource_def"]:
             raise StackValidationFailed("Property type not assigned", f"{path}.resource_def.type")
 
+    @classmethod
+    def member_count(cls, properties):
+        count, definition = _count(properties.get("count", 1)), properties.get("resource_def")
+        index_var = properties.get("index_var", "%index%")
+        if count is None or not isinstance(definition, dict) or not isinstance(index_var, str):
+            return None
+        member = {"type": definition.get("type"),
+                  "properties": _replace_index(definition.get("properties") or {}, index_var, "0")}
+        if definition.get("metadata"):
+            member["metadata"] = _replace_index(definition["metadata"], index_var, "0")
+        return count, member
+
     def _blacklist(self) -> list[str]:
         """Names removed by removal_policies: skipped forever (Heat's name blacklist)."""
         listed = {str(n) for policy in self.properties.get("removal_policies") or []
@@ -153,6 +202,15 @@ class SoftwareDeploymentGroup(_Group):
     properties_schema = {k: v for k, v in SoftwareDeployment.properties_schema.items()
                          if k != "server"}
     properties_schema["servers"] = Prop("map", required=True, update_allowed=True)
+
+    @classmethod
+    def member_count(cls, properties):
+        servers = properties.get("servers")
+        if not isinstance(servers, dict):
+            return None
+        common = {k: v for k, v in properties.items() if k != "servers" and v is not None}
+        first = next(iter(servers.values()), None)
+        return len(servers), {"type": cls.member_type, "properties": dict(common, server=first)}
 
     def members(self):
         common = {k: v for k, v in self.properties.items() if k != "servers" and v is not None}

@@ -58,8 +58,13 @@ class TemplateResource(ChildStack, Resource):
                 "parameters": self._parameters()}
 
     def _parameters(self) -> dict:
+        return self.parameters_from(self.properties)
+
+    @staticmethod
+    def parameters_from(properties: dict) -> dict:
+        """The nested stack's parameters: the resource's properties, lists as Heat passes them."""
         params = {}
-        for key, value in self.properties.items():
+        for key, value in properties.items():
             if value is None:
                 continue
             if isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value):

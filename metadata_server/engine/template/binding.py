@@ -51,6 +51,7 @@ class BoundTemplate:
     def __init__(self, template: Template, environment: Environment, identity: StackIdentity,
                  fetch: Callable[[str], str] | None):
         self.template = template
+        self.limits = template.limits   # the resolver's function-result limits
         self.environment = environment
         self.identity = identity
         self.features = Features(template.version)
@@ -275,7 +276,7 @@ class BoundTemplate:
             raise self.template.error(f'Could not fetch remote template "{key}": stoker reads '
                                       'provider templates from "files" only (the client uploads '
                                       "them)", ("resources", name, "type"), "NotFound")
-        return parse_template(text, filename=key, files=self.files)
+        return parse_template(text, filename=key, files=self.files, limits=self.limits)
 
     def child_environment(self, name: str) -> Environment:
         return self.environment.child_for(name)

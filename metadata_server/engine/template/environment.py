@@ -11,6 +11,8 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
+from metadata_server.engine.limits import DEFAULT, Limits
+
 from .errors import TemplateError, did_you_mean
 from .loader import load_document
 from .model import Positions
@@ -74,15 +76,15 @@ class Environment:
                            filename=self.filename, positions=None)
 
 
-def parse_environment(text: str | bytes | dict | None, filename: str = "<environment>"
-                      ) -> Environment:
+def parse_environment(text: str | bytes | dict | None, filename: str = "<environment>",
+                      limits: Limits = DEFAULT) -> Environment:
     """Parse an environment given as YAML/JSON text or an already decoded mapping."""
     if isinstance(text, dict):
         data, positions = text, Positions(filename)
     elif text is None or (isinstance(text, (str, bytes)) and not text.strip()):
         return Environment(filename=filename)
     else:
-        data, positions = load_document(text, filename, what="environment")
+        data, positions = load_document(text, filename, what="environment", limits=limits)
         if data is None:
             return Environment(filename=filename, positions=positions)
     if not isinstance(data, dict):

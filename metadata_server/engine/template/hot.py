@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from metadata_server.engine.limits import DEFAULT, Limits, named
+
 from .errors import did_you_mean
 from .model import OutputDefinition, Positions, ResourceDefinition, Template
 from .parameters import parse_groups, parse_schemas
 from .versions import VERSION_KEYS, Features, canonical, valid_versions_text
 
-MAX_RESOURCES = 1000
 DELETION_POLICIES = {"Delete": "Delete", "Retain": "Retain", "Snapshot": "Snapshot"}
 
 
@@ -107,7 +108,8 @@ def _section_map(data: dict, key: str, positions: Positions) -> dict:
     return value
 
 
-def build_template(data: Any, positions: Positions, files: dict[str, str]) -> Template:
+def build_template(data: Any, positions: Positions, files: dict[str, str],
+                   limits: Limits = DEFAULT) -> Template:
     version = detect_version(data, positions)
     features = Features(version)
     for key in data:
@@ -120,8 +122,9 @@ def build_template(data: Any, positions: Positions, files: dict[str, str]) -> Te
     parameters = parse_schemas(data.get("parameters"), positions, features)
     groups = parse_groups(data.get("parameter_groups"), parameters, positions)
     raw_resources = _section_map(data, "resources", positions)
-    if len(raw_resources) > MAX_RESOURCES:
-        raise positions.error(f"Maximum resources per stack exceeded ({MAX_RESOURCES})",
+    if len(raw_resources) > limits.max_resources_per_stack:
+        raise positions.error("Maximum resources per stack exceeded "
+                              f"({named(limits, 'max_resources_per_stack')})",
                               ("resources",), "RequestLimitExceeded")
     resources = {}
     for name, spec in raw_resources.items():
@@ -138,4 +141,4 @@ def build_template(data: Any, positions: Positions, files: dict[str, str]) -> Te
     return Template(version=version, description=description, parameters=parameters,
                     parameter_groups=groups, resources=resources, outputs=outputs,
                     conditions=conditions, raw=data, filename=positions.filename, files=files,
-                    positions=positions)
+                    positions=positions, limits=limits)

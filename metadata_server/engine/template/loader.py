@@ -3,6 +3,11 @@
 Heat's parsing rules (JSON first, then safe YAML; timestamps stay strings; the document must be a
 mapping; a size limit) with one addition: every value's position is kept, keyed by its path, so
 errors found much later still say `file:line:column`.
+
+YAML aliases make the composed node graph a DAG: a few hundred bytes of anchors that reference
+anchors stand for billions of nodes once expanded. The graph is measured (aliases used, nodes
+after expansion, depth, cycles) before anything is constructed from it, in time and memory
+linear in the text, so such a document is refused before it grows.
 """
 from __future__ import annotations
 
@@ -11,10 +16,13 @@ from typing import Any
 
 import yaml
 
+from metadata_server.engine.limits import DEFAULT, Limits, named
+
 from .errors import TemplateError
 from .model import Positions
 
-MAX_TEMPLATE_SIZE = 524288
+# deeper documents are refused: every later walk (functions, JSON, storage) recurses
+MAX_DEPTH = 100
 
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when present: ~5x faster
@@ -51,6 +59,66 @@ def _record(loader: _Loader, node: yaml.Node, path: tuple, table: dict, keys: di
             _record(loader, item, path + (index,), table, keys)
 
 
+def _at(filename: str, node: yaml.Node, path: tuple, message: str, kind: str) -> TemplateError:
+    return TemplateError(message, filename=filename, line=node.start_mark.line + 1,
+                         column=node.start_mark.column + 1, path=path, kind=kind)
+
+
+def _measure(root: yaml.Node, limits: Limits, filename: str, what: str) -> None:
+    """Refuse a node graph whose expansion is too big, too deep or endless (see module doc).
+
+    Iterative and memoized by node: each node is visited once however often it is aliased."""
+    sizes: dict[int, int] = {}          # id(node) -> nodes once expanded, itself included
+    open_nodes: set[int] = set()
+    aliases = 0
+    frames = [(root, (), iter(_children(root)), [1])]
+    open_nodes.add(id(root))
+    while frames:
+        node, path, children, total = frames[-1]
+        step = next(children, None)
+        if step is None:
+            frames.pop()
+            open_nodes.discard(id(node))
+            sizes[id(node)] = total[0]
+            if total[0] > limits.max_yaml_nodes:
+                raise _at(filename, node, path,
+                          f"{what} has {total[0]} nodes once YAML aliases are expanded, more "
+                          f"than the limit ({named(limits, 'max_yaml_nodes')})",
+                          "RequestLimitExceeded")
+            if frames:
+                frames[-1][3][0] += total[0]
+            continue
+        key, child = step
+        if id(child) in open_nodes:
+            raise _at(filename, node, path + (key,),
+                      f"{what} has a YAML alias that contains itself", "ValueError")
+        if id(child) in sizes:
+            aliases += 1
+            if aliases > limits.max_yaml_aliases:
+                raise _at(filename, node, path + (key,),
+                          f"{what} uses more YAML aliases than the limit "
+                          f"({named(limits, 'max_yaml_aliases')})", "RequestLimitExceeded")
+            total[0] += sizes[id(child)]
+            continue
+        if len(frames) >= MAX_DEPTH:
+            raise _at(filename, child, path + (key,),
+                      f"{what} is nested more than {MAX_DEPTH} levels deep",
+                      "RequestLimitExceeded")
+        frames.append((child, path + (key,), iter(_children(child)), [1]))
+        open_nodes.add(id(child))
+
+
+def _children(node: yaml.Node):
+    """(path key, child node) pairs; a mapping's key nodes count as nodes too."""
+    if isinstance(node, yaml.MappingNode):
+        for index, (key_node, value_node) in enumerate(node.value):
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else index
+            yield key, key_node
+            yield key, value_node
+    elif isinstance(node, yaml.SequenceNode):
+        yield from enumerate(node.value)
+
+
 def _yaml_error(exc: yaml.YAMLError, filename: str, what: str) -> TemplateError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
@@ -62,7 +130,7 @@ def _yaml_error(exc: yaml.YAMLError, filename: str, what: str) -> TemplateError:
 
 
 def load_document(text: str | bytes, filename: str, what: str = "template",
-                  max_size: int | None = MAX_TEMPLATE_SIZE) -> tuple[Any, Positions]:
+                  limits: Limits = DEFAULT) -> tuple[Any, Positions]:
     """Decode `text` (JSON or YAML) and return the data with its positions."""
     if isinstance(text, bytes):
         try:
@@ -73,8 +141,9 @@ def load_document(text: str | bytes, filename: str, what: str = "template",
     if not isinstance(text, str):
         raise TemplateError(f"{what} must be text, not {type(text).__name__}",
                             filename=filename, kind="ValueError")
-    if max_size is not None and len(text) > max_size:
-        raise TemplateError(f"{what} exceeds maximum allowed size ({max_size} bytes)",
+    if len(text) > limits.max_template_size:
+        raise TemplateError(f"{what} size ({len(text)} bytes) exceeds maximum allowed size "
+                            f"({named(limits, 'max_template_size')})",
                             filename=filename, kind="RequestLimitExceeded")
     data: Any = None
     decoded_json = False
@@ -82,13 +151,15 @@ def load_document(text: str | bytes, filename: str, what: str = "template",
         try:
             data = json.loads(text)
             decoded_json = True
-        except ValueError:
-            pass
+        except (ValueError, RecursionError):
+            pass   # YAML reads it, and says where it is wrong
     table: dict = {}
     keys: dict = {}
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _measure(node, limits, filename, what)
         if not decoded_json:
             data = loader.construct_document(node) if node is not None else None
         if node is not None:
@@ -103,7 +174,7 @@ def load_document(text: str | bytes, filename: str, what: str = "template",
 
 
 def parse_template(text: str | bytes, filename: str = "<template>",
-                   files: dict[str, str] | None = None):
+                   files: dict[str, str] | None = None, limits: Limits = DEFAULT):
     """Parse a HOT template (YAML or JSON) into a `Template`.
 
     Errors are TemplateError with the file, line, column and the path inside the template.
@@ -111,5 +182,5 @@ def parse_template(text: str | bytes, filename: str = "<template>",
     """
     from .hot import build_template
 
-    data, positions = load_document(text, filename)
-    return build_template(data, positions, dict(files or {}))
+    data, positions = load_document(text, filename, limits=limits)
+    return build_template(data, positions, dict(files or {}), limits)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from metadata_server.engine.limits import DEFAULT, Limits
+
 from .errors import TemplateError
 
 
@@ -105,6 +107,7 @@ class Template:
     filename: str = "<template>"
     files: dict[str, str] = field(default_factory=dict)
     positions: Positions = field(default_factory=lambda: Positions("<template>"))
+    limits: Limits = DEFAULT
 
     def error(self, message: str, path: tuple = (), kind: str = "StackValidationFailed",
               key: bool = False) -> TemplateError:

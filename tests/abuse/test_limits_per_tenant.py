@@ -1,0 +1,63 @@
+"""Per-tenant and per-stack limits: stacks per tenant, events kept per stack, template size."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.abuse.limits_app import create, limited, refused, stored_stacks, wait  # noqa: F401
+
+pytestmark = pytest.mark.timeout(60)
+
+EMPTY = json.dumps({"heat_template_version": "2016-10-14"})
+
+
+def test_stacks_per_tenant(limited):
+    client = limited(max_stacks_per_tenant=2)
+    for name in ("a", "b"):
+        response = create(client, EMPTY, name=name)
+        assert response.status_code == 201, response.json
+        wait(client, response.json["stack"]["id"])
+    message = refused(create(client, EMPTY, name="c"))
+    assert message.startswith("You have reached the maximum stacks per tenant, 2.")
+    assert "option --max-stacks-per-tenant" in message
+    assert len(stored_stacks(client)) == 2
+    other = create(client, EMPTY, name="c", tenant="t2")   # another tenant has its own count
+    assert other.status_code == 201, other.json
+    first = stored_stacks(client)[0]
+    assert client.delete(f"/v1/t1/stacks/{first['name']}/{first['id']}").status_code == 204
+    wait(client, first["id"])
+    assert create(client, EMPTY, name="c").status_code == 201
+
+
+def test_nested_stacks_do_not_count_as_the_tenants(limited):
+    client = limited(max_stacks_per_tenant=1)
+    template = json.dumps({"heat_template_version": "2016-10-14", "resources": {"g": {
+        "type": "OS::Heat::ResourceGroup",
+        "properties": {"count": 2, "resource_def": {"type": "OS::Heat::None"}}}}})
+    response = create(client, template)
+    assert response.status_code == 201, response.json
+    assert wait(client, response.json["stack"]["id"])["status"] == "COMPLETE"
+    assert len(stored_stacks(client)) == 2
+
+
+def test_events_kept_per_stack(limited):
+    client = limited(max_events_per_stack=7)
+    template = json.dumps({"heat_template_version": "2016-10-14", "resources": {
+        f"v{i}": {"type": "OS::Heat::Value", "properties": {"value": i}} for i in range(10)}})
+    response = create(client, template)
+    stack = wait(client, response.json["stack"]["id"])
+    events = client.get(f"/v1/t1/stacks/s/{stack['id']}/events").json["events"]
+    assert len(events) == 7   # 22 were recorded; the newest are kept
+    assert events[-1]["resource_status_reason"] == "Stack CREATE completed successfully"
+
+
+def test_template_size(limited):
+    client = limited(max_template_size=1000)
+    template = json.dumps({"heat_template_version": "2016-10-14", "description": "x" * 1000})
+    message = refused(create(client, template))
+    assert "exceeds maximum allowed size (max_template_size 1000" in message
+    nested = create(client, json.dumps({"heat_template_version": "2016-10-14", "resources": {
+        "r": {"type": "big.yaml"}}}), files={"big.yaml": template})
+    assert "max_template_size 1000" in refused(nested)
+    assert stored_stacks(client) == []
