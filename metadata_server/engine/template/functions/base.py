@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
+from metadata_server.engine.limits import DEFAULT, Limits
+
 from ..errors import TemplateError
 
 
@@ -74,6 +76,9 @@ class Function:
 
     name = ""
     needs_resources = False
+    # a result no bigger than a value the template or a resource already holds (get_param,
+    # get_attr, ...): not measured again
+    fetches = False
 
     def __init__(self, name: str, args: Any, path: tuple, scope: Scope):
         self.name = name
@@ -182,11 +187,16 @@ class Resolver:
         self.binding = binding
         self.ctx = ctx
         self.error = error
+        self.limits: Limits = getattr(binding, "limits", None) or DEFAULT
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, Function):
             try:
-                return value.result(self)
+                result = value.result(self)
+                if not value.fetches:
+                    from .sizes import check_result
+                    check_result(self.limits, value.name, result)
+                return result
             except (TemplateError, NeedsResource):
                 raise
             except _WRAPPED as exc:

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import itertools
 import json
+import reprlib
 from typing import Any
 
 from .base import ArgError, Function
+from .sizes import check_iterations, check_size, measure
+
+
+def _short(value: Any) -> str:
+    """An argument in an error message: a big one is not copied into it."""
+    return reprlib.repr(value)
 
 
 class Select(Function):
@@ -54,7 +61,7 @@ class MapMerge(Function):
                 continue
             if not isinstance(item, dict):
                 raise ArgError("Incorrect arguments: Items to merge must be maps. "
-                               f"{item!r} is type {type(item)} instead of a dict", "TypeError")
+                               f"{_short(item)} is type {type(item)} instead of a dict", "TypeError")
             out.update(item)
         return out
 
@@ -115,9 +122,11 @@ class ListConcat(Function):
             if item is None:
                 continue
             if not isinstance(item, list):
-                raise ArgError(f'Incorrect arguments: Items to concat must be lists. {item!r} '
-                               f"is {type(item).__name__}", "TypeError")
-            out.extend(item)
+                raise ArgError('Incorrect arguments: Items to concat must be lists. '
+                               f"{_short(item)} is {type(item).__name__}", "TypeError")
+        check_size(r.limits, self.name, sum(len(item) for item in lists if item))
+        for item in lists:
+            out.extend(item or [])
         return self.finish(out)
 
     def finish(self, items: list) -> list:
@@ -169,16 +178,37 @@ class Contains(Function):
         return value in sequence
 
 
-def _substitute(template: Any, replacements: list[tuple[str, str]]) -> Any:
+class _Budget:
+    """What is left of one result's size while it is being built."""
+
+    def __init__(self, limits, name: str):
+        self.left, self.limits, self.name = limits.max_function_result_size, limits, name
+
+    def spend(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            check_size(self.limits, self.name, self.limits.max_function_result_size + 1)
+
+
+def _replace(text: str, placeholder: str, value: str, budget: _Budget) -> str:
+    if placeholder and len(value) > len(placeholder):
+        # a replacement may be the text grown many times over: its size first, then the text
+        budget.spend(text.count(placeholder) * (len(value) - len(placeholder)))
+    return text.replace(placeholder, value)
+
+
+def _substitute(template: Any, replacements: list[tuple[str, str]], budget: _Budget) -> Any:
     if isinstance(template, str):
+        budget.spend(len(template) + 1)
         for placeholder, value in replacements:
-            template = template.replace(placeholder, value)
+            template = _replace(template, placeholder, value, budget)
         return template
+    budget.spend(1)
     if isinstance(template, dict):
-        return {_substitute(k, replacements): _substitute(v, replacements)
+        return {_substitute(k, replacements, budget): _substitute(v, replacements, budget)
                 for k, v in template.items()}
     if isinstance(template, list):
-        return [_substitute(item, replacements) for item in template]
+        return [_substitute(item, replacements, budget) for item in template]
     return template
 
 
@@ -217,19 +247,27 @@ class Repeat(Function):
             placeholders.append(placeholder)
             value_lists.append(values)
         if permutations:
+            count = 1
+            for values in value_lists:
+                count *= len(values)
             combos = itertools.product(*value_lists)
         else:
             if len({len(v) for v in value_lists}) > 1:
                 raise ArgError("For repeat, the length of for_each values should be equal if "
                                "no nested loop.", "ValueError")
+            count = len(value_lists[0]) if value_lists else 1
             combos = zip(*value_lists)
+        check_iterations(r.limits, self.name, count, "copies of its template")
+        check_size(r.limits, self.name,
+                   count * measure(template, r.limits.max_function_result_size))
+        budget = _Budget(r.limits, self.name)
         out = []
         for combo in combos:
             for value in combo:
                 if not isinstance(value, str):
                     raise ArgError(f"replacement values for repeat must be strings, not "
-                                   f"{value!r}", "TypeError")
-            out.append(_substitute(template, list(zip(placeholders, combo))))
+                                   f"{_short(value)}", "TypeError")
+            out.append(_substitute(template, list(zip(placeholders, combo)), budget))
         return out
 
 

@@ -24,6 +24,7 @@ def traverse_param(value: Any, path: list) -> Any:
 
 
 class GetParam(Function):
+    fetches = True
     def validate(self, scope: Scope) -> None:
         args = self.args
         if isinstance(args, list):
@@ -47,6 +48,7 @@ class GetParam(Function):
 
 class Ref(Function):
     """CFN Ref (2013-05-23 only): a parameter, else a resource's reference id."""
+    fetches = True
 
     def validate(self, scope: Scope) -> None:
         if not isinstance(self.args, str):
@@ -65,6 +67,7 @@ class Ref(Function):
 
 
 class GetFile(Function):
+    fetches = True
     def validate(self, scope: Scope) -> None:
         if not isinstance(self.args, (str, Function)):
             raise self.error(scope, 'Argument to "get_file" must be a string', "TypeError")
@@ -81,6 +84,7 @@ class GetFile(Function):
 
 
 class ResourceFacade(Function):
+    fetches = True
     SECTIONS = {s: s for s in FACADE_SECTIONS}
 
     def validate(self, scope: Scope) -> None:

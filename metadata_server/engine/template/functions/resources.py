@@ -6,6 +6,7 @@ from .base import ArgError, Function, Scope, select_path
 
 
 class GetResource(Function):
+    fetches = True
     def validate(self, scope: Scope) -> None:
         if not isinstance(self.args, str):
             raise self.error(scope, 'Argument to "get_resource" must be a resource name',
@@ -23,6 +24,7 @@ class GetResource(Function):
 
 
 class GetAttr(Function):
+    fetches = True
     def validate(self, scope: Scope) -> None:
         args = self.args
         least = 1 if scope.features.all_attributes else 2

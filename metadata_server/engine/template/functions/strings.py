@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import json
+import reprlib
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from .base import ArgError, Function, Scope
+from .sizes import check_size
+
+
+def _replaced_size(text: str, pairs: list[tuple[str, str]]) -> int:
+    """At most how long the single-pass replacement is: pieces are parts of the text, so no
+    placeholder occurs in the result's unreplaced text more often than in `text`."""
+    return len(text) + sum(text.count(key) * len(value) for key, value in pairs if key)
+
+
+def _joined(name: str, r, delim: str, items) -> str:
+    """`delim.join(items)`, refused before joining when it would be too long."""
+    parts, size = [], 0
+    for item in items:
+        size += len(item) + len(delim)
+        check_size(r.limits, name, size)
+        parts.append(item)
+    return delim.join(parts)
 
 
 def _replace_single_pass(text: str, pairs: list[tuple[str, str]]) -> str:
@@ -51,6 +69,7 @@ class StrReplace(Function):
         keys = sorted(params, key=lambda k: (-len(k), k))
         self.check_params(template, keys, params)
         pairs = [(k, self._value(k, params[k])) for k in keys if k]
+        check_size(r.limits, self.name, _replaced_size(template, pairs))
         return _replace_single_pass(template, pairs)
 
     def check_params(self, template: str, keys: list[str], params: dict) -> None:
@@ -92,23 +111,20 @@ class ListJoin(Function):
         if self.features.multi_list_join and isinstance(item, (dict, list)):
             return json.dumps(item, sort_keys=True)
         if self.features.multi_list_join:
-            raise ArgError(f"Items to join must be string, map or list not {item!r}",
+            raise ArgError(f"Items to join must be string, map or list not {reprlib.repr(item)}",
                            "TypeError")
-        raise ArgError(f"Items to join must be strings not {item!r}", "TypeError")
+        raise ArgError(f"Items to join must be strings not {reprlib.repr(item)}", "TypeError")
 
     def result(self, r):
         args = r.resolve(self.args)
         delim, lists = args[0], args[1:]
         if not isinstance(delim, str):
             raise ArgError('"list_join" delimiter must be a string', "TypeError")
-        items: list[str] = []
         for lst in lists:
-            if lst is None or lst == []:
-                continue
-            if not isinstance(lst, list):
+            if lst is not None and not isinstance(lst, list):
                 raise ArgError('"list_join" must operate on a list', "TypeError")
-            items.extend(self._item(i) for i in lst)
-        return delim.join(items)
+        return _joined(self.name, r, delim,
+                       (self._item(i) for lst in lists if lst for i in lst))
 
 
 class StrSplit(Function):
@@ -128,6 +144,8 @@ class StrSplit(Function):
         if not hasattr(text, "split"):
             raise ArgError(f"'{type(text).__name__}' object has no attribute 'split'",
                            "AttributeError")
+        if delim:
+            check_size(r.limits, self.name, len(text) + text.count(delim) + 1)
         parts = text.split(delim)
         if len(args) == 2:
             return parts
@@ -224,7 +242,7 @@ class FnJoin(Function):
             return ""
         if not isinstance(items, list) or not isinstance(delim, str):
             raise ArgError('"Fn::Join" must operate on a list', "TypeError")
-        return delim.join("" if i is None else str(i) for i in items)
+        return _joined(self.name, r, delim, ("" if i is None else str(i) for i in items))
 
 
 class FnSplit(Function):
@@ -250,6 +268,7 @@ class FnReplace(Function):
             raise ArgError('"Fn::Replace" takes a map and a string', "TypeError")
         pairs = [(k, "" if v is None else str(v))
                  for k, v in sorted(mapping.items(), key=lambda kv: (-len(kv[0]), kv[0]))]
+        check_size(r.limits, self.name, _replaced_size(text, pairs))
         return _replace_single_pass(text, pairs)
 
 

@@ -5,14 +5,14 @@ from typing import Any
 
 from .base import ArgError, Function
 
-LIMIT_ITERATORS = 200
-MEMORY_QUOTA = 10000
-_engine = None
+from metadata_server.engine.limits import DEFAULT, Limits
+
+_engines: dict[tuple[int, int], Any] = {}   # one parser per (limit_iterators, memory_quota)
 
 
-def _yaql_engine():
-    global _engine
-    if _engine is None:
+def _yaql_engine(limits: Limits = DEFAULT):
+    key = (limits.yaql_limit_iterators, limits.yaql_memory_quota)
+    if key not in _engines:
         try:
             # yaql's utils use collections.abc without importing it; load it first
             import collections.abc  # noqa: F401
@@ -20,10 +20,10 @@ def _yaql_engine():
             from yaql import factory
         except ImportError:
             return None
-        _engine = factory.YaqlFactory().create(options={
-            "yaql.limitIterators": LIMIT_ITERATORS, "yaql.memoryQuota": MEMORY_QUOTA,
+        _engines[key] = factory.YaqlFactory().create(options={
+            "yaql.limitIterators": key[0], "yaql.memoryQuota": key[1],
             "yaql.convertInputData": True, "yaql.convertOutputData": True})
-    return _engine
+    return _engines[key]
 
 
 def _plain(value: Any) -> Any:
@@ -64,7 +64,7 @@ class Yaql(Function):
         if not isinstance(expression, str):
             raise ArgError("The yaql expression must be a string", "TypeError")
         try:
-            parsed = _yaql_engine()(expression)
+            parsed = _yaql_engine(r.limits)(expression)
             return _plain(parsed.evaluate(context=yaql.create_context(data={"data": data})))
         except Exception as exc:   # evaluation errors of any kind become a template error
             raise ArgError(f"Bad expression {exc}", "ValueError") from None

@@ -1,0 +1,106 @@
+"""Functions whose result can outgrow their arguments (repeat, list_join, str_replace, str_split,
+list_concat, Fn::Join, yaql, ...) are refused before they build a result over the limit, at the
+function's place in the template, and nothing is stored."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.abuse.limits_app import create, limited, peak_growth, refused, stored_stacks, wait  # noqa: F401
+
+pytestmark = pytest.mark.timeout(60)
+
+BIG = "a" * 100_000
+ITEMS = ["x"] * 3000
+
+
+def template(value, parameters=None):
+    return json.dumps({"heat_template_version": "2018-08-31",
+                       "parameters": parameters or {},
+                       "resources": {"v": {"type": "OS::Heat::Value",
+                                           "properties": {"value": value}}}})
+
+
+PARAMS = {"s": {"type": "string", "default": BIG}, "l": {"type": "json", "default": ITEMS}}
+S, L = {"get_param": "s"}, {"get_param": "l"}
+CASES = {
+    "repeat": ({"repeat": {"template": "%a%%b%", "for_each": {"%a%": L, "%b%": L}}},
+               "would make 9000000 copies of its template, more than the limit "
+               "(max_function_iterations 10000"),
+    "repeat_grows_each_copy": ({"repeat": {"template": S, "for_each": {"a": [BIG[:20]]}}},
+                               'The result of "repeat" would be larger than the limit'),
+    "list_join": ({"list_join": [S, L]}, 'The result of "list_join" would be larger'),
+    "str_replace": ({"str_replace": {"template": S, "params": {"a": S}}},
+                    'The result of "str_replace" would be larger'),
+    "str_split": ({"str_split": ["a", {"list_join": ["", [S] * 7]}]},
+                  'The result of "str_split" would be larger'),
+    "list_concat": ({"list_concat": [{"repeat": {"template": S, "for_each": {"q": ["1"] * 9}}}]
+                     * 3}, 'The result of "list_concat" would be larger'),
+    "Fn::Join": (None, None),
+}
+del CASES["Fn::Join"]   # 2016-10-14 has no CFN functions: see the 2013 case below
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_growing_function_is_refused_at_its_place(limited, case):
+    client = limited()
+    value, expected = CASES[case]
+    message = refused(create(client, template(value, PARAMS)))
+    assert expected in message, message
+    assert "template:1:" in message and "resources.v.properties.value" in message
+    assert stored_stacks(client) == []
+
+
+def test_cfn_join_of_many_copies_is_refused(limited):
+    client = limited(max_function_result_size=1000)
+    body = json.dumps({"heat_template_version": "2013-05-23",
+                       "resources": {"v": {"type": "OS::Heat::Value", "properties": {
+                           "value": {"Fn::Join": ["", ["abcdefghij"] * 200]}}}}})
+    assert 'The result of "Fn::Join" would be larger' in refused(create(client, body))
+
+
+def test_yaql_has_heats_limits(limited):
+    client = limited()
+    many = template({"yaql": {"expression": "range(0, 100000).select($ * 2)", "data": {}}})
+    assert "Collection length exceeds 200 elements" in refused(create(client, many),
+                                                               "ValueError")
+    big = template({"yaql": {"expression": "'a' * 100000000", "data": {}}})
+    assert "consumed too much memory" in refused(create(client, big, name="b"), "ValueError")
+
+
+def test_yaql_limits_are_options(limited):
+    client = limited(yaql_limit_iterators=5000)
+    ok = template({"yaql": {"expression": "range(0, 1000).select($ * 2).sum()", "data": {}}})
+    response = create(client, ok)
+    assert response.status_code == 201, response.json
+    assert wait(client, response.json["stack"]["id"])["status"] == "COMPLETE"
+
+
+def test_results_within_the_limits_are_unchanged(limited):
+    client = limited()
+    value = {"list_join": [",", {"repeat": {"template": "<%x%-%y%>",
+                                            "for_each": {"%x%": ["a", "b"], "%y%": ["1", "2"]}}}]}
+    response = create(client, template(value))
+    assert response.status_code == 201, response.json
+    stack = wait(client, response.json["stack"]["id"])
+    shown = client.get(f"/v1/t1/stacks/s/{stack['id']}/resources/v?with_attr=value").json
+    assert shown["resource"]["attributes"]["value"] == "<a-1>,<a-2>,<b-1>,<b-2>"
+
+
+def test_function_explosion_costs_no_memory():
+    grown = peak_growth("""
+        big = "a" * 200_000
+        body = {"heat_template_version": "2016-10-14",
+                "parameters": {"s": {"type": "string", "default": big}},
+                "resources": {"v": {"type": "OS::Heat::Value", "properties": {"value": [
+                    {"str_replace": {"template": {"get_param": "s"},
+                                     "params": {"a": {"get_param": "s"}}}}]}}}}
+        tpl = hot.parse_template(json.dumps(body), "t.json")
+        try:
+            hot.bind(tpl, None, {}, hot.StackIdentity("s", "i"))
+        except hot.TemplateError as exc:
+            out = exc.kind
+        """)
+    assert grown["out"] == "RequestLimitExceeded"
+    assert grown["grew_kb"] < 20_000, grown   # 40 GB if it were built
