@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-ADMIN_TOKEN_FILE = "admin-token"
+from metadata_server.state_dir import ADMIN_TOKEN_FILE, UnsafeStateDir, prepare, write_secret_file
 
 
 def register(subparsers, name: str, help_text: str) -> None:
@@ -18,11 +18,14 @@ def register(subparsers, name: str, help_text: str) -> None:
         description="Run the stoker metadata / deployment server: Heat-compatible software "
         "config and deployment API, per-server documents for agents, and signals.",
         epilog="The admin token is read from STOKER_ADMIN_TOKEN, else from (or generated into) "
-        "STATE_DIR/admin-token; a generated token is printed once.")
+        "STATE_DIR/admin-token; a generated token is printed once. STATE_DIR is created 0700; "
+        "the server refuses to start when it, or its admin-token file, is open to group or "
+        "others.")
     parser.add_argument("--bind", default="127.0.0.1:8004", metavar="HOST:PORT",
                         help="address to listen on; port 0 picks a free port (default %(default)s)")
-    parser.add_argument("--state-dir", required=True, metavar="DIR",
-                        help="directory for the SQLite database and the generated admin token")
+    parser.add_argument("--state-dir", metavar="DIR",
+                        help="directory for the SQLite database and the generated admin token "
+                        "(required)")
     parser.add_argument("--db", metavar="URL",
                         help="database URL (default: sqlite in STATE_DIR; postgresql://... for PostgreSQL)")
     parser.add_argument("--public-url", metavar="URL",
@@ -48,6 +51,28 @@ def register(subparsers, name: str, help_text: str) -> None:
     from metadata_server.engine import limits   # template, stack and function limits
     limits.add_options(parser)
     parser.set_defaults(func=run)
+    actions = parser.add_subparsers(dest="server_action", metavar="ACTION")
+    _register_rotate_key(actions)
+
+
+def _register_rotate_key(actions) -> None:
+    rotate = actions.add_parser(
+        "rotate-key", help="replace the key that signs signal, wait-condition and metadata URLs",
+        description="Make a new signing key for signal URLs, wait-condition URLs, signed "
+        "metadata URLs and keystone-shim tokens and passwords. The previous key is still "
+        "accepted for --grace seconds, so URLs already handed out keep working meanwhile; "
+        "running servers (every worker and node on the same database) pick the new key up "
+        "at once.")
+    # SUPPRESS: given before `rotate-key`, the parent's values are kept
+    rotate.add_argument("--state-dir", metavar="DIR", default=argparse.SUPPRESS,
+                        help="the server's state directory (required)")
+    rotate.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
+                        help="database URL, as given to `stoker server` (default: sqlite in "
+                        "STATE_DIR)")
+    rotate.add_argument("--grace", type=float, default=86400, metavar="SECONDS",
+                        help="how long the previous key is still accepted; 0 retires it at once "
+                        "(a leaked key) (default %(default)g)")
+    rotate.set_defaults(func=rotate_key)
 
 
 def _parse_bind(bind: str) -> tuple[str, int]:
@@ -65,10 +90,47 @@ def admin_token(state_dir: Path) -> tuple[str, bool]:
     if path.exists():
         return path.read_text().strip(), False
     token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token + "\n")
+    write_secret_file(path, token + "\n")
     return token, True
+
+
+def _secure_state(args: argparse.Namespace, doing: str = "start") -> Path:
+    """The state directory, created or checked (and the SQLite file 0600) before any use;
+    SystemExit with one line when it is unsafe or missing."""
+    from metadata_server.state_dir import sqlite_path
+    from metadata_server.store.database import sqlite_url
+
+    if not getattr(args, "state_dir", None):
+        raise SystemExit("stoker server: --state-dir DIR is required")
+    state_dir = Path(args.state_dir)
+    try:
+        prepare(state_dir, sqlite_path(getattr(args, "db", None) or sqlite_url(state_dir)))
+    except UnsafeStateDir as exc:
+        raise SystemExit(f"stoker server: refusing to {doing}: {exc}") from None
+    except Exception as exc:  # an unusable path or URL: one line, no traceback
+        raise SystemExit(f"stoker server: cannot start: {exc.__class__.__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+    return state_dir
+
+
+def rotate_key(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from metadata_server.service import signing_keys
+    from metadata_server.service.clock import system_clock
+    from metadata_server.store import open_store
+    from metadata_server.store.database import sqlite_url
+
+    state_dir = _secure_state(args, "rotate the key")
+    try:
+        store = open_store(getattr(args, "db", None) or sqlite_url(state_dir))
+        rotation = signing_keys.rotate(store, system_clock(), timedelta(seconds=args.grace))
+    except Exception as exc:  # a bad URL or unreachable database: one line, no traceback
+        print(f"stoker server rotate-key: {exc.__class__.__name__}: "
+              f"{str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
+        return 1
+    print(rotation.summary(), flush=True)
+    return 0
 
 
 def _start_engine(app, args: argparse.Namespace, base_url: str) -> None:
@@ -110,9 +172,8 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s stoker-server %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    state_dir = Path(args.state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
     host, port = _parse_bind(args.bind)
+    state_dir = _secure_state(args)
     token, generated = admin_token(state_dir)
     try:
         # migrations run once here, before any worker starts

@@ -7,8 +7,6 @@ with the handle's metadata.
 """
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, jsonify, request
 
 from metadata_server.api.common import ctx, json_body
@@ -16,6 +14,7 @@ from metadata_server.api.stacks import engine
 from metadata_server.engine.resources import resource_class
 from metadata_server.engine.resources.cfn_wait_condition import CfnWaitConditionHandle, parse_arn
 from metadata_server.engine.resources.wait_condition import handle_signature
+from metadata_server.service.credentials import signed_by_any
 from metadata_server.service.errors import Forbidden, NotFound
 
 bp = Blueprint("cfn_waitcondition", __name__, url_prefix="/v1/waitcondition")
@@ -28,8 +27,8 @@ def signal(arn):
         raise NotFound(f"{arn[:200]!r} is not a wait condition handle's ARN "
                        "(arn:openstack:heat::<tenant>:stacks/<name>/<id>/resources/<handle>)")
     tenant, stack_name, stack_id, resource = parsed
-    expected = handle_signature(ctx().signing_key(), stack_id, resource)
-    if not hmac.compare_digest(expected, request.args.get("sig", "")):
+    if not signed_by_any(ctx().signing_keys(), request.args.get("sig"),
+                         lambda key: handle_signature(key, stack_id, resource)):
         raise Forbidden("this wait condition URL's signature is not valid for the handle")
     eng = engine()
     stack = eng.get_stack(tenant, stack_id)

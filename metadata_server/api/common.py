@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from metadata_server.service.auth import Principal, authenticate
 from metadata_server.service.clock import Clock
 from metadata_server.service.credential_cache import CredentialCache
-from metadata_server.service.credentials import SIGNING_SECRET, new_token
+from metadata_server.service import signing_keys
 from metadata_server.service.deployments import DEFAULT_TIMEOUT_SECONDS
 from metadata_server.service.document_cache import DocumentCache
 from metadata_server.service.endpoints import Endpoints
@@ -47,10 +47,16 @@ class Context:
 
     def authenticate(self, token: str | None) -> Principal:
         return authenticate(self.store, self.admin_token_hash, token, self.clock, self.credentials,
-                            self.signing_key)
+                            self.signing_keys)
 
     def signing_key(self) -> str:
-        return self.store.secret(SIGNING_SECRET, new_token)
+        """The key new signatures are made with."""
+        return signing_keys.current(self.store)
+
+    def signing_keys(self) -> tuple[str, ...]:
+        """The keys a signature is checked against: the current one and any still in the
+        grace period of a rotation (service/signing_keys.py)."""
+        return signing_keys.accepted(self.store, self.clock())
 
     def base_url(self) -> str:
         return (self.public_url or request.host_url).rstrip("/")

@@ -38,7 +38,7 @@ def tokens():
         body = json.loads(request.get_data(cache=False) or b"null")
     except ValueError:
         raise InvalidInput("the body is not JSON: send a keystone v3 password authentication")
-    token, document = keystone.issue(c.store, c.signing_key(), c.clock, body, c.base_url())
+    token, document = keystone.issue(c.store, c.signing_keys(), c.clock, body, c.base_url())
     response = jsonify(document)
     response.status_code = 201
     response.headers["X-Subject-Token"] = token

@@ -18,7 +18,7 @@ def _authorise(deployment_id: str) -> None:
     signature = request.args.get("sig")
     if signature is not None:
         expires = request.args.get("expires", "")
-        if not verify(c.signing_key(), signature, "signal", deployment_id, expires):
+        if not verify(c.signing_keys(), signature, "signal", deployment_id, expires):
             raise Forbidden("the signal URL's signature does not match this deployment")
         if expires and int(expires) < c.clock().replace(tzinfo=timezone.utc).timestamp():
             raise Forbidden(f"this signal URL expired at {isotime(datetime.fromtimestamp(int(expires), timezone.utc))}")

@@ -4,16 +4,15 @@ It plays the part Swift temp URLs play in Heat's POLL_TEMP_URL, for os-collect-c
 collector (HEAD, then GET; Last-Modified). The signature covers the server's current EC2 access
 key, so rotating the server's credentials retires the URL too.
 """
-import hmac
-
 from flask import Blueprint, Response, request
 
 from metadata_server.api.common import ctx
 from metadata_server.api.document_endpoint import (DocumentRequest, parse_if_none_match,
                                                    parse_wait, respond)
 from metadata_server.service import documents
-from metadata_server.service.credentials import metadata_signature
+from metadata_server.service.credentials import metadata_signature, signed_by_any
 from metadata_server.service.errors import Forbidden
+from metadata_server.service.signing_keys import fingerprint
 
 bp = Blueprint("signed_metadata", __name__, url_prefix="/v1/metadata")
 
@@ -23,14 +22,18 @@ def document(server_id):
     c = ctx()
     server, access_key = c.store.server_with_access_key(server_id, c.clock()) or (None, None)
     signature = request.args.get("sig", "")
-    if server is None or not hmac.compare_digest(
-            metadata_signature(c.signing_key(), server_id, access_key), signature):
+    if server is None or not signed_by_any(
+            c.signing_keys(), signature, lambda key: metadata_signature(key, server_id, access_key)):
         raise Forbidden("this metadata URL is not valid (wrong signature, or the server's "
                         "credentials were rotated)")
     c.last_seen.record(server_id, c.clock())
+    endpoints = c.endpoints()
     status, headers, body = respond(c.documents, DocumentRequest(
         server["tenant"], server_id, parse_if_none_match(request.headers.get("If-None-Match")),
         parse_wait(request.args.get("wait")),
-        documents.request_settings(c.endpoints().signed_metadata_url(server_id, access_key)),
-        head=request.method == "HEAD", variant="request"), poll_interval=c.poll_interval)
+        documents.request_settings(endpoints.signed_metadata_url(server_id, access_key)),
+        head=request.method == "HEAD",
+        # the document carries a URL signed with the current key: after a rotation it is
+        # another document (and ETag), so an agent learns its new URL before the old one dies
+        variant=f"request-{fingerprint(endpoints.signing_key)}"), poll_interval=c.poll_interval)
     return Response(body, status=status, headers=headers)

@@ -1,7 +1,6 @@
 """/v1/{tenant_id}/stacks: Heat's stack routes over the engine (shapes of reference §6.1)."""
 from __future__ import annotations
 
-import hmac
 import logging
 import threading
 from pathlib import Path
@@ -17,6 +16,7 @@ from metadata_server.engine.errors import StackNotFound
 from metadata_server.engine.resources import REGISTRY
 from metadata_server.engine.resources.wait_condition import handle_signature
 from metadata_server.engine.stack import Engine
+from metadata_server.service.credentials import signed_by_any
 from metadata_server.service.errors import Forbidden, InvalidInput, NotFound
 
 bp = Blueprint("stacks", __name__, url_prefix="/v1/<tenant>")
@@ -307,8 +307,8 @@ def _resources(eng, tenant, stack, parts):
 def _signal(eng, tenant, stack, resource):
     signature = request.args.get("sig")
     if signature is not None:
-        expected = handle_signature(ctx().signing_key(), stack["id"], resource)
-        if not hmac.compare_digest(expected, signature):
+        if not signed_by_any(ctx().signing_keys(), signature,
+                             lambda key: handle_signature(key, stack["id"], resource)):
             raise Forbidden("this signal URL is not valid for the resource")
     else:
         answer = resource_agents.deployment_signal(eng, stack, resource)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 from metadata_server.service import keystone
 from metadata_server.service.clock import Clock
@@ -55,11 +55,11 @@ class Principal:
 
 def authenticate(store: Store, admin_token_hash: str, token: str | None, clock: Clock,
                  cache: CredentialCache | None = None,
-                 signing_key: Callable[[], str] | None = None) -> Principal:
+                 signing_keys: Callable[[], Sequence[str]] | None = None) -> Principal:
     if not token:
         raise Unauthorized("missing X-Auth-Token header")
-    if signing_key is not None and keystone.is_keystone_token(token):
-        return _keystone_principal(store, token, clock, cache, signing_key())
+    if signing_keys is not None and keystone.is_keystone_token(token):
+        return _keystone_principal(store, token, clock, cache, signing_keys())
     digest = token_hash(token)
     if hmac.compare_digest(digest, admin_token_hash):
         return Principal(ADMIN)
@@ -80,10 +80,10 @@ def authenticate(store: Store, admin_token_hash: str, token: str | None, clock: 
 
 
 def _keystone_principal(store: Store, token: str, clock: Clock, cache: CredentialCache | None,
-                        key: str) -> Principal:
+                        keys: Sequence[str]) -> Principal:
     now = clock()
     # signature and expiry first: the cache must not outlive the token
-    grant = keystone.read(key, token, now)
+    grant = keystone.read(keys, token, now)
     if grant is None:
         raise Unauthorized("the keystone token is not valid (not issued here, or expired)")
     digest = token_hash(token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import Callable, Iterable
 
 SIGNING_SECRET = "signal-signing-key"
 
@@ -21,8 +22,23 @@ def sign(key: str, *parts: str) -> str:
     return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
-def verify(key: str, signature: str, *parts: str) -> bool:
-    return hmac.compare_digest(sign(key, *parts), signature or "")
+def same_secret(expected: str, given: str | None) -> bool:
+    """Constant-time equality; as bytes, so a non-ASCII value from a client is a plain
+    mismatch (hmac.compare_digest raises on non-ASCII str)."""
+    return hmac.compare_digest(expected.encode(), (given or "").encode("utf-8", "replace"))
+
+
+def signed_by_any(keys: Iterable[str], signature: str | None,
+                  expected: Callable[[str], str]) -> bool:
+    """Whether `signature` is `expected(key)` for one of the accepted keys (current first, then
+    those still in their grace period); every key is tried, matched or not."""
+    return any([same_secret(expected(key), signature) for key in keys])
+
+
+def verify(keys: Iterable[str], signature: str, *parts: str) -> bool:
+    if isinstance(keys, str):
+        raise TypeError("verify takes the accepted keys, not one key")
+    return signed_by_any(keys, signature, lambda key: sign(key, *parts))
 
 
 def signal_signature(key: str, deployment_id: str, expires: str = "") -> str:

@@ -15,15 +15,14 @@ when used, so deleting or rotating a server, or deleting a deployment, revokes t
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Sequence
 
 from metadata_server.service.clock import Clock
-from metadata_server.service.credentials import sign, token_hash
+from metadata_server.service.credentials import sign, signed_by_any, token_hash
 from metadata_server.service.errors import InvalidInput, Unauthorized
 from metadata_server.store import Store
 
@@ -80,11 +79,11 @@ def _password_user(body: Any) -> tuple[dict, str | None]:
     return user, project_id
 
 
-def _check_password(store: Store, signing_key: str, clock: Clock, user: dict) -> Grant:
+def _check_password(store: Store, keys: Sequence[str], clock: Clock, user: dict) -> Grant:
     user_id, password = user.get("id") or user.get("name"), user["password"]
     deployment = store.get_deployment(user_id)
     if deployment is not None:
-        if not hmac.compare_digest(deployment_password(signing_key, user_id), password):
+        if not signed_by_any(keys, password, lambda key: deployment_password(key, user_id)):
             raise Unauthorized(REFUSED)
         return Grant(user_id, deployment["tenant"], deployment["server_id"], deployment["id"])
     digest = token_hash(password)
@@ -94,17 +93,19 @@ def _check_password(store: Store, signing_key: str, clock: Clock, user: dict) ->
     return Grant(user_id, server["tenant"], server["id"], credential_hash=digest)
 
 
-def issue(store: Store, signing_key: str, clock: Clock, body: Any, base_url: str) -> tuple[str, dict]:
-    """Answer POST /v3/auth/tokens: the token (X-Subject-Token) and the token document."""
+def issue(store: Store, keys: Sequence[str], clock: Clock, body: Any,
+          base_url: str) -> tuple[str, dict]:
+    """Answer POST /v3/auth/tokens: the token (X-Subject-Token) and the token document.
+    `keys` are the accepted signing keys, the current one (which signs the token) first."""
     user, project_id = _password_user(body)
-    grant = _check_password(store, signing_key, clock, user)
+    grant = _check_password(store, keys, clock, user)
     if project_id is not None and project_id != grant.tenant:
         raise Unauthorized(REFUSED)  # as keystone: no hint whether the user or the project was wrong
     issued = clock()
     expires = issued + TOKEN_LIFETIME
     claims = dict(grant.claims(), x=int((expires - datetime(1970, 1, 1)).total_seconds()))
     payload = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).decode()
-    token = f"{TOKEN_PREFIX}{payload}.{sign(signing_key, 'keystone-token', payload)}"
+    token = f"{TOKEN_PREFIX}{payload}.{sign(keys[0], 'keystone-token', payload)}"
     return token, {"token": {
         "methods": ["password"],
         "user": {"id": grant.user_id, "name": grant.user_id, "domain": DOMAIN,
@@ -142,10 +143,10 @@ def is_keystone_token(token: str) -> bool:
     return token.startswith(TOKEN_PREFIX)
 
 
-def read(signing_key: str, token: str, now: datetime) -> Grant | None:
-    """The grant a token carries, if its signature is ours and it has not expired."""
+def read(keys: Sequence[str], token: str, now: datetime) -> Grant | None:
+    """The grant a token carries, if one of the accepted keys signed it and it has not expired."""
     payload, _, signature = token[len(TOKEN_PREFIX):].partition(".")
-    if not hmac.compare_digest(sign(signing_key, "keystone-token", payload), signature):
+    if not signed_by_any(keys, signature, lambda key: sign(key, "keystone-token", payload)):
         return None
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload.encode()))

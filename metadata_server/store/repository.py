@@ -292,3 +292,11 @@ class Store(Queries):
         except IntegrityError:
             pass
         return self._one(select(secret.c.value).where(secret.c.name == name))["value"]
+
+    def set_secrets(self, values: dict[str, str]) -> None:
+        """Replace (or create) the named secrets together, in one transaction."""
+        with self.engine.begin() as conn:
+            for name, value in values.items():
+                if not conn.execute(update(secret).where(secret.c.name == name)
+                                    .values(value=value)).rowcount:
+                    conn.execute(insert(secret).values(name=name, value=value))
