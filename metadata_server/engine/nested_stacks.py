@@ -61,20 +61,23 @@ class NestedStacks:
             queue.extend(child["id"] for child in self.stacks.children(current))
         return count
 
-    def _check_child(self, ctx: PluginContext, resource_name: str, rt: StackRuntime) -> None:
-        """A nested stack about to be created: what could not be counted before the top-level
-        stack was stored (a group count from an attribute) is counted now."""
-        depth, root_id = self._root(ctx.stack_id)
-        where = f"{ctx.stack_name}: resources.{resource_name}"
+    def _check_child(self, parent_id: str, where: str, rt: StackRuntime,
+                     replacing: str | None = None) -> None:
+        """A nested stack about to be created below `parent_id` (or `replacing` one about to be
+        updated): what could not be counted before the top-level stack was stored (a group
+        count from an attribute) is counted now, against the rest of the stored tree."""
+        depth, root_id = self._root(parent_id)
         if depth + 1 > self.limits.max_nested_depth:
             raise RequestLimitExceeded(
                 f"{where}: Recursion depth exceeds {self.limits.max_nested_depth}. "
                 f"({named(self.limits, 'max_nested_depth')})")
         with self._lock:
             counted = root_id in self._counted
-        if not counted:   # counting the stored tree costs queries: only when it is needed
-            check_tree(rt.bound, rt.stack["definition"], self.bind, self.limits,
-                       depth=depth + 1, already=self._stored(root_id), trail=where)
+        if counted:   # counting the stored tree costs queries: only when it is needed
+            return
+        elsewhere = self._stored(root_id) - (self._stored(replacing) if replacing else 0)
+        check_tree(rt.bound, rt.stack["definition"], self.bind, self.limits,
+                   depth=depth + 1, already=elsewhere, trail=where)
 
     def create_child(self, ctx: PluginContext, resource_name: str, definition: dict) -> str:
         now = self.clock()
@@ -88,7 +91,7 @@ class NestedStacks:
                  "engine_id": self.engine_id, "heartbeat_at": now, "timeout_mins": None,
                  "disable_rollback": True, "tags": None}
         rt = self._prepare_create(stack, ctx.endpoints)
-        self._check_child(ctx, resource_name, rt)
+        self._check_child(ctx.stack_id, f"{ctx.stack_name}: resources.{resource_name}", rt)
         rt.ctx.parent_facade = {"metadata": None, "deletion_policy": "Delete",
                                 "update_policy": None, "parent": parent.get("name")}
         self.stacks.insert_stack(stack)
@@ -114,6 +117,8 @@ class NestedStacks:
     def update_child(self, child_id: str, definition: dict, token: CancelToken) -> None:
         stack = self.stacks.get_stack(child_id)
         rt = self._prepare_update(stack, definition, None)
+        if stack.get("parent_id"):
+            self._check_child(stack["parent_id"], stack["name"], rt, replacing=child_id)
         self.stacks.update_stack(child_id, {"previous_definition": stack["definition"],
                                             "definition": definition})
         rt.stack.update(definition=definition, previous_definition=stack["definition"])

@@ -121,3 +121,25 @@ def test_an_update_that_grows_the_tree_is_refused(limited):
     assert "more than 10 resources" in refused(update)
     shown = client.get(f"/v1/t1/stacks/s/{stack['id']}").json["stack"]
     assert shown["stack_status"] == "CREATE_COMPLETE"
+
+
+def test_a_count_known_only_while_updating_is_counted_then(limited):
+    client = limited(max_resources_per_stack=20)
+    pair = template({"a": {"type": "OS::Heat::None"}, "b": {"type": "OS::Heat::None"}})
+
+    def body(n):
+        return {"template": template({
+            "n": {"type": "OS::Heat::Value", "properties": {"value": n, "type": "number"}},
+            "g": group({"get_attr": ["n", "value"]}, "pair.yaml")}),
+            "files": {"pair.yaml": pair}}
+    response = client.post("/v1/t1/stacks", json=dict(body(2), stack_name="s"))
+    assert response.status_code == 201, response.json
+    stack = wait(client, response.json["stack"]["id"])
+    assert stack["status"] == "COMPLETE", stack["status_reason"]   # n, g, 2 * (member + 2)
+    response = client.put(f"/v1/t1/stacks/s/{stack['id']}", json=body(7))   # 2 + 7 * 3
+    assert response.status_code == 202, response.json
+    stack = wait(client, stack["id"])
+    assert stack["status"] == "FAILED"
+    assert "RequestLimitExceeded" in stack["status_reason"]
+    assert "more than 20 resources" in stack["status_reason"]
+    assert len(stored_stacks(client)) == 1 + 1 + 2   # no new member was made
