@@ -102,3 +102,6 @@ def test_deep_nesting_is_refused_without_a_recursion_error(limited):
     assert "nested more than 100 levels deep" in message
     as_json = '{"heat_template_version": "2016-10-14", "outputs": {"o": {"value": ' + deep + "}}}"
     assert "nested more than" in refused(create(client, as_json, name="j"))
+    # JSON that YAML cannot read (a lone surrogate escape) is not measured as YAML
+    surrogate = as_json.replace('"outputs"', '"description": "\\ud800", "outputs"')
+    assert "nested more than" in refused(create(client, surrogate, name="u"))

@@ -108,6 +108,20 @@ def _measure(root: yaml.Node, limits: Limits, filename: str, what: str) -> None:
         open_nodes.add(id(child))
 
 
+def _check_depth(data: Any, filename: str, what: str) -> None:
+    """The depth limit for JSON that was not measured as YAML (it has no aliases to expand)."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise TemplateError(f"{what} is nested more than {MAX_DEPTH} levels deep",
+                                filename=filename, kind="RequestLimitExceeded")
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+
+
 def _children(node: yaml.Node):
     """(path key, child node) pairs; a mapping's key nodes count as nodes too."""
     if isinstance(node, yaml.MappingNode):
@@ -168,6 +182,7 @@ def load_document(text: str | bytes, filename: str, what: str = "template",
         if not decoded_json:
             raise _yaml_error(exc, filename, what) from None
         table, keys = {}, {}   # valid JSON that YAML cannot read (tabs): no positions, still usable
+        _check_depth(data, filename, what)
     finally:
         loader.dispose()
     return data, Positions(filename, table, keys)
