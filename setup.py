@@ -2,13 +2,18 @@
 from setuptools import find_packages, setup
 
 AGENT_REQUIRES = ["requests>=2.28", "pyyaml>=6", "jinja2>=3.1", "psutil>=5.9"]
+# The agent runs on the Pythons of stock cloud images (3.9 on RHEL 9 and Debian 11, 3.10 on
+# Ubuntu 22.04); the server needs 3.11. One wheel serves both: the server-only extras resolve to
+# nothing on an older Python, and `stoker server` refuses there with a clear message (cli/main.py).
+AGENT_PYTHON = ">=3.9"
+SERVER_PYTHON = "; python_version >= '3.11'"
 
 EXTRAS = {
-    "server": ["flask>=3.0", "gunicorn>=22", "SQLAlchemy>=2.0", "alembic>=1.13"],
-    "postgres": ["psycopg[binary]>=3.1"],
+    "server": [d + SERVER_PYTHON for d in ("flask>=3.0", "gunicorn>=22", "SQLAlchemy>=2.0", "alembic>=1.13")],
+    "postgres": ["psycopg[binary]>=3.1" + SERVER_PYTHON],
     "openstack": ["openstacksdk>=3.0"],
     "watch": ["watchdog>=4.0"],
-    "yaql": ["yaql>=3.0"],   # the optional HOT yaql function
+    "yaql": ["yaql>=3.0" + SERVER_PYTHON],   # the optional HOT yaql function
     "test": ["pytest>=8", "pytest-timeout>=2.3"],
 }
 
@@ -18,7 +23,7 @@ setup(
     description="Software configuration for cloud servers: a Heat-compatible metadata server and in-guest agent",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    python_requires=">=3.11",
+    python_requires=AGENT_PYTHON,
     packages=find_packages(include=[
         "agent", "agent.*", "collector", "collector.*", "applier", "applier.*",
         "refresher", "refresher.*", "metadata_server", "metadata_server.*", "cli", "cli.*",

@@ -19,6 +19,20 @@ SUBCOMMANDS = {
     "deployment": ("cli.operator.deployment", "explain why a deployment is where it is"),
     "template": ("cli.operator.template", "validate a template on the server"),
 }
+# The agent runs on Python 3.9+ (stock cloud images); everything else needs the server's Python.
+AGENT_SUBCOMMANDS = frozenset({"agent"})
+SERVER_PYTHON = (3, 11)
+
+
+def refusal(command: str | None, version: tuple = tuple(sys.version_info[:3])) -> str | None:
+    """Why `command` cannot run on this Python, or None when it can."""
+    if command not in SUBCOMMANDS or command in AGENT_SUBCOMMANDS or version[:2] >= SERVER_PYTHON:
+        return None
+    running = ".".join(str(part) for part in version)
+    need = ".".join(str(part) for part in SERVER_PYTHON)
+    return (f"stoker {command} needs Python {need} or newer; this is Python {running}. "
+            f"Only the agent runs on this Python (`stoker agent`, os-collect-config, "
+            f"os-refresh-config, os-apply-config, heat-config-notify).")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -41,6 +55,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     first = next((a for a in argv if not a.startswith("-")), None)
+    reason = refusal(first)
+    if reason:
+        print(reason, file=sys.stderr)
+        return 2
     parser = build_parser(first)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -183,5 +183,16 @@ def reexec_self() -> None:
     for handler in logging.getLogger().handlers:
         handler.flush()
     os.closerange(3, 255)
-    argv = [sys.executable] + list(getattr(sys, "orig_argv", sys.argv)[1:])
-    os.execv(sys.executable, argv)
+    os.execv(sys.executable, [sys.executable] + own_arguments())
+
+
+def own_arguments() -> list[str]:
+    """This interpreter's command line after the executable: `-m collector ...` or `script ...`."""
+    if hasattr(sys, "orig_argv"):  # Python 3.10+
+        return list(sys.orig_argv[1:])
+    # Python 3.9: under `python -m pkg`, sys.argv[0] is the module's file, which run as a script
+    # would not find its package; the __main__ module's spec still names it.
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        return ["-m", spec.name] + sys.argv[1:]
+    return list(sys.argv)

@@ -35,7 +35,7 @@ import zlib
 from typing import Any, Mapping
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
-from collector.http_errors import describe
+from collector.http_errors import SOCKET_TIMEOUTS, describe
 
 USER_AGENT = "stoker-agent"
 MAX_REDIRECTS = 10
@@ -260,7 +260,7 @@ class HttpClient:
 def _failure(exc: Exception) -> TransportError:
     if isinstance(exc, TransportError):
         return exc
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, SOCKET_TIMEOUTS):
         return Timeout("timed out")
     if isinstance(exc, http.client.RemoteDisconnected):
         return TransportError("the server closed the connection without answering")

@@ -13,6 +13,9 @@ import ssl
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Class names of requests', urllib3's and keystoneauth1's timeout errors.
+# Before Python 3.10 a socket timeout is socket.timeout, a class of its own; from 3.10 it is
+# TimeoutError under another name.
+SOCKET_TIMEOUTS = (TimeoutError, socket.timeout)
 TIMEOUT_CLASSES = frozenset({"Timeout", "ConnectTimeout", "ReadTimeout", "ConnectTimeoutError",
                              "ReadTimeoutError"})
 
@@ -34,10 +37,10 @@ def redact_url(url: str) -> str:
 
 def describe(exc: BaseException) -> str:
     """A short cause such as 'connection refused' or 'timed out' for a transport failure."""
-    if isinstance(exc, TimeoutError) or any(c.__name__ in TIMEOUT_CLASSES for c in type(exc).__mro__):
+    if isinstance(exc, SOCKET_TIMEOUTS) or any(c.__name__ in TIMEOUT_CLASSES for c in type(exc).__mro__):
         return "timed out"
     root = _root_cause(exc)
-    if isinstance(root, TimeoutError):
+    if isinstance(root, SOCKET_TIMEOUTS):
         return "timed out"
     if isinstance(root, ssl.SSLCertVerificationError):
         return "TLS error: certificate verify failed: " + (root.verify_message or _first_line(root))
