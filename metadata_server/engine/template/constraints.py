@@ -9,6 +9,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+try:   # the server extra installs it: a pattern is matched with a time limit, GIL released
+    import regex as _timed
+except ImportError:   # pragma: no cover - a bare template-package install
+    _timed = None
+
+# a tenant's allowed_pattern may backtrack catastrophically (`(a+)+$`): matching one value stops
+# after this long and the value is refused, instead of holding the server's interpreter
+PATTERN_SECONDS = 1.0
+
 KINDS = ("length", "range", "modulo", "allowed_values", "allowed_pattern", "custom_constraint")
 APPLIES_TO = {
     "length": {"string", "comma_delimited_list", "json"},
@@ -50,6 +59,16 @@ def _fmt(n: Any) -> str:
     return str(int(n)) if isinstance(n, float) and n.is_integer() else str(n)
 
 
+def _fullmatch(pattern: str, text: str) -> bool:
+    if _timed is not None:
+        try:
+            return _timed.fullmatch(pattern, text, timeout=PATTERN_SECONDS,
+                                    concurrent=True) is not None
+        except _timed.error:
+            pass   # a pattern only `re` reads (it was checked with `re`, as Heat does)
+    return re.fullmatch(pattern, text) is not None
+
+
 @dataclass
 class Constraint:
     kind: str
@@ -58,7 +77,11 @@ class Constraint:
 
     def reason(self, value: Any, param_type: str) -> str | None:
         """Why `value` breaks this constraint, or None if it does not."""
-        ok = getattr(self, "_check_" + self.kind)(value, param_type)
+        try:
+            ok = getattr(self, "_check_" + self.kind)(value, param_type)
+        except TimeoutError:
+            return (f"matching the pattern {self.spec} took longer than {PATTERN_SECONDS:g} s "
+                    "(it backtracks too much for this value)")
         if ok:
             return None
         return self.description or self.default_description()
@@ -89,7 +112,7 @@ class Constraint:
 
     def _check_allowed_pattern(self, value, param_type):
         items = value if isinstance(value, list) else [value]
-        return all(re.fullmatch(self.spec, str(item)) is not None for item in items)
+        return all(_fullmatch(self.spec, str(item)) for item in items)
 
     def _check_custom_constraint(self, value, param_type):
         return True   # plugin lookups (nova.flavor, ...) belong to the engine's resources
