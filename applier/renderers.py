@@ -108,34 +108,40 @@ def _jinja():
     if _jinja_env is None:
         # Imported on first use: trees without .j2 templates never pay for Jinja2.
         from jinja2 import StrictUndefined
-        from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-        _jinja_env = ImmutableSandboxedEnvironment(
-            undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+        from applier.jinja_sandbox import LimitedSandbox
+
+        _jinja_env = LimitedSandbox(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
     return _jinja_env
 
 
 def render_jinja2(template: TemplateFile, context: dict, source: str) -> str:
     import jinja2
 
+    from applier.jinja_sandbox import TemplateLimitError, rendering
+
     env = _jinja()
     try:
-        code = env.compile(source, name=template.relative, filename=template.path)
-        return env.template_class.from_code(env, code, env.make_globals(None), None).render(context)
+        with rendering():
+            code = env.compile(source, name=template.relative, filename=template.path)
+            return env.template_class.from_code(env, code, env.make_globals(None), None).render(context)
     except jinja2.TemplateSyntaxError as e:
         raise ApplyError(f"{template.path}:{e.lineno}: template syntax error: {e.message}") from None
     except jinja2.UndefinedError as e:
-        line = _template_line(e, template.path)
-        where = f"{template.path}:{line}" if line else template.path
-        raise ApplyError(f"{where}: missing key: {e.message}") from None
-    except jinja2.TemplateError as e:
-        line = _template_line(e, template.path)
-        where = f"{template.path}:{line}" if line else template.path
-        raise ApplyError(f"{where}: {type(e).__name__}: {e}") from None
-    except (TypeError, ValueError, ArithmeticError, LookupError) as e:
-        line = _template_line(e, template.path)
-        where = f"{template.path}:{line}" if line else template.path
-        raise ApplyError(f"{where}: {type(e).__name__}: {e}") from None
+        raise ApplyError(f"{_where(e, template.path)}: missing key: {e.message}") from None
+    except TemplateLimitError as e:
+        raise ApplyError(f"{_where(e, template.path)}: template over a limit: {e}") from None
+    except RecursionError:
+        raise ApplyError(f"{template.path}: template recursion too deep (a macro that calls itself?)") from None
+    except MemoryError:
+        raise ApplyError(f"{template.path}: out of memory rendering the template") from None
+    except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as e:
+        raise ApplyError(f"{_where(e, template.path)}: {type(e).__name__}: {e}") from None
+
+
+def _where(error: BaseException, path: str) -> str:
+    line = _template_line(error, path)
+    return f"{path}:{line}" if line else path
 
 
 def _template_line(error: BaseException, path: str) -> int | None:
