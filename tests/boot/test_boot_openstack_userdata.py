@@ -24,7 +24,8 @@ import pytest
 import requests
 import yaml
 
-from boot_nocloud_root import STAGES, build_wheels, chroot_argv, in_namespaces, seed
+from boot_nocloud_root import STAGES, boot, build_wheels, chroot_argv, in_namespaces, seed
+from metadata_server.engine.resources.server_user_data import build
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -179,6 +180,22 @@ def test_user_data_sent_to_nova_boots_to_a_completed_deployment(throwaway_root, 
     assert outputs == {"result": "ok", "stdout": "hello from the guest\n",
                        "address": ADDRESS}
     assert report["unexpected"] == []
+
+
+
+@pytest.mark.timeout(120)
+def test_heat_cfntools_user_data_runs_the_users_script_once(throwaway_root):
+    """HEAT_CFNTOOLS: the user's script, as its one `cfn-userdata` part, runs at first boot."""
+    root = throwaway_root
+    script = "#!/bin/sh\necho \"from cfn-userdata $0\" >> /var/tmp/cfn-ran\n"
+    done = boot(root, build("HEAT_CFNTOOLS", script), timeout=110)
+    context = done.stderr[-2000:] + (root / "var/log/boot-stages.log").read_text()[-2000:]
+    status = (root / "var/log/boot-status.txt").read_text()
+    assert "status: done" in status, status + context
+    result = json.loads((root / "var/lib/cloud/data/result.json").read_text())
+    assert result["v1"]["errors"] == [], result
+    assert (root / "var/tmp/cfn-ran").read_text() == \
+        "from cfn-userdata /var/lib/cloud/instance/scripts/cfn-userdata\n"
 
 
 if __name__ == "__main__":
