@@ -3,9 +3,10 @@ loopback Keystone, answered from recorded Nova, Neutron, Cinder and Glance excha
 fixture file per case, tests/engine/fixtures/openstack/*.json; see tests/openstack_cloud.py).
 
 A case gives the template, the exchanges, and what must come out: `outputs` (the stack's
-outputs, "*" for any value), or `error` (a text the failed create's reason contains); and
-optionally `user_data`: the text the server create sent once base64-decoded (`text`), or the
-MIME parts it is made of (`parts`: [content type, filename], in order, none of them multipart).
+outputs, "*" for any value), or `error` (a text the failed create's reason contains);
+optionally `update` (a new `template` and its `outputs`, applied after the create), and
+`user_data`: the text the server create sent once base64-decoded (`text`), or the MIME parts
+it is made of (`parts`: [content type, filename], in order, none of them multipart).
 """
 from __future__ import annotations
 
@@ -64,6 +65,17 @@ def engine_on(store, replay: Replay) -> Engine:
                                                               poll_interval=0))
 
 
+def check(engine: Engine, replay: Replay, stack: dict, expect: dict) -> None:
+    if "error" in expect:
+        assert stack["status"] == "FAILED", stack
+        assert expect["error"] in stack["status_reason"], stack["status_reason"]
+        assert "Traceback" not in stack["status_reason"]
+        return
+    assert stack["status"] == "COMPLETE", (stack["status_reason"], replay.unexpected)
+    outputs = {o["output_key"]: o["output_value"] for o in engine.outputs(stack)}
+    assert same(expect["outputs"], outputs), json.dumps(outputs, indent=1)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_openstack_driver_case(case, store):
     data = json.loads(case.read_text())
@@ -71,15 +83,7 @@ def test_openstack_driver_case(case, store):
     engine = engine_on(store, replay)
     try:
         stack = engine.create_stack("t1", {"stack_name": case.stem, "template": data["template"]})
-        stack = run(engine, stack["id"])
-        if "error" in data:
-            assert stack["status"] == "FAILED", stack
-            assert data["error"] in stack["status_reason"], stack["status_reason"]
-            assert "Traceback" not in stack["status_reason"]
-        else:
-            assert stack["status"] == "COMPLETE", (stack["status_reason"], replay.unexpected)
-            outputs = {o["output_key"]: o["output_value"] for o in engine.outputs(stack)}
-            assert same(data["outputs"], outputs), json.dumps(outputs, indent=1)
+        check(engine, replay, run(engine, stack["id"]), data)
         if "user_data" in data:
             sent = sent_user_data(replay)
             expected = data["user_data"]
@@ -87,6 +91,9 @@ def test_openstack_driver_case(case, store):
                 assert sent == expected["text"]
             if "parts" in expected:
                 assert mime_parts(sent) == expected["parts"]
+        if "update" in data:
+            engine.update_stack("t1", stack["id"], {"template": data["update"]["template"]})
+            check(engine, replay, run(engine, stack["id"]), data["update"])
         engine.delete_stack("t1", stack["id"])
         stack = run(engine, stack["id"])
         assert stack["status"] == "COMPLETE", (stack["status_reason"], replay.unexpected)
@@ -136,6 +143,21 @@ def test_user_data_size_is_nova_limit_after_encoding(store, size, sent):
         with pytest.raises(CloudError, match="65535"):
             OpenStackDriver(replay.connection()).create(
                 "server", "vm", {"flavor": "2", "user_data": text})
+        assert replay.requests == []
+    finally:
+        replay.close()
+
+
+def test_server_changes_nova_cannot_make_in_place_are_refused():
+    from metadata_server.engine.drivers.base import CloudError
+    from metadata_server.engine.drivers.openstack import OpenStackDriver
+    replay = Replay([])
+    try:
+        with pytest.raises(CloudError, match="changing networks, security_groups in place is "
+                                             "not supported"):
+            OpenStackDriver(replay.connection()).update(
+                "server", "c0ffee00-0000-4000-8000-000000000001",
+                {"networks": [{"network": "private"}], "security_groups": ["web"]})
         assert replay.requests == []
     finally:
         replay.close()

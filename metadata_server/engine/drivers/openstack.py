@@ -10,7 +10,7 @@ import base64
 import time
 from typing import Any, Callable
 
-from metadata_server.engine.drivers import openstack_addresses
+from metadata_server.engine.drivers import openstack_addresses, openstack_servers
 from metadata_server.engine.drivers.base import CloudError
 
 
@@ -36,6 +36,10 @@ def encode_user_data(name: str, text: str) -> str | None:
                          f"({len(text.encode('utf-8'))} bytes of text); Nova accepts at most "
                          f"{NOVA_USER_DATA_LIMIT}")
     return encoded
+
+
+# properties Heat changes on a live server by attaching interfaces or updating its ports
+SERVER_NOT_IN_PLACE = {"networks", "security_groups"}
 
 
 class OpenStackDriver:
@@ -120,10 +124,13 @@ class OpenStackDriver:
     # -- names to ids ------------------------------------------------------------------------
     @staticmethod
     def _find(finder: Callable[..., Any], kind: str, name_or_id: str) -> str:
-        found = finder(name_or_id, ignore_missing=True)
-        if found is None:
-            raise CloudError(f"{kind} {name_or_id!r} was not found (looked up by id, then name)")
-        return found.id
+        try:
+            return finder(name_or_id, ignore_missing=False).id
+        except Exception as exc:
+            if _not_found(exc):
+                raise CloudError(f"{kind} {name_or_id!r} was not found (looked up by id, "
+                                 "then name)") from None
+            raise
 
     def _network_id(self, name_or_id: str) -> str:
         return self._find(self.conn.network.find_network, "network", name_or_id)
@@ -266,24 +273,19 @@ class OpenStackDriver:
                    f"volume {volume_id}")
 
     # -- servers and keys --------------------------------------------------------------------
-    def _server_networks(self, entries: list[dict]) -> list[dict]:
-        networks = []
-        for net in entries or []:
-            if net.get("port"):
-                networks.append({"port": net["port"]})
-            elif net.get("network"):
-                networks.append(_clean({"uuid": self._network_id(net["network"]),
-                                        "fixed_ip": net.get("fixed_ip")}))
-        return networks
-
     def _create_server(self, name, p):
         # Nova takes ids; a template may name the image, flavor and networks, as Heat resolves
         image = p.get("image")
         user_data = encode_user_data(name, p.get("user_data") or "")
+        networks = openstack_servers.nova_networks(p.get("networks"), self._network_id)
+        devices = openstack_servers.block_devices(
+            p.get("block_device_mapping_v2"),
+            lambda i: self._find(self.conn.image.find_image, "image", i))
         server = self.conn.compute.create_server(**_clean({
-            "name": name, "flavor_id": self._find(self.conn.compute.find_flavor, "flavor", p["flavor"]),
+            "name": name,
+            "flavor_id": self._find(self.conn.compute.find_flavor, "flavor", p["flavor"]),
             "image_id": self._find(self.conn.image.find_image, "image", image) if image else None,
-            "networks": self._server_networks(p.get("networks")) or None,
+            "networks": networks or None, "block_device_mapping": devices or None,
             "key_name": p.get("key_name"), "metadata": p.get("metadata"),
             "config_drive": p.get("config_drive"), "admin_password": p.get("admin_pass"),
             "availability_zone": p.get("availability_zone"),
@@ -291,11 +293,14 @@ class OpenStackDriver:
             "user_data": user_data}))
         server = self._wait(lambda: self.conn.compute.get_server(server.id), "ACTIVE",
                             f"server {server.id}")
-        return server.id, self._server_attributes(server)
+        ports = [port.to_dict(computed=False)
+                 for port in self.conn.network.ports(device_id=server.id)]
+        for ip_id, port_id in openstack_servers.floating_ips(p.get("networks"), networks, ports):
+            self.conn.network.update_ip(ip_id, port_id=port_id)
+        return server.id, self._server_attributes(server, ports)
 
-    def _server_attributes(self, server) -> dict:
+    def _server_attributes(self, server, ports: list[dict]) -> dict:
         network = self.conn.network
-        ports = [p.to_dict(computed=False) for p in network.ports(device_id=server.id)]
         addresses, networks = openstack_addresses.server_addresses(
             server.addresses or {}, ports,
             network=lambda i: network.get(f"/networks/{i}").json()["network"],
@@ -307,7 +312,29 @@ class OpenStackDriver:
                 "instance_name": server.instance_name}
 
     def _update_server(self, server_id, p):
-        server = self.conn.compute.update_server(server_id, **_clean({"name": p.get("name")}))
+        compute = self.conn.compute
+        refused = sorted(set(p) & SERVER_NOT_IN_PLACE)
+        if refused:
+            raise CloudError(f"server {server_id}: changing {', '.join(refused)} in place is not "
+                             "supported by the openstack driver (replace the server instead)")
+        if p.get("flavor") is not None:
+            # as Heat: resize, then confirm once Nova asks for it
+            compute.resize_server(server_id, self._find(compute.find_flavor, "flavor",
+                                                        p["flavor"]))
+            self._wait(lambda: compute.get_server(server_id), "VERIFY_RESIZE",
+                       f"server {server_id}")
+            compute.confirm_server_resize(server_id)
+        if p.get("image") is not None:
+            # image_update_policy REBUILD, Heat's default
+            compute.rebuild_server(server_id, self._find(self.conn.image.find_image, "image",
+                                                         p["image"]))
+        if "metadata" in p:
+            # Nova's PUT replaces the whole set, as a template's new metadata does
+            compute.put(f"/servers/{server_id}/metadata",
+                        json={"metadata": p["metadata"] or {}}).raise_for_status()
+        if p.get("name") is not None:
+            compute.update_server(server_id, name=p["name"])
+        server = self._wait(lambda: compute.get_server(server_id), "ACTIVE", f"server {server_id}")
         return {"id": server.id, "name": server.name}
 
     def _delete_server(self, server_id):
