@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from tests.abuse.limits_app import create, limited, peak_growth, refused, stored_stacks, wait  # noqa: F401
+from tests.abuse.limits_app import (create, limited, peak_growth, refused,  # noqa: F401
+                                    stored_stacks, wait)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -50,6 +51,20 @@ def test_a_growing_function_is_refused_at_its_place(limited, case):
     assert expected in message, message
     assert "template:1:" in message and "resources.v.properties.value" in message
     assert stored_stacks(client) == []
+
+
+def test_str_replace_with_thousands_of_placeholders(limited):
+    client = limited()
+    params = {f"k{i}": "v" for i in range(5000)}
+    value = {"str_replace": {"template": "k1 k2 k4999", "params": params}}
+    response = create(client, template(value))
+    assert response.status_code == 201, response.json   # no RecursionError
+    stack = wait(client, response.json["stack"]["id"])
+    shown = client.get(f"/v1/t1/stacks/s/{stack['id']}/resources/v?with_attr=value").json
+    assert shown["resource"]["attributes"]["value"] == "v v v"
+    long_text = {"str_replace": {"template": {"list_join": ["", [S] * 10]}, "params": params}}
+    message = refused(create(client, template(long_text, PARAMS), name="t"))
+    assert '"str_replace" of 5000 placeholders over 1000000 characters is more work' in message
 
 
 def test_cfn_join_of_many_copies_is_refused(limited):

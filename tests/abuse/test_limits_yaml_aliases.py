@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.abuse.limits_app import create, limited, peak_growth, refused, stored_stacks, wait  # noqa: F401
+from tests.abuse.limits_app import (create, limited, peak_growth, refused,  # noqa: F401
+                                    stored_stacks, wait)
 
 pytestmark = pytest.mark.timeout(60)
 

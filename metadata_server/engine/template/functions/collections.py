@@ -61,7 +61,8 @@ class MapMerge(Function):
                 continue
             if not isinstance(item, dict):
                 raise ArgError("Incorrect arguments: Items to merge must be maps. "
-                               f"{_short(item)} is type {type(item)} instead of a dict", "TypeError")
+                               f"{_short(item)} is type {type(item)} instead of a dict",
+                               "TypeError")
             out.update(item)
         return out
 

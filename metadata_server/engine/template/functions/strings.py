@@ -9,6 +9,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from .base import ArgError, Function, Scope
+from metadata_server.engine.limits import named
+
 from .sizes import check_size
 
 
@@ -28,13 +30,44 @@ def _joined(name: str, r, delim: str, items) -> str:
     return delim.join(parts)
 
 
-def _replace_single_pass(text: str, pairs: list[tuple[str, str]]) -> str:
-    """Split on the first placeholder, recurse into the pieces with the rest, join: replaced
-    text is never scanned again, and the longest placeholder claims its text first."""
-    if not pairs:
-        return text
-    (key, value), rest = pairs[0], pairs[1:]
-    return value.join(_replace_single_pass(piece, rest) for piece in text.split(key))
+# how many characters a replacement may scan per character of result it may make (each
+# placeholder scans the text once): a long text with thousands of placeholders is refused
+_SCANS_PER_CHARACTER = 256
+
+
+def _check_work(name: str, limits, placeholders: int, text: str) -> None:
+    """Before any placeholder is looked for: each one scans the whole text."""
+    if placeholders * len(text) > _SCANS_PER_CHARACTER * limits.max_function_result_size:
+        raise ArgError(f'"{name}" of {placeholders} placeholders over {len(text)} characters is '
+                       "more work than the limit allows "
+                       f"({named(limits, 'max_function_result_size')})", "RequestLimitExceeded")
+
+
+def _replace_single_pass(text: str, pairs: list[tuple[str, str]], limits, name: str) -> str:
+    """Split on the first placeholder, then split the pieces on the next one, and so on, and
+    join: replaced text is never scanned again, and the longest placeholder claims its text
+    first. A loop over the placeholders, not a recursion (there may be thousands)."""
+    cap = limits.max_function_result_size
+    pieces: list[tuple[bool, str]] = [(False, text)]   # (already replaced, text)
+    visited = 0
+    for key, value in pairs:
+        visited += len(pieces)
+        if visited > cap:
+            raise ArgError(f'"{name}" makes too many pieces to replace in '
+                           f"({named(limits, 'max_function_result_size')})",
+                           "RequestLimitExceeded")
+        split: list[tuple[bool, str]] = []
+        for done, piece in pieces:
+            if done or key not in piece:
+                split.append((done, piece))
+                continue
+            for index, part in enumerate(piece.split(key)):
+                if index:
+                    split.append((True, value))
+                if part:
+                    split.append((False, part))
+        pieces = split
+    return "".join(piece for _, piece in pieces)
 
 
 class StrReplace(Function):
@@ -66,11 +99,12 @@ class StrReplace(Function):
         for key in params:
             if not isinstance(key, str):
                 raise ArgError(f'"{self.name}" param placeholders must be strings', "TypeError")
+        _check_work(self.name, r.limits, len(params), template)
         keys = sorted(params, key=lambda k: (-len(k), k))
         self.check_params(template, keys, params)
         pairs = [(k, self._value(k, params[k])) for k in keys if k]
         check_size(r.limits, self.name, _replaced_size(template, pairs))
-        return _replace_single_pass(template, pairs)
+        return _replace_single_pass(template, pairs, r.limits, self.name)
 
     def check_params(self, template: str, keys: list[str], params: dict) -> None:
         pass
@@ -266,10 +300,11 @@ class FnReplace(Function):
         mapping, text = r.resolve(self.args)
         if not isinstance(mapping, dict) or not isinstance(text, str):
             raise ArgError('"Fn::Replace" takes a map and a string', "TypeError")
+        _check_work(self.name, r.limits, len(mapping), text)
         pairs = [(k, "" if v is None else str(v))
                  for k, v in sorted(mapping.items(), key=lambda kv: (-len(kv[0]), kv[0]))]
         check_size(r.limits, self.name, _replaced_size(text, pairs))
-        return _replace_single_pass(text, pairs)
+        return _replace_single_pass(text, pairs, r.limits, self.name)
 
 
 class FnBase64(Function):
