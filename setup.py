@@ -9,7 +9,7 @@ AGENT_PYTHON = ">=3.9"
 SERVER_PYTHON = "; python_version >= '3.11'"
 
 EXTRAS = {
-    "server": [d + SERVER_PYTHON for d in ("flask>=3.0", "gunicorn>=22", "SQLAlchemy>=2.0", "alembic>=1.13",
+    "server": [d + SERVER_PYTHON for d in ("flask>=3.0", "gunicorn>=27,<28", "SQLAlchemy>=2.0", "alembic>=1.13",
                                            "regex>=2023.0")],   # allowed_pattern time limit
     "postgres": ["psycopg[binary]>=3.1" + SERVER_PYTHON],
     "openstack": ["openstacksdk>=3.0"],

@@ -36,6 +36,11 @@ def register(subparsers, name: str, help_text: str) -> None:
     parser.add_argument("--threads", type=int, default=32, metavar="N",
                         help="threads per gunicorn worker; each long-polling agent holds one "
                         "(default %(default)s)")
+    parser.add_argument("--client-timeout", type=float, default=30, metavar="SECONDS",
+                        help="how long a client may take to send its request head (and a body "
+                        "of up to 1 MiB), and the longest stall while reading the rest of a "
+                        "body or writing an answer, before the connection is closed; slow "
+                        "clients hold no thread meanwhile (default %(default)g)")
     parser.add_argument("--deployment-timeout", type=float, default=3600, metavar="SECONDS",
                         help="how long a deployment may stay IN_PROGRESS when it sets no "
                         "deploy_timeout of its own (default %(default)g)")
@@ -202,6 +207,9 @@ def _serve_embedded(app, background, host: str, port: int, args: argparse.Namesp
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class QuietHandler(WSGIRequestHandler):
+        # a thread per connection here: a client silent for this long lets its thread go
+        timeout = args.client_timeout
+
         # signal URLs carry their signature in the query: log the path only
         def log_request(self, code="-", size="-"):
             path = self.path.split("?", 1)[0]

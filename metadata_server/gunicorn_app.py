@@ -1,4 +1,8 @@
-"""`stoker server --workers N`: the same app under gunicorn (gthread workers) for production."""
+"""`stoker server --workers N`: the same app under gunicorn for production.
+
+The workers are gunicorn's gthread workers that read each request in their event loop before a
+thread takes it (http_worker.HeadFirstWorker): slow or half-open clients hold no thread.
+"""
 from __future__ import annotations
 
 import argparse
@@ -42,10 +46,17 @@ def _worker_exit(server, worker):
         background.stop()  # flushes last-seen times
 
 
+def worker_class(client_timeout: float) -> type:
+    from metadata_server.http_worker import HeadFirstWorker
+
+    return type("HeadFirstWorker", (HeadFirstWorker,), {"client_timeout": client_timeout})
+
+
 def serve(args: argparse.Namespace, host: str, port: int, build: Callable) -> int:
     options = {
         "bind": f"{host}:{port}", "workers": args.workers, "threads": args.threads,
-        "worker_class": "gthread", "when_ready": _when_ready, "worker_exit": _worker_exit,
+        "worker_class": worker_class(args.client_timeout),
+        "when_ready": _when_ready, "worker_exit": _worker_exit,
         # agents' requests only carry paths worth logging; signatures stay out of the log
         "accesslog": None, "errorlog": "-", "loglevel": args.log_level.lower(),
         "graceful_timeout": 5, "timeout": 90, "keepalive": 75,
