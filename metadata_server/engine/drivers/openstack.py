@@ -135,6 +135,29 @@ class OpenStackDriver:
     def _network_id(self, name_or_id: str) -> str:
         return self._find(self.conn.network.find_network, "network", name_or_id)
 
+    def _subnet_id(self, name_or_id: str) -> str:
+        return self._find(self.conn.network.find_subnet, "subnet", name_or_id)
+
+    def _fixed_ips(self, entries: list[dict] | None) -> list[dict] | None:
+        """Heat's {subnet (or subnet_id), ip_address} as Neutron's {subnet_id, ip_address}."""
+        if entries is None:
+            return None
+        fixed = []
+        for entry in entries:
+            subnet = entry.get("subnet") or entry.get("subnet_id")
+            fixed.append(_clean({"subnet_id": self._subnet_id(subnet) if subnet else None,
+                                 "ip_address": entry.get("ip_address")}))
+        return fixed
+
+    def _gateway(self, info: dict | None) -> dict | None:
+        """Heat's {network, enable_snat, external_fixed_ips} as Neutron's gateway info."""
+        if not info:
+            return None
+        return _clean({"network_id": self._network_id(info.get("network")
+                                                      or info.get("network_id")),
+                       "enable_snat": info.get("enable_snat"),
+                       "external_fixed_ips": self._fixed_ips(info.get("external_fixed_ips"))})
+
     # -- networks ----------------------------------------------------------------------------
     def _create_net(self, name, p):
         net = self.conn.network.create_network(**_clean({
@@ -167,8 +190,10 @@ class OpenStackDriver:
     def _create_port(self, name, p):
         port = self.conn.network.create_port(**_clean({
             "name": name, "network_id": self._network_id(p["network"]),
-            "fixed_ips": p.get("fixed_ips"),
-            "security_group_ids": p.get("security_groups") or None,
+            "fixed_ips": self._fixed_ips(p.get("fixed_ips")),
+            "security_group_ids": [self._find(self.conn.network.find_security_group,
+                                              "security group", g)
+                                   for g in p.get("security_groups") or []] or None,
             "mac_address": p.get("mac_address"), "admin_state_up": p.get("admin_state_up")}))
         fixed = port.fixed_ips or []
         return port.id, {"id": port.id, "name": port.name, "fixed_ips": fixed,
@@ -181,7 +206,7 @@ class OpenStackDriver:
 
     def _create_router(self, name, p):
         router = self.conn.network.create_router(**_clean({
-            "name": name, "external_gateway_info": p.get("external_gateway_info"),
+            "name": name, "external_gateway_info": self._gateway(p.get("external_gateway_info")),
             "admin_state_up": p.get("admin_state_up")}))
         return router.id, {"id": router.id, "name": router.name, "status": router.status,
                            "external_gateway_info": router.external_gateway_info}
@@ -192,8 +217,9 @@ class OpenStackDriver:
     def _create_router_interface(self, name, p):
         router = self.conn.network.get_router(p["router"])
         if p.get("subnet"):
-            self.conn.network.add_interface_to_router(router, p["subnet"])
-            return f"{p['router']}:subnet_id={p['subnet']}", {}
+            subnet = self._subnet_id(p["subnet"])
+            self.conn.network.add_interface_to_router(router, subnet)
+            return f"{p['router']}:subnet_id={subnet}", {}
         self.conn.network.add_interface_to_router(router, None, p["port"])
         return f"{p['router']}:port_id={p['port']}", {}
 
@@ -246,7 +272,9 @@ class OpenStackDriver:
     def _create_volume(self, name, p):
         volume = self.conn.block_storage.create_volume(**_clean({
             "name": name, "size": p.get("size"), "description": p.get("description"),
-            "image_id": p.get("image"), "volume_type": p.get("volume_type"),
+            "image_id": (self._find(self.conn.image.find_image, "image", p["image"])
+                         if p.get("image") else None),
+            "volume_type": p.get("volume_type"),
             "availability_zone": p.get("availability_zone"), "metadata": p.get("metadata")}))
         volume = self._wait(lambda: self.conn.block_storage.get_volume(volume.id), "AVAILABLE",
                             f"volume {volume.id}")
