@@ -11,6 +11,8 @@ from pathlib import Path
 
 from metadata_server.state_dir import ADMIN_TOKEN_FILE, UnsafeStateDir, prepare, write_secret_file
 
+KEEPALIVE_SECONDS = 75  # an idle kept-alive connection is closed after this long
+
 
 def register(subparsers, name: str, help_text: str) -> None:
     parser = subparsers.add_parser(
@@ -207,8 +209,17 @@ def _serve_embedded(app, background, host: str, port: int, args: argparse.Namesp
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class QuietHandler(WSGIRequestHandler):
-        # a thread per connection here: a client silent for this long lets its thread go
-        timeout = args.client_timeout
+        # a thread per connection here: a connection silent for this long lets its thread go.
+        # Not shorter than gunicorn's keep-alive, so an agent polling every 30 s on a kept-alive
+        # connection does not race the server closing it.
+        timeout = max(args.client_timeout, KEEPALIVE_SECONDS)
+
+        def log_error(self, format, *args):
+            if format.startswith("Request timed out"):  # an idle or silent client: routine
+                logging.getLogger("stoker.http").debug("%s: connection timed out",
+                                                       self.address_string())
+                return
+            super().log_error(format, *args)
 
         # signal URLs carry their signature in the query: log the path only
         def log_request(self, code="-", size="-"):

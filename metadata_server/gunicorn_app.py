@@ -11,6 +11,8 @@ from typing import Callable
 
 from gunicorn.app.base import BaseApplication
 
+from metadata_server.cli import KEEPALIVE_SECONDS
+
 
 class StokerGunicorn(BaseApplication):
     def __init__(self, options: dict, build: Callable):
@@ -59,7 +61,7 @@ def serve(args: argparse.Namespace, host: str, port: int, build: Callable) -> in
         "when_ready": _when_ready, "worker_exit": _worker_exit,
         # agents' requests only carry paths worth logging; signatures stay out of the log
         "accesslog": None, "errorlog": "-", "loglevel": args.log_level.lower(),
-        "graceful_timeout": 5, "timeout": 90, "keepalive": 75,
+        "graceful_timeout": 5, "timeout": 90, "keepalive": KEEPALIVE_SECONDS,
         # nothing of ours lives outside the state directory
         "control_socket_disable": True,
     }
