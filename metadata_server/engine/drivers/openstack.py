@@ -234,16 +234,26 @@ class OpenStackDriver:
             self.conn.network.remove_interface_from_router(router, None, value)
 
     def _create_security_group(self, name, p):
-        group = self.conn.network.create_security_group(name=name,
-                                                        description=p.get("description") or "")
-        for rule in p.get("rules") or []:
-            self.conn.network.create_security_group_rule(security_group_id=group.id, **_clean({
+        network = self.conn.network
+        group = network.create_security_group(name=name, description=p.get("description") or "")
+        rules = p.get("rules") or []
+        if any(rule.get("direction") == "egress" for rule in rules):
+            # as Heat: egress rules of the template replace Neutron's allow-all defaults
+            for rule in group.security_group_rules or []:
+                if rule.get("direction") == "egress":
+                    network.delete_security_group_rule(rule["id"], ignore_missing=True)
+        for rule in rules:
+            remote_group = rule.get("remote_group_id")
+            if rule.get("remote_mode") == "remote_group_id" and not remote_group:
+                remote_group = group.id   # Heat: no group given means this group itself
+            network.create_security_group_rule(security_group_id=group.id, **_clean({
                 "direction": rule.get("direction", "ingress"),
                 "ethertype": rule.get("ethertype", "IPv4"), "protocol": rule.get("protocol"),
                 "port_range_min": rule.get("port_range_min"),
                 "port_range_max": rule.get("port_range_max"),
-                "remote_ip_prefix": rule.get("remote_ip_prefix")}))
-        return group.id, {"id": group.id, "name": group.name, "rules": p.get("rules") or []}
+                "remote_ip_prefix": None if remote_group else rule.get("remote_ip_prefix"),
+                "remote_group_id": remote_group}))
+        return group.id, {"id": group.id, "name": group.name, "rules": rules}
 
     def _delete_security_group(self, group_id):
         self.conn.network.delete_security_group(group_id, ignore_missing=True)
