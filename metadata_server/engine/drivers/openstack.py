@@ -99,10 +99,25 @@ class OpenStackDriver:
             if status == done:
                 return current
             if status in ("ERROR", "ERROR_RESTORING"):
-                raise CloudError(f"{what} went to {status}: {getattr(current, 'fault', '')}")
+                fault = getattr(current, "fault", None) or {}
+                detail = fault.get("message") if isinstance(fault, dict) else fault
+                raise CloudError(f"{what} went to {status}" + (f": {detail}" if detail else ""))
             if time.monotonic() > deadline:
                 raise CloudError(f"{what} still {status} after {self.wait_timeout:.0f} s")
             self._sleep(self.poll_interval)
+
+    def _ready_or_deleted(self, read: Callable[[], Any], done: str, what: str,
+                          delete: Callable[[], None]) -> Any:
+        """Wait for `done`; what never gets there is deleted before the error is raised, so a
+        failed create leaves nothing in the cloud (the resource has no id to delete it by)."""
+        try:
+            return self._wait(read, done, what)
+        except CloudError as exc:
+            try:
+                delete()
+            except Exception as cleanup:  # the first error is what the user must see
+                raise CloudError(f"{exc}; deleting it failed too: {cleanup}") from None
+            raise CloudError(f"{exc} (deleted)") from None
 
     def _wait_gone(self, read: Callable[[], Any], what: str) -> None:
         """Until the cloud answers 404: what depends on it (ports, volumes) can go after."""
@@ -286,8 +301,10 @@ class OpenStackDriver:
                          if p.get("image") else None),
             "volume_type": p.get("volume_type"),
             "availability_zone": p.get("availability_zone"), "metadata": p.get("metadata")}))
-        volume = self._wait(lambda: self.conn.block_storage.get_volume(volume.id), "AVAILABLE",
-                            f"volume {volume.id}")
+        volume_id = volume.id
+        volume = self._ready_or_deleted(lambda: self.conn.block_storage.get_volume(volume_id),
+                                        "AVAILABLE", f"volume {volume_id}",
+                                        lambda: self._delete_volume(volume_id))
         return volume.id, {"id": volume.id, "size": volume.size, "status": volume.status,
                            "display_name": volume.name, "volume_type": volume.volume_type,
                            "metadata": volume.metadata, "attachments": volume.attachments}
@@ -329,8 +346,10 @@ class OpenStackDriver:
             "availability_zone": p.get("availability_zone"),
             "security_groups": [{"name": g} for g in p.get("security_groups") or []] or None,
             "user_data": user_data}))
-        server = self._wait(lambda: self.conn.compute.get_server(server.id), "ACTIVE",
-                            f"server {server.id}")
+        server_id = server.id
+        server = self._ready_or_deleted(lambda: self.conn.compute.get_server(server_id),
+                                        "ACTIVE", f"server {server_id}",
+                                        lambda: self._delete_server(server_id))
         ports = [port.to_dict(computed=False)
                  for port in self.conn.network.ports(device_id=server.id)]
         for ip_id, port_id in openstack_servers.floating_ips(p.get("networks"), networks, ports):
