@@ -1,21 +1,23 @@
 """The gunicorn worker of `stoker server --workers N`: no thread waits on a slow client.
 
 gunicorn's gthread worker hands a connection to a thread as soon as it is readable, and the
-thread then blocks until the whole request head has arrived: a few hundred clients that send
-half a request hold every thread, and nothing else is answered. This worker keeps such a
-connection in its event loop (non-blocking reads into a buffer) until the request head, and a
-body of declared length up to BODY_BUFFER_BYTES (while the worker holds less than
-BUFFERED_MAX_BYTES in all), are in memory; only then does a thread take it, and the thread finds
-everything it needs in gunicorn's parser buffer. A connection whose request is not complete
-within `client_timeout` gets 408 and is closed; one whose head grows past HEAD_MAX_BYTES gets
-431. While a thread reads the rest of a larger body or writes an
-answer, the socket's kernel timeouts (SO_RCVTIMEO / SO_SNDTIMEO) end a stall of the same length.
+thread then blocks until the whole request has arrived: a few hundred clients that send half a
+request hold every thread, and nothing else is answered. This worker keeps a connection in its
+event loop, reading without blocking into a buffer, until the whole request (head, and a body
+sized by Content-Length or chunked) is in memory; only then does a thread take it, and the thread
+finds every byte in gunicorn's parser buffer. Refused in the loop, in the app's (Heat's) error
+shape and without a thread: a request not complete within `client_timeout` (408), a head over
+HEAD_MAX_BYTES (431), a body over the app's limit (413), malformed chunked framing (400), and
+bytes the worker has no room left to hold (503 with Retry-After, once its unfinished requests
+hold BUFFERED_MAX_BYTES). While a thread writes the answer, the socket's kernel send timeout
+(SO_SNDTIMEO) ends a stall of `client_timeout`.
 
 The event loop owning a connection until its request is complete is also where a long poll
 could later wait without a thread.
 """
 from __future__ import annotations
 
+import json
 import re
 import selectors
 import socket
@@ -27,26 +29,46 @@ from functools import partial
 from gunicorn import http
 from gunicorn.workers.gthread import ThreadWorker
 
+from metadata_server.app import MAX_BODY_BYTES
+
 HEAD_MAX_BYTES = 32 * 1024  # gunicorn's own limits allow more; no client of ours sends 8 KiB
-BODY_BUFFER_BYTES = 1024 * 1024 + 4096  # the app's body limit; it refuses larger ones unread
-BUFFERED_MAX_BYTES = 32 * 1024 * 1024  # per worker: past this, bodies are read by threads
+BUFFERED_MAX_BYTES = 64 * 1024 * 1024  # per worker: what unfinished requests may hold
 READ_BYTES = 64 * 1024
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
-_CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\d{1,12})[ \t]*\r?$", re.I | re.M)
+_CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\d{1,15})[ \t]*\r?$", re.I | re.M)
 _CHUNKED = re.compile(rb"^transfer-encoding[ \t]*:.*chunked", re.I | re.M)
 _EXPECT = re.compile(rb"^expect[ \t]*:[ \t]*100-continue[ \t]*\r?\n", re.I | re.M)
+_CHUNK_SIZE = re.compile(rb"([0-9a-fA-F]{1,8})[ \t]*(?:;[^\r\n]*)?\r\n")
+CHUNK_LINE_MAX = 1024
 
 
+def _error(code: int, title: str, error_type: str, message: str, *headers: str) -> bytes:
+    """A complete response that closes the connection, in the app's (Heat's) error shape."""
+    body = json.dumps({"code": code, "title": title, "explanation": message,
+                       "error": {"type": error_type, "traceback": None, "message": message}})
+    lines = [f"HTTP/1.1 {code} {title}", "Connection: close", "Content-Type: application/json",
+             f"Content-Length: {len(body)}", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
 
-def _plain(status: str, text: str) -> bytes:
-    body = (text + "\n").encode()
-    return (f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: text/plain\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+_408 = _error(408, "Request Timeout", "RequestTimeout",
+              "the request was not complete in time (the server's --client-timeout)")
+_413 = _error(413, "Request Entity Too Large", "PayloadTooLarge",
+              f"request body is larger than {MAX_BODY_BYTES} bytes")
+_431 = _error(431, "Request Header Fields Too Large", "RequestHeaderFieldsTooLarge",
+              f"the request head is larger than {HEAD_MAX_BYTES} bytes")
+_400 = _error(400, "Bad Request", "InvalidInput", "the chunked request body is malformed")
+_503 = _error(503, "Service Unavailable", "ServiceUnavailable",
+              "the server is holding too many unfinished requests; retry shortly",
+              "Retry-After: 1")
 
 
-_408 = _plain("408 Request Timeout", "the request was not complete in time (--client-timeout)")
-_431 = _plain("431 Request Header Fields Too Large",
-              f"the request head is over {HEAD_MAX_BYTES} bytes")
+class Refused(Exception):
+    """The request is answered with `answer` from the loop, and the connection closed."""
+
+    def __init__(self, answer: bytes):
+        super().__init__(answer[:40])
+        self.answer = answer
 
 
 @dataclass
@@ -54,10 +76,13 @@ class _Incoming:
     """A request being read in the event loop."""
     deadline: float
     data: bytearray = field(default_factory=bytearray)
+    scanned: int = 0  # where the search for the head's end resumes (a byte-a-time client
+    # must not make every read rescan its whole head)
     head_end: int = -1  # index just past the blank line, once seen
-    wanted: int = -1  # total bytes to buffer (head + body), once the head is read
-    scanned: int = 0  # where the search for the blank line resumes: a byte-a-time client
-    # must not make every read rescan its whole head
+    length: int = -1  # head + body, when Content-Length gives it
+    chunked: bool = False
+    chunk_at: int = 0  # the next chunk-size line of a chunked body
+    chunked_bytes: int = 0
 
 
 class HeadFirstWorker(ThreadWorker):
@@ -65,7 +90,7 @@ class HeadFirstWorker(ThreadWorker):
 
     def init_process(self):
         self.incoming: dict = {}
-        self.buffered = 0  # bytes held in self.incoming
+        self.buffered = 0  # bytes held by the requests in self.incoming
         super().init_process()
 
     # -- taking a connection: gthread calls this from its event loop for new, kept-alive and
@@ -76,16 +101,13 @@ class HeadFirstWorker(ThreadWorker):
         state = _Incoming(time.monotonic() + self.client_timeout)
         if conn.parser is not None:  # bytes a previous request's thread read ahead
             state.data += conn.parser.unreader.buf.getvalue()
-            self.buffered += len(state.data)
             conn.parser.unreader.buf = type(conn.parser.unreader.buf)()
+            self.buffered += len(state.data)
         else:
-            _set_stall_timeouts(conn.sock, self.client_timeout)
+            _set_send_timeout(conn.sock, self.client_timeout)
         conn.sock.setblocking(False)
         self.incoming[conn] = state
-        if self._complete(conn, state):
-            self._dispatch(conn, state, registered=False)
-            return
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable, conn))
+        self._progress(conn, state, registered=False)
 
     def _readable(self, conn, _sock):
         state = self.incoming.get(conn)
@@ -102,60 +124,116 @@ class HeadFirstWorker(ThreadWorker):
             return
         state.data += data
         self.buffered += len(data)
-        if self._complete(conn, state):
-            self._dispatch(conn, state, registered=True)
-        elif state.head_end < 0 and len(state.data) > HEAD_MAX_BYTES:
-            self._drop(conn, _431)
+        if self.buffered > BUFFERED_MAX_BYTES:
+            self._drop(conn, _503)
+            return
+        self._progress(conn, state, registered=True)
+
+    def _progress(self, conn, state: _Incoming, registered: bool) -> None:
+        try:
+            complete = self._complete(conn, state)
+        except Refused as refused:
+            self._drop(conn, refused.answer)
+            return
+        if complete:
+            self._dispatch(conn, state, registered)
+        elif not registered:
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable, conn))
 
     def _complete(self, conn, state: _Incoming) -> bool:
-        if state.head_end < 0:
-            found = _HEAD_END.search(state.data, state.scanned)
-            if found is None:
-                state.scanned = max(len(state.data) - 3, 0)
-                return False
-            state.head_end = found.end()
-            head = bytes(state.data[:state.head_end])
-            length = _CONTENT_LENGTH.search(head)
-            body = int(length.group(1)) if length else 0
-            if (_CHUNKED.search(head) or body > BODY_BUFFER_BYTES
-                    or self.buffered + body > BUFFERED_MAX_BYTES):
-                body = 0  # the thread reads it, under the stall timeouts
-            state.wanted = state.head_end + body
-            if body and len(state.data) < state.wanted and _EXPECT.search(head):
-                # answer the client's Expect here (and drop the header so gunicorn does not
-                # answer it again): it sends its body now instead of after waiting for us
-                self._continue(conn, state, body)
-        return len(state.data) >= state.wanted
+        if state.head_end < 0 and not self._read_head(conn, state):
+            return False
+        if state.chunked:
+            return self._read_chunks(state)
+        return len(state.data) >= state.length
 
-    def _continue(self, conn, state: _Incoming, body: int) -> None:
+    def _read_head(self, conn, state: _Incoming) -> bool:
+        found = _HEAD_END.search(state.data, state.scanned)
+        if found is None:
+            if len(state.data) > HEAD_MAX_BYTES:
+                raise Refused(_431)
+            state.scanned = max(len(state.data) - 3, 0)
+            return False
+        state.head_end = found.end()
+        head = bytes(state.data[:state.head_end])
+        state.chunked = bool(_CHUNKED.search(head))
+        length = _CONTENT_LENGTH.search(head)
+        declared = int(length.group(1)) if length else 0
+        if declared > MAX_BODY_BYTES:
+            raise Refused(_413)
+        state.length = state.head_end + declared
+        state.chunk_at = state.head_end
+        if ((declared or state.chunked) and len(state.data) == state.head_end
+                and _EXPECT.search(head)):
+            self._continue(conn, state)
+        return True
+
+    def _continue(self, conn, state: _Incoming) -> None:
+        """Answer the client's Expect here, so it sends its body now rather than after waiting
+        for us, and drop the header so that gunicorn does not answer it a second time."""
         head = _EXPECT.sub(b"", bytes(state.data[:state.head_end]), count=1)
-        self.buffered -= state.head_end - len(head)
+        shift = state.head_end - len(head)
+        self.buffered -= shift
         state.data[:state.head_end] = head
-        state.head_end = len(head)
-        state.wanted = state.head_end + body
+        state.head_end -= shift
+        state.length -= shift
+        state.chunk_at -= shift
         try:
             conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
         except OSError:
             pass
 
+    def _read_chunks(self, state: _Incoming) -> bool:
+        """Walk the chunked framing as far as it has arrived: True once the last chunk and the
+        trailers are in. Each call resumes at the chunk it stopped at."""
+        data = state.data
+        while True:
+            size_line = _CHUNK_SIZE.match(data, state.chunk_at)
+            if size_line is None:
+                pending = data[state.chunk_at:state.chunk_at + CHUNK_LINE_MAX + 1]
+                if b"\n" in pending or len(pending) > CHUNK_LINE_MAX:
+                    raise Refused(_400)
+                return False
+            size = int(size_line.group(1), 16)
+            if size == 0:
+                rest = size_line.end()
+                if data[rest:rest + 2] == b"\r\n":
+                    return True
+                if data.find(b"\r\n\r\n", rest) >= 0:  # trailers, then the blank line
+                    return True
+                if len(data) - rest > HEAD_MAX_BYTES:
+                    raise Refused(_431)
+                return False
+            if state.chunked_bytes + size > MAX_BODY_BYTES:
+                raise Refused(_413)
+            after = size_line.end() + size
+            if len(data) < after + 2:
+                return False
+            if data[after:after + 2] != b"\r\n":
+                raise Refused(_400)
+            state.chunked_bytes += size
+            state.chunk_at = after + 2
+
     def _dispatch(self, conn, state: _Incoming, registered: bool) -> None:
-        del self.incoming[conn]
-        self.buffered -= len(state.data)
+        self._forget(conn)
         if registered:
             self.poller.unregister(conn.sock)
+        conn.sock.setblocking(True)
         if conn.parser is None:
             # what TConn.init does for plain HTTP/1.x, with the bytes already read put back
-            conn.sock.setblocking(True)
             conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
             conn.initialized = True
         conn.parser.unreader.unread(bytes(state.data))
         conn.data_ready = True
         super().enqueue_req(conn)
 
-    def _drop(self, conn, answer: bytes | None) -> None:
+    def _forget(self, conn) -> None:
         state = self.incoming.pop(conn, None)
         if state is not None:
             self.buffered -= len(state.data)
+
+    def _drop(self, conn, answer: bytes | None) -> None:
+        self._forget(conn)
         try:
             self.poller.unregister(conn.sock)
         except (KeyError, ValueError, OSError):
@@ -187,13 +265,12 @@ class HeadFirstWorker(ThreadWorker):
                 self._drop(conn, None if stopping else _408)
 
 
-def _set_stall_timeouts(sock: socket.socket, seconds: float) -> None:
-    """Kernel timeouts for the blocking reads and writes a thread makes: a client that stops
-    reading our answer, or stops sending a body, frees the thread after `seconds`."""
+def _set_send_timeout(sock: socket.socket, seconds: float) -> None:
+    """A kernel timeout for the blocking writes a thread makes: a client that stops reading its
+    answer frees the thread after `seconds` without progress."""
     whole = int(seconds)
-    value = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
-    for option in (socket.SO_RCVTIMEO, socket.SO_SNDTIMEO):
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, option, value)
-        except OSError:
-            pass
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                        struct.pack("ll", whole, int((seconds - whole) * 1_000_000)))
+    except OSError:
+        pass

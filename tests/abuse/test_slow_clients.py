@@ -83,11 +83,18 @@ def _healthz(host: str, port: int) -> float:
     return time.monotonic() - started
 
 
+# never finished: part of the head; a head and part of its body; part of a chunked body
+UNFINISHED = [
+    b"POST /v1/t1/software_configs HTTP/1.1\r\nHost: t\r\nX-Slow: 1",
+    b"POST /v1/t1/software_configs HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{\"na",
+    b"POST /v1/t1/software_configs HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"10\r\n{\"name\"",
+]
+
+
 def _half_open(host: str, port: int, index: int) -> socket.socket:
     sock = socket.create_connection((host, port), timeout=5)
-    # a request line and part of the headers, never the blank line that ends them
-    sock.sendall(f"POST /v1/t1/software_configs HTTP/1.1\r\nHost: t\r\nX-Slow: {index}"
-                 .encode())
+    sock.sendall(UNFINISHED[index % len(UNFINISHED)])
     return sock
 
 
@@ -171,11 +178,27 @@ def test_ordinary_requests_still_work(server):
         answer = _read_answers(sock, 1)
         assert answer.startswith(b"HTTP/1.1 200") and b"100 Continue" not in answer
 
-    # chunked
-    chunked = (f"POST /v1/t1/software_configs HTTP/1.1\r\n{auth}Content-Type: application/json"
-               f"\r\nTransfer-Encoding: chunked\r\n\r\n{len(body):x}\r\n").encode() + body + \
-        b"\r\n0\r\n\r\n"
+    # chunked, in one piece and in pieces (with a chunk extension and a trailer)
+    chunked_head = (f"POST /v1/t1/software_configs HTTP/1.1\r\n{auth}Content-Type: "
+                    "application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    chunked = chunked_head + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
     assert _exchange(host, port, chunked).startswith(b"HTTP/1.1 200")
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(chunked_head)
+        for start in range(0, len(body), 9):
+            piece = body[start:start + 9]
+            sock.sendall(f"{len(piece):x};ext=1\r\n".encode() + piece + b"\r\n")
+            time.sleep(0.01)
+        sock.sendall(b"0\r\nX-Trailer: t\r\n\r\n")
+        assert _read_answers(sock, 1).startswith(b"HTTP/1.1 200")
+
+    # refused in the loop, in the app's error shape: too large a body, broken chunk framing
+    too_large = _exchange(host, port, post.replace(f"Content-Length: {len(body)}".encode(),
+                                                   b"Content-Length: 5000000") + b"\r\n")
+    assert too_large.startswith(b"HTTP/1.1 413")
+    assert json.loads(too_large.split(b"\r\n\r\n", 1)[1])["error"]["type"] == "PayloadTooLarge"
+    broken = _exchange(host, port, chunked_head + b"zz\r\nhello\r\n0\r\n\r\n")
+    assert broken.startswith(b"HTTP/1.1 400")
 
     # a head over the limit is refused, not buffered without end
     huge = b"GET /healthz HTTP/1.1\r\nHost: t\r\n" + b"X-Pad: " + b"a" * 40000 + b"\r\n"
