@@ -39,10 +39,9 @@ def register(subparsers, name: str, help_text: str) -> None:
                         help="threads per gunicorn worker; each long-polling agent holds one "
                         "(default %(default)s)")
     parser.add_argument("--client-timeout", type=float, default=30, metavar="SECONDS",
-                        help="how long a client may take to send its request head (and a body "
-                        "of up to 1 MiB), and the longest stall while reading the rest of a "
-                        "body or writing an answer, before the connection is closed; slow "
-                        "clients hold no thread meanwhile (default %(default)g)")
+                        help="how long a client may take to send its whole request (then "
+                        "408), and the longest stall while it reads an answer; under --workers "
+                        "slow clients hold no thread meanwhile (default %(default)g)")
     parser.add_argument("--deployment-timeout", type=float, default=3600, metavar="SECONDS",
                         help="how long a deployment may stay IN_PROGRESS when it sets no "
                         "deploy_timeout of its own (default %(default)g)")
