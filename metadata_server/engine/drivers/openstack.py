@@ -18,6 +18,12 @@ def _not_found(exc: Exception) -> bool:
     return type(exc).__name__ in ("NotFoundException", "ResourceNotFound")
 
 
+def _server(server_id: str) -> Any:
+    """A server known by id: the sdk otherwise looks the id up to tell a server from a volume."""
+    from openstack.compute.v2.server import Server
+    return Server(id=server_id)
+
+
 def _clean(values: dict) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
@@ -98,7 +104,7 @@ class OpenStackDriver:
             status = (current.status or "").upper()
             if status == done:
                 return current
-            if status in ("ERROR", "ERROR_RESTORING"):
+            if status.startswith("ERROR"):   # ERROR, ERROR_ATTACHING, ERROR_RESTORING ...
                 fault = getattr(current, "fault", None) or {}
                 detail = fault.get("message") if isinstance(fault, dict) else fault
                 raise CloudError(f"{what} went to {status}" + (f": {detail}" if detail else ""))
@@ -107,7 +113,7 @@ class OpenStackDriver:
             self._sleep(self.poll_interval)
 
     def _ready_or_deleted(self, read: Callable[[], Any], done: str, what: str,
-                          delete: Callable[[], None]) -> Any:
+                          delete: Callable[[], None], undone: str = "deleted") -> Any:
         """Wait for `done`; what never gets there is deleted before the error is raised, so a
         failed create leaves nothing in the cloud (the resource has no id to delete it by)."""
         try:
@@ -117,7 +123,7 @@ class OpenStackDriver:
                 delete()
             except Exception as cleanup:  # the first error is what the user must see
                 raise CloudError(f"{exc}; deleting it failed too: {cleanup}") from None
-            raise CloudError(f"{exc} (deleted)") from None
+            raise CloudError(f"{exc} ({undone})") from None
 
     def _wait_gone(self, read: Callable[[], Any], what: str) -> None:
         """Until the cloud answers 404: what depends on it (ports, volumes) can go after."""
@@ -314,15 +320,19 @@ class OpenStackDriver:
 
     def _create_volume_attachment(self, name, p):
         attachment = self.conn.compute.create_volume_attachment(
-            p["instance_uuid"], p["volume_id"], **_clean({"device": p.get("mountpoint")}))
+            _server(p["instance_uuid"]), p["volume_id"], **_clean({"device": p.get("mountpoint")}))
         volume_id = attachment.volume_id or p["volume_id"]
-        self._wait(lambda: self.conn.block_storage.get_volume(volume_id), "IN-USE",
-                   f"volume {volume_id}")
+        self._ready_or_deleted(
+            lambda: self.conn.block_storage.get_volume(volume_id), "IN-USE", f"volume {volume_id}",
+            lambda: self.conn.compute.delete_volume_attachment(
+                _server(p["instance_uuid"]), volume_id, ignore_missing=True),
+            "detached")
         return f"{p['instance_uuid']}:{volume_id}", {"device": attachment.device}
 
     def _delete_volume_attachment(self, attachment_id):
         server_id, _, volume_id = attachment_id.partition(":")
-        self.conn.compute.delete_volume_attachment(server_id, volume_id, ignore_missing=True)
+        self.conn.compute.delete_volume_attachment(_server(server_id), volume_id,
+                                                   ignore_missing=True)
         # the volume can be deleted, or attached elsewhere, once it is detached
         self._wait(lambda: self.conn.block_storage.get_volume(volume_id), "AVAILABLE",
                    f"volume {volume_id}")
