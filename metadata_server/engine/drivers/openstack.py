@@ -118,7 +118,7 @@ class OpenStackDriver:
         failed create leaves nothing in the cloud (the resource has no id to delete it by)."""
         try:
             return self._wait(read, done, what)
-        except CloudError as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever stopped the wait, undo the create
             try:
                 delete()
             except Exception as cleanup:  # the first error is what the user must see
@@ -136,7 +136,8 @@ class OpenStackDriver:
                     return
                 raise
             status = (current.status or "").upper()
-            if status in ("ERROR", "ERROR_DELETING"):
+            # a server in ERROR is deleted like any other; a volume may fail to be
+            if status == "ERROR_DELETING":
                 raise CloudError(f"{what} went to {status} while deleting")
             if time.monotonic() > deadline:
                 raise CloudError(f"{what} still {status} after {self.wait_timeout:.0f} s")
