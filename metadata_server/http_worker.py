@@ -104,7 +104,7 @@ class HeadFirstWorker(ThreadWorker):
             conn.parser.unreader.buf = type(conn.parser.unreader.buf)()
             self.buffered += len(state.data)
         else:
-            _set_send_timeout(conn.sock, self.client_timeout)
+            _set_stall_timeouts(conn.sock, self.client_timeout)
         conn.sock.setblocking(False)
         self.incoming[conn] = state
         self._progress(conn, state, registered=False)
@@ -265,12 +265,15 @@ class HeadFirstWorker(ThreadWorker):
                 self._drop(conn, None if stopping else _408)
 
 
-def _set_send_timeout(sock: socket.socket, seconds: float) -> None:
-    """A kernel timeout for the blocking writes a thread makes: a client that stops reading its
-    answer frees the thread after `seconds` without progress."""
+def _set_stall_timeouts(sock: socket.socket, seconds: float) -> None:
+    """Kernel timeouts for the blocking calls a thread makes: a client that stops reading its
+    answer frees the thread after `seconds` without progress. A thread should never need to
+    read (its request is whole in the buffer); should gunicorn's parser ever see the framing
+    otherwise than this loop did, the read timeout bounds that too."""
     whole = int(seconds)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
-                        struct.pack("ll", whole, int((seconds - whole) * 1_000_000)))
-    except OSError:
-        pass
+    value = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+    for option in (socket.SO_SNDTIMEO, socket.SO_RCVTIMEO):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, value)
+        except OSError:
+            pass
