@@ -120,6 +120,33 @@ def test_two_rotations_keep_both_previous_keys_in_their_grace(api, make_server, 
     assert _get_signed(api, second).status_code == 200
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("handle", ["AWS::CloudFormation::WaitConditionHandle",
+                                    "OS::Heat::WaitConditionHandle"])
+def test_a_wait_condition_url_lasts_the_grace(app, api, rotate, clock, handle):
+    from tests.waiting import until
+
+    attribute = {"get_resource": "handle"} if handle.startswith("AWS") else \
+        {"get_attr": ["handle", "endpoint"]}
+    response = api.post("/v1/t1/stacks", {"stack_name": "rot", "template": {
+        "heat_template_version": "2018-08-31",
+        "resources": {"handle": {"type": handle}},
+        "outputs": {"url": {"value": attribute}}}})
+    assert response.status_code == 201, response.json
+    engine = app.extensions["stoker-engine"]
+    stack = engine.wait(response.json["stack"]["id"], 30)
+    url = until(lambda: (lambda v: v if str(v).startswith("http") else None)(
+        engine.outputs(stack, "url")[0].get("output_value")), 10, "the handle URL", pause=0.01)
+    path = url.removeprefix("http://stoker.test")
+    body = ({"Status": "SUCCESS", "Reason": "r", "UniqueId": "1", "Data": "d"}
+            if handle.startswith("AWS") else {"status": "SUCCESS", "id": "1"})
+    send = api.as_(None).put if handle.startswith("AWS") else api.as_(None).post
+    rotate(timedelta(minutes=10))
+    assert send(path, body).status_code == 200
+    clock.now += timedelta(minutes=11)
+    assert send(path, body).status_code == 403
+
+
 @pytest.mark.parametrize("signature", ["é" * 64, "\u00ff", "%ZZ", ""])
 def test_odd_signatures_are_refused_not_errors(api, make_server, signature):
     registered = make_server(id="srv-odd")
