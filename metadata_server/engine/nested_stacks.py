@@ -23,11 +23,13 @@ class ChildStackFailed(Exception):
 
 
 class NestedStacks:
-    """Mixed into Engine (which sets `limits`)."""
+    """Mixed into Engine (which sets `limits` and `parse_cache`)."""
 
     def bind(self, definition: dict, identity, **options):
-        """bind_definition under this engine's limits."""
-        return bind_definition(definition, identity, limits=self.limits, **options)
+        """bind_definition under this engine's limits, each text parsed once for all stacks
+        (a group's members, a tree being counted)."""
+        return bind_definition(definition, identity, limits=self.limits,
+                               cache=self.parse_cache, **options)
 
     def check_stack_quota(self, tenant: str) -> None:
         """Heat's max_stacks_per_tenant: top-level stacks not deleted."""

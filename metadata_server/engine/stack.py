@@ -25,6 +25,7 @@ from metadata_server.engine.graph import Graph
 from metadata_server.engine.limits import DEFAULT, Limits
 from metadata_server.engine.liveness import LockFileLiveness
 from metadata_server.engine.nested_stacks import ChildStackFailed, NestedStacks
+from metadata_server.engine.parse_cache import ParseCache
 from metadata_server.engine.preview import Previews
 from metadata_server.engine.recovery import Recovery
 from metadata_server.engine.validation import dependency_graph, validate
@@ -61,6 +62,7 @@ class Engine(NestedStacks, Recovery, Previews):
         self.store, self.clock = store, clock
         self.limits = limits
         self._counted: set[str] = set()   # top-level stacks whose whole tree was counted
+        self.parse_cache = ParseCache.for_limits(limits)   # a text shared by stacks parsed once
         self.stacks = StackStore(store.engine)
         self.driver = driver or LocalDriver()
         self.endpoints = endpoints

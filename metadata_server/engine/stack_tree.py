@@ -25,7 +25,7 @@ from metadata_server.engine.template import StackIdentity, TemplateError
 from metadata_server.engine.template.functions import NeedsResource
 from metadata_server.service.errors import InvalidInput
 
-Bind = Callable[..., Any]   # engine.loader.bind_definition with the engine's limits
+Bind = Callable[..., Any]   # the engine's bind: its limits, its cache of parsed texts
 
 
 class _Tally:
@@ -113,7 +113,8 @@ def _count(bound, definition: dict, bind: Bind, limits: Limits, tally: _Tally, d
             raise _depth_error(limits, where)
         count, child = below
         try:
-            child_bound = bind(child, StackIdentity("", ""), child_of=defn.name, strict=False)
+            child_bound = bind(child, StackIdentity("", "", bound.identity.project_id),
+                               child_of=defn.name, strict=False)
         except StackValidationFailed as exc:
             if getattr(exc, "error_type", "") == "RequestLimitExceeded":
                 raise RequestLimitExceeded(f"{where}: {exc.message}") from None
