@@ -491,6 +491,7 @@ class Engine(NestedStacks, Recovery, Previews):
         elif not body["mark_unhealthy"] and (row["action"], row["status"]) == (st.CHECK, st.FAILED):
             rt.set_state(row, st.CHECK, st.COMPLETE, reason or "state changed")
         rt.recorder.flush()
+        self.stacks.purge_events(stack["id"], self.limits.max_events_per_stack)
 
     # -- suspend and resume ------------------------------------------------------------------
     def suspend_stack(self, tenant: str, name_or_id: str) -> None:
@@ -571,6 +572,8 @@ class Engine(NestedStacks, Recovery, Previews):
                                "status": st.COMPLETE, "status_reason": reason,
                                "created_at": self.clock()})
         rt.recorder.flush()
+        # signals come without an operation to end: each one keeps the stack within its events
+        self.stacks.purge_events(stack["id"], self.limits.max_events_per_stack)
 
     # -- running operations ------------------------------------------------------------------
     def _require_idle(self, stack: dict) -> None:

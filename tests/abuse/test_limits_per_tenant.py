@@ -61,3 +61,25 @@ def test_template_size(limited):
         "r": {"type": "big.yaml"}}}), files={"big.yaml": template})
     assert "max_template_size 1000" in refused(nested)
     assert stored_stacks(client) == []
+
+
+def test_events_kept_per_stack_between_operations(limited):
+    """Signals and mark-unhealthy record events without an operation ending: each keeps the
+    stack within its events too."""
+    client = limited(max_events_per_stack=5)
+    template = json.dumps({"heat_template_version": "2016-10-14", "resources": {
+        "h": {"type": "OS::Heat::WaitConditionHandle"}}})
+    stack = wait(client, create(client, template).json["stack"]["id"])
+    base = f"/v1/t1/stacks/s/{stack['id']}/resources/h"
+    for i in range(8):
+        response = client.post(f"{base}/signal", json={"id": str(i), "reason": f"signal {i}"})
+        assert response.status_code == 200, response.json
+    events = client.get(f"/v1/t1/stacks/s/{stack['id']}/events").json["events"]
+    assert [e["resource_status_reason"] for e in events] == [
+        f"status:SUCCESS reason:signal {i}" for i in range(3, 8)]
+    for unhealthy in (True, False) * 4:
+        response = client.patch(base, json={"mark_unhealthy": unhealthy})
+        assert response.status_code == 200, response.json
+    events = client.get(f"/v1/t1/stacks/s/{stack['id']}/events").json["events"]
+    assert len(events) == 5
+    assert events[-1]["resource_status"] == "CHECK_COMPLETE"
