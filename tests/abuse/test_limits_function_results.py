@@ -119,3 +119,24 @@ def test_function_explosion_costs_no_memory():
         """)
     assert grown["out"] == "RequestLimitExceeded"
     assert grown["grew_kb"] < 20_000, grown   # 40 GB if it were built
+
+
+def test_every_growing_function_is_refused_within_bounded_memory():
+    grown = peak_growth("""
+        from tests.abuse.test_limits_function_results import CASES, PARAMS, template
+        yaql = {"yaql_many": {"yaql": {"expression": "range(0, 100000000).select($ * 2)",
+                                       "data": {}}},
+                "yaql_big": {"yaql": {"expression": "'a' * 100000000", "data": {}}}}
+        values = {**{name: value for name, (value, _) in CASES.items()}, **yaql}
+        out = {}
+        for name, value in sorted(values.items()):
+            tpl = hot.parse_template(template(value, PARAMS), "t.json")
+            try:
+                hot.bind(tpl, None, {}, hot.StackIdentity("s", "i"))
+                out[name] = "built"
+            except hot.TemplateError as exc:
+                out[name] = exc.kind
+        """)
+    assert set(grown["out"]) == set(CASES) | {"yaql_many", "yaql_big"}
+    assert set(grown["out"].values()) <= {"RequestLimitExceeded", "ValueError"}, grown["out"]
+    assert grown["grew_kb"] < 30_000, grown   # each would take from 100 MB to 40 GB if built
