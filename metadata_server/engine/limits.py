@@ -29,8 +29,8 @@ class Limits:
     max_stacks_per_tenant: int = _limit(
         512, "top-level stacks one tenant may have (Heat: max_stacks_per_tenant)")
     max_events_per_stack: int = _limit(
-        1000, "events kept per stack; older ones are purged when an operation ends (Heat: "
-        "max_events_per_stack)")
+        1000, "events kept per stack; older ones are purged when an operation ends and after "
+        "a signal (Heat: max_events_per_stack)")
     max_yaml_aliases: int = _limit(
         1000, "YAML alias references (*name) in one template or environment")
     max_yaml_nodes: int = _limit(
