@@ -31,6 +31,9 @@ class Limits:
     max_events_per_stack: int = _limit(
         1000, "events kept per stack; older ones are purged when an operation ends and after "
         "a signal (Heat: max_events_per_stack)")
+    max_handle_signal_size: int = _limit(
+        4194304, "characters of the signals one wait condition handle keeps (ids, reasons and "
+        "data as JSON); a signal that would take it over is refused")
     max_yaml_aliases: int = _limit(
         1000, "YAML alias references (*name) in one template or environment")
     max_yaml_nodes: int = _limit(

@@ -1,4 +1,5 @@
-"""Per-tenant and per-stack limits: stacks per tenant, events kept per stack, template size."""
+"""Per-tenant and per-stack limits: stacks per tenant, events kept per stack, template size,
+signals kept per wait condition handle."""
 from __future__ import annotations
 
 import json
@@ -83,3 +84,21 @@ def test_events_kept_per_stack_between_operations(limited):
     events = client.get(f"/v1/t1/stacks/s/{stack['id']}/events").json["events"]
     assert len(events) == 5
     assert events[-1]["resource_status"] == "CHECK_COMPLETE"
+
+
+def test_signals_kept_per_wait_condition_handle(limited):
+    client = limited(max_handle_signal_size=2000)
+    template = json.dumps({"heat_template_version": "2016-10-14", "resources": {
+        "h": {"type": "OS::Heat::WaitConditionHandle"}}})
+    stack = wait(client, create(client, template).json["stack"]["id"])
+    signal = f"/v1/t1/stacks/s/{stack['id']}/resources/h/signal"
+    for i in range(3):
+        response = client.post(signal, json={"id": str(i), "data": "x" * 500})
+        assert response.status_code == 200, response.json
+    message = refused(client.post(signal, json={"id": "3", "data": "x" * 500}))
+    assert "more than the limit (max_handle_signal_size 2000, option " \
+           "--max-handle-signal-size)" in message
+    assert client.post(signal, json={"id": "2", "data": "y"}).status_code == 200   # replaces
+    assert client.post(signal, json={"id": "3", "data": "x" * 500}).status_code == 200
+    resource = client.get(f"/v1/t1/stacks/s/{stack['id']}/resources/h").json["resource"]
+    assert resource["resource_status"] == "CREATE_COMPLETE"

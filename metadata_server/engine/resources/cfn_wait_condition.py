@@ -61,7 +61,8 @@ class CfnWaitConditionHandle(WaitConditionHandle):
                 f"?sig={handle_signature(self.ctx.endpoints.signing_key, self.ctx.stack_id, self.name)}")
 
     def handle_signal(self, body):
-        self.data["signals"] = record_signal(self.data.get("signals") or {}, cfn_signal(body))
+        self.data["signals"] = record_signal(self.data.get("signals") or {}, cfn_signal(body),
+                                             self.ctx.engine.limits)
 
     def attribute(self, name):
         return super(WaitConditionHandle, self).attribute(name)

@@ -10,7 +10,8 @@ import json
 import uuid
 from datetime import datetime
 
-from metadata_server.engine.errors import Cancelled, StackValidationFailed
+from metadata_server.engine.errors import Cancelled, RequestLimitExceeded, StackValidationFailed
+from metadata_server.engine.limits import named
 from metadata_server.engine.resources.base import Prop, Resource
 from metadata_server.service.credentials import sign
 
@@ -29,8 +30,10 @@ def handle_signature(signing_key: str, stack_id: str, resource: str) -> str:
     return sign(signing_key, "waitcondition", stack_id, resource)
 
 
-def record_signal(signals: dict, body) -> dict:
-    """Heat's rules: defaults, then exactly the four keys; a repeated id overwrites."""
+def record_signal(signals: dict, body, limits) -> dict:
+    """Heat's rules: defaults, then exactly the four keys; a repeated id overwrites. Refused
+    when the handle's signals would outgrow max_handle_signal_size (each new id adds one, and
+    the handle keeps them all)."""
     body = dict(body or {}) if isinstance(body, dict) else {"data": body}
     count = len(signals) + 1
     body.setdefault("status", "SUCCESS")
@@ -44,6 +47,11 @@ def record_signal(signals: dict, body) -> dict:
     signals = dict(signals)
     signals[str(body["id"])] = {"data": body["data"], "reason": body["reason"],
                                 "status": body["status"]}
+    size = len(json.dumps(signals))
+    if size > limits.max_handle_signal_size:
+        raise RequestLimitExceeded(
+            f"The signals of this wait condition handle would take {size} characters, more "
+            f"than the limit ({named(limits, 'max_handle_signal_size')})")
     return signals
 
 
@@ -57,7 +65,8 @@ class WaitConditionHandle(Resource):
         self.data["signals"] = {}
 
     def handle_signal(self, body):
-        self.data["signals"] = record_signal(self.data.get("signals") or {}, body)
+        self.data["signals"] = record_signal(self.data.get("signals") or {}, body,
+                                             self.ctx.engine.limits)
 
     def handle_delete(self, token):
         self.data["signals"] = {}
