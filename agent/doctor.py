@@ -22,7 +22,7 @@ from agent.paths import Paths, root_from
 from agent.state import RUNNING, StateStore
 from collector import config as agent_config
 from collector.errors import ConfigError
-from collector.http_client import HttpClient, TransportError
+from collector.http_client import HttpClient, ResponseTooLarge, TransportError
 from collector.http_errors import redact_url
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -82,6 +82,8 @@ def _server(config, http: HttpClient, clock) -> list[tuple[str, str, str]]:
     before = clock()
     try:
         resp = http.request("GET", url, headers, timeout=watch.get("timeout") or 10.0)
+    except ResponseTooLarge as exc:
+        return [(FAIL, "server", f"{exc.url}: {exc.reason}")]
     except TransportError as exc:
         return [(FAIL, "server", f"cannot reach {shown}: {exc.reason}")]
     after = clock()

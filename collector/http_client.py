@@ -16,6 +16,9 @@ agent's. What it keeps of requests' behaviour, because the agent relied on it:
   after a POST, become GET without a body). Unlike requests, a redirect to another origin drops
   X-Auth-Token too, not only Authorization: a token must not follow a redirect off its server.
 - Credentials in the URL (`http://user:pw@host/`) become Basic authorization.
+- An answer's body is capped (`max_body`, 64 MiB by default) as read and again as decompressed,
+  so neither a huge answer nor a small gzip bomb can exhaust the guest's memory
+  (ResponseTooLarge).
 - gzip and deflate answers are decoded; one idle connection per origin is kept for the next
   request (a long poll reuses it), and a reused connection the server had closed is replaced once
   for idempotent methods.
@@ -31,11 +34,11 @@ import json
 import os
 import select
 import threading
-import zlib
 from typing import Any, Mapping
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
-from collector.http_errors import SOCKET_TIMEOUTS, describe
+from collector import http_body
+from collector.http_errors import SOCKET_TIMEOUTS, describe, redact_url
 
 USER_AGENT = "stoker-agent"
 MAX_REDIRECTS = 10
@@ -59,6 +62,16 @@ class TransportError(Exception):
 
 class Timeout(TransportError):
     """No answer within the timeout."""
+
+
+class ResponseTooLarge(TransportError):
+    """The answer's body, as sent or decompressed, is over the client's `max_body` (`limit`).
+    `url` (redacted) is the one that answered, a redirect's target included."""
+
+    def __init__(self, reason: str, url: str, limit: int):
+        super().__init__(reason)
+        self.url = url
+        self.limit = limit
 
 
 class Headers(dict):
@@ -121,8 +134,9 @@ def with_query(url: str, params: Mapping[str, Any] | None) -> str:
 
 class HttpClient:
     def __init__(self, verify: bool | str = True, user_agent: str = USER_AGENT,
-                 max_redirects: int = MAX_REDIRECTS):
+                 max_redirects: int = MAX_REDIRECTS, max_body: int = http_body.MAX_RESPONSE_BYTES):
         self.verify = verify
+        self.max_body = max_body
         self.user_agent = user_agent
         self.max_redirects = max_redirects
         self._idle: dict[tuple, http.client.HTTPConnection] = {}
@@ -184,7 +198,7 @@ class HttpClient:
             try:
                 conn.request(method, target, body=body, headers=headers)
                 answer = conn.getresponse()
-                data = answer.read()
+                data = http_body.read_capped(answer, self.max_body)
             except BaseException as exc:  # Stopped (a SIGTERM during a long poll) too: the connection is spent
                 conn.close()
                 if isinstance(exc, Exception):
@@ -192,14 +206,17 @@ class HttpClient:
                             and isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError,
                                                  ConnectionResetError))):
                         continue  # the server closed the kept-alive connection meanwhile
-                    raise _failure(exc) from None
+                    raise _failure(exc, url) from None
                 raise
             if answer.will_close:
                 conn.close()
             else:
                 self._checkin(key, conn)
-            return Response(answer.status, answer.reason, Headers(answer.getheaders()),
-                            _decoded(data, answer.getheader("Content-Encoding")), url)
+            try:
+                data = http_body.decoded(data, answer.getheader("Content-Encoding"), self.max_body)
+            except http_body.BodyError as exc:
+                raise _failure(exc, url) from None
+            return Response(answer.status, answer.reason, Headers(answer.getheaders()), data, url)
         raise AssertionError("unreachable")
 
     def _checkout(self, key: tuple, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
@@ -257,9 +274,13 @@ class HttpClient:
         return self._tls
 
 
-def _failure(exc: Exception) -> TransportError:
+def _failure(exc: Exception, url: str) -> TransportError:
     if isinstance(exc, TransportError):
         return exc
+    if isinstance(exc, http_body.TooLarge):
+        return ResponseTooLarge(str(exc), redact_url(url), exc.limit)
+    if isinstance(exc, http_body.BodyError):
+        return TransportError(str(exc))
     if isinstance(exc, SOCKET_TIMEOUTS):
         return Timeout("timed out")
     if isinstance(exc, http.client.RemoteDisconnected):
@@ -282,21 +303,6 @@ def _dropped(sock: Any) -> bool:
         return bool(select.select([sock], [], [], 0)[0])
     except (OSError, ValueError):
         return True
-
-
-def _decoded(data: bytes, encoding: str | None) -> bytes:
-    encoding = (encoding or "").strip().lower()
-    try:
-        if encoding in ("gzip", "x-gzip"):
-            return zlib.decompress(data, 16 + zlib.MAX_WBITS)
-        if encoding == "deflate":
-            try:
-                return zlib.decompress(data)
-            except zlib.error:
-                return zlib.decompress(data, -zlib.MAX_WBITS)  # raw deflate, as some servers send
-    except zlib.error as exc:
-        raise TransportError(f"cannot decode the {encoding} answer ({exc})") from None
-    return data
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

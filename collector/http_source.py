@@ -6,7 +6,7 @@ import json
 from typing import Mapping
 
 from collector.errors import SourceNotAvailable
-from collector.http_client import HttpClient, Response, Timeout, TransportError
+from collector.http_client import HttpClient, ResponseTooLarge, Response, Timeout, TransportError
 from collector.http_errors import redact_url
 
 POLL_INTERVAL_HEADER = "X-Stoker-Poll-Interval"
@@ -21,6 +21,8 @@ def request(http: HttpClient, method: str, url: str, timeout: float,
         return http.request(method, url, headers=sent, body=body, timeout=timeout)
     except Timeout:
         raise SourceNotAvailable(f"no answer from {redact_url(url)} within {timeout:g}s") from None
+    except ResponseTooLarge as exc:
+        raise SourceNotAvailable(f"{exc.url}: {exc.reason}") from None
     except TransportError as exc:
         raise SourceNotAvailable(f"cannot reach {redact_url(url)}: {exc.reason}") from None
 

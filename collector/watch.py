@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Mapping
 from collector import http_source
 from collector.base import Option, non_negative_float, positive_float
 from collector.errors import SourceNotAvailable, SourceNotConfigured
-from collector.http_client import HttpClient, Timeout, TransportError, with_query
+from collector.http_client import HttpClient, ResponseTooLarge, Timeout, TransportError, with_query
 from collector.http_errors import redact_url
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ class WatchCollector:
             resp = self._http.request("GET", with_query(self.metadata_url, params), headers, timeout=timeout)
         except Timeout:
             raise SourceNotAvailable(f"no answer from {url} within {timeout:g}s") from None
+        except ResponseTooLarge as exc:
+            raise SourceNotAvailable(f"{exc.url}: {exc.reason}") from None
         except TransportError as exc:
             raise SourceNotAvailable(f"cannot reach {url}: {exc.reason}") from None
 

@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from collector.http_client import HttpClient, Timeout, TransportError, with_query
+from collector.http_client import HttpClient, ResponseTooLarge, Timeout, TransportError, with_query
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -293,3 +293,15 @@ def test_https_goes_through_a_connect_tunnel(tls_replay, tls_files, no_proxy_env
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_answer_over_the_cap_is_refused_and_the_client_carries_on(replay):
+    replay.add("GET", "/big", 200, b"x" * 2000)
+    replay.add("GET", "/small", 200, b"fine")
+    client = HttpClient(max_body=1000)
+    try:
+        with pytest.raises(ResponseTooLarge, match=r"^the answer is 2000 bytes \(Content-Length\), over the limit of 1000 bytes$"):
+            client.request("GET", replay.base + "/big")
+        assert client.request("GET", replay.base + "/small").body == b"fine"
+    finally:
+        client.close()
