@@ -4,7 +4,8 @@ is back, even across agent restarts.
 
 One entry per deployment id (`<outbox>/<id>.json`), holding the payload exactly as the hook
 produced it and the result's attempt id: a retry resends that same result with the same
-`X-Stoker-Attempt`, never a new one. Retries back off exponentially with jitter; the time of the
+`X-Stoker-Attempt`, never a new one. Retries back off exponentially with jitter, and never come
+sooner than a server's `Retry-After` asked (capped, see collector/retry_after.py); the time of the
 next try is kept in the entry, so a restarted agent does not hammer a server that is down. Entries
 the server refused for good (a 4xx other than 408/429) are moved to `<outbox>/rejected/` for the
 operator rather than retried forever.
@@ -125,7 +126,7 @@ class Outbox:
         except SignalError as exc:
             if exc.retryable:
                 entry["tries"] = tries = entry.get("tries", 0) + 1
-                delay = self.retry_delay(tries)
+                delay = max(self.retry_delay(tries), exc.retry_after or 0.0)
                 entry["next_try_at"] = self.clock() + delay
                 entry["last_error"] = str(exc)
                 atomic.write_json(path, entry, indent=None)

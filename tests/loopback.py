@@ -2,6 +2,7 @@
 
 Answers come from a queue (`respond`) or, when the queue is empty, from `handler(request)`;
 every request is recorded, and `wait_for(n)` blocks until n have arrived (no sleeps in tests).
+An answer that names a `Date` header is sent with that one instead of the real clock's.
 Loaded by path from both tests/agent and tests/collector conftests.
 """
 from __future__ import annotations
@@ -53,7 +54,10 @@ class Loopback:
                 if answer is None:
                     answer = owner.handler(request)
                 status, headers, body = answer
-                self.send_response(status)
+                if "Date" in headers:
+                    self.send_response_only(status)  # the answer's own Date, not the real clock's
+                else:
+                    self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
                 if status not in (204, 304):

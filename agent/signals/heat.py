@@ -24,10 +24,11 @@ class HeatTransport:
 
     def __init__(self, http: HttpClient | None = None, keystone: Keystone | None = None,
                  attempts: int = 3, backoff: float = 0.5, timeout: float = 10.0,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
         self.http = http or HttpClient()
-        self.keystone = keystone or Keystone(self.http, timeout)
+        self.keystone = keystone or Keystone(self.http, timeout, clock=clock)
         self.attempts, self.backoff, self.timeout, self.sleep = attempts, backoff, timeout, sleep
+        self.clock = clock
 
     def target(self, endpoint: str, values: dict[str, Any]) -> str:
         stack, resource = values.get("deploy_stack_id"), values.get("deploy_resource_name")
@@ -50,7 +51,7 @@ class HeatTransport:
                 headers[ATTEMPT_HEADER] = attempt
             try:
                 request_json(self.http, "POST", url, self.body(values, payload), headers, self.attempts,
-                             self.backoff, self.timeout, self.sleep)
+                             self.backoff, self.timeout, self.sleep, clock=self.clock)
                 return
             except SignalError as exc:
                 if retry or " answered 401 " not in str(exc):

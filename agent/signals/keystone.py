@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from agent.signals.base import SignalError
 from collector.http_client import HttpClient, TransportError
+from collector.retry_after import retry_after
 
 # Refresh a token this long before keystone says it expires.
 EXPIRY_MARGIN = 60.0
@@ -91,8 +92,9 @@ class Keystone:
             raise SignalError(f"keystone {url} refused the deployment's credentials ({resp.status})",
                               retryable=False)
         if resp.status != 201 or "X-Subject-Token" not in resp.headers:
-            raise SignalError(f"keystone {url} answered {resp.status} {resp.reason}",
-                              retryable=resp.status >= 500 or resp.status in (408, 429))
+            retryable = resp.status >= 500 or resp.status in (408, 429)
+            raise SignalError(f"keystone {url} answered {resp.status} {resp.reason}", retryable=retryable,
+                              retry_after=retry_after(resp.headers, self.clock()) if retryable else None)
         try:
             token_body = resp.json()["token"]
         except (ValueError, KeyError, TypeError):
