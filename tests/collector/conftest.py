@@ -53,7 +53,12 @@ class Replay:
                     self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if status not in (204, 304) and self.command != "HEAD":
-                    self.wfile.write(data)
+                    try:
+                        self.wfile.write(data)
+                    except (BrokenPipeError, ConnectionResetError):
+                        # the client hung up on the headers: a client refusing an answer too large
+                        self.close_connection = True
+                        return
                 if close:
                     self.close_connection = True
 
