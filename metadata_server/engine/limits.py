@@ -39,8 +39,9 @@ class Limits:
     max_yaml_nodes: int = _limit(
         200000, "values in one template or environment once its YAML aliases are expanded")
     max_function_result_size: int = _limit(
-        1048576, "size of one function's result (characters of its strings plus one per "
-        "item, key and value)")
+        1048576, "size of one function's result, and of a resource's resolved properties or "
+        "metadata and an output's value (characters of its strings plus one per item, key "
+        "and value)")
     max_function_iterations: int = _limit(
         10000, "copies one repeat makes of its template")
     yaql_limit_iterators: int = _limit(

@@ -140,3 +140,56 @@ def test_every_growing_function_is_refused_within_bounded_memory():
     assert set(grown["out"]) == set(CASES) | {"yaql_many", "yaql_big"}
     assert set(grown["out"].values()) <= {"RequestLimitExceeded", "ValueError"}, grown["out"]
     assert grown["grew_kb"] < 30_000, grown   # each would take from 100 MB to 40 GB if built
+
+
+def test_references_repeated_in_plain_lists_are_refused_before_anything_is_stored(limited):
+    """No function grows here: a list of 20 references to one 100,000-character parameter is
+    2 MB once resolved and stored (20,000 of them fit in a template: 2 GB)."""
+    client = limited()
+    message = refused(create(client, template([S] * 20, PARAMS)))
+    assert "template:1:" in message and ": resources.v.properties: The resolved properties " \
+        "would be larger than the limit (max_function_result_size 1048576" in message
+    body = json.loads(template("small", PARAMS))
+    body["outputs"] = {"o": {"value": {"k": [S] * 20}}}
+    message = refused(create(client, json.dumps(body)))
+    assert "outputs.o.value: The resolved output value would be larger" in message
+    assert stored_stacks(client) == []
+
+
+def test_references_to_resources_are_measured_when_resolved(limited):
+    client = limited(max_function_result_size=1000)
+    body = json.loads(template({"list_join": ["", ["a" * 100] * 5]}))
+    body["resources"]["w"] = {"type": "OS::Heat::Value", "properties": {
+        "value": [{"get_attr": ["v", "value"]}] * 3}}
+    body["outputs"] = {"o": {"value": [{"get_attr": ["v", "value"]}] * 3}}
+    response = create(client, json.dumps(body))
+    assert response.status_code == 201, response.json   # 500 characters, 3 times: known later
+    stack = wait(client, response.json["stack"]["id"])
+    assert stack["status"] == "FAILED"
+    assert "resources.w.properties: The resolved properties would be larger than the limit " \
+           "(max_function_result_size 1000" in stack["status_reason"]
+    output = client.get(f"/v1/t1/stacks/s/{stack['id']}/outputs/o").json["output"]
+    assert "The resolved output value would be larger" in output["output_error"]
+
+
+def test_references_to_resources_cost_no_memory():
+    grown = peak_growth("""
+        import tempfile
+        from metadata_server.engine.drivers import FakeDriver
+        from metadata_server.engine.stack import Engine
+        from metadata_server.store import open_store
+        big = {"list_join": ["", ["a" * 100_000] * 5]}
+        body = {"heat_template_version": "2016-10-14", "resources": {
+            "v": {"type": "OS::Heat::Value", "properties": {"value": big}},
+            "w": {"type": "OS::Heat::Value", "properties": {
+                "value": [{"get_attr": ["v", "value"]}] * 400}}}}
+        with tempfile.TemporaryDirectory() as state:
+            engine = Engine(open_store(f"sqlite:///{state}/stoker.db"), driver=FakeDriver())
+            try:
+                stack = engine.create_stack("t", {"stack_name": "s", "template": body})
+                out = engine.wait(stack["id"], 60)["status_reason"]
+            finally:
+                engine.close()
+        """)
+    assert "The resolved properties would be larger" in grown["out"], grown["out"]
+    assert grown["grew_kb"] < 30_000, grown   # 200 MB resolved, more once stored

@@ -14,6 +14,7 @@ from .conditions import Conditions
 from .environment import Environment
 from .errors import TemplateError, did_you_mean
 from .functions import Function, NeedsResource, check_static, parse
+from .functions.sizes import section_too_big
 from .model import Template
 from .parameters import check, describe
 from .registry import ResourceRegistry, is_template_path
@@ -155,14 +156,18 @@ def bind(template: Template, environment: Environment | None = None,
         parsed = parse(output.value, b._scope("unknown"), path + ("value",)) if enabled else None
         b._outputs[name] = (enabled, parsed)
 
-    # anything that needs no resource is computed now, so bad arguments fail at validation
+    # anything that needs no resource is computed now, so bad arguments fail at validation,
+    # and a section already larger than the limit is refused before anything is stored
     static = b._static()
-    for (name, _section), parsed in b._parsed.items():
-        if b._enabled[name]:
-            check_static(parsed, static)
-    for enabled, parsed in b._outputs.values():
-        if enabled:
-            check_static(parsed, static)
+    cap = template.limits.max_function_result_size
+    sections = [(("resources", name, section), section, parsed)
+                for (name, section), parsed in b._parsed.items() if b._enabled[name]]
+    sections += [(("outputs", name, "value"), "output value", parsed)
+                 for name, (enabled, parsed) in b._outputs.items() if enabled]
+    for path, what, parsed in sections:
+        if check_static(parsed, static, cap) > cap:
+            raise template.error(section_too_big(template.limits, what), path,
+                                 "RequestLimitExceeded")
     return b
 
 

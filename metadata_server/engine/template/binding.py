@@ -11,6 +11,7 @@ from .conditions import Conditions
 from .environment import Environment
 from .errors import TemplateError
 from .functions import NULL, ArgError, NeedsResource, Resolver, Scope, parse, references, tables
+from .functions.sizes import measure, section_too_big
 from .model import ResourceDefinition, Template
 from .parameters import PSEUDO
 from .versions import Features
@@ -154,18 +155,30 @@ class BoundTemplate:
         # a self-reference stays in, so the engine's graph reports it as a cycle
         return {d for d in deps if self._enabled.get(d)}
 
+    def _resolved(self, parsed: Any, ctx: ResolveContext, path: tuple, what: str) -> Any:
+        """Resolve a whole section, refused when it is larger than a function result may be
+        (what a resource returns is only known now)."""
+        out = Resolver(self, ctx, self.template.error).resolve(parsed)
+        cap = self.limits.max_function_result_size
+        if measure(out, cap) > cap:
+            raise self.template.error(section_too_big(self.limits, what), path,
+                                      "RequestLimitExceeded")
+        return out
+
     def resolve(self, value: Any, ctx: ResolveContext, path: tuple = ()) -> Any:
         """Parse and resolve any raw value (e.g. an API-supplied snippet) against `ctx`."""
         parsed = parse(value, self._scope("unknown"), tuple(path))
-        out = Resolver(self, ctx, self.template.error).resolve(parsed)
+        out = self._resolved(parsed, ctx, tuple(path), "value")
         return None if out is NULL else out
 
     def resolve_properties(self, name: str, ctx: ResolveContext) -> Any:
-        out = Resolver(self, ctx, self.template.error).resolve(self._parsed[(name, "properties")])
+        out = self._resolved(self._parsed[(name, "properties")], ctx,
+                             ("resources", name, "properties"), "properties")
         return {} if out is NULL or out is None else out
 
     def resolve_metadata(self, name: str, ctx: ResolveContext) -> Any:
-        out = Resolver(self, ctx, self.template.error).resolve(self._parsed[(name, "metadata")])
+        out = self._resolved(self._parsed[(name, "metadata")], ctx,
+                             ("resources", name, "metadata"), "metadata")
         return {} if out is NULL or out is None else out
 
     def output_names(self) -> list[str]:
@@ -179,7 +192,7 @@ class BoundTemplate:
         if not enabled:
             return out
         try:
-            value = Resolver(self, ctx, self.template.error).resolve(parsed)
+            value = self._resolved(parsed, ctx, ("outputs", name, "value"), "output value")
             # like get_param elsewhere, an output returns a hidden value itself: the caller
             # that shows it to a user masks it (bound.mask)
             out["output_value"] = None if value is NULL else value

@@ -222,19 +222,25 @@ class Resolver:
         return self.ctx
 
 
-def check_static(value: Any, resolver: Resolver) -> None:
-    """Resolve every call that needs no resource, so bad arguments fail at validation."""
+def check_static(value: Any, resolver: Resolver, cap: int) -> int:
+    """Resolve every call that needs no resource, so bad arguments fail at validation; return
+    the size of `value` as far as it is known now (a call that needs a resource counts as its
+    arguments), counting no further than just past `cap`."""
+    from .sizes import measure
     if isinstance(value, Function):
         try:
-            resolver.resolve(value)
+            return measure(resolver.resolve(value), cap)
         except NeedsResource:
-            check_static(value.args, resolver)
-    elif isinstance(value, dict):
-        for item in value.values():
-            check_static(item, resolver)
-    elif isinstance(value, list):
-        for item in value:
-            check_static(item, resolver)
+            return check_static(value.args, resolver, cap)
+    if isinstance(value, (dict, list)):
+        total = 1
+        pairs = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+        for key, item in pairs:
+            total += (0 if key is None else measure(key, cap)) + check_static(item, resolver, cap)
+            if total > cap:
+                break
+        return total
+    return measure(value, cap)
 
 
 def select_path(value: Any, path: tuple | list) -> Any:

@@ -43,5 +43,14 @@ def check_iterations(limits: Limits, name: str, count: int, what: str = "items")
                        f"({named(limits, 'max_function_iterations')})", "RequestLimitExceeded")
 
 
+def section_too_big(limits: Limits, what: str) -> str | None:
+    """The message for a resolved section (a resource's properties or metadata, an output's
+    value) larger than a function result may be: plain lists and maps of references
+    (`[{get_attr: [big, value]}, ...]` thousands of times) multiply what they refer to without
+    any function growing."""
+    return (f"The resolved {what} would be larger than the limit "
+            f"({named(limits, 'max_function_result_size')})")
+
+
 def check_result(limits: Limits, name: str, value: Any) -> None:
     check_size(limits, name, measure(value, limits.max_function_result_size))
