@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, ClassVar, Mapping
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, ClassVar, Mapping
 
 from collector import http_source
 from collector.base import Option, positive_float
@@ -65,8 +67,12 @@ class CfnCollector:
     }
     explodes_deployments: ClassVar[bool] = True
 
-    def __init__(self, settings: Mapping[str, Any], http: HttpClient | None = None):
+    def __init__(self, settings: Mapping[str, Any], http: HttpClient | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.settings = dict(settings)
+        self._clock = clock
+        # the server's clock minus ours, learnt from a RequestExpired answer's Date header
+        self._skew = timedelta(0)
         paths = settings.get("path") or []
         self.paths: list[str] = [paths] if isinstance(paths, str) else list(paths)
         self.timeout = settings.get("timeout") or 10.0
@@ -100,9 +106,11 @@ class CfnCollector:
         resource, field, sub_keys = parse_path(path)
         params = {"Action": "DescribeStackResource", "StackName": self.settings.get("stack_name") or "",
                   "LogicalResourceId": resource}
-        query = signed_query(self.settings["access_key_id"], self.settings["secret_access_key"], "GET", url, params)
-        resp = http_source.request(self._http, "GET", with_query(url, query), self.timeout,
-                                   headers={"Content-Type": "application/json"})
+        resp = self._signed_get(url, params)
+        if resp.status == 400 and _aws_fault(resp.body)[0] == "RequestExpired" and self._learn_skew(resp):
+            # a guest clock that is off (a first boot before NTP) would otherwise be refused for
+            # good: sign again on the server's time, as AWS SDKs correct clock skew
+            resp = self._signed_get(url, params)
         where = f"{redact_url(url)} ({path})"
         if not resp.ok:
             raise SourceNotAvailable(f"{where} answered {resp.status} {resp.reason}{_aws_error(resp.body)}")
@@ -119,14 +127,39 @@ class CfnCollector:
             raise SourceNotAvailable(f"{where}: the value is a JSON {type(value).__name__}, not an object")
         return value
 
+    def _signed_get(self, url: str, params: dict[str, str]):
+        query = signed_query(self.settings["access_key_id"], self.settings["secret_access_key"],
+                             "GET", url, params, now=self._clock() + self._skew)
+        return http_source.request(self._http, "GET", with_query(url, query), self.timeout,
+                                   headers={"Content-Type": "application/json"})
 
-def _aws_error(body: bytes) -> str:
-    """`: Code: Message` of an AWS-style ErrorResponse, if the body is one."""
+    def _learn_skew(self, resp) -> bool:
+        """Whether the answer's Date gave a new estimate of the server's clock."""
+        try:
+            server_now = parsedate_to_datetime(resp.headers.get("Date") or "")
+        except (TypeError, ValueError, IndexError):
+            return False
+        if server_now is None or server_now.tzinfo is None:
+            return False
+        skew = server_now - self._clock()
+        if abs(skew - self._skew) < timedelta(minutes=1):
+            return False  # already signing on the server's time: the refusal has another cause
+        self._skew = skew
+        return True
+
+
+def _aws_fault(body: bytes) -> tuple[str | None, str | None]:
+    """Code and Message of an AWS-style ErrorResponse; (None, None) if the body is not one."""
     import xml.etree.ElementTree as ET
 
     try:
         root = ET.fromstring(body)
     except ET.ParseError:
-        return ""
-    code, message = root.findtext("Error/Code"), root.findtext("Error/Message")
+        return None, None
+    return root.findtext("Error/Code"), root.findtext("Error/Message")
+
+
+def _aws_error(body: bytes) -> str:
+    """`: Code: Message` of an AWS-style ErrorResponse, if the body is one."""
+    code, message = _aws_fault(body)
     return f": {code}: {message}"[:240] if code else ""

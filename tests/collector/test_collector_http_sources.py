@@ -1,5 +1,6 @@
 """request, cfn and ec2 collectors against a loopback server (what upstream's unit tests pin, §6.1)."""
 import json
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -132,6 +133,33 @@ def test_cfn_malformed_answers_name_the_path(replay, body, why):
     with pytest.raises(SourceNotAvailable) as err:
         CfnCollector(cfn_settings(replay)).collect()
     assert why in err.value.reason and "(server.Metadata)" in err.value.reason
+
+
+EXPIRED = ("<ErrorResponse><Error><Type>Sender</Type><Code>RequestExpired</Code>"
+           "<Message>Request has expired</Message></Error></ErrorResponse>")
+
+
+def test_cfn_guest_clock_off_signs_again_on_the_servers_time(replay):
+    # a first boot before NTP: the guest's clock is two hours behind the server's
+    behind = lambda: datetime.now(timezone.utc) - timedelta(hours=2)  # noqa: E731
+    replay.add("GET", "/v1/*", 400, EXPIRED, times=1)
+    replay.add("GET", "/v1/*", 200, describe_xml(DOC))
+    collector = CfnCollector(cfn_settings(replay), clock=behind)
+    assert collector.collect() == [("cfn", DOC)]
+    first, second = (dict(parse_qsl(urlsplit(r["path"]).query))["Timestamp"] for r in replay.requests)
+    stamp = lambda text: datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)  # noqa: E731
+    assert abs(stamp(first) - datetime.now(timezone.utc)) > timedelta(minutes=100)
+    assert abs(stamp(second) - datetime.now(timezone.utc)) < timedelta(minutes=2)
+    # the skew is kept: the next pass signs on the server's time at once
+    collector.collect()
+    assert len(replay.requests) == 3
+
+
+def test_cfn_request_expired_on_the_servers_time_is_not_retried(replay):
+    replay.add("GET", "/v1/*", 400, EXPIRED)
+    with pytest.raises(SourceNotAvailable, match="400 .*RequestExpired"):
+        CfnCollector(cfn_settings(replay)).collect()
+    assert len(replay.requests) == 1
 
 
 def test_cfn_403_carries_the_aws_error_code(replay):
