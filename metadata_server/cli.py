@@ -53,6 +53,13 @@ def register(subparsers, name: str, help_text: str) -> None:
                         "cloud through openstacksdk (default %(default)s)")
     parser.add_argument("--os-cloud", metavar="NAME",
                         help="with --cloud-driver openstack: the clouds.yaml entry to use")
+    parser.add_argument("--engine-threads", type=_count, default=128, metavar="N",
+                        help="threads for all stack operations of a server process, nested "
+                        "stacks and groups included; more work queues (default %(default)s; a "
+                        "tenant uses at most half of them while others wait)")
+    parser.add_argument("--engine-db-connections", type=_count, default=8, metavar="N",
+                        help="database connections for all stack operations of a server "
+                        "process, apart from those of requests (default %(default)s)")
     parser.add_argument("--log-level", default="INFO", help="logging level (default %(default)s)")
     from metadata_server.engine import limits   # template, stack and function limits
     limits.add_options(parser)
@@ -79,6 +86,13 @@ def _register_rotate_key(actions) -> None:
                         help="how long the previous key is still accepted; 0 retires it at once "
                         "(a leaked key) (default %(default)g)")
     rotate.set_defaults(func=rotate_key)
+
+
+def _count(text: str) -> int:
+    """A whole number of at least 1 (engine threads, connections)."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def _parse_bind(bind: str) -> tuple[str, int]:
@@ -153,7 +167,8 @@ def _start_engine(app, args: argparse.Namespace, base_url: str) -> None:
     # engines of this state directory lock a file each: a restart sees a crashed one is gone
     liveness = LockFileLiveness(Path(args.state_dir) / "engines")
     start_engine(app, Endpoints(args.public_url or base_url, context.signing_key()), driver,
-                 liveness)
+                 liveness, {"threads": args.engine_threads,
+                            "db_connections": args.engine_db_connections})
 
 
 def _build(args: argparse.Namespace, token: str):

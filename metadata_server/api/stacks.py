@@ -27,16 +27,19 @@ RESOURCE_FILTERS = {"type", "status", "name", "action", "id", "physical_resource
                     "nested_depth", "with_detail"}
 
 
-def start_engine(app, endpoints: Endpoints, driver=None, liveness=None) -> Engine:
+def start_engine(app, endpoints: Endpoints, driver=None, liveness=None,
+                 budget: dict | None = None) -> Engine:
     """Make the app's engine now, so a restarted server takes over orphaned operations at once
-    (`stoker server` does this at start; otherwise the first stack request does it)."""
+    (`stoker server` does this at start; otherwise the first stack request does it).
+    `budget`: the engine's threads and database connections (Engine's keyword arguments)."""
     with _engine_lock:
         found = app.extensions.get("stoker-engine")
         if found is None:
             c = app.extensions["stoker"]
             found = Engine(c.store, c.clock, endpoints=endpoints,
                            driver=driver or LocalDriver(_local_cloud_dir(c.store)),
-                           liveness=liveness, limits=app.extensions["stoker-limits"])
+                           liveness=liveness, limits=app.extensions["stoker-limits"],
+                           **(budget or {}))
             app.extensions["stoker-engine"] = found
         return found
 

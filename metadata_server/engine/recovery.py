@@ -16,6 +16,7 @@ from metadata_server.engine import status as st
 from metadata_server.engine.graph import Graph
 from metadata_server.engine.state import StackRuntime
 from metadata_server.engine.walker import CancelToken
+from metadata_server.store.database import use_lane
 
 log = logging.getLogger("stoker.engine")
 
@@ -23,6 +24,8 @@ INTERRUPTED = "{action} interrupted by an engine restart"
 STACK_INTERRUPTED = ("Stack {action} interrupted: the engine running it stopped (server "
                      "restart); update or delete the stack to continue")
 RESUMED = "Stack {action} resumed after an engine restart"
+# the heartbeat's own connections: a busy engine must not make its stacks look abandoned
+LIVENESS_LANE = "liveness"
 
 
 def interrupted_action(row: dict) -> str | None:
@@ -42,6 +45,7 @@ class Recovery:
     """Mixed into Engine."""
 
     def _maintain(self) -> None:
+        use_lane(LIVENESS_LANE)
         while not self._stop.wait(self.heartbeat_interval):
             try:
                 with self._lock:

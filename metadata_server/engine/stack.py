@@ -1,7 +1,10 @@
 """The Engine: stack operations (create, update, delete, rollback, cancel) on a store and a clock.
 
 Requests validate synchronously (bad input raises before anything is stored); the operation
-itself runs on a thread of its own, walking the dependency graph in parallel. State goes to the
+itself is queued on the engine's budget of threads (budget.py), which also runs the resources of
+its walk, and those of every nested stack, in parallel. Engine threads take their database
+connections from a bounded pool of their own, the heartbeat from a reserved one, so engine work
+never waits for, nor takes, the connections requests use. State goes to the
 database as it changes, a heartbeat marks the operations this engine is running, and a sweep
 marks FAILED, with a reason, any operation whose engine stopped: nothing stays IN_PROGRESS.
 """
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from metadata_server.engine import status as st
+from metadata_server.engine.budget import Budget
 from metadata_server.engine.context import PluginContext
 from metadata_server.engine.definition import definition_from_body, stack_name, stack_options
 from metadata_server.engine.drivers import CloudDriver, LocalDriver
@@ -27,19 +31,25 @@ from metadata_server.engine.liveness import LockFileLiveness
 from metadata_server.engine.nested_stacks import ChildStackFailed, NestedStacks
 from metadata_server.engine.parse_cache import ParseCache
 from metadata_server.engine.preview import Previews
-from metadata_server.engine.recovery import Recovery
+from metadata_server.engine.recovery import LIVENESS_LANE, Recovery
 from metadata_server.engine.validation import dependency_graph, validate
 from metadata_server.engine.operations import (HOOKS, create_resource, delete_row,
                                                suspend_or_resume, update_resource)
-from metadata_server.engine.state import Recorder, Released, StackRuntime
+from metadata_server.engine.state import Flusher, Recorder, Released, StackRuntime
 from metadata_server.engine.template import StackIdentity
-from metadata_server.engine.walker import DEFAULT_WORKERS, CancelToken, WalkResult, walk
+from metadata_server.engine.walker import CancelToken, WalkResult, walk
 from metadata_server.service.clock import Clock, system_clock
 from metadata_server.service.errors import InvalidInput
 from metadata_server.store import Store
+from metadata_server.store.database import add_lane, use_lane
 from metadata_server.store.stacks import StackStore
 
 log = logging.getLogger("stoker.engine")
+# most engine work is waiting (for signals, for clouds): threads are cheap, but bounded
+DEFAULT_THREADS = 128
+DEFAULT_DB_CONNECTIONS = 8
+ENGINE_LANE = "engine"
+LIVENESS_CONNECTIONS = 2  # the heartbeat and its sweep: never queued behind engine work
 
 
 @dataclass
@@ -47,7 +57,6 @@ class Operation:
     runtime: StackRuntime
     token: CancelToken
     action: str
-    thread: threading.Thread | None = None
     done: threading.Event = field(default_factory=threading.Event)
     rollback_requested: bool = False
 
@@ -55,7 +64,8 @@ class Operation:
 class Engine(NestedStacks, Recovery, Previews):
     def __init__(self, store: Store, clock: Clock = system_clock, *,
                  driver: CloudDriver | None = None, endpoints: Endpoints = LOCAL,
-                 max_workers: int = DEFAULT_WORKERS, poll_interval: float = 0.2,
+                 threads: int = DEFAULT_THREADS, threads_per_tenant: int | None = None,
+                 db_connections: int = DEFAULT_DB_CONNECTIONS, poll_interval: float = 0.2,
                  heartbeat_interval: float = 5.0, stale_after: float = 30.0,
                  recover: bool = True, resume: bool = True, minute: float = 60.0,
                  liveness: LockFileLiveness | None = None, limits: Limits = DEFAULT):
@@ -64,9 +74,14 @@ class Engine(NestedStacks, Recovery, Previews):
         self._counted: set[str] = set()   # top-level stacks whose whole tree was counted
         self.parse_cache = ParseCache.for_limits(limits)   # a text shared by stacks parsed once
         self.stacks = StackStore(store.engine)
+        # engine threads: a bounded pool of connections each, apart from the requests' pool
+        self.db_lane = add_lane(store.engine, ENGINE_LANE, db_connections)
+        add_lane(store.engine, LIVENESS_LANE, LIVENESS_CONNECTIONS)
+        self.budget = Budget(threads, threads_per_tenant, initializer=lambda: use_lane(ENGINE_LANE))
+        self._flusher = Flusher(initializer=lambda: use_lane(ENGINE_LANE))
         self.driver = driver or LocalDriver()
         self.endpoints = endpoints
-        self.max_workers, self.poll_interval = max_workers, poll_interval
+        self.poll_interval = poll_interval
         self.heartbeat_interval, self.stale_after = heartbeat_interval, stale_after
         self.engine_id = str(uuid.uuid4())
         self.minute = minute  # seconds in a timeout_mins minute; tests shorten it
@@ -86,7 +101,7 @@ class Engine(NestedStacks, Recovery, Previews):
         self._maintenance.start()
 
     def _recorder(self) -> Recorder:
-        return Recorder(self.stacks, released=self._released)
+        return Recorder(self.stacks, released=self._released, flusher=self._flusher)
 
     def release(self, timeout: float = 10.0) -> list[str]:
         """Stop without ending anything (a server shutting down): running operations stay
@@ -121,7 +136,10 @@ class Engine(NestedStacks, Recovery, Previews):
         self._let_go()
 
     def _let_go(self) -> None:
-        """What this engine holds outside the database: the driver's resources, its lock."""
+        """What this engine holds outside the database: threads, the driver's resources, its
+        lock."""
+        self.budget.close()
+        self._flusher.close()
         close_driver = getattr(self.driver, "close", None)
         if close_driver is not None:
             close_driver()
@@ -388,7 +406,8 @@ class Engine(NestedStacks, Recovery, Previews):
                     del rt.current[row["name"]]
                 rt.recorder.delete(row["id"])
 
-        result = walk(Graph(requires), work, token=token, max_workers=self.max_workers)
+        result = walk(Graph(requires), work, token=token, budget=self.budget,
+                      tenant=rt.stack["tenant"])
         if result.ok:
             return True, ""
         return False, self._failure_reason(rt, action, result, token)
@@ -433,7 +452,7 @@ class Engine(NestedStacks, Recovery, Previews):
                 deps[name] = rt.bound.dependencies(name) & set(rows)
         graph = Graph(deps).reversed()
         result = walk(graph, lambda key, t: delete_row(rt, rows[key], t, action), token=token,
-                      max_workers=self.max_workers)
+                      budget=self.budget, tenant=rt.stack["tenant"])
         if result.ok:
             return True, ""
         return False, self._failure_reason(rt, action, result, token)
@@ -614,7 +633,8 @@ class Engine(NestedStacks, Recovery, Previews):
                 rt.set_state(row, action, st.FAILED,
                              f"{action} aborted (upstream resource {upstream} failed)")
 
-        result = walk(graph, work, token=token, max_workers=self.max_workers, on_skip=skipped)
+        result = walk(graph, work, token=token, on_skip=skipped, budget=self.budget,
+                      tenant=rt.stack["tenant"])
         for name in result.not_started:
             row = rt.current.get(name)
             if rt.resuming and row is not None and (row["action"], row["status"]) == (
@@ -642,7 +662,7 @@ class Engine(NestedStacks, Recovery, Previews):
 
     def _start(self, rt: StackRuntime, action: str, run, begun: bool = False,
                spent: float | None = 0.0) -> Operation:
-        """Run `run(op)` on a thread of its own; `spent`: seconds of the stack timeout already
+        """Queue `run(op)` on the engine's budget; `spent`: seconds of the stack timeout already
         used (a resumed operation keeps the deadline of the one it continues); None: no
         deadline (a rollback has none)."""
         timeout = rt.stack.get("timeout_mins") if spent is not None else None
@@ -676,9 +696,7 @@ class Engine(NestedStacks, Recovery, Previews):
                     self._runtimes.pop(rt.stack["id"], None)
                 op.done.set()
 
-        op.thread = threading.Thread(target=body, name=f"stoker-stack-{action.lower()}",
-                                     daemon=True)
-        op.thread.start()
+        self.budget.submit(rt.stack["tenant"], body)
         return op
 
     def wait(self, stack_id: str, timeout: float | None = None) -> dict:

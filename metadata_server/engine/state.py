@@ -4,7 +4,8 @@ The walker changes resource states from many threads; each change updates the in
 once (so get_attr sees it) and is queued for the database. A flusher writes the queue every few
 milliseconds in one transaction, which keeps a thousand-resource stack fast on SQLite; the
 operation flushes before it writes the stack's own status, so the stored stack never claims more
-than its stored resources.
+than its stored resources. One Flusher thread writes for every stack of an engine, however many
+nested stacks run at once.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import logging
 import threading
 import uuid
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Callable
 
 from metadata_server.engine.resources import Resource, resource_class
 from metadata_server.service.clock import Clock
@@ -27,10 +28,50 @@ class Released(Exception):
     (the next engine resumes it from what is stored)."""
 
 
+class Flusher:
+    """The one thread that writes the queued state of every recording stack of an engine."""
+
+    def __init__(self, interval: float = 0.05, initializer: Callable[[], Any] | None = None):
+        self._interval = interval
+        self._initializer = initializer
+        self._recorders: dict[int, Recorder] = {}  # in the order they started
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, recorder: "Recorder") -> None:
+        with self._lock:
+            self._recorders[id(recorder)] = recorder
+            if self._thread is None and not self._closed.is_set():
+                self._thread = threading.Thread(target=self._run, name="stoker-engine-flusher",
+                                                daemon=True)
+                self._thread.start()
+
+    def remove(self, recorder: "Recorder") -> None:
+        with self._lock:
+            self._recorders.pop(id(recorder), None)
+
+    def close(self) -> None:
+        self._closed.set()
+
+    def _run(self) -> None:
+        if self._initializer is not None:
+            self._initializer()
+        while not self._closed.wait(self._interval):
+            with self._lock:
+                recorders = list(self._recorders.values())
+            for recorder in recorders:
+                try:
+                    recorder.flush()
+                except Exception:  # a database hiccup: the batch is retried with the next one
+                    log.exception("writing stack state failed; retrying")
+
+
 class Recorder:
     def __init__(self, stacks: StackStore, interval: float = 0.05,
-                 released: threading.Event | None = None):
+                 released: threading.Event | None = None, flusher: Flusher | None = None):
         self._stacks = stacks
+        self._flusher = flusher
         # set by Engine.release: from then on a state change raises Released instead of being
         # recorded, so a running walk unwinds at its next step and leaves the store as it was
         self._released = released or threading.Event()
@@ -46,11 +87,16 @@ class Recorder:
         self._flush_lock = threading.Lock()
 
     def start(self) -> None:
+        if self._flusher is not None:
+            self._flusher.add(self)
+            return
         self._thread = threading.Thread(target=self._run, name="stoker-engine-recorder",
                                         daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.remove(self)
         self._stopped = True
         self._wake.set()
         if self._thread is not None:

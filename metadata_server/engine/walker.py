@@ -1,24 +1,27 @@
 """A parallel walk of a dependency graph, with Terraform's failure semantics.
 
-graphlib says which resources are ready; a bounded thread pool runs them. Every resource starts
-as soon as everything it requires is done. When one fails, the resources that depend on it
+graphlib says which resources are ready; the engine's Budget (budget.py), shared by every walk of
+the process, runs them, and the walk's own thread runs those no worker has taken yet while it
+waits. Every resource starts as soon as everything it requires is done. When one fails, the resources that depend on it
 (directly or not) are not started and are reported as skipped with the upstream failure named;
 independent branches run on. A cancel (or the stack's deadline) stops new work from starting and
 tells running work through the token, which every waiting resource checks.
 """
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from collections import deque
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from typing import Callable
 
+from metadata_server.engine.budget import Budget, Task
 from metadata_server.engine.errors import Cancelled
 from metadata_server.engine.graph import Graph
 
-DEFAULT_WORKERS = 128  # most engine work is waiting (for signals, for clouds): threads are cheap
+DEFAULT_WORKERS = 128  # a walk of its own (no shared budget): its threads, its caller included
 
 
 class CancelToken:
@@ -30,17 +33,9 @@ class CancelToken:
         self._deadline = monotonic() + timeout if timeout is not None else None
         self.reason: str | None = None
         self.handed_on = False
-        # waiters sleep on the event: the timer wakes them at the deadline
-        self._timer = None
-        if timeout is not None:
-            self._timer = threading.Timer(max(0.0, timeout), self.cancel, ("Timed out",))
-            self._timer.daemon = True
-            self._timer.start()
 
     def close(self) -> None:
-        """The operation is over: stop the deadline timer."""
-        if self._timer is not None:
-            self._timer.cancel()
+        """The operation is over (waiters cap each sleep at the deadline: no timer to stop)."""
 
     def cancel(self, reason: str = "cancelled") -> None:
         if self.reason is None:
@@ -89,41 +84,72 @@ class WalkResult:
 
 def walk(graph: Graph, work: Callable[[str, CancelToken], None], *,
          token: CancelToken | None = None, max_workers: int = DEFAULT_WORKERS,
-         on_skip: Callable[[str, str], None] | None = None) -> WalkResult:
-    """Run `work(node, token)` for every node, each after the nodes it requires."""
-    token = token or CancelToken()
+         on_skip: Callable[[str, str], None] | None = None, budget: Budget | None = None,
+         tenant: str = "") -> WalkResult:
+    """Run `work(node, token)` for every node, each after the nodes it requires: on `budget`'s
+    workers, queued as `tenant`'s, or else on a budget of `max_workers` threads of its own."""
+    own = budget is None
+    if own:  # the calling thread is one of the max_workers: it runs work too
+        budget = Budget(max_workers - 1, per_tenant=max_workers, name="stoker-walk")
+    try:
+        return _walk(graph, work, token or CancelToken(), on_skip, budget, tenant)
+    finally:
+        if own:
+            budget.close()
+
+
+def _walk(graph: Graph, work, token: CancelToken, on_skip, budget: Budget,
+          tenant: str) -> WalkResult:
     result = WalkResult()
     upstream_failure: dict[str, str] = {}  # node -> the failed node at the root of its trouble
     sorter = TopologicalSorter(graph.as_mapping())
     sorter.prepare()
-    with ThreadPoolExecutor(max_workers=max(1, max_workers),
-                            thread_name_prefix="stoker-engine") as pool:
-        running: dict = {}
-        while sorter.is_active():
-            for node in sorter.get_ready():
-                upstream = next((upstream_failure[d] for d in sorted(graph.requires(node))
-                                 if d in upstream_failure), None)
-                if token.cancelled:
-                    result.not_started.append(node)
-                    sorter.done(node)
-                elif upstream is not None:
-                    upstream_failure[node] = upstream
-                    result.skipped[node] = upstream
-                    if on_skip:
-                        on_skip(node, upstream)
-                    sorter.done(node)
-                else:
-                    running[pool.submit(work, node, token)] = node
-            if not running:
-                continue
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                node = running.pop(future)
-                exc = future.exception()
-                if exc is None:
-                    result.completed.append(node)
-                else:
-                    result.failed[node] = exc
-                    upstream_failure[node] = node
+    finished: queue.SimpleQueue[Task] = queue.SimpleQueue()
+    running: dict[Task, str] = {}
+    unclaimed: deque[Task] = deque()  # ours, perhaps still queued: this thread may run them
+    while sorter.is_active():
+        for node in sorter.get_ready():
+            upstream = next((upstream_failure[d] for d in sorted(graph.requires(node))
+                             if d in upstream_failure), None)
+            if token.cancelled:
+                result.not_started.append(node)
                 sorter.done(node)
+            elif upstream is not None:
+                upstream_failure[node] = upstream
+                result.skipped[node] = upstream
+                if on_skip:
+                    on_skip(node, upstream)
+                sorter.done(node)
+            else:
+                task = budget.submit(tenant, work, node, token, notify=finished.put)
+                running[task] = node
+                unclaimed.append(task)
+        if not running:
+            continue
+        done = _next_finished(finished, unclaimed, budget)
+        while done is not None:
+            node = running.pop(done)
+            if done.error is None:
+                result.completed.append(node)
+            else:
+                result.failed[node] = done.error
+                upstream_failure[node] = node
+            sorter.done(node)
+            try:
+                done = finished.get_nowait()
+            except queue.Empty:
+                done = None
     return result
+
+
+def _next_finished(finished: queue.SimpleQueue, unclaimed: deque, budget: Budget) -> Task:
+    """Wait for one of the walk's tasks to finish, running queued ones here meanwhile."""
+    while True:
+        try:
+            return finished.get_nowait()
+        except queue.Empty:
+            pass
+        while unclaimed and not budget.run_here(unclaimed.popleft()):
+            pass  # a worker took it
+        if not unclaimed:  # every task of ours is running or done: wait for one
+            return finished.get()
