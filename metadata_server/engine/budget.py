@@ -79,6 +79,11 @@ class Budget:
         task.run()
         return True
 
+    def busy(self, tenant: str) -> int:
+        """Workers running `tenant`'s tasks now."""
+        with self._cond:
+            return self._busy.get(tenant, 0)
+
     def queued(self) -> int:
         with self._cond:
             return self._pending

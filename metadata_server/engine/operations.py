@@ -242,14 +242,23 @@ def delete_row(rt: StackRuntime, row: dict, token: CancelToken, action: str = st
     plugin = None
     try:
         if policy != "Retain":
-            # the row's own stored definition: the template may no longer have this resource
-            cls = resource_class(row["type"], (row.get("definition") or {}).get("provider_template"))
+            cls = resource_class(row["type"], _provider_template(rt, row))
             plugin = cls(row["name"], rt.ctx, row.get("properties") or {}, row.get("physical_id"),
                          row.get("data"), None)
             plugin.handle_delete(token)
     except Exception as exc:
         raise _failure(rt, row, action, exc, plugin) from exc
     rt.set_state(row, action, st.COMPLETE)
+
+
+def _provider_template(rt: StackRuntime, row: dict) -> str | None:
+    """The row's own stored definition's (the template may no longer have this resource); a
+    resource whose create never completed stored none: the stack's template has it."""
+    provider = (row.get("definition") or {}).get("provider_template")
+    defn = rt.definitions.get(row["name"])
+    if provider is None and defn is not None and defn.type == row["type"]:
+        provider = defn.provider_template
+    return provider
 
 
 def suspend_or_resume(rt: StackRuntime, name: str, token: CancelToken, action: str) -> None:
