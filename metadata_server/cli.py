@@ -53,7 +53,7 @@ def register(subparsers, name: str, help_text: str) -> None:
                         "cloud through openstacksdk (default %(default)s)")
     parser.add_argument("--os-cloud", metavar="NAME",
                         help="with --cloud-driver openstack: the clouds.yaml entry to use")
-    parser.add_argument("--engine-threads", type=_count, default=128, metavar="N",
+    parser.add_argument("--engine-threads", type=_count, default=256, metavar="N",
                         help="threads for all stack operations of a server process, nested "
                         "stacks and groups included; more work queues (default %(default)s; a "
                         "tenant uses at most half of them while others wait)")

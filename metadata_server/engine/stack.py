@@ -46,7 +46,7 @@ from metadata_server.store.stacks import StackStore
 
 log = logging.getLogger("stoker.engine")
 # most engine work is waiting (for signals, for clouds): threads are cheap, but bounded
-DEFAULT_THREADS = 128
+DEFAULT_THREADS = 256
 DEFAULT_DB_CONNECTIONS = 8
 ENGINE_LANE = "engine"
 LIVENESS_CONNECTIONS = 2  # the heartbeat and its sweep: never queued behind engine work

@@ -2,14 +2,13 @@
 
 graphlib says which resources are ready; the engine's Budget (budget.py), shared by every walk of
 the process, runs them, and the walk's own thread runs those no worker has taken yet while it
-waits. Every resource starts as soon as everything it requires is done. When one fails, the resources that depend on it
-(directly or not) are not started and are reported as skipped with the upstream failure named;
+waits. Every resource starts as soon as everything it requires is done. When one fails, the
+resources that depend on it (directly or not) are not started and are reported as skipped with the upstream failure named;
 independent branches run on. A cancel (or the stack's deadline) stops new work from starting and
 tells running work through the token, which every waiting resource checks.
 """
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections import deque
@@ -92,64 +91,89 @@ def walk(graph: Graph, work: Callable[[str, CancelToken], None], *,
     if own:  # the calling thread is one of the max_workers: it runs work too
         budget = Budget(max_workers - 1, per_tenant=max_workers, name="stoker-walk")
     try:
-        return _walk(graph, work, token or CancelToken(), on_skip, budget, tenant)
+        return _Walk(graph, work, token or CancelToken(), on_skip, budget, tenant).run()
     finally:
         if own:
             budget.close()
 
 
-def _walk(graph: Graph, work, token: CancelToken, on_skip, budget: Budget,
-          tenant: str) -> WalkResult:
-    result = WalkResult()
-    upstream_failure: dict[str, str] = {}  # node -> the failed node at the root of its trouble
-    sorter = TopologicalSorter(graph.as_mapping())
-    sorter.prepare()
-    finished: queue.SimpleQueue[Task] = queue.SimpleQueue()
-    running: dict[Task, str] = {}
-    unclaimed: deque[Task] = deque()  # ours, perhaps still queued: this thread may run them
-    while sorter.is_active():
-        for node in sorter.get_ready():
-            upstream = next((upstream_failure[d] for d in sorted(graph.requires(node))
-                             if d in upstream_failure), None)
-            if token.cancelled:
-                result.not_started.append(node)
-                sorter.done(node)
+class _Walk:
+    """One walk's state. Whichever thread finishes a resource queues the resources it made
+    ready, so a walk moves on while its own thread is busy running one of them."""
+
+    def __init__(self, graph: Graph, work, token: CancelToken, on_skip, budget: Budget,
+                 tenant: str):
+        self.graph, self.work, self.token, self.on_skip = graph, work, token, on_skip
+        self.budget, self.tenant = budget, tenant
+        self.result = WalkResult()
+        self.upstream_failure: dict[str, str] = {}  # node -> the failed node at its root
+        self.sorter = TopologicalSorter(graph.as_mapping())
+        self.sorter.prepare()
+        self.nodes: dict[Task, str] = {}
+        self.unclaimed: deque[Task] = deque()  # ours, perhaps still queued: ours to run too
+        self.ready: deque[str] = deque()  # fetched from the sorter, not yet handled
+        self.error: BaseException | None = None  # from on_skip (e.g. the engine released)
+        self.changed = threading.Condition()
+
+    def schedule(self) -> None:
+        """Under `changed`: queue (or skip, or leave out) every node now ready."""
+        ready = self.ready
+        ready.extend(self.sorter.get_ready())
+        while ready:
+            node = ready.popleft()
+            upstream = next((self.upstream_failure[d] for d in sorted(self.graph.requires(node))
+                             if d in self.upstream_failure), None)
+            if self.error is not None or self.token.cancelled:
+                self.result.not_started.append(node)
+                self.sorter.done(node)
+                ready.extend(self.sorter.get_ready())
             elif upstream is not None:
-                upstream_failure[node] = upstream
-                result.skipped[node] = upstream
-                if on_skip:
-                    on_skip(node, upstream)
-                sorter.done(node)
+                self.upstream_failure[node] = upstream
+                self.result.skipped[node] = upstream
+                self.sorter.done(node)
+                ready.extend(self.sorter.get_ready())
+                if self.on_skip:
+                    self.on_skip(node, upstream)
             else:
-                task = budget.submit(tenant, work, node, token, notify=finished.put)
-                running[task] = node
-                unclaimed.append(task)
-        if not running:
-            continue
-        done = _next_finished(finished, unclaimed, budget)
-        while done is not None:
-            node = running.pop(done)
-            if done.error is None:
-                result.completed.append(node)
+                task = self.budget.submit(self.tenant, self.work, node, self.token,
+                                          notify=self.finished)
+                self.nodes[task] = node
+                self.unclaimed.append(task)
+
+    def finished(self, task: Task) -> None:
+        """On the thread that ran `task`."""
+        with self.changed:
+            node = self.nodes.pop(task)
+            if task.error is None:
+                self.result.completed.append(node)
             else:
-                result.failed[node] = done.error
-                upstream_failure[node] = node
-            sorter.done(node)
-            try:
-                done = finished.get_nowait()
-            except queue.Empty:
-                done = None
-    return result
+                self.result.failed[node] = task.error
+                self.upstream_failure[node] = node
+            self.sorter.done(node)
+            self._schedule_safely()
+            self.changed.notify_all()
 
-
-def _next_finished(finished: queue.SimpleQueue, unclaimed: deque, budget: Budget) -> Task:
-    """Wait for one of the walk's tasks to finish, running queued ones here meanwhile."""
-    while True:
+    def _schedule_safely(self) -> None:
         try:
-            return finished.get_nowait()
-        except queue.Empty:
-            pass
-        while unclaimed and not budget.run_here(unclaimed.popleft()):
-            pass  # a worker took it
-        if not unclaimed:  # every task of ours is running or done: wait for one
-            return finished.get()
+            self.schedule()
+        except BaseException as exc:  # raised again on the walk's own thread
+            self.error = self.error or exc
+            self.schedule()  # what is ready is left out now: the walk can end
+
+    def run(self) -> WalkResult:
+        with self.changed:
+            self._schedule_safely()
+        while True:
+            with self.changed:
+                while self.unclaimed and self.unclaimed[0].claimed:
+                    self.unclaimed.popleft()  # a worker took it
+                if not self.sorter.is_active():
+                    break
+                if not self.unclaimed:
+                    self.changed.wait()
+                    continue
+                task = self.unclaimed.popleft()
+            self.budget.run_here(task)  # unless a worker took it meanwhile
+        if self.error is not None:
+            raise self.error
+        return self.result
