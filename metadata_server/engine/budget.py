@@ -52,6 +52,7 @@ class Budget:
         self._workers = 0   # worker threads alive
         self._running = 0   # of them, running a task
         self._pending = 0   # tasks queued and not yet claimed
+        self._waiting: dict[str, int] = {}  # of them, per tenant
         self._closed = False
         self.peak_workers = 0  # most worker threads alive at once
 
@@ -64,7 +65,8 @@ class Budget:
                 raise RuntimeError("the engine is stopped")
             self._queues.setdefault(tenant, deque()).append(task)
             self._pending += 1
-            if self._pending > self._workers - self._running and self._workers < self.threads:
+            self._waiting[tenant] = self._waiting.get(tenant, 0) + 1
+            if self._workers < self.threads and self._runnable() > self._workers - self._running:
                 self._spawn()
             self._cond.notify()
         return task
@@ -75,7 +77,7 @@ class Budget:
             if task.claimed:
                 return False
             task.claimed = True  # left in its queue: workers skip claimed tasks
-            self._pending -= 1
+            self._claimed(task)
         task.run()
         return True
 
@@ -101,6 +103,17 @@ class Budget:
         threading.Thread(target=self._work, name=f"{self._name}-{self._workers}",
                          daemon=True).start()
 
+    def _claimed(self, task: Task) -> None:
+        self._pending -= 1
+        self._waiting[task.tenant] -= 1
+        if not self._waiting[task.tenant]:
+            del self._waiting[task.tenant]
+
+    def _runnable(self) -> int:
+        """Queued tasks that free workers could start now (a tenant's share allowing)."""
+        return sum(min(n, max(0, self.per_tenant - self._busy.get(t, 0)))
+                   for t, n in self._waiting.items())
+
     def _next(self) -> Task | None:
         """The next task, taking tenants in turn; None if none may run now."""
         for tenant in list(self._queues):
@@ -114,7 +127,7 @@ class Budget:
                 continue
             task = queue.popleft()
             task.claimed = True
-            self._pending -= 1
+            self._claimed(task)
             del self._queues[tenant]  # to the back of the turn
             if queue:
                 self._queues[tenant] = queue

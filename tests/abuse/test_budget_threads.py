@@ -67,6 +67,7 @@ def test_a_tenant_holds_at_most_its_share_and_others_run_meanwhile():
     budget.submit("light", other.set)  # every heavy task still blocked, 18 queued
     assert other.wait(10), "another tenant's work waited for the heavy tenant's"
     assert peak[0] == 2 and budget.queued() == 18
+    assert budget.peak_workers <= 3  # none started for work its tenant's share holds back
     release.set()
     for _ in range(18):
         assert started.acquire(timeout=10)
@@ -76,8 +77,9 @@ def test_a_tenant_holds_at_most_its_share_and_others_run_meanwhile():
 
 def test_tenants_take_turns():
     budget = Budget(1, per_tenant=1)
-    gate, order = threading.Event(), []
-    budget.submit("a", gate.wait, 10)  # holds the only worker while the queue fills
+    gate, holding, order = threading.Event(), threading.Event(), []
+    budget.submit("a", lambda: (holding.set(), gate.wait(10)))  # the only worker, held
+    assert holding.wait(10)
     for i in range(3):
         budget.submit("a", order.append, f"a{i}")
     for i in range(3):
@@ -86,8 +88,7 @@ def test_tenants_take_turns():
     budget.submit("b", finished.set)
     gate.set()
     assert finished.wait(10)
-    # "a" just had its turn (the gate): "b" goes next, then they alternate
-    assert order == ["b0", "a0", "b1", "a1", "b2", "a2"]
+    assert order == ["a0", "b0", "a1", "b1", "a2", "b2"]
     budget.close()
 
 
