@@ -77,6 +77,7 @@ def _engine(app):  # noqa: F811
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # tens of seconds on a loaded machine: the tree is counted as it grows
 def test_heaviest_stack_queues_inside_the_budget_while_requests_answer(app, store):  # noqa: F811
     api = Api(app.test_client(), ADMIN)
     engine = _engine(app)
