@@ -1,7 +1,7 @@
 """/healthz and /metrics: for load balancers and Prometheus; no token needed, no secrets shown."""
 import os
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
 from metadata_server.api.common import ctx
@@ -27,4 +27,7 @@ def metrics():
               'stoker_db_queries_total{origin="request"}': c.store.queries["request"],
               'stoker_db_queries_total{origin="background"}': c.store.queries["background"],
               "stoker_process_id": os.getpid()}
+    engine = current_app.extensions.get("stoker-engine")  # made by `stoker server` at start
+    if engine is not None:
+        gauges.update(engine.gauges())
     return Response(c.metrics.render(gauges), mimetype="text/plain; version=0.0.4")

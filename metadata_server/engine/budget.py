@@ -86,6 +86,11 @@ class Budget:
         with self._cond:
             return self._busy.get(tenant, 0)
 
+    def stats(self) -> tuple[int, int, int]:
+        """(worker threads alive, of them running a task, tasks queued)."""
+        with self._cond:
+            return self._workers, self._running, self._pending
+
     def queued(self) -> int:
         with self._cond:
             return self._pending

@@ -100,6 +100,15 @@ class Engine(NestedStacks, Recovery, Previews):
                                              name="stoker-engine-heartbeat")
         self._maintenance.start()
 
+    def gauges(self) -> dict[str, float]:
+        """For /metrics: how much of the engine budget is in use."""
+        workers, running, queued = self.budget.stats()
+        gauges = {"stoker_engine_threads": workers, "stoker_engine_threads_busy": running,
+                  "stoker_engine_tasks_queued": queued}
+        if self.db_lane is not None:
+            gauges["stoker_engine_db_connections_in_use"] = self.db_lane.pool.checkedout()
+        return gauges
+
     def _recorder(self) -> Recorder:
         return Recorder(self.stacks, released=self._released, flusher=self._flusher)
 

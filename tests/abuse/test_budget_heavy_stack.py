@@ -133,6 +133,12 @@ def test_another_tenants_stack_runs_while_a_heavy_one_holds_its_share(app, store
         probe.round()
     assert probe.slowest < ANSWER_WITHIN
     assert _status(api, heavy_url) == "CREATE_IN_PROGRESS"
+    gauges = dict(line.rsplit(" ", 1) for line in api.client.get("/metrics").get_data(
+        as_text=True).splitlines() if line.startswith("stoker_engine_"))
+    assert float(gauges["stoker_engine_threads"]) <= THREADS
+    assert float(gauges["stoker_engine_threads_busy"]) == THREADS // 2
+    assert float(gauges["stoker_engine_tasks_queued"]) > 0
+    assert float(gauges["stoker_engine_db_connections_in_use"]) <= CONNECTIONS
 
     # the heavy stack still cancels and deletes through its queue
     assert api.post(f"{heavy_url}/actions", {"cancel_without_rollback": None}).status_code == 200
