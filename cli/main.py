@@ -13,6 +13,8 @@ import sys
 SUBCOMMANDS = {
     "agent": ("agent.cli", "run the in-guest agent (collect, deploy, signal)"),
     "server": ("metadata_server.cli", "run the metadata / deployment server"),
+    "wheelhouse": ("metadata_server.boot.wheelhouse_cli",
+                   "gather the agent's wheels the server hands to the servers it boots"),
     "demo": ("cli.demo", "run stoker end to end here: server, agent, two chained deployments"),
     "stack": ("cli.operator.stack", "stacks (as `openstack stack ...`)"),
     "software": ("cli.operator.software", "software configs and deployments"),

@@ -5,7 +5,7 @@ from flask import Flask
 
 from metadata_server.api import (cfn, cfn_waitcondition, configs, deployments, health,
                                  identity, servers, signals, signed_metadata, stacks, tokens,
-                                 versions)
+                                 versions, wheelhouse)
 from metadata_server.api.common import Context, install_error_handlers
 from metadata_server.api.fast_path import PollFastPath
 from metadata_server.engine.limits import DEFAULT, Limits
@@ -29,7 +29,7 @@ def create_app(store: Store, admin_token_hash: str, *, clock: Clock = system_clo
     app.extensions["stoker-limits"] = limits   # what the engine allows one template
     app.wsgi_app = PollFastPath(app.wsgi_app, context)
     for module in (versions, cfn, health, configs, deployments, servers, signals, tokens,
-                   signed_metadata, stacks, identity, cfn_waitcondition):
+                   signed_metadata, stacks, identity, cfn_waitcondition, wheelhouse):
         app.register_blueprint(module.bp)
     install_error_handlers(app)
     return app

@@ -181,6 +181,10 @@ def _build(args: argparse.Namespace, token: str):
     from metadata_server.store.database import sqlite_url
 
     store = open_store(args.db or sqlite_url(args.state_dir))
+    # the agent's wheels for booting servers: served at /wheelhouse/, pinned in user_data
+    from metadata_server.boot import wheelhouse, wheelhouse_cli
+    wheelhouse.use(wheelhouse.Wheelhouse(Path(args.state_dir) / wheelhouse_cli.WHEELHOUSE_DIR,
+                                         wheelhouse.Sources.from_env(os.environ)))
     app = create_app(store, token_hash(token), public_url=args.public_url,
                      deployment_timeout=args.deployment_timeout, poll_interval=args.poll_interval,
                      limits=from_options(args))

@@ -3,7 +3,11 @@
 user_data stoker generates for it seeded for NoCloud, every boot stage in the chroot, then one
 pass of the agent that boot installed. Prints one JSON line: the deployment as the server sees it.
 
-argv: ROOT WORKDIR USER_CLOUD_CONFIG_FILE
+The agent comes from the server's own wheelhouse over HTTP (a copy of the gathered one, see
+boot_wheelhouse.py), pinned by hash, as a server of stoker's would write it: the namespace has
+no route anywhere but its loopback, so nothing else could be reached.
+
+argv: ROOT WORKDIR USER_CLOUD_CONFIG_FILE GATHERED_WHEELHOUSE
 """
 from __future__ import annotations
 
@@ -16,14 +20,16 @@ from pathlib import Path
 import requests
 
 from boot_nocloud_root import STAGES, chroot_argv, seed
+from boot_wheelhouse import pinned_install, seed_state_dir
 from cli.processes import start_server
-from metadata_server.boot.userdata import AgentInstall, AgentSettings, user_data
+from metadata_server.boot.userdata import AgentSettings, user_data
 
 SCRIPT = "#!/bin/sh\necho hello from the guest\nprintf ok > $heat_outputs_path.result\n"
 
 
 def main() -> int:
     root, work, users = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    state_wheelhouse = seed_state_dir(work / "state", Path(sys.argv[4]))
     token = secrets.token_urlsafe(16)
     server, base = start_server(work / "state", token, work / "server.log")
     try:
@@ -39,7 +45,7 @@ def main() -> int:
             "signal_transport": "TEMP_URL_SIGNAL", "name": "hello"},
             timeout=10).json()["software_deployment"]
         settings = AgentSettings.from_agent_config(registered["agent_config"])
-        install = AgentInstall(no_index=True, find_links=("/wheels",))
+        install = pinned_install(base, state_wheelhouse)
         seed(root, user_data(settings, install, user_data=users.read_text()))
         (work / "token").write_text(registered["agent_config"]["auth_token"])
         agent = ("/opt/stoker/venv/bin/stoker agent --once > /var/log/agent-once.log 2>&1; "

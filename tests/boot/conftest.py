@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from boot_nocloud_root import make_root
+from boot_wheelhouse import gathered_wheelhouse
 
 APT_TIMEOUT = 300
 
@@ -61,3 +62,14 @@ def throwaway_root(cloud_init, tmp_path):
     if probe.returncode != 0:
         pytest.skip(f"cannot create namespaces here: {probe.stderr.strip()}")
     return make_root(tmp_path / "root")
+
+
+@pytest.fixture(scope="session")
+def agent_wheelhouse() -> Path:
+    """The agent's wheels as a stoker server serves them (gathered once, cached between runs)."""
+    from metadata_server.boot.agent_wheel import AgentWheelError
+    from metadata_server.boot.wheelhouse import WheelhouseError
+    try:
+        return gathered_wheelhouse()
+    except (WheelhouseError, AgentWheelError) as exc:
+        pytest.skip(f"cannot gather the agent wheelhouse (package index unreachable?): {exc}")

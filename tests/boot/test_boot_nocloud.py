@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from boot_nocloud_root import build_wheels, in_namespaces
-from metadata_server.boot.userdata import (AgentInstall, AgentSettings, cloud_config,
-                                           cloud_config_text, user_data)
+from boot_nocloud_root import in_namespaces
+from boot_wheelhouse import EXAMPLE_INSTALL as INSTALL
+from metadata_server.boot.userdata import AgentSettings, cloud_config, cloud_config_text, user_data
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -34,13 +34,13 @@ USER_CLOUD_CONFIG = textwrap.dedent("""\
 @pytest.mark.timeout(60)
 def test_the_part_passes_cloud_init_schema(cloud_init, tmp_path):
     part = tmp_path / "stoker.yaml"
-    part.write_text(cloud_config_text(SETTINGS, AgentInstall(index_url="https://pypi.example/simple")))
+    part.write_text(cloud_config_text(SETTINGS, INSTALL))
     done = subprocess.run([cloud_init, "schema", "--config-file", str(part)],
                           capture_output=True, text=True, timeout=50)
     assert done.returncode == 0, done.stderr
     assert "Valid cloud-config" in done.stdout
     # the checker does catch what we could get wrong (a mode as a number)
-    broken = cloud_config(SETTINGS)
+    broken = cloud_config(SETTINGS, INSTALL)
     broken["write_files"][0]["permissions"] = 600
     part.write_text("#cloud-config\n" + yaml.safe_dump(broken))
     done = subprocess.run([cloud_init, "schema", "--config-file", str(part)],
@@ -80,7 +80,7 @@ print(json.dumps({"types": types, "merged": merged}))
 def test_merges_with_the_users_own_cloud_config(cloud_init, tmp_path):
     """Through cloud-init's own user-data processor and cloud-config merger."""
     data = tmp_path / "user-data"
-    data.write_text(user_data(SETTINGS, user_data=USER_CLOUD_CONFIG))
+    data.write_text(user_data(SETTINGS, INSTALL, user_data=USER_CLOUD_CONFIG))
     done = subprocess.run(["/usr/bin/python3", "-c", MERGE_SCRIPT, str(data)],
                           capture_output=True, text=True, timeout=50)
     assert done.returncode == 0, done.stderr
@@ -95,32 +95,20 @@ def test_merges_with_the_users_own_cloud_config(cloud_init, tmp_path):
     assert merged["package_update"] is False
 
 
-@pytest.fixture(scope="module")
-def wheels(tmp_path_factory):
-    """stoker and its agent dependencies as wheels, for an install with no network."""
-    out = tmp_path_factory.mktemp("wheels")
-    done = build_wheels(REPO, out, tmp_path_factory.mktemp("wheel-build"))
-    if done.returncode != 0:
-        pytest.skip(f"cannot build the agent's wheels (package index unreachable?): "
-                    f"{done.stderr.strip()[-300:]}")
-    return out
-
-
 @pytest.mark.timeout(240)
-def test_nocloud_boot_installs_configures_enables_and_runs_the_agent(throwaway_root, wheels,
-                                                                    tmp_path):
+def test_nocloud_boot_installs_configures_enables_and_runs_the_agent(throwaway_root,
+                                                                    agent_wheelhouse, tmp_path):
     """One boot, end to end: server registered, user_data generated and booted with NoCloud,
-    agent installed from wheels (no network in there), one agent pass deploys and signals."""
+    agent installed from the server's wheelhouse (no other network in there), one agent pass
+    deploys and signals."""
     root = throwaway_root
-    (root / "wheels").mkdir()
-    for wheel in wheels.iterdir():
-        (root / "wheels" / wheel.name).write_bytes(wheel.read_bytes())
     work = tmp_path / "work"
     work.mkdir()
     users = tmp_path / "users.yaml"
     users.write_text(USER_CLOUD_CONFIG)
     done = in_namespaces(root, [sys.executable, str(HERE / "boot_nocloud_driver.py"), str(root),
-                                str(work), str(users)], timeout=230)
+                                str(work), str(users), str(agent_wheelhouse)],
+                        timeout=230)
     log = root / "var/log/boot-stages.log"
     context = (log.read_text()[-3000:] if log.exists() else "") + done.stderr[-3000:]
     assert done.returncode == 0, context
@@ -145,6 +133,12 @@ def test_nocloud_boot_installs_configures_enables_and_runs_the_agent(throwaway_r
     checks = (root / "var/log/boot-checks.txt").read_text()
     assert "/usr/local/bin/stoker -> /opt/stoker/venv/bin/stoker" in checks, checks
     assert "usage: stoker agent" in checks and "enabled" in checks, checks
+    # the agent came from its server's wheelhouse, every file hash-checked, never an index
+    output = (root / "var/log/cloud-init-output.log").read_text()
+    assert "Looking in links: http://127.0.0.1:" in output and "/wheelhouse/" in output, output
+    assert "Looking in indexes" not in output and "pypi" not in output.lower(), output
+    served = (work / "server.log").read_text()
+    assert '"GET /wheelhouse/stoker-' in served and '"GET /wheelhouse/pip-' in served, served
     # the user's own cloud-config ran too
     assert (root / "var/tmp/user-ran").read_text() == "user-runcmd\n"
     assert (root / "etc/motd.d/user").read_text() == "the user's own file"

@@ -10,12 +10,19 @@ import yaml
 
 from metadata_server.boot.units import agent_unit
 from metadata_server.boot.userdata import (MERGE_HOW, AgentInstall, AgentSettings,
-                                           BootConfigError, agent_config_text, bootstrap_script,
-                                           cloud_config, cloud_config_text, user_data)
+                                           BootConfigError, WheelhouseInstall,
+                                           agent_config_text, bootstrap_script, cloud_config,
+                                           cloud_config_text, user_data)
 
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS = AgentSettings.from_agent_config(
     {"metadata_url": "http://10.0.0.1:8004/v1/t/servers/s1/metadata", "auth_token": "tok"})
+REQUIREMENTS = (f"pip==26.3 \\\n    --hash=sha256:{'a' * 64}\n"
+                f"stoker==0.1.0 \\\n    --hash=sha256:{'b' * 64}\n")
+PINNED = WheelhouseInstall(
+    "http://10.0.0.1:8004/wheelhouse/", REQUIREMENTS,
+    "pip-26.3-py3-none-any.whl", "a" * 64, (("3.9", "x86_64"), ("3.13", "aarch64")))
+INSTALL = AgentInstall(wheelhouse=PINNED)
 
 
 def parts(text):
@@ -26,7 +33,7 @@ def parts(text):
 
 
 def test_one_cloud_config_part_with_config_unit_and_bootstrap():
-    [(kind, name, payload)] = parts(user_data(SETTINGS))
+    [(kind, name, payload)] = parts(user_data(SETTINGS, INSTALL))
     assert (kind, name) == ("text/cloud-config", "stoker-agent.cfg")
     assert payload.startswith("#cloud-config\n")
     doc = yaml.safe_load(payload)
@@ -50,17 +57,17 @@ def test_agent_config_matches_the_protocol_format():
 
 def test_the_unit_in_user_data_is_the_shipped_unit():
     assert agent_unit() == (REPO / "systemd/stoker-agent.service").read_text()
-    doc = cloud_config(SETTINGS, AgentInstall(venv="/srv/agent"))
+    doc = cloud_config(SETTINGS, AgentInstall(venv="/srv/agent", wheelhouse=PINNED))
     unit = next(f for f in doc["write_files"] if f["path"].endswith("stoker-agent.service"))
     assert "ExecStart=/srv/agent/bin/stoker agent" in unit["content"]
 
 
 @pytest.mark.parametrize("install, expected", [
-    (AgentInstall(), "--upgrade stoker\n"),
     (AgentInstall(package="stoker>=0.1", index_url="https://pypi.example/simple"),
      "--upgrade --index-url https://pypi.example/simple 'stoker>=0.1'\n"),
-    (AgentInstall(package="https://files.example/stoker-0.1.0-py3-none-any.whl"),
-     "--upgrade https://files.example/stoker-0.1.0-py3-none-any.whl\n"),
+    (AgentInstall(package="https://files.example/stoker-0.1.0-py3-none-any.whl",
+                  index_url="https://pypi.org/simple"),
+     "--index-url https://pypi.org/simple https://files.example/stoker-0.1.0-py3-none-any.whl\n"),
     (AgentInstall(no_index=True, find_links=("/media/wheels", "https://w.example/")),
      "--upgrade --no-index --find-links /media/wheels --find-links https://w.example/ stoker\n"),
 ])
@@ -72,7 +79,7 @@ def test_bootstrap_skips_the_download_when_the_image_has_the_agent(tmp_path):
     import subprocess
     script = tmp_path / "bootstrap"
     venv = tmp_path / "venv"
-    script.write_text(bootstrap_script(AgentInstall(venv=str(venv), package="/nonexistent.whl"))
+    script.write_text(bootstrap_script(AgentInstall(venv=str(venv), wheelhouse=PINNED))
                       .replace("ln -sf", "echo ln -sf").replace("command -v systemctl", "false"))
     (venv / "bin").mkdir(parents=True)
     (venv / "bin/stoker").write_text("#!/bin/sh\n")
@@ -82,6 +89,33 @@ def test_bootstrap_skips_the_download_when_the_image_has_the_agent(tmp_path):
     assert "already installed" in done.stdout
     syntax = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True)
     assert syntax.returncode == 0
+
+
+def test_wheelhouse_install_pins_every_file_and_names_no_index():
+    script = bootstrap_script(INSTALL)
+    assert "<<'STOKER_REQUIREMENTS'\n" + REQUIREMENTS + "STOKER_REQUIREMENTS\n" in script
+    assert ('--no-index --find-links "$WHEELHOUSE" --require-hashes' in script
+            and "WHEELHOUSE=http://10.0.0.1:8004/wheelhouse/\n" in script)
+    # pip is checked against its pinned hash before it runs; the venv needs no ensurepip
+    assert f'"$WORK/pip-26.3-py3-none-any.whl" \\\n  {"a" * 64} ' in script
+    assert "python3 -m venv --without-pip" in script
+    assert "pypi" not in script.lower() and "apt-get" not in script
+
+
+def test_wheelhouse_install_refuses_a_python_it_has_no_wheels_for(tmp_path):
+    import subprocess
+    import sys
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(sys.executable)
+    install = AgentInstall(venv=str(tmp_path / "venv"), wheelhouse=PINNED)
+    done = subprocess.run(["sh", "-c", bootstrap_script(install)], capture_output=True,
+                          text=True, timeout=30, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert done.returncode != 0
+    assert (f"no wheels for Python {here} on" in done.stderr
+            and "it has 3.9/x86_64, 3.13/aarch64" in done.stderr), done.stderr
+    assert not (tmp_path / "venv").exists()
 
 
 def test_install_settings_from_the_environment():
@@ -96,6 +130,16 @@ def test_install_settings_from_the_environment():
     (lambda: bootstrap_script(AgentInstall(package="x\nrm -rf /")), "package"),
     (lambda: bootstrap_script(AgentInstall(venv="relative")), "absolute path"),
     (lambda: bootstrap_script(AgentInstall(no_index=True)), "find_links"),
+    # no index named: never PyPI by default, where anyone may publish a `stoker`
+    (lambda: bootstrap_script(AgentInstall()), "STOKER_AGENT_INDEX_URL"),
+    (lambda: bootstrap_script(AgentInstall(package="stoker==1", find_links=("/w",))),
+     "STOKER_AGENT_INDEX_URL"),
+    (lambda: bootstrap_script(AgentInstall(wheelhouse=WheelhouseInstall(
+        "http://h/wheelhouse/", "stoker==1\n", "pip.whl", "a" * 64, ()))), "hash-pinned"),
+    (lambda: bootstrap_script(AgentInstall(wheelhouse=WheelhouseInstall(
+        "http://h/w/'; rm -rf /;'/", PINNED.requirements, "pip.whl", "a" * 64, ()))), "url"),
+    (lambda: bootstrap_script(AgentInstall(wheelhouse=WheelhouseInstall(
+        "file:///etc/", PINNED.requirements, "pip.whl", "a" * 64, ()))), "http"),
     (lambda: agent_config_text(AgentSettings("http://h/m", "t\n[x]")), "auth_token"),
 ])
 def test_bad_settings_are_refused_by_name(make, message):
@@ -108,20 +152,20 @@ def test_users_raw_user_data_comes_first_with_its_type():
                       ("#!/bin/sh\necho hi\n", "text/x-shellscript"),
                       ("#cloud-boothook\necho\n", "text/cloud-boothook"),
                       ("just text\n", "text/plain")):
-        found = parts(user_data(SETTINGS, user_data=raw))
+        found = parts(user_data(SETTINGS, INSTALL, user_data=raw))
         assert [p[0] for p in found] == [kind, "text/cloud-config"]
         assert found[0][2] == raw and found[1][1] == "stoker-agent.cfg"
 
 
 def test_users_multipart_parts_are_kept_in_order():
-    theirs = user_data(SETTINGS, user_data="#!/bin/sh\necho one\n")   # any MIME will do
-    combined = parts(user_data(AgentSettings("http://other/m", "t2"), user_data=theirs))
+    theirs = user_data(SETTINGS, INSTALL, user_data="#!/bin/sh\necho one\n")   # any MIME will do
+    combined = parts(user_data(AgentSettings("http://other/m", "t2"), INSTALL, user_data=theirs))
     assert [p[0] for p in combined] == ["text/x-shellscript", "text/cloud-config",
                                         "text/cloud-config"]
     assert "http://other/m" in combined[2][2] and "http://other/m" not in combined[1][2]
 
 
 def test_rendered_text_is_readable_yaml():
-    text = cloud_config_text(SETTINGS)
+    text = cloud_config_text(SETTINGS, INSTALL)
     assert "content: |\n    [DEFAULT]\n" in text     # block scalars, not escaped one-liners
-    assert yaml.safe_load(text) == cloud_config(SETTINGS)
+    assert yaml.safe_load(text) == cloud_config(SETTINGS, INSTALL)

@@ -76,6 +76,14 @@ def check(engine: Engine, replay: Replay, stack: dict, expect: dict) -> None:
     assert same(expect["outputs"], outputs), json.dumps(outputs, indent=1)
 
 
+@pytest.fixture(autouse=True)
+def agent_from_find_links(monkeypatch):
+    """SOFTWARE_CONFIG user_data needs an agent source; a named one keeps these cases offline
+    (the server's own wheelhouse is the boot tests' part, tests/boot)."""
+    monkeypatch.setenv("STOKER_AGENT_NO_INDEX", "1")
+    monkeypatch.setenv("STOKER_AGENT_FIND_LINKS", "/wheels")
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_openstack_driver_case(case, store):
     data = json.loads(case.read_text())

@@ -18,6 +18,9 @@ class CloudError(Exception):
 
 class CloudDriver(Protocol):
     name: str
+    # whether servers boot the user_data (stoker's agent install); drivers whose servers are
+    # not images say False and get the user's user_data alone (metadata_server/boot)
+    boots_user_data: bool
 
     def create(self, kind: str, name: str, properties: dict, *,
                physical_id: str | None = None) -> tuple[str, dict[str, Any]]:

@@ -10,6 +10,7 @@ from metadata_server.engine.drivers.base import CloudError
 
 class FakeDriver:
     name = "fake"
+    boots_user_data = False   # its servers never boot an image: no agent install needed
 
     def __init__(self):
         self.objects: dict[str, dict[str, Any]] = {}

@@ -80,6 +80,7 @@ class _Adopted:
 
 class LocalDriver:
     name = "local"
+    boots_user_data = False   # its servers never boot an image: no agent install needed
 
     def __init__(self, state_dir: str | os.PathLike | None = None,
                  agent_argv: list[str] | None = None, polling_interval: float = 1.0):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from typing import Mapping
+from typing import Callable, Mapping
 
 from metadata_server.boot import userdata
 
@@ -49,19 +49,25 @@ def cfntools(text: str) -> str:
     return message.as_string()
 
 
-def software_config(text: str, watch: Mapping, environ: Mapping[str, str]) -> str:
+def software_config(text: str, watch: Mapping, install: userdata.AgentInstall) -> str:
     """SOFTWARE_CONFIG: the user's parts, then the agent's configuration and install."""
-    return userdata.user_data(userdata.AgentSettings.from_agent_config(watch),
-                              userdata.AgentInstall.from_env(environ), user_data=text)
+    return userdata.user_data(userdata.AgentSettings.from_agent_config(watch), install,
+                              user_data=text)
 
 
 def build(user_data_format: str, text: str, *, watch: Mapping | None = None,
-          environ: Mapping[str, str] | None = None) -> str:
-    """The user_data to boot with; `watch` (the agent's collector settings) for SOFTWARE_CONFIG."""
+          install: Callable[[], userdata.AgentInstall] | None = None, boots: bool = True) -> str:
+    """The user_data to boot with; `watch` (the agent's collector settings) and `install`
+    (where the agent comes from, asked only when needed: it may gather the server's wheelhouse,
+    metadata_server/boot/agent_source.py) for SOFTWARE_CONFIG. A driver whose servers boot no
+    image (`boots` False: the local driver's are agent processes) gets the user's text there."""
+    if user_data_format == "SOFTWARE_CONFIG" and not boots:
+        return text
     if user_data_format == "SOFTWARE_CONFIG":
-        if watch is None:
-            raise ValueError("SOFTWARE_CONFIG user_data needs the agent's collector settings")
-        return software_config(text, watch, environ or {})
+        if watch is None or install is None:
+            raise ValueError("SOFTWARE_CONFIG user_data needs the agent's collector settings "
+                             "and install")
+        return software_config(text, watch, install())
     if user_data_format == "HEAT_CFNTOOLS":
         return cfntools(text)
     return text

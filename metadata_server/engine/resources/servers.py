@@ -6,9 +6,9 @@ transport, so an agent configured from it, stoker's or upstream's, finds its met
 """
 from __future__ import annotations
 
-import os
 import uuid
 
+from metadata_server.boot import agent_source
 from metadata_server.engine.drivers.base import CloudError
 from metadata_server.engine.resources import server_user_data
 from metadata_server.engine.resources.base import Prop, Resource
@@ -133,7 +133,9 @@ class Server(AgentServer):
         # the one place the boot user_data is decided; drivers send it as it is
         spec["user_data"] = server_user_data.build(
             self.properties["user_data_format"], self._users_text(),
-            watch=spec["os_collect_config"]["watch"] if software else None, environ=os.environ)
+            watch=spec["os_collect_config"]["watch"] if software else None,
+            install=lambda: agent_source.agent_install(self.ctx.endpoints.base_url),
+            boots=getattr(self.ctx.driver, "boots_user_data", True))
         try:
             cloud_id, attributes = self.ctx.driver.create("server", name, spec,
                                                           physical_id=server_id)
