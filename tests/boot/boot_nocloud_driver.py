@@ -46,7 +46,8 @@ def main() -> int:
             timeout=10).json()["software_deployment"]
         settings = AgentSettings.from_agent_config(registered["agent_config"])
         install = pinned_install(base, state_wheelhouse)
-        seed(root, user_data(settings, install, user_data=users.read_text()))
+        text = user_data(settings, install, user_data=users.read_text())
+        seed(root, text)
         (work / "token").write_text(registered["agent_config"]["auth_token"])
         agent = ("/opt/stoker/venv/bin/stoker agent --once > /var/log/agent-once.log 2>&1; "
                  "echo agent-rc=$? >> /var/log/agent-once.log")
@@ -55,7 +56,8 @@ def main() -> int:
                          timeout=10).json()["software_deployment"]
         seen = http.get(f"{api}/servers/{registered['server']['id']}",
                         timeout=10).json()["server"]
-        print(json.dumps({"boot_rc": booted.returncode, "deployment": final, "server": seen}))
+        print(json.dumps({"boot_rc": booted.returncode, "deployment": final, "server": seen,
+                          "user_data_bytes": len(text.encode())}))
     finally:
         server.stop()
     return 0

@@ -36,7 +36,7 @@ def seed_state_dir(state_dir: Path, gathered: Path) -> Path:
     """Copy the gathered wheelhouse into a server's state directory (under the cache's lock, as
     another test run may be refreshing it)."""
     target = state_dir / WHEELHOUSE_DIR
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)   # the server refuses a looser one
     with open(gathered / ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         shutil.copytree(gathered, target, ignore=shutil.ignore_patterns(".lock", ".gather-*"))
