@@ -227,7 +227,8 @@ class Wheelhouse:
     def ensure(self) -> dict:
         """The manifest, gathering (once) whatever is missing or stale."""
         with self._lock:
-            if self._ready is None:
+            # again when the manifest changed under us (`stoker wheelhouse` run meanwhile)
+            if self._ready is None or self.manifest() != self._ready:
                 self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
                 os.chmod(self.directory, 0o700)
                 with open(self.directory / ".lock", "a") as lock:
@@ -249,8 +250,13 @@ class Wheelhouse:
                 and current["files"].get(agent_name, {}).get("sha256") == agent_sha
                 and all((files_dir / n).is_file() for n in current["files"])):
             return current
-        files = ({n: e for n, e in current["files"].items() if n != current["agent"]}
-                 if current and current.get("key") == key else None)
+        # the dependencies are reused when they were gathered for the same requirements and
+        # are all still there; otherwise gathered again
+        files = None
+        if current and current.get("key") == key:
+            files = {n: e for n, e in current["files"].items() if n != current["agent"]}
+            if not all((files_dir / n).is_file() for n in files):
+                files = None
         if files is None:
             log.info("gathering the agent's wheels for %d targets from %s", len(targets),
                      self.sources.index_url or "PyPI")
@@ -299,10 +305,10 @@ class Wheelhouse:
                 if size > MAX_FILE_BYTES:
                     raise WheelhouseError(f"{path.name} is {size} bytes, more than the "
                                           f"wheelhouse's limit of {MAX_FILE_BYTES}")
-                digest = _sha256(path)
-                entry = files.setdefault(path.name, {"sha256": digest, "size": size,
+                sha256 = _sha256(path)
+                entry = files.setdefault(path.name, {"sha256": sha256, "size": size,
                                                      "targets": []})
-                if entry["sha256"] != digest:
+                if entry["sha256"] != sha256:
                     raise WheelhouseError(f"{path.name}: two downloads differ in content")
                 entry["targets"].append(str(target))
                 if len(files) > MAX_FILES:

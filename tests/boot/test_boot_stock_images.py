@@ -29,7 +29,8 @@ USERS = textwrap.dedent("""\
 PROBE = r"""
 python3 -c 'import sys; print("python=%d.%d" % sys.version_info[:2])'
 python3 -c 'import ensurepip' 2>/dev/null && echo ensurepip=yes || echo ensurepip=no
-python3 -m pip --version 2>/dev/null | sed 's/^pip \([0-9.]*\).*/pip=\1/' | grep pip= || echo pip=none
+python3 -m pip --version 2>/dev/null | sed 's/^pip \([0-9.]*\).*/pip=\1/' | grep pip= \
+  || echo pip=none
 command -v apt-get >/dev/null && echo apt=yes || echo apt=no
 . /etc/os-release; echo "os=$ID-$VERSION_ID"
 """

@@ -111,7 +111,8 @@ def fake_index(monkeypatch):
 
 def test_gathers_once_then_refreshes_only_the_agent_wheel(tmp_path, fake_index, monkeypatch):
     directory = tmp_path / "wheelhouse"
-    manifest = Wheelhouse(directory).ensure()
+    first = Wheelhouse(directory)
+    manifest = first.ensure()
     assert len(fake_index.calls) == len(supported_targets(_running_metadata()))
     # pip is pinned to the oldest Python's release for every other target
     assert all(call[1][-1] == "pip==26.3" for call in fake_index.calls[1:])
@@ -134,6 +135,15 @@ def test_gathers_once_then_refreshes_only_the_agent_wheel(tmp_path, fake_index, 
     assert updated["files"][name]["sha256"] == hashlib.sha256(data + b"\0").hexdigest()
     assert {n: e for n, e in updated["files"].items() if n != name} == \
         {n: e for n, e in files.items() if n != name}
+    # a process that had it ready pins what is on disk now, not what it saw before
+    assert first.ensure() == first.manifest() == updated
+    # a dependency gone from the disk: gathered again
+    (directory / "files" / "pip-26.3-py3-none-any.whl").unlink()
+    calls = len(fake_index.calls)
+    assert Wheelhouse(directory).ensure()["files"] == updated["files"]
+    assert len(fake_index.calls) > calls
+    assert (directory / "files" / "pip-26.3-py3-none-any.whl").is_file()
+    calls = len(fake_index.calls)
     # other targets: gathered again, and files no target uses any more are removed
     only = (Target("3.12", "x86_64"),)
     smaller = Wheelhouse(directory, targets=only).ensure()
