@@ -139,6 +139,13 @@ def supported_targets(metadata: str, targets=TARGETS) -> tuple[Target, ...]:
     return chosen
 
 
+def requirements_key(metadata: str, targets=TARGETS) -> str:
+    """What the dependencies were gathered for: the agent's requirements on each target."""
+    wants = {str(t): agent_requirements(metadata, t)
+             for t in supported_targets(metadata, targets)}
+    return hashlib.sha256(json.dumps(wants, sort_keys=True).encode()).hexdigest()
+
+
 def requirements_text(files: dict[str, dict], targets: tuple[Target, ...]) -> str:
     """A pip requirements file: every project pinned (==) with the sha256 of each of its files;
     pip picks the file that fits the machine among them. A project whose version differs between
@@ -241,8 +248,7 @@ class Wheelhouse:
         metadata = _wheel_metadata(agent_bytes)
         targets = supported_targets(metadata, self.targets)
         wants = {t: agent_requirements(metadata, t) for t in targets}
-        key = hashlib.sha256(json.dumps(
-            {str(t): r for t, r in wants.items()}, sort_keys=True).encode()).hexdigest()
+        key = requirements_key(metadata, self.targets)
         agent_sha = hashlib.sha256(agent_bytes).hexdigest()
         current = self.manifest()
         files_dir = self.directory / "files"

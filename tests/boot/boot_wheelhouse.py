@@ -2,13 +2,14 @@
 into a cache outside the checkout, then copied into each test server's state directory, where
 `stoker server` serves it and refreshes the agent wheel from the code under test.
 
-Reusable by any boot test: `gathered_wheelhouse()` once per session, then
+Reusable by any boot test: `gathered_wheelhouse(private_dir)` once per session, then
 `seed_state_dir(state_dir, gathered)` before starting a server, and `pinned_install(...)` for
 the AgentInstall that user_data made by that server would carry.
 """
 from __future__ import annotations
 
 import fcntl
+import importlib.metadata
 import os
 import shutil
 from pathlib import Path
@@ -23,13 +24,19 @@ def cache_dir() -> Path:
     return Path(os.environ.get("STOKER_TEST_CACHE") or Path.home() / ".cache/stoker-tests")
 
 
-def gathered_wheelhouse() -> Path:
-    """The cached wheelhouse, gathered or refreshed now. Raises WheelhouseError (index
-    unreachable) or AgentWheelError."""
-    directory = cache_dir() / "wheelhouse"
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    wheelhouse.Wheelhouse(directory).ensure()
-    return directory
+def gathered_wheelhouse(private: Path) -> Path:
+    """A wheelhouse for this checkout in `private`: the dependencies from the cache (gathered
+    there first if missing; one cache per set of requirements, shared by checkouts), the agent
+    wheel of this checkout's code. Raises WheelhouseError (index unreachable) or
+    AgentWheelError."""
+    dist = importlib.metadata.distribution("stoker")
+    metadata = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    shared = cache_dir() / f"wheelhouse-{wheelhouse.requirements_key(metadata)[:16]}"
+    shared.parent.mkdir(parents=True, exist_ok=True)
+    wheelhouse.Wheelhouse(shared).ensure()
+    copy = seed_state_dir(private, shared)
+    wheelhouse.Wheelhouse(copy).ensure()     # another checkout's agent wheel may be in the cache
+    return copy
 
 
 def seed_state_dir(state_dir: Path, gathered: Path) -> Path:

@@ -65,11 +65,11 @@ def throwaway_root(cloud_init, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def agent_wheelhouse() -> Path:
+def agent_wheelhouse(tmp_path_factory) -> Path:
     """The agent's wheels as a stoker server serves them (gathered once, cached between runs)."""
     from metadata_server.boot.agent_wheel import AgentWheelError
     from metadata_server.boot.wheelhouse import WheelhouseError
     try:
-        return gathered_wheelhouse()
+        return gathered_wheelhouse(tmp_path_factory.mktemp("agent-wheelhouse"))
     except (WheelhouseError, AgentWheelError) as exc:
         pytest.skip(f"cannot gather the agent wheelhouse (package index unreachable?): {exc}")
