@@ -16,7 +16,7 @@ from metadata_server.engine import status as st
 from metadata_server.engine.graph import Graph
 from metadata_server.engine.state import StackRuntime
 from metadata_server.engine.walker import CancelToken
-from metadata_server.store.database import use_lane
+from metadata_server.store.lanes import use_lane
 
 log = logging.getLogger("stoker.engine")
 

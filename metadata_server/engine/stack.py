@@ -41,7 +41,7 @@ from metadata_server.engine.walker import CancelToken, WalkResult, walk
 from metadata_server.service.clock import Clock, system_clock
 from metadata_server.service.errors import InvalidInput
 from metadata_server.store import Store
-from metadata_server.store.database import add_lane, use_lane
+from metadata_server.store.lanes import add_lane, use_lane
 from metadata_server.store.stacks import StackStore
 
 log = logging.getLogger("stoker.engine")

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from metadata_server.engine.drivers import FakeDriver
 from metadata_server.engine.stack import ENGINE_LANE, Engine
 from metadata_server.service.clock import system_clock
-from metadata_server.store.database import use_lane
+from metadata_server.store.lanes import use_lane
 from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(60)
