@@ -193,3 +193,32 @@ def test_references_to_resources_cost_no_memory():
         """)
     assert "The resolved properties would be larger" in grown["out"], grown["out"]
     assert grown["grew_kb"] < 30_000, grown   # 200 MB resolved, more once stored
+
+
+def test_group_attributes_stop_reading_members_past_the_limit(limited, monkeypatch):
+    """Each member is small where the group makes it (a provider template), and grows
+    inside: only reading them tells how big they are together."""
+    client = limited(max_function_result_size=1000)
+    grows = {"heat_template_version": "2016-10-14",
+             "outputs": {"value": {"value": {"list_join": ["", ["a" * 100] * 4]}}}}
+    body = {"heat_template_version": "2016-10-14", "resources": {"g": {
+        "type": "OS::Heat::ResourceGroup",
+        "properties": {"count": 10, "resource_def": {"type": "grows.yaml"}}}},
+            "outputs": {"one": {"value": {"get_attr": ["g", "resource.0.value"]}},
+                        "all": {"value": {"get_attr": ["g", "value"]}}}}
+    response = create(client, json.dumps(body), files={"grows.yaml": json.dumps(grows)})
+    assert response.status_code == 201, response.json
+    stack = wait(client, response.json["stack"]["id"])
+    assert stack["status"] == "COMPLETE", stack["status_reason"]
+    engine = client.app.extensions["stoker-engine"]
+    read = []
+    original = engine.child_attribute
+    monkeypatch.setattr(engine, "child_attribute",
+                        lambda *args: read.append(args) or original(*args))
+    outputs = f"/v1/t1/stacks/s/{stack['id']}/outputs"
+    assert client.get(f"{outputs}/one").json["output"]["output_value"] == "a" * 400
+    read.clear()
+    error = client.get(f"{outputs}/all").json["output"]["output_error"]
+    assert "outputs.all.value.get_attr: The result of \"get_attr\" would be larger than " \
+           "the limit (max_function_result_size 1000" in error
+    assert {member for _, member, _ in read} == {"0", "1", "2"}   # the third went past 1000

@@ -7,7 +7,7 @@ member properties. Attributes are read from the members of the nested stack.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterator
 
 from metadata_server.engine.errors import StackValidationFailed
 from metadata_server.engine.resources.base import Prop, Resource
@@ -109,22 +109,34 @@ class _Group(ChildStack, Resource):
     def _member_attr(self, member: str, attr: str | None) -> Any:
         return self.ctx.engine.child_attribute(self.physical_id, member, attr)
 
+    def _each(self, attr: str | None) -> Iterator[tuple[str, Any]]:
+        """(member, its attribute) for every member, refused as soon as they are larger
+        together than a function result may be: a thousand members of a megabyte each would
+        otherwise all be read before anything measured them."""
+        from metadata_server.engine.template.functions.sizes import check_size, measure
+
+        limits = self.ctx.engine.limits
+        total = 0
+        for name in self._names():
+            value = self._member_attr(name, attr)
+            total += 2 + len(name) + measure(value, limits.max_function_result_size)
+            check_size(limits, "get_attr", total)
+            yield name, value
+
     def attribute_at(self, name, path):
         if name == "attributes" and path and self.physical_id:
             # [group, attributes, <attr>, ...]: {member: member.<attr>}
             from metadata_server.engine.state import _select
-            values = {n: self._member_attr(n, str(path[0])) for n in self._names()}
-            return _select(values, tuple(path[1:]))
+            return _select(dict(self._each(str(path[0]))), tuple(path[1:]))
         return super().attribute_at(name, path)
 
     def attribute(self, name):
         if not self.physical_id:
             return None
-        names = self._names()
         if name == "refs":
-            return [self._member_attr(n, None) for n in names]
+            return [value for _, value in self._each(None)]
         if name == "refs_map":
-            return {n: self._member_attr(n, None) for n in names}
+            return dict(self._each(None))
         if name == "attributes":
             return None  # needs a path: [group, attributes, <attr>] is resolved by select_path
         if name == "removed_rsrc_list":
@@ -132,7 +144,7 @@ class _Group(ChildStack, Resource):
         if name.startswith("resource."):
             parts = name.split(".")
             return self._member_attr(parts[1], ".".join(parts[2:]) or None)
-        return [self._member_attr(n, name) for n in names]
+        return [value for _, value in self._each(name)]
 
 
 class ResourceGroup(_Group):
@@ -224,8 +236,7 @@ class SoftwareDeploymentGroup(_Group):
             return None
         if name in ("refs", "refs_map", "show") or name.startswith("resource."):
             return super().attribute(name)
-        attr = plural.get(name, name)
-        return {n: self._member_attr(n, attr) for n in self._names()}
+        return dict(self._each(plural.get(name, name)))
 
 
 class StructuredDeploymentGroup(SoftwareDeploymentGroup):
