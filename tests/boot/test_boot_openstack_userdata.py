@@ -1,13 +1,15 @@
 """The user_data a server create through the openstack driver sends to Nova, booted with real
 cloud-init: to `status: done`, the agent installed, and the stack's deployment completed.
 
-A real `stoker server --cloud-driver openstack` runs a stack (a SOFTWARE_CONFIG server with a
+A real `stoker server --cloud-driver openstack`, with its own agent wheelhouse (gathered once,
+see boot_wheelhouse.py), runs a stack (a SOFTWARE_CONFIG server with a
 script of the user's own, a config, a deployment to the server) against a loopback cloud
 (tests/openstack_cloud.py: Keystone catalog, Nova, Neutron, Glance). The base64 user_data of
 the Nova request, as the server sent it over HTTP, is decoded, seeded for NoCloud in a throwaway
-root (see conftest.py) and booted; the agent it installs runs one pass and signals.
+root (see conftest.py) and booted: it installs the agent from that server's wheelhouse, pinned,
+over the namespace's loopback (the only network there); the agent runs one pass and signals.
 
-Run as a script (`ROOT WORK`), this file is that driver, inside the test's namespaces.
+Run as a script (`ROOT WORK WHEELHOUSE`), this file is that driver, in the test's namespaces.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ import pytest
 import requests
 import yaml
 
-from boot_nocloud_root import STAGES, boot, build_wheels, chroot_argv, in_namespaces, seed
+from boot_nocloud_root import STAGES, boot, chroot_argv, in_namespaces, seed
+from boot_wheelhouse import seed_state_dir
 from metadata_server.engine.resources.server_user_data import build
 
 HERE = Path(__file__).resolve().parent
@@ -83,7 +86,7 @@ AGENT = ("/opt/stoker/venv/bin/stoker agent --once > /var/log/agent-once.log 2>&
          "echo agent-rc=$? >> /var/log/agent-once.log")
 
 
-def main(root: Path, work: Path) -> int:
+def main(root: Path, work: Path, gathered: Path) -> int:
     """Inside the namespaces: the server, the loopback cloud, the boot, one agent pass."""
     sys.path.insert(0, str(REPO))
     from cli.processes import start_server
@@ -92,9 +95,8 @@ def main(root: Path, work: Path) -> int:
 
     replay = Replay(EXCHANGES)
     (work / "clouds.yaml").write_text(yaml.safe_dump({"clouds": {"loopback": replay.cloud()}}))
-    # the agent's wheels are in the root's /wheels (no network in there), as in the NoCloud test
-    os.environ.update(OS_CLIENT_CONFIG_FILE=str(work / "clouds.yaml"),
-                      STOKER_AGENT_NO_INDEX="1", STOKER_AGENT_FIND_LINKS="/wheels")
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(work / "clouds.yaml")
+    seed_state_dir(work / "state", gathered)
     token = secrets.token_urlsafe(16)
     server, base = start_server(work / "state", token, work / "server.log", None, "127.0.0.1:0",
                                 "--cloud-driver", "openstack", "--os-cloud", "loopback")
@@ -118,7 +120,7 @@ def main(root: Path, work: Path) -> int:
         until(deploying, 60, "the deployment to be in progress")
         subprocess.run(chroot_argv(root, AGENT), timeout=120)
         stack = stack_when(http, url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS", 60)
-        print(json.dumps({"boot_rc": booted.returncode, "stack": stack,
+        print(json.dumps({"boot_rc": booted.returncode, "stack": stack, "base": base,
                           "unexpected": replay.unexpected}))
     finally:
         server.stop()
@@ -126,28 +128,16 @@ def main(root: Path, work: Path) -> int:
     return 0
 
 
-@pytest.fixture(scope="module")
-def wheels(tmp_path_factory):
-    out = tmp_path_factory.mktemp("wheels")
-    done = build_wheels(REPO, out, tmp_path_factory.mktemp("wheel-build"))
-    if done.returncode != 0:
-        pytest.skip(f"cannot build the agent's wheels (package index unreachable?): "
-                    f"{done.stderr.strip()[-300:]}")
-    return out
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_user_data_sent_to_nova_boots_to_a_completed_deployment(throwaway_root, wheels,
-                                                                tmp_path):
+def test_user_data_sent_to_nova_boots_to_a_completed_deployment(throwaway_root,
+                                                                agent_wheelhouse, tmp_path):
     pytest.importorskip("openstack", reason="the `openstack` extra is not installed")
     root = throwaway_root
-    (root / "wheels").mkdir()
-    for wheel in wheels.iterdir():
-        (root / "wheels" / wheel.name).write_bytes(wheel.read_bytes())
     work = tmp_path / "work"
     work.mkdir()
-    done = in_namespaces(root, [sys.executable, __file__, str(root), str(work)], timeout=280)
+    done = in_namespaces(root, [sys.executable, __file__, str(root), str(work),
+                                str(agent_wheelhouse)], timeout=280)
     log = root / "var/log/boot-stages.log"
     context = ((log.read_text()[-3000:] if log.exists() else "") + done.stderr[-3000:]
                + ((work / "server.log").read_text()[-2000:] if (work / "server.log").exists()
@@ -160,6 +150,10 @@ def test_user_data_sent_to_nova_boots_to_a_completed_deployment(throwaway_root, 
     parts = message.get_payload()
     assert [p.get_content_type() for p in parts] == ["text/x-shellscript", "text/cloud-config"]
     assert not any(p.is_multipart() for p in parts)
+    # the agent comes from the server that made the stack, every file pinned
+    ours = parts[1].get_payload(decode=True).decode()
+    assert f"WHEELHOUSE={report['base']}/wheelhouse/" in ours and "--require-hashes" in ours
+    assert "--hash=sha256:" in ours
 
     # cloud-init took all of it, with no error
     assert report["boot_rc"] == 0, context
@@ -199,4 +193,4 @@ def test_heat_cfntools_user_data_runs_the_users_script_once(throwaway_root):
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))
+    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])))
