@@ -20,7 +20,7 @@ from metadata_server.engine.errors import RequestLimitExceeded, StackValidationF
 from metadata_server.engine.limits import Limits, named
 from metadata_server.engine.resources import resource_class
 from metadata_server.engine.resources.groups import _Group
-from metadata_server.engine.resources.nested import TemplateResource
+from metadata_server.engine.resources.nested import ChildStack, TemplateResource
 from metadata_server.engine.template import StackIdentity, TemplateError
 from metadata_server.engine.template.functions import NeedsResource
 from metadata_server.service.errors import InvalidInput
@@ -83,7 +83,10 @@ def _children(bound, defn, definition: dict) -> tuple[int, dict] | None:
         return 1, dict(shared, template=shared["files"][key], template_name=key,
                        parameters=params)
     if isinstance(cls, type) and issubclass(cls, _Group):
-        known = cls.member_count(_known_properties(bound, defn))
+        properties = _known_properties(bound, defn)
+        if len(properties) < len(defn.properties if isinstance(defn.properties, dict) else {}):
+            return None   # e.g. a count from an attribute: a default must not stand in for it
+        known = cls.member_count(properties)
         if known is None:
             return None
         count, member = known
@@ -92,7 +95,9 @@ def _children(bound, defn, definition: dict) -> tuple[int, dict] | None:
         template = {"heat_template_version": "2015-04-30", "resources": {"0": member}}
         return count, dict(shared, template=json.dumps(template),
                            template_name=f"{defn.name} (group)", parameters={}, generated=True)
-    return None
+    if isinstance(cls, type) and issubclass(cls, ChildStack):
+        return None   # a kind of nested stack this count does not read yet
+    return 0, {}   # a plain resource: nothing below it
 
 
 def _count(bound, definition: dict, bind: Bind, limits: Limits, tally: _Tally, depth: int,

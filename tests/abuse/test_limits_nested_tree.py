@@ -143,3 +143,29 @@ def test_a_count_known_only_while_updating_is_counted_then(limited):
     assert "RequestLimitExceeded" in stack["status_reason"]
     assert "more than 20 resources" in stack["status_reason"]
     assert len(stored_stacks(client)) == 1 + 1 + 2   # no new member was made
+
+
+@pytest.mark.parametrize("resources, complete", [
+    # plain resources beside a provider template: all of it is known before the stack is stored
+    ({"v": {"type": "OS::Heat::Value", "properties": {"value": 1}},
+      "p": {"type": "pair.yaml"}}, True),
+    ({"g": {"type": "OS::Heat::ResourceGroup", "properties": {
+        "count": 3, "resource_def": {"type": "pair.yaml"}}}}, True),
+    # a count from an attribute: the group's default count must not stand in for it
+    ({"v": {"type": "OS::Heat::Value", "properties": {"value": 3}},
+      "g": {"type": "OS::Heat::ResourceGroup", "properties": {
+          "count": {"get_attr": ["v", "value"]}, "resource_def": {"type": "pair.yaml"}}}}, False),
+])
+def test_what_the_count_knows_before_the_stack_is_stored(resources, complete):
+    """A tree counted whole is not counted again as each nested stack is created (that costs
+    reading the stored tree, once per nested stack); one that is not is counted then."""
+    from metadata_server.engine.limits import Limits
+    from metadata_server.engine.loader import bind_definition
+    from metadata_server.engine.stack_tree import check_tree
+    from metadata_server.engine.template import StackIdentity
+
+    pair = template({"a": {"type": "OS::Heat::None"}, "b": {"type": "OS::Heat::None"}})
+    definition = {"template": template(resources), "files": {"pair.yaml": pair}}
+    identity = StackIdentity("s", "id", "t1")
+    bound = bind_definition(definition, identity)
+    assert check_tree(bound, definition, bind_definition, Limits()) is complete
