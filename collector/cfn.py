@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Callable, ClassVar, Mapping
 
 from collector import http_source
@@ -23,6 +22,7 @@ from collector.ec2_signature import signed_query
 from collector.errors import SourceNotAvailable, SourceNotConfigured
 from collector.http_client import HttpClient, with_query
 from collector.http_errors import redact_url
+from collector.retry_after import http_date
 
 HINT_FILE = "/var/lib/heat-cfntools/cfn-metadata-server"
 
@@ -135,11 +135,8 @@ class CfnCollector:
 
     def _learn_skew(self, resp) -> bool:
         """Whether the answer's Date gave a new estimate of the server's clock."""
-        try:
-            server_now = parsedate_to_datetime(resp.headers.get("Date") or "")
-        except (TypeError, ValueError, IndexError):
-            return False
-        if server_now is None or server_now.tzinfo is None:
+        server_now = http_date((resp.headers.get("Date") or "").strip())
+        if server_now is None:
             return False
         skew = server_now - self._clock()
         if abs(skew - self._skew) < timedelta(minutes=1):

@@ -26,15 +26,16 @@ def retry_after(headers: Any, now: float, cap: float = MAX_RETRY_AFTER) -> float
         return None
     if SECONDS.fullmatch(value):
         return min(float(value), cap)
-    when = _http_date(value)
+    when = http_date(value)
     if when is None:
         return None
-    sent = _http_date((headers.get("Date") or "").strip())
+    sent = http_date((headers.get("Date") or "").strip())
     reference = sent.timestamp() if sent is not None else now
     return min(max(0.0, when.timestamp() - reference), cap)
 
 
-def _http_date(value: str) -> datetime | None:
+def http_date(value: str) -> datetime | None:
+    """An HTTP date (any of its three forms) as an aware datetime; None when it is not one."""
     if not value:
         return None
     try:
