@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from metadata_server.boot import agent_wheel, wheelhouse
 from metadata_server.boot.agent_source import agent_install
@@ -276,3 +277,49 @@ def test_nothing_is_served_before_the_wheelhouse_is_gathered(tmp_path):
     finally:
         wheelhouse.use(None)
         store.engine.dispose()
+
+
+# -- through the engine --------------------------------------------------------------------------
+def test_a_server_create_pins_its_servers_wheelhouse_by_default(tmp_path, fake_index, store,
+                                                                monkeypatch):
+    """A SOFTWARE_CONFIG server created through the openstack driver (a loopback Nova: the
+    fixture case of the driver's own tests) boots with the agent from this server's
+    /wheelhouse/ under its public URL, every file of the manifest pinned, no index named."""
+    pytest.importorskip("openstack", reason="the `openstack` extra is not installed")
+    import base64
+    import email
+    import json
+
+    from metadata_server.engine.drivers import OpenStackDriver
+    from metadata_server.engine.stack import Engine
+    from metadata_server.service.clock import system_clock
+    from metadata_server.service.endpoints import Endpoints
+    from tests.openstack_cloud import Replay
+
+    for name in ("STOKER_AGENT_INDEX_URL", "STOKER_AGENT_FIND_LINKS", "STOKER_AGENT_NO_INDEX"):
+        monkeypatch.delenv(name, raising=False)
+    case = json.loads((REPO / "tests/engine/fixtures/openstack/"
+                       "user_data_software_config.json").read_text())
+    found = Wheelhouse(tmp_path / "wh")
+    wheelhouse.use(found)
+    replay = Replay(case["exchanges"])
+    engine = Engine(store, system_clock, endpoints=Endpoints("https://stoker.example:8004", "k"),
+                    driver=OpenStackDriver(replay.connection(), poll_interval=0))
+    try:
+        stack = engine.create_stack("t1", {"stack_name": "pinned", "template": case["template"]})
+        assert engine.wait(stack["id"], 30)["status"] == "COMPLETE"
+        sent = next(r for r in replay.requests
+                    if r["method"] == "POST" and r["path"] == "/compute/v2.1/servers")
+    finally:
+        engine.close()
+        replay.close()
+        wheelhouse.use(None)
+    text = base64.b64decode(sent["body"]["server"]["user_data"]).decode()
+    part = email.message_from_string(text).get_payload()[-1].get_payload(decode=True).decode()
+    ours = next(f["content"] for f in yaml.safe_load(part)["write_files"]
+                if f["path"] == "/usr/local/sbin/stoker-bootstrap")
+    manifest = found.manifest()
+    assert "WHEELHOUSE=https://stoker.example:8004/wheelhouse/\n" in ours
+    assert manifest["requirements"] in ours and "--require-hashes" in ours
+    assert all(f"--hash=sha256:{e['sha256']}" in ours for e in manifest["files"].values())
+    assert "index-url" not in ours and "pypi" not in ours.lower()
