@@ -11,6 +11,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
+# A server or agent asked to stop exits in a few seconds when the machine is idle; a loaded
+# 2-core machine can take several times that, and one that hangs is still killed.
+STOP_GRACE = 30.0
+
 
 class ProcessFailed(Exception):
     pass
@@ -64,7 +68,8 @@ class Process:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def stop(self, timeout: float = 5) -> int:
+    def stop(self, timeout: float = STOP_GRACE) -> int:
+        """SIGTERM the process group, SIGKILL it after `timeout`; the exit code (-9 if killed)."""
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
