@@ -1,13 +1,13 @@
 """What every blueprint shares: the app's context, the caller, the JSON body, Heat's error body."""
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from metadata_server.service import json_input
 from metadata_server.service.auth import Principal, authenticate
 from metadata_server.service.clock import Clock
 from metadata_server.service.credential_cache import CredentialCache
@@ -94,16 +94,11 @@ def json_body() -> dict:
         raise PayloadTooLarge(f"request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes")
     if not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except UnicodeDecodeError:
-        raise InvalidInput("request body is not UTF-8 text")
-    except ValueError as exc:
-        # curl -d sends form-encoded bodies; the body is read as JSON whatever the type says
-        raise InvalidInput(f"request body is not valid JSON ({exc}); send a JSON object "
-                           "with Content-Type: application/json")
+    # curl -d sends form-encoded bodies; the body is read as JSON whatever the type says
+    body = json_input.loads(raw)
     if not isinstance(body, dict):
-        raise InvalidInput(f"request body must be a JSON object, got {type(body).__name__}")
+        raise InvalidInput(f"request body must be a JSON object, got {type(body).__name__}; send "
+                           "a JSON object with Content-Type: application/json")
     return body
 
 

@@ -5,13 +5,11 @@ parse, rather than Heat's.
 """
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, jsonify, request
 
 from metadata_server.api.common import ctx
-from metadata_server.service import keystone
-from metadata_server.service.errors import InvalidInput, ServiceError
+from metadata_server.service import json_input, keystone
+from metadata_server.service.errors import ServiceError
 
 bp = Blueprint("identity", __name__, url_prefix="/v3")
 
@@ -34,10 +32,8 @@ def version():
 @bp.post("/auth/tokens")
 def tokens():
     c = ctx()
-    try:
-        body = json.loads(request.get_data(cache=False) or b"null")
-    except ValueError:
-        raise InvalidInput("the body is not JSON: send a keystone v3 password authentication")
+    body = json_input.loads(request.get_data(cache=False) or b"null",
+                            "the body (a keystone v3 password authentication)")
     token, document = keystone.issue(c.store, c.signing_keys(), c.clock, body, c.base_url())
     response = jsonify(document)
     response.status_code = 201

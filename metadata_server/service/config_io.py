@@ -4,9 +4,9 @@ Errors name the offending item and key, e.g. `inputs[2].type: 'Str' is not one o
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from metadata_server.service import json_input
 from metadata_server.service.errors import InvalidInput
 
 TYPES = ("String", "Number", "CommaDelimitedList", "Json", "Boolean")
@@ -37,9 +37,9 @@ def _fits(type_name: str, value: Any) -> bool:
         if isinstance(value, (dict, list)):
             return True
         try:
-            json.loads(value)
+            json_input.loads(value, "value")
             return True
-        except (TypeError, ValueError):
+        except (TypeError, InvalidInput):
             return False
     return False
 

@@ -8,7 +8,7 @@ from metadata_server.service.clock import Clock, isotime
 from metadata_server.service.derived_config import TRANSPORTS, DeployContext, derive_body
 from metadata_server.service.endpoints import Endpoints
 from metadata_server.service.errors import InvalidInput, NotFound
-from metadata_server.service.validate import max_length, optional, required
+from metadata_server.service.validate import identifier, max_length, optional, required
 from metadata_server.store import Store
 
 IN_PROGRESS, COMPLETE, FAILED = "IN_PROGRESS", "COMPLETE", "FAILED"
@@ -81,6 +81,7 @@ def create_deployment(store: Store, clock: Clock, tenant: str, body: dict,
     config_id = required(body, "config_id", str, "the id of a software config")
     server_id = required(body, "server_id", str, "a server id")
     max_length("server_id", server_id, 255)
+    identifier("server_id", server_id)
     input_values = optional(body, "input_values", dict, "an object") or {}
     action = optional(body, "action", str, "a string")
     status = optional(body, "status", str, "a string")

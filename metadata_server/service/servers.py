@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from metadata_server.service.clock import Clock, isotime
 from metadata_server.service.credentials import new_token, token_hash
 from metadata_server.service.errors import Conflict, NotFound
-from metadata_server.service.validate import max_length, optional, required
+from metadata_server.service.validate import identifier, max_length, optional, required
 from metadata_server.store import Store
 
 
@@ -46,6 +46,7 @@ def register_server(store: Store, clock: Clock, tenant: str,
     server_id = optional(body, "id", str, "a string") or str(uuid.uuid4())
     max_length("name", name, 255)
     max_length("id", server_id, 255)
+    identifier("id", server_id)
     now = clock()
     issued, credentials = _issue(server_id, now)
     row = {"id": server_id, "tenant": tenant, "name": name, "created_at": now, "last_seen_at": None}

@@ -41,35 +41,7 @@ def create_db_engine(url: str) -> Engine:
         return engine
     engine = create_engine(url, pool_pre_ping=True)
     route_by_lane(engine)
-    event.listen(engine, "before_cursor_execute", _no_nul, retval=True)
     return engine
-
-
-NUL, REPLACEMENT = "\x00", "\ufffd"
-
-
-def _no_nul(_conn, _cursor, statement, parameters, _context, _executemany):
-    """PostgreSQL text cannot hold U+0000 (SQLite can): in a bound string it becomes U+FFFD, so
-    a script's output with a NUL is kept (less that one character) instead of failing the
-    signal, and an id with a NUL finds nothing instead of failing the query. JSON values are
-    bound as their text, where a NUL is the escape `\\u0000`, which PostgreSQL's json keeps."""
-    if isinstance(parameters, (list, tuple)) and parameters and isinstance(
-            parameters[0], (dict, list, tuple)):
-        return statement, type(parameters)(_clean(p) for p in parameters)
-    return statement, _clean(parameters)
-
-
-def _clean(parameters):
-    values = parameters.values() if isinstance(parameters, dict) else parameters
-    if not isinstance(parameters, (dict, list, tuple)) or not any(
-            isinstance(v, str) and NUL in v for v in values):
-        return parameters
-
-    def fix(value):
-        return value.replace(NUL, REPLACEMENT) if isinstance(value, str) else value
-    if isinstance(parameters, dict):
-        return {k: fix(v) for k, v in parameters.items()}
-    return type(parameters)(fix(v) for v in parameters)
 
 
 def migrate(engine: Engine) -> None:

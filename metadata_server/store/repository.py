@@ -12,6 +12,7 @@ from sqlalchemy import and_, delete, event, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from metadata_server.store.encodable import clean_bound_text
 from metadata_server.store.queries import Queries, Row
 from metadata_server.store.tables import (document_change, operator_token, secret, server,
                                           server_credential,
@@ -31,6 +32,7 @@ class Store(Queries):
         # apart from those of the background thread (background.py)
         self.queries = {"request": 0, "background": 0}
         event.listen(engine, "before_cursor_execute", self._count)
+        event.listen(engine, "before_cursor_execute", clean_bound_text, retval=True)
 
     def _count(self, *_args) -> None:
         origin = "background" if threading.current_thread().name == BACKGROUND_THREAD else "request"

@@ -106,7 +106,7 @@ def test_malformed_auth_is_400_naming_the_field(api, body, field):
 
 def test_non_json_auth_is_400(api):
     response = api.client.post("/v3/auth/tokens", data=b"user=x", content_type="text/plain")
-    assert response.status_code == 400 and "not JSON" in response.json["error"]["message"]
+    assert response.status_code == 400 and "not valid JSON" in response.json["error"]["message"]
 
 
 def test_rotation_and_deletion_revoke_issued_tokens(api, make_server):

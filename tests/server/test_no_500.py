@@ -16,8 +16,9 @@ from tests.server.conftest import ADMIN
 
 pytestmark = pytest.mark.timeout(300)
 
-BAD_VALUES = [None, True, -1, 1e308, "", "x" * 5000, "\u0000\ud7ff\u00e9", [], [None, {}], {},
-              {"a": {"b": [1, "2", None]}}]
+BAD_VALUES = [None, True, -1, 1e308, 10 ** 4000, "", "x" * 5000, "\u0000\ud7ff\u00e9",
+              "\ud800x\udfff", [], [None, {}], {}, {"a": {"b": [1, "2", None]}},
+              {"\ud800": "\udc00", "k": [[[[[[[[[[[]]]]]]]]]]]}]
 # every field name any route reads, so each gets each kind of wrong value
 FIELDS = ["name", "group", "config", "inputs", "outputs", "options", "config_id", "server_id",
           "action", "status", "status_reason", "input_values", "output_values", "signal_transport",
@@ -29,7 +30,12 @@ FIELDS = ["name", "group", "config", "inputs", "outputs", "options", "config_id"
           "password", "user", "scope", "project", "id", "data", "Status", "Reason", "UniqueId",
           "Data", "expires_in", "description", "attempt", "phase", "ttl"]
 RAW_BODIES = [b"", b"{", b"null", b"[]", b'"text"', b"12", b"\xff\xfe", b"[" * 500 + b"]" * 500,
-              json.dumps({"a": 1}).encode() * 3]
+              json.dumps({"a": 1}).encode() * 3,
+              # nesting past any recursion limit, under the size limit
+              b"[" * 100000, b'{"name": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+              b'{"name": "a", "name": "b"}', b'{"name": 1e400, "timeout": -1e999}',
+              b'{"name": NaN, "config": Infinity}', b'{"timeout": ' + b"9" * 5000 + b"}",
+              b'{"name": "\\ud800", "\\udfff": "\\ud800\\ud800"}']
 QUERIES = ["", "?limit=-1&marker=nope&sort_dir=sideways&sort_keys=zz", "?wait=abc&timeout=x",
            "?with_detail=perhaps&nested_depth=-5&resolve_outputs=maybe&show_deleted=2",
            "?sig=garbage&expires=notanumber", "?wait=0.01", "?" + "a=" + "x" * 3000]
@@ -37,7 +43,7 @@ STACK_REST = ["", "resources", "resources/v", "resources/v/signal", "resources/v
               "resources/v/events", "resources/nope/signal", "events", "events/x", "outputs",
               "outputs/o", "outputs/nope", "actions", "template", "environment", "files",
               "export", "preview", "abandon", "snapshots", "nope/../x"]
-GARBAGE_IDS = ["nope", "..", "x" * 300, "%00", "caf%C3%A9", "0"]
+GARBAGE_IDS = ["nope", "..", "x" * 300, "%00", "caf%C3%A9", "0", "%ED%A0%80"]
 
 
 def _bodies() -> list[bytes]:
@@ -48,6 +54,8 @@ def _bodies() -> list[bytes]:
 
 
 BODIES = _bodies()
+FEW_BODIES = [b"{}", b"{", b"[" * 100000, json.dumps({f: "\ud800" for f in FIELDS}).encode(),
+              json.dumps({f: 10 ** 4000 for f in FIELDS}).encode()]
 
 
 PARAM = re.compile(r"<(?:[^:>]+:)?(\w+)>")
@@ -109,8 +117,9 @@ def test_no_route_answers_500(app, store):
             for method in methods:
                 writes = method in ("POST", "PUT", "PATCH")
                 for headers, query in itertools.product(callers, QUERIES if not writes else ["", QUERIES[4]]):
-                    bodies = BODIES if writes and headers is admin else (
-                        [b"{}", b"{"] if writes else [None])
+                    # every body on every path once; with a query string, a few
+                    bodies = (BODIES if query == "" else FEW_BODIES) if (
+                        writes and headers is admin) else [b"{}", b"{"] if writes else [None]
                     for body in bodies:
                         response = client.open(path + query, method=method, headers={
                             **headers, "Content-Type": "application/json"}, data=body)
@@ -118,6 +127,7 @@ def test_no_route_answers_500(app, store):
                         if response.status_code >= 500:
                             failures.append(f"{method} {path}{query[:40]} {body!r:.80} -> "
                                             f"{response.status_code} {response.get_data(True)[:200]}")
+    print(f"{count} requests")
     assert count > 1000
     assert not failures, f"{len(failures)} of {count} requests got a 5xx:\n" + "\n".join(failures[:80])
 
