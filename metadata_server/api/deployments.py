@@ -21,10 +21,12 @@ def index(tenant):
 
 @bp.post("")
 def create(tenant):
-    admin()
+    principal = admin()
     c = ctx()
+    # a tenant-scoped caller cannot name a server it could not register or see
     row = deployments.create_deployment(c.store, c.clock, tenant, json_body(),
-                                        c.endpoints(), c.deployment_timeout)
+                                        c.endpoints(), c.deployment_timeout,
+                                        require_server=principal.tenant is not None)
     return _one(row)
 
 

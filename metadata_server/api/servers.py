@@ -43,9 +43,10 @@ def index(tenant):
 
 @bp.post("")
 def register(tenant):
-    admin()
+    principal = admin()
     c = ctx()
-    row, issued = servers.register_server(c.store, c.clock, tenant, json_body())
+    row, issued = servers.register_server(c.store, c.clock, tenant, json_body(),
+                                          may_choose_id=principal.tenant is None)
     return jsonify(dict({"server": servers.format_server(row)},
                         **_credentials(tenant, row["id"], issued))), 201
 

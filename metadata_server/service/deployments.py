@@ -70,13 +70,25 @@ def _deadline(status: str | None, start: datetime, seconds: float) -> datetime |
     return start + timedelta(seconds=seconds) + TIMEOUT_GRACE if status == IN_PROGRESS else None
 
 
+def _check_server(store: Store, tenant: str, server_id: str, required: bool) -> None:
+    """Another tenant's server is not found, exactly as a missing one is, so a deployment can
+    neither reach it nor tell that it exists. A server not registered at all is accepted when
+    not `required`: Heat's API lets a deployment name any server id, and the server may register
+    with that id later."""
+    row = store.get_server(server_id)
+    if (row is None and required) or (row is not None and row["tenant"] != tenant):
+        raise NotFound(f"Server with id {server_id} not found", "NotFound")
+
+
 def create_deployment(store: Store, clock: Clock, tenant: str, body: dict,
                       endpoints: Endpoints,
-                      default_timeout: float = DEFAULT_TIMEOUT_SECONDS) -> dict:
+                      default_timeout: float = DEFAULT_TIMEOUT_SECONDS, *,
+                      require_server: bool = False) -> dict:
     """Create a deployment; with `signal_transport` in the body, derive its config first.
 
     `endpoints` makes the signal URL or keystone user an agent signals this deployment's result
-    with.
+    with. With `require_server`, the server must be registered in `tenant` (a tenant-scoped
+    caller, and the engine); see _check_server.
     """
     config_id = required(body, "config_id", str, "the id of a software config")
     server_id = required(body, "server_id", str, "a server id")
@@ -90,6 +102,7 @@ def create_deployment(store: Store, clock: Clock, tenant: str, body: dict,
     max_length("stack_user_project_id", project, 64)
     timeout = _timeout_seconds(body, input_values, default_timeout)
     source = _config_for(store, tenant, config_id)
+    _check_server(store, tenant, server_id, require_server)
     now = clock()
     deployment_id = str(uuid.uuid4())
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from metadata_server.service.clock import Clock, isotime
 from metadata_server.service.credentials import new_token, token_hash
-from metadata_server.service.errors import Conflict, NotFound
+from metadata_server.service.errors import Conflict, Forbidden, NotFound
 from metadata_server.service.validate import identifier, max_length, optional, required
 from metadata_server.store import Store
 
@@ -39,11 +39,21 @@ def _issue(server_id: str, now) -> tuple[IssuedCredentials, list[dict]]:
     return IssuedCredentials(token, access_key, secret_key), rows
 
 
-def register_server(store: Store, clock: Clock, tenant: str,
-                    body: dict) -> tuple[dict, IssuedCredentials]:
-    """Create the server and its credentials; they are returned only this once."""
+def register_server(store: Store, clock: Clock, tenant: str, body: dict,
+                    may_choose_id: bool = True) -> tuple[dict, IssuedCredentials]:
+    """Create the server and its credentials; they are returned only this once.
+
+    Server ids are shared by every tenant, so a chosen id taken by another tenant would answer
+    409 and tell the caller it exists. A caller confined to one tenant (`may_choose_id` false)
+    therefore cannot choose an id at all; whether it may is decided before anything is looked up.
+    """
     name = required(body, "name", str, "a non-empty string")
-    server_id = optional(body, "id", str, "a string") or str(uuid.uuid4())
+    chosen = optional(body, "id", str, "a string")
+    if chosen is not None and not may_choose_id:
+        raise Forbidden("id: a token scoped to one tenant cannot choose a server's id (ids are "
+                        "shared by all tenants); leave it out and one is chosen, or register "
+                        "with an unscoped operator token")
+    server_id = chosen or str(uuid.uuid4())
     max_length("name", name, 255)
     max_length("id", server_id, 255)
     identifier("id", server_id)

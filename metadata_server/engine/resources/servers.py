@@ -113,7 +113,7 @@ class Server(AgentServer):
     def _users_text(self) -> str:
         text = self.properties.get("user_data") or ""
         if self.properties["user_data_format"] in ("RAW", "SOFTWARE_CONFIG"):
-            row = self.ctx.store.get_config(text) if len(text) == 36 else None
+            row = self.ctx.store.get_config(text, self.ctx.tenant) if len(text) == 36 else None
             if row is not None:
                 value = row["body"].get("config")
                 text = value if isinstance(value, str) else str(value)

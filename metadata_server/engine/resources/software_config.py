@@ -74,7 +74,7 @@ class MultipartMime(SoftwareConfig):
 
     def _part_text(self, config: str) -> str:
         if UUID_LIKE.match(config or ""):
-            row = self.ctx.store.get_config(config)
+            row = self.ctx.store.get_config(config, self.ctx.tenant)
             if row is not None:
                 value = row["body"].get("config")
                 return value if isinstance(value, str) else yaml.safe_dump(value)

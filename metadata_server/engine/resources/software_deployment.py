@@ -58,7 +58,7 @@ class SoftwareDeployment(Resource):
         if not config_id:
             return {"name": None, "group": "Heat::Ungrouped",
                     "body": {"config": "", "inputs": [], "outputs": [], "options": {}}}
-        row = self.ctx.store.get_config(config_id)
+        row = self.ctx.store.get_config(config_id, self.ctx.tenant)
         if row is None:
             raise DeploymentFailed(f"Software config {config_id} not found")
         return row
@@ -138,8 +138,9 @@ class SoftwareDeployment(Resource):
                          "created_at": self.ctx.clock()}
             store.insert_config(temporary)
         body["config_id"] = temporary["id"] if temporary else source["id"]
+        # as Heat's nova.server constraint: the server must be one of this tenant's
         row = deployments.create_deployment(store, self.ctx.clock, self.ctx.tenant, body,
-                                            self.ctx.endpoints, timeout)
+                                            self.ctx.endpoints, timeout, require_server=True)
         if temporary:
             store.delete_config(temporary["id"])
         return row["id"]
@@ -173,7 +174,7 @@ class SoftwareDeployment(Resource):
     def _replace_on_change_values(self, properties: dict) -> list:
         """(name, value) of inputs declared replace_on_change: a change replaces the resource."""
         config_id = properties.get("config")
-        row = self.ctx.store.get_config(config_id) if config_id else None
+        row = self.ctx.store.get_config(config_id, self.ctx.tenant) if config_id else None
         declared = row["body"].get("inputs", []) if row else []
         values = properties.get("input_values") or {}
         return [(i["name"], values.get(i["name"], i.get("default")))
