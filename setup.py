@@ -15,7 +15,7 @@ EXTRAS = {
     "openstack": ["openstacksdk>=3.0"],
     "watch": ["watchdog>=4.0"],
     "yaql": ["yaql>=3.0" + SERVER_PYTHON],   # the optional HOT yaql function
-    "test": ["pytest>=8", "pytest-timeout>=2.3"],
+    "test": ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100"],
 }
 
 setup(

@@ -97,7 +97,7 @@ def json_body() -> dict:
     # curl -d sends form-encoded bodies; the body is read as JSON whatever the type says
     body = json_input.loads(raw)
     if not isinstance(body, dict):
-        raise InvalidInput(f"request body must be a JSON object, got {type(body).__name__}; send "
+        raise InvalidInput(f"request body: must be a JSON object, got {type(body).__name__}; send "
                            "a JSON object with Content-Type: application/json")
     return body
 
