@@ -11,6 +11,7 @@ from typing import Any
 
 from metadata_server.service.errors import InvalidInput
 
+MAX_TIMEOUT_MINS = 10 * 365 * 24 * 60  # a deadline still a date; beyond it, give none
 NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]{0,254}$")
 
 
@@ -71,11 +72,11 @@ def stack_options(body: dict, previous: dict | None = None) -> dict:
     if timeout is not None:
         try:
             timeout = int(timeout)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             timeout = -1
-        if timeout <= 0:
-            raise InvalidInput(f"timeout_mins: {body.get('timeout_mins')!r} is not a positive "
-                               "number of minutes")
+        if not 0 < timeout <= MAX_TIMEOUT_MINS:
+            raise InvalidInput(f"timeout_mins: {body.get('timeout_mins')!r:.40} is not a number "
+                               f"of minutes between 1 and {MAX_TIMEOUT_MINS} (10 years)")
     rollback = body.get("disable_rollback", previous.get("disable_rollback", True))
     if isinstance(rollback, str) and rollback.lower() in ("true", "false"):
         rollback = rollback.lower() == "true"

@@ -26,7 +26,7 @@ def _fits(type_name: str, value: Any) -> bool:
         try:
             float(value)
             return True
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return False
     if type_name == "Boolean":
         return isinstance(value, (bool, int)) or (

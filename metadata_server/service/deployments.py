@@ -56,7 +56,7 @@ def _timeout_seconds(body: dict, input_values: dict, default: float) -> float:
             continue
         try:
             seconds = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             seconds = -1
         if isinstance(value, bool) or not 0 < seconds <= 7 * 24 * 3600:
             raise InvalidInput(f"{where}: {value!r} is not a number of seconds between 1 and 604800")

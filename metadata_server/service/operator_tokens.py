@@ -18,6 +18,9 @@ def format_token(row: dict) -> dict:
             "revoked_time": isotime(row["revoked_at"])}
 
 
+MAX_EXPIRES_IN = 100 * 365 * 24 * 3600  # beyond it, leave expires_in out: the token never expires
+
+
 def create_token(store: Store, clock: Clock, body: dict) -> tuple[dict, str]:
     name = required(body, "name", str, "a non-empty string")
     tenant = optional(body, "tenant", str, "a tenant id")
@@ -25,8 +28,10 @@ def create_token(store: Store, clock: Clock, body: dict) -> tuple[dict, str]:
     max_length("tenant", tenant, 64)
     expires_in = body.get("expires_in")
     if expires_in is not None and (isinstance(expires_in, bool)
-                                   or not isinstance(expires_in, (int, float)) or expires_in <= 0):
-        raise InvalidInput(f"expires_in: {expires_in!r} is not a positive number of seconds")
+                                   or not isinstance(expires_in, (int, float))
+                                   or not 0 < expires_in <= MAX_EXPIRES_IN):
+        raise InvalidInput(f"expires_in: {expires_in!r:.40} is not a number of seconds between 0 "
+                           f"and {MAX_EXPIRES_IN} (100 years)")
     now = clock()
     secret = new_token()
     row = {"id": str(uuid.uuid4()), "name": name, "tenant": tenant,

@@ -111,3 +111,27 @@ def test_a_failed_signal_reason_with_a_surrogate_lands(api, targets):
     assert deployment["status"] == "FAILED"
     assert deployment["status_reason"] == "deploy_status_code : Deployment exited with non-zero " \
                                           "status code: 1\ufffd"
+
+
+# every numeric field a route reads, with numbers the JSON reader lets through
+NUMERIC_FIELDS = [("/v1/tokens", {"name": "t"}, "expires_in"),
+                  ("/v1/t1/software_deployments", {"config_id": "{config}", "server_id": "s"},
+                   "timeout"),
+                  ("/v1/t1/software_deployments", {"config_id": "{config}", "server_id": "s",
+                                                   "status": "IN_PROGRESS"}, "input_values"),
+                  ("/v1/t1/stacks", {"stack_name": "big", "template": {
+                      "heat_template_version": "2018-08-31"}}, "timeout_mins")]
+BIG = [1.7976931348623157e308, -1.7976931348623157e308, 10 ** 4000, -(10 ** 4000), 2 ** 63, 1e-320]
+
+
+@pytest.mark.parametrize("path, body, field", NUMERIC_FIELDS)
+def test_big_numbers_in_numeric_fields_are_400_or_kept(api, make_config, path, body, field):
+    config = make_config()["id"]
+    for big in BIG:
+        value = {"deploy_timeout": big} if field == "input_values" else big
+        filled = {k: v.format(config=config) if isinstance(v, str) else v for k, v in body.items()}
+        response = api.post(path, dict(filled, **{field: value}))
+        assert response.status_code < 500, (field, big, response.get_data(True)[:300])
+        if response.status_code == 400:
+            assert response.json["error"]["message"].startswith(
+                "input_values.deploy_timeout" if field == "input_values" else field)

@@ -88,7 +88,7 @@ class ResourceFacade(Function):
     SECTIONS = {s: s for s in FACADE_SECTIONS}
 
     def validate(self, scope: Scope) -> None:
-        if self.args not in self.SECTIONS:
+        if not isinstance(self.args, str) or self.args not in self.SECTIONS:
             raise self.error(scope, f'Incorrect arguments to "{self.name}" should be: '
                                     f'{self.name}: {" | ".join(self.SECTIONS)}', "ValueError")
 
