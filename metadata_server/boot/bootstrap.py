@@ -215,8 +215,11 @@ cat > "$WORK/fetch.py" <<'STOKER_FETCH'
 python3 "$WORK/fetch.py" "${{WHEELHOUSE}}{pip_wheel}" "$WORK/{pip_wheel}" \\
   {wheelhouse.pip_sha256} {FETCH_TRIES}
 [ -x "$VENV/bin/python" ] || python3 -m venv --without-pip "$VENV"
+# --upgrade can only reinstall what this user_data pinned: a repair of the venv
+AGAIN=""
+if [ "${{1:-}}" = "--upgrade" ]; then AGAIN=--force-reinstall; fi
 "$VENV/bin/python" "$WORK/{pip_wheel}/pip" install --disable-pip-version-check --no-cache-dir \\
-  --no-index --find-links "$WHEELHOUSE" --require-hashes --retries 10 --timeout 60 --upgrade \\
+  --no-index --find-links "$WHEELHOUSE" --require-hashes --retries 10 --timeout 60 $AGAIN \\
   -r "$WORK/requirements.txt"
 """
     return f"from its server's wheelhouse {wheelhouse.url}, every file pinned by sha256", steps

@@ -50,7 +50,10 @@ def main() -> int:
         seed(root, text)
         (work / "token").write_text(registered["agent_config"]["auth_token"])
         agent = ("/opt/stoker/venv/bin/stoker agent --once > /var/log/agent-once.log 2>&1; "
-                 "echo agent-rc=$? >> /var/log/agent-once.log")
+                 "echo agent-rc=$? >> /var/log/agent-once.log\n"
+                 # the repair the docs offer: the pinned install again, from the same server
+                 "/usr/local/sbin/stoker-bootstrap --upgrade > /var/log/bootstrap-again.log 2>&1; "
+                 "echo again-rc=$? >> /var/log/bootstrap-again.log")
         booted = subprocess.run(chroot_argv(root, STAGES + agent), timeout=200)
         final = http.get(f"{api}/software_deployments/{deployment['id']}",
                          timeout=10).json()["software_deployment"]

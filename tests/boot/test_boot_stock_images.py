@@ -110,6 +110,12 @@ def test_a_stock_image_installs_the_agent_from_its_server_and_deploys(
     assert "/usr/local/bin/stoker -> /opt/stoker/venv/bin/stoker" in checks, checks
     assert "usage: stoker agent" in checks and "enabled" in checks, checks
 
+    # `stoker-bootstrap --upgrade` reinstalls the same pinned files
+    again = boot.file("var/log/bootstrap-again.log").read_text()
+    assert "again-rc=0" in again and "Successfully installed" in again, again
+    agent_version = manifest["agent"].split("-")[1]
+    assert f"stoker-{agent_version}" in again.rsplit("Successfully installed", 1)[1], again
+
     # and that agent, on the image's Python, deployed and signalled
     agent_log = boot.file("var/log/agent-once.log").read_text()
     assert "agent-rc=0" in agent_log, agent_log
