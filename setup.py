@@ -26,7 +26,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=AGENT_PYTHON,
     packages=find_packages(include=[
-        "agent", "agent.*", "collector", "collector.*", "applier", "applier.*",
+        "agent", "agent.*", "collector", "collector.*", "applier", "applier.*", "stoker_common", "stoker_common.*",
         "refresher", "refresher.*", "metadata_server", "metadata_server.*", "cli", "cli.*",
     ]),
     package_data={"metadata_server.store": ["alembic.ini"]},

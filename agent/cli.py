@@ -10,7 +10,6 @@ import logging
 import sys
 
 from agent import settings
-from agent.backoff import Backoff
 from agent.loop import Agent
 from agent.outbox import Outbox
 from agent.paths import ROOT_ENV, Paths, root_from
@@ -22,6 +21,7 @@ from collector import config as agent_config
 from collector import registry
 from collector.cache import Cache
 from collector.errors import ConfigError
+from stoker_common.backoff import Backoff
 
 log = logging.getLogger("agent")
 

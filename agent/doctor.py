@@ -22,8 +22,8 @@ from agent.paths import Paths, root_from
 from agent.state import RUNNING, StateStore
 from collector import config as agent_config
 from collector.errors import ConfigError
-from collector.http_client import HttpClient, ResponseTooLarge, TransportError
-from collector.http_errors import redact_url
+from stoker_common.http_client import HttpClient, ResponseTooLarge, TransportError
+from stoker_common.http_errors import redact_url
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 SKEW_WARN = 60.0

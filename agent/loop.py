@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from agent.backoff import Backoff
 from agent.outbox import Outbox
 from agent.runner import DeploymentRunner, ItemReport
 from agent.shutdown import Stopped
@@ -20,6 +19,7 @@ from collector.base import Collector
 from collector.cache import Cache
 from collector.errors import SourceNotAvailable, SourceNotConfigured
 from collector.merger import explode, merged_deployments
+from stoker_common.backoff import Backoff
 
 log = logging.getLogger(__name__)
 

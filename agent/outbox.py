@@ -5,7 +5,7 @@ is back, even across agent restarts.
 One entry per deployment id (`<outbox>/<id>.json`), holding the payload exactly as the hook
 produced it and the result's attempt id: a retry resends that same result with the same
 `X-Stoker-Attempt`, never a new one. Retries back off exponentially with jitter, and never come
-sooner than a server's `Retry-After` asked (capped, see collector/retry_after.py); the time of the
+sooner than a server's `Retry-After` asked (capped, see stoker_common/retry_after.py); the time of the
 next try is kept in the entry, so a restarted agent does not hammer a server that is down. Entries
 the server refused for good (a 4xx other than 408/429) are moved to `<outbox>/rejected/` for the
 operator rather than retried forever.
@@ -20,9 +20,9 @@ import time
 import uuid
 from typing import Any, Callable
 
-from agent import atomic
 from agent.deployment import describe, input_values
 from agent.signals import SignalError, SignalTransport, TransportSelector
+from stoker_common import atomic
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import argparse
 import os
 import sys
 
-from agent import atomic
 from agent.paths import Paths, root_from
 from agent.state import RECEIVED, StateStore
+from stoker_common import atomic
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import agent
-from agent import atomic, hook_process, hooks
+from agent import hook_process, hooks
 from agent.deployment import (COMPONENT_GROUP, coerce_string_inputs, deployment_id, describe, input_values,
                               select_component)
 from agent.hooks.script import OUTPUTS_ENV, WORKING_ENV
@@ -27,6 +27,7 @@ from agent.outbox import Outbox, new_attempt
 from agent.paths import ROOT_ENV, Paths
 from agent.signals.native import PhaseReporter
 from agent.state import FINISHED, MAX_INTERRUPTED, RECEIVED, RUNNING, SIGNALLED, DeploymentState, StateStore
+from stoker_common import atomic
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator
 
-from agent import atomic
+from stoker_common import atomic
 
 log = logging.getLogger(__name__)
 

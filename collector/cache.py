@@ -12,7 +12,7 @@ import json
 import os
 from typing import Any
 
-from agent import atomic
+from stoker_common import atomic
 
 META_LIST = "os_config_files.json"
 

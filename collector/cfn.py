@@ -18,11 +18,11 @@ from typing import Any, Callable, ClassVar, Mapping
 
 from collector import http_source
 from collector.base import Option, positive_float
-from collector.ec2_signature import signed_query
 from collector.errors import SourceNotAvailable, SourceNotConfigured
-from collector.http_client import HttpClient, with_query
-from collector.http_errors import redact_url
-from collector.retry_after import http_date
+from stoker_common.ec2_signature import signed_query
+from stoker_common.http_client import HttpClient, with_query
+from stoker_common.http_errors import redact_url
+from stoker_common.retry_after import http_date
 
 HINT_FILE = "/var/lib/heat-cfntools/cfn-metadata-server"
 

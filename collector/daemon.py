@@ -1,6 +1,6 @@
 """The os-collect-config process: polls, runs the command on change, sleeps, re-execs.
 
-Sleeping: agent.backoff.Backoff (reset to the minimum after a change that was applied, doubled
+Sleeping: stoker_common.backoff.Backoff (reset to the minimum after a change that was applied, doubled
 after an idle or failed poll, capped at polling_interval, ±10% jitter on every sleep). A server that
 sends X-Stoker-Poll-Interval sets the cap; a long-polled request's held time is taken off the next
 sleep. The sleep ends early on SIGHUP, SIGTERM, or when a watched local directory changes. SIGTERM while
@@ -22,10 +22,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from agent.backoff import Backoff
 from collector import occ_loop
 from collector.base import Collector
 from collector.cache import Cache
+from stoker_common.backoff import Backoff
 
 log = logging.getLogger(__name__)
 

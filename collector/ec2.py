@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Mapping
 from collector import config_drive, http_source
 from collector.base import Option, positive_float
 from collector.errors import SourceNotAvailable
-from collector.http_client import HttpClient
+from stoker_common.http_client import HttpClient
 
 log = logging.getLogger(__name__)
 

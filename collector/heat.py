@@ -12,7 +12,7 @@ from urllib.parse import quote
 from collector import keystone
 from collector.base import Option
 from collector.errors import SourceNotAvailable
-from collector.http_errors import describe as describe_http
+from stoker_common.http_errors import describe as describe_http
 
 REQUIRED = ("auth_url", "password", "project_id", "user_id", "stack_id", "resource_name")
 

@@ -6,8 +6,8 @@ import json
 from typing import Mapping
 
 from collector.errors import SourceNotAvailable
-from collector.http_client import HttpClient, ResponseTooLarge, Response, Timeout, TransportError
-from collector.http_errors import redact_url
+from stoker_common.http_client import HttpClient, ResponseTooLarge, Response, Timeout, TransportError
+from stoker_common.http_errors import redact_url
 
 POLL_INTERVAL_HEADER = "X-Stoker-Poll-Interval"
 USER_AGENT = "stoker-collector"

@@ -24,11 +24,11 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from agent import atomic
 from collector.base import Collector
 from collector.cache import Cache
 from collector.errors import SourceNotAvailable, SourceNotConfigured
 from collector.merger import explode
+from stoker_common import atomic
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import Any, ClassVar, Mapping
 from collector import http_source
 from collector.base import Option, positive_float
 from collector.errors import SourceNotConfigured
-from collector.http_client import HttpClient
-from collector.http_errors import redact_url
+from stoker_common.http_client import HttpClient
+from stoker_common.http_errors import redact_url
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import Any, ClassVar, Mapping
 from collector import http_source
 from collector.base import Option, non_negative_float, positive_float
 from collector.errors import SourceNotAvailable, SourceNotConfigured
-from collector.http_client import HttpClient, ResponseTooLarge, Timeout, TransportError, with_query
-from collector.http_errors import redact_url
+from stoker_common.http_client import HttpClient, ResponseTooLarge, Timeout, TransportError, with_query
+from stoker_common.http_errors import redact_url
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import os
 import sys
 from typing import Any, Mapping
 
-from agent import atomic
 from agent.deployment import input_values
 from agent.hooks import base
+from stoker_common import atomic
 
 VARIABLE = "HEAT_ANSIBLE_CMD"
 

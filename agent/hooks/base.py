@@ -19,8 +19,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import yaml
 
-from agent import atomic
 from agent.deployment import InvalidDeployment, deployment_id
+from stoker_common import atomic
 
 MISSING_TOOL_STATUS = 127
 ROOT_ENV = "STOKER_AGENT_ROOT"

@@ -19,9 +19,9 @@ from typing import Any, Mapping
 
 import yaml
 
-from agent import atomic
 from agent.deployment import input_values
 from agent.hooks import base
+from stoker_common import atomic
 
 VARIABLE = "HEAT_DOCKER_COMPOSE_CMD"
 COMPOSE_FILE = "docker-compose.yml"

@@ -16,8 +16,8 @@ from typing import Any, Mapping
 
 import yaml
 
-from agent import atomic
 from agent.hooks import base
+from stoker_common import atomic
 
 
 def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:

@@ -11,8 +11,8 @@ import os
 import sys
 from typing import Any, Mapping
 
-from agent import atomic
 from agent.hooks import base
+from stoker_common import atomic
 
 
 def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:

@@ -15,9 +15,9 @@ import time
 from typing import Any, Mapping
 
 
-from agent import atomic
 from agent.deployment import input_values
 from agent.hooks import base
+from stoker_common import atomic
 
 VARIABLE = "HEAT_DOCKER_CMD"
 

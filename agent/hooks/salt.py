@@ -20,9 +20,9 @@ from typing import Any, Mapping
 
 import yaml
 
-from agent import atomic
 from agent.deployment import input_values
 from agent.hooks import base
+from stoker_common import atomic
 
 VARIABLE = "HEAT_SALT_CMD"
 

@@ -17,8 +17,8 @@ import subprocess
 import sys
 from typing import Any, Mapping
 
-from agent import atomic
 from agent.deployment import InvalidDeployment, deployment_id, input_values
+from stoker_common import atomic
 
 log = logging.getLogger("agent.hooks.script")
 

@@ -15,7 +15,7 @@ from agent.deployment import input_values
 from agent.signals.base import SignalError
 from agent.signals.keystone import Keystone
 from agent.signals.url import ATTEMPT_HEADER, request_json, trimmed_body
-from collector.http_client import HttpClient
+from stoker_common.http_client import HttpClient
 
 
 class HeatTransport:

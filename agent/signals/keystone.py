@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any, Callable
 
 from agent.signals.base import SignalError
-from collector.http_client import HttpClient, TransportError
-from collector.retry_after import retry_after
+from stoker_common.http_client import HttpClient, TransportError
+from stoker_common.retry_after import retry_after
 
 # Refresh a token this long before keystone says it expires.
 EXPIRY_MARGIN = 60.0

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agent.deployment import describe, input_values
-from collector.http_client import HttpClient, TransportError
-from collector.http_errors import redact_url
+from stoker_common.http_client import HttpClient, TransportError
+from stoker_common.http_errors import redact_url
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ deploy_stdout/deploy_stderr. Unlike it, the answer is checked: 2xx is delivered,
 408, 429 and 5xx are retried a few times here (POST included) and then left to the outbox, other
 statuses are refused for good. A `Retry-After` on a retried answer is honoured: the next try here
 waits at least that long, or, past IN_CALL_WAIT, is left to the outbox, which waits at least as
-long (collector/retry_after.py caps it). Every request carries `X-Stoker-Attempt` (the result's
+long (stoker_common/retry_after.py caps it). Every request carries `X-Stoker-Attempt` (the result's
 attempt id): stoker's server uses it to recognise a resend of a result it already has; Heat and
 Swift ignore it.
 """
@@ -18,10 +18,10 @@ from typing import Any, Callable
 
 from agent.deployment import input_values
 from agent.signals.base import SignalError
-from collector.http_client import HttpClient, Response, TransportError
-from collector.http_errors import redact_url
-from collector.retry_after import retry_after
 from collector.http_source import server_message
+from stoker_common.http_client import HttpClient, Response, TransportError
+from stoker_common.http_errors import redact_url
+from stoker_common.retry_after import retry_after
 
 log = logging.getLogger(__name__)
 

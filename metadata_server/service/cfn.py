@@ -16,9 +16,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from collector.ec2_signature import sign_v2
 
 from metadata_server.service.clock import isotime
+from stoker_common.ec2_signature import sign_v2
 
 
 @dataclass

@@ -23,8 +23,8 @@ from agent import doctor
 from agent.outbox import Outbox
 from agent.signals.cfn import CfnTransport
 from collector.errors import SourceNotAvailable
-from collector.http_client import HttpClient, ResponseTooLarge, TransportError
 from collector.watch import WatchCollector
+from stoker_common.http_client import HttpClient, ResponseTooLarge, TransportError
 
 CASES = Path(__file__).parent / "fixtures" / "agent_http"
 pytestmark = pytest.mark.timeout(60)

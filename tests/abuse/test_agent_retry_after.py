@@ -18,7 +18,7 @@ import pytest
 from agent.outbox import Outbox
 from agent.signals.cfn import CfnTransport
 from agent.signals.heat import HeatTransport
-from collector.http_client import HttpClient
+from stoker_common.http_client import HttpClient
 
 CASES = Path(__file__).parent / "fixtures" / "agent_retry_after"
 NOW = 1_800_000_000.0

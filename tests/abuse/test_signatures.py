@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from collector.ec2_signature import sign_v2, signed_query
+from stoker_common.ec2_signature import sign_v2, signed_query
 from tests.server import conftest as server_fixtures
 
 app, api, make_server = server_fixtures.app, server_fixtures.api, server_fixtures.make_server
@@ -165,7 +165,7 @@ NOT_SECRETS = {
 
 def test_no_secret_is_compared_with_equals():
     sources = sorted(ROOT.joinpath("metadata_server").rglob("*.py")) + [
-        ROOT / "collector" / "ec2_signature.py"]
+        ROOT / "stoker_common" / "ec2_signature.py"]
     found = [line for path in sources
              for line in _secret_equalities(path.read_text(), str(path.relative_to(ROOT)))
              if re.sub(r":\d+:", ":", line) not in NOT_SECRETS]

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from agent import atomic
 from agent.paths import Paths, root_from
 from agent.shutdown import Shutdown
+from stoker_common import atomic
 
 
 def test_paths_are_upstream_defaults_under_root():

@@ -56,7 +56,7 @@ def test_an_idle_poll_loads_no_heavy_module(entry, tmp_path, http_server):
         modules = imported("collector.cli", ["--config-file", str(conf), "--one-time", "--cachedir",
                                              str(tmp_path / "cache"), "--backup-cachedir", str(tmp_path / "backup")],
                            tmp_path)
-    assert "collector.watch" in modules and "collector.http_client" in modules  # it did poll
+    assert "collector.watch" in modules and "stoker_common.http_client" in modules  # it did poll
     assert http_server.requests, "the server was not asked"
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert heavy == []

@@ -5,10 +5,10 @@ import os
 
 import pytest
 
-from agent.backoff import Backoff
 from agent.loop import Agent
 from collector.cache import Cache
 from collector.fake import FakeCollector
+from stoker_common.backoff import Backoff
 
 
 @pytest.fixture

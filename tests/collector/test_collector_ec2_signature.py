@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from collector.ec2_signature import canonical_query, sign_v2, signed_query
+from stoker_common.ec2_signature import canonical_query, sign_v2, signed_query
 
 VECTORS = [
     pytest.param(

@@ -1,4 +1,4 @@
-"""collector/http_client.py, the agent's one HTTP client, against real loopback servers (plain and TLS)."""
+"""stoker_common/http_client.py, the agent's one HTTP client, against real loopback servers (plain and TLS)."""
 import base64
 import gzip
 import json
@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from collector.http_client import HttpClient, ResponseTooLarge, Timeout, TransportError, with_query
+from stoker_common.http_client import HttpClient, ResponseTooLarge, Timeout, TransportError, with_query
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -7,9 +7,9 @@ import pytest
 
 from collector.cfn import CfnCollector, parse_path
 from collector.ec2 import Ec2Collector
-from collector.ec2_signature import sign_v2
 from collector.errors import SourceNotAvailable, SourceNotConfigured
 from collector.request import RequestCollector
+from stoker_common.ec2_signature import sign_v2
 
 DOC = {"deployments": [{"name": "dep-a", "group": "os-apply-config", "config": {"a": 1}}], "k": "v"}
 LM1 = "Sun, 22 Nov 2026 03:00:00 GMT"

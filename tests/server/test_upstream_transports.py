@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from collector.ec2_signature import signed_query
+from stoker_common.ec2_signature import signed_query
 
 
 @pytest.fixture

@@ -37,8 +37,8 @@ import threading
 from typing import Any, Mapping
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
-from collector import http_body
-from collector.http_errors import SOCKET_TIMEOUTS, describe, redact_url
+from stoker_common import http_body
+from stoker_common.http_errors import SOCKET_TIMEOUTS, describe, redact_url
 
 USER_AGENT = "stoker-agent"
 MAX_REDIRECTS = 10
