@@ -320,6 +320,7 @@ class Wheelhouse:
                 if len(files) > MAX_FILES:
                     raise WheelhouseError(f"the agent needs more than {MAX_FILES} wheels")
                 if len(entry["targets"]) == 1:   # the first download of this file
+                    os.chmod(path, 0o600)
                     os.replace(path, files_dir / path.name)
         return files
 

@@ -123,6 +123,7 @@ def test_gathers_once_then_refreshes_only_the_agent_wheel(tmp_path, fake_index, 
     for name, item in files.items():
         data = (directory / "files" / name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == item["sha256"]
+        assert ((directory / "files" / name).stat().st_mode & 0o777) == 0o600
         assert f"--hash=sha256:{item['sha256']}" in manifest["requirements"]
 
     # another process (a restart, a gunicorn worker) reuses what is there
