@@ -15,10 +15,10 @@ from typing import Any, Callable, Sequence
 from agent.outbox import Outbox
 from agent.runner import DeploymentRunner, ItemReport
 from agent.shutdown import Stopped
+from collector import occ_loop
 from collector.base import Collector
 from collector.cache import Cache
-from collector.errors import SourceNotAvailable, SourceNotConfigured
-from collector.merger import explode, merged_deployments
+from collector.merger import merged_deployments
 from stoker_common.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -55,27 +55,16 @@ class Agent:
         # collectors that long-poll (`wait`) ask for an immediate answer while anything is pending.
         urgent = self.outbox.flush() > 0 or getattr(self.runner, "rerun_requested", lambda: False)()
 
-        collected: list[tuple[str, Any]] = []
-        for collector in self.collectors:
-            data = self._collect(collector, result, urgent)
-            if data is None:
-                continue
-            result.answered.append(collector.name)
-            for key, content in data:
-                collected += explode(key, content) if collector.explodes_deployments else [(key, content)]
-
-        paths = []
-        for key, content in collected:
-            try:
-                changed, path = self.cache.store(key, content)
-            except ValueError as exc:
-                log.warning("not cached: %s", exc)
-                continue
-            paths.append(path)
-            if changed and key not in result.changed:
-                result.changed.append(key)
+        # The same poll step as the os-collect-config drop-in: a source that fails keeps its last
+        # good data, so the runner never gets a list missing that source's deployments.
+        collected = occ_loop.collect_all(self.collectors, self.cache, store=True,
+                                         call=lambda collector: self._collect(collector, urgent), warn=False)
+        failed = {name for name, _ in collected.unavailable}
+        result.answered = [c for c in collected.sources if c not in failed]
+        result.unavailable = collected.unavailable
+        result.changed = collected.changed
         if result.changed:
-            self.cache.store_meta_list(list(dict.fromkeys(paths)))
+            occ_loop.record(self.cache, collected)
 
         if not result.answered:
             return result
@@ -85,7 +74,7 @@ class Agent:
             return result
         result.ran = True
         try:
-            result.reports = self.runner.run(merged_deployments(collected))
+            result.reports = self.runner.run(merged_deployments(collected.content.items()))
         except Exception as exc:
             result.error = f"deployment run failed: {exc}"
             log.error("%s; nothing committed, will retry", result.error)
@@ -131,21 +120,13 @@ class Agent:
             return None
         return None if due is None else due - self.outbox.clock()
 
-    def _collect(self, collector: Collector, result: IterationResult, urgent: bool = False) -> list[tuple[str, Any]] | None:
+    def _collect(self, collector: Collector, urgent: bool = False) -> list[tuple[str, Any]]:
         wait = getattr(collector, "wait", None)
         try:
             if urgent and wait:
                 collector.wait = 0  # type: ignore[attr-defined]
             with self.interruptible():
                 return collector.collect()
-        except SourceNotConfigured as exc:
-            log.debug("collector %s: not configured: %s", collector.name, exc)
-        except SourceNotAvailable as exc:
-            result.unavailable.append((collector.name, exc.reason))
-        except Exception as exc:  # one collector's bug must not hide the others' data
-            result.unavailable.append((collector.name, f"unexpected {type(exc).__name__}: {exc}"))
-            log.debug("collector %s failed", collector.name, exc_info=True)
         finally:
             if urgent and wait:
                 collector.wait = wait  # type: ignore[attr-defined]
-        return None

@@ -1,4 +1,5 @@
-"""os-collect-config's loop: collect every source, cache, run the command on change, commit.
+"""The poll step of both loops (`stoker agent` and the os-collect-config drop-in), and the drop-in's
+command run: collect every source, cache, run on change, commit.
 
 Upstream's invariants kept: the command runs with OS_CONFIG_FILES (the cache files of this poll, in
 collector order, each collector's file before its exploded deployments); `.last` is committed only
@@ -7,8 +8,10 @@ backup cachedir gets a copy before the command runs.
 
 Better than upstream:
 - a source that fails or answers malformed data keeps its last good cache files, and they stay in
-  OS_CONFIG_FILES (upstream left the source out, so a transient failure made os-apply-config render
-  from partial data); which keys each collector produced is kept in `.stoker-sources.json`;
+  OS_CONFIG_FILES and in `content` (upstream left the source out, so a transient failure made
+  os-apply-config render from partial data, and the agent's runner got a deployments list without
+  that source's deployments); which keys each collector produced is kept in `.stoker-sources.json`,
+  and a source with no record there (a cache written before it existed) keeps its own file;
 - no collector error ends the loop (upstream died on any unexpected exception);
 - one warning line per failing source per poll, naming it and why.
 """
@@ -22,7 +25,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from collector.base import Collector
 from collector.cache import Cache
@@ -45,22 +48,29 @@ class Collected:
 
 
 def collect_all(collectors: Sequence[Collector], cache: Cache, store: bool,
-                deployment_keys: Sequence[str] = ("deployments",)) -> Collected:
+                deployment_keys: Sequence[str] = ("deployments",),
+                call: Callable[[Collector], Any] | None = None, warn: bool = True) -> Collected:
+    """Ask every collector (through `call`, by default its `collect()`) and cache what it answered.
+
+    `warn`: log a failing source as a warning here (the agent's loop says it itself, with its retry
+    delay, so it asks for debug lines).
+    """
     result = Collected()
     previous = _load_sources(cache.cachedir) if store else {}
     for collector in collectors:
         name = collector.name
         try:
-            data = collector.collect()
+            data = call(collector) if call is not None else collector.collect()
         except SourceNotConfigured as exc:
             log.debug("collector %s: not configured: %s", name, exc)
             continue
         except SourceNotAvailable as exc:
-            _unavailable(result, cache, name, exc.reason, previous.get(name), store)
+            _unavailable(result, cache, name, exc.reason, previous.get(name, [name]), store, warn)
             continue
         except Exception as exc:  # one collector's bug must not stop the others, nor the daemon
             log.debug("collector %s failed", name, exc_info=True)
-            _unavailable(result, cache, name, f"unexpected {type(exc).__name__}: {exc}", previous.get(name), store)
+            _unavailable(result, cache, name, f"unexpected {type(exc).__name__}: {exc}",
+                         previous.get(name, [name]), store, warn)
             continue
         keys_of_collector = getattr(collector, "deployment_keys", None) or deployment_keys
         pairs: list[tuple[str, Any]] = []
@@ -83,19 +93,30 @@ def collect_all(collectors: Sequence[Collector], cache: Cache, store: bool,
     return result
 
 
-def _unavailable(result: Collected, cache: Cache, name: str, reason: str, keys: list[str] | None,
-                 store: bool) -> None:
+def _unavailable(result: Collected, cache: Cache, name: str, reason: str, keys: list[str],
+                 store: bool, warn: bool = True) -> None:
     result.unavailable.append((name, reason))
-    kept = [k for k in keys or [] if store and os.path.exists(cache.path(k))]
+    kept = [k for k in keys if store and _cached(cache, k)]
+    level = logging.WARNING if warn else logging.DEBUG
     if kept:
-        log.warning("collector %s: %s; keeping its last good data (%s)", name, reason, ", ".join(kept))
+        log.log(level, "collector %s: %s; keeping its last good data (%s)", name, reason, ", ".join(kept))
     else:
-        log.warning("collector %s: %s", name, reason)
+        log.log(level, "collector %s: %s", name, reason)
     for key in kept:
         path = cache.path(key)
         if path not in result.paths:
             result.paths.append(path)
         result.sources.setdefault(name, []).append(key)
+        content = cache.load(key)
+        if content is not None:
+            result.content.setdefault(key, content)
+
+
+def _cached(cache: Cache, key: str) -> bool:
+    try:
+        return os.path.exists(cache.path(key))
+    except ValueError:  # a collector name that is no file name has no cache file
+        return False
 
 
 def record(cache: Cache, collected: Collected) -> str:

@@ -99,6 +99,54 @@ def test_unavailable_source_stores_nothing_and_runs_nothing(agent, fake, cache, 
     assert cache.load("fake") == {"deployments": []}
 
 
+class RecordingRunner:
+    def __init__(self, runner):
+        self.runner, self.lists = runner, []
+
+    def run(self, deployments):
+        self.lists.append([d["id"] for d in deployments])
+        return self.runner.run(deployments)
+
+
+@pytest.mark.parametrize("restarted", [False, True], ids=["same-process", "restarted"])
+def test_a_failing_source_never_removes_deployments(cache, runner, outbox, paths, item_factory, restarted):
+    # The source holding the deployments fails while another source changes: the run that change
+    # starts must still see the failing source's last good deployments (it used to get an empty list,
+    # written as such to heat-config), whether or not the agent restarted in between.
+    heat, local = FakeCollector(name="heat"), FakeCollector(name="local")
+    recording = RecordingRunner(runner)
+    heat.set({"deployments": [item_factory("d1"), item_factory("d2")]})
+    local.set({"v": 1})
+    agent = Agent([heat, local], cache, recording, outbox)
+    agent.iterate()
+
+    heat.fail("HTTP 503")
+    local.set({"v": 2})
+    if restarted:
+        agent = Agent([heat, local], cache, recording, outbox)
+    result = agent.iterate()
+    assert result.ran and result.unavailable == [("heat", "HTTP 503")] and result.changed == ["local"]
+    assert recording.lists == [["d1", "d2"], ["d1", "d2"]]
+    assert [d["id"] for d in json.load(open(paths.heat_config))] == ["d1", "d2"]
+    assert json.load(open(os.path.join(cache.cachedir, "os_config_files.json"))) == [
+        cache.path("heat"), cache.path("local")]
+
+
+def test_a_source_without_a_record_keeps_its_own_file(cache, runner, outbox, paths, item_factory):
+    # A cache written before sources were recorded: the failing source still keeps its own file.
+    heat, local = FakeCollector(name="heat"), FakeCollector(name="local")
+    heat.set({"deployments": [item_factory("d1")]})
+    local.set({"v": 1})
+    Agent([heat, local], cache, runner, outbox).iterate()
+    os.unlink(os.path.join(cache.cachedir, ".stoker-sources.json"))
+
+    heat.fail("HTTP 503")
+    local.set({"v": 2})
+    recording = RecordingRunner(runner)
+    assert Agent([heat, local], cache, recording, outbox).iterate().ran
+    assert recording.lists == [["d1"]]
+
+
 def test_unconfigured_collectors_are_skipped(fake, cache, runner, outbox):
     quiet = FakeCollector(name="quiet")
     quiet.configured = False

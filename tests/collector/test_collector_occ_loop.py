@@ -80,3 +80,17 @@ def test_backup_is_a_full_copy_replaced_each_time(tmp_path):
     occ_loop.backup(str(cachedir), str(backup))
     assert sorted(p.name for p in backup.iterdir()) == ["b.json"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".backup")]
+
+
+def test_a_failed_source_without_a_record_keeps_its_own_file(tmp_path):
+    # A cache written before .stoker-sources.json existed (or with it lost): the source's own file
+    # stays listed, with its data, instead of dropping out of OS_CONFIG_FILES.
+    cache = Cache(str(tmp_path))
+    source = FakeCollector(name="src", document=DOC)
+    occ_loop.record(cache, occ_loop.collect_all([source], cache, store=True))
+    (tmp_path / occ_loop.SOURCES_FILE).unlink()
+
+    source.fail("HTTP 500")
+    again = occ_loop.collect_all([source], cache, store=True)
+    assert keys(again.paths) == ["src"]
+    assert again.content == {"src": DOC}
