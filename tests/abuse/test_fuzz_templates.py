@@ -7,7 +7,7 @@ import json
 import uuid
 
 import yaml
-from hypothesis import event, given
+from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
 from tests.abuse.fuzzing import any_text, budget, check_answer, finite_scalars
@@ -126,6 +126,7 @@ def test_no_template_gets_a_500(api, body, route):
     event(f"{route} {response.status_code}")
 
 
+SLOW_TYPES = ("TestResource", "ResourceGroup", "Wait", "nested.yaml")
 UNEXPECTED = ("internal error", "TypeError", "KeyError", "AttributeError", "IndexError",
               "RecursionError", "UnicodeEncodeError", "OverflowError", "ZeroDivisionError",
               "NameError", "AssertionError", "NoneType")
@@ -136,6 +137,8 @@ UNEXPECTED = ("internal error", "TypeError", "KeyError", "AttributeError", "Inde
 def test_a_created_stack_ends_with_a_reason_not_a_crash(app, api, body):
     """Fewer checks than validation can make: a create runs, and ends COMPLETE or FAILED with a
     reason that is about the template, not a Python error."""
+    # resources that wait or multiply would make an example slow, not wrong: validation covers them
+    assume(not any(word in json.dumps(body, allow_nan=True) for word in SLOW_TYPES))
     name = f"fuzz-{uuid.uuid4().hex}"
     created = _post(api, "/v1/t1/stacks", dict(body, stack_name=name))
     check_answer(created)
