@@ -6,6 +6,10 @@ That works the same for an install from a wheel and for an editable checkout, an
 exact code the server speaks, not whatever an index calls that version. The bytes are
 deterministic (sorted entries, fixed timestamps and modes), so the same code always has the
 same sha256 and a restart does not invalidate hashes already handed to servers.
+
+The package list and metadata are the installed distribution's: after a change to setup.py
+(a new top-level package, new requirements), install again (`make venv`, `pip install -e .`),
+as for any other use of the package.
 """
 from __future__ import annotations
 
