@@ -125,7 +125,7 @@ def _hooks(paths: Paths, env) -> list[tuple[str, str, str]]:
     if found:
         results.append((OK, "hooks", "installed: " + ", ".join(f"{n} ({p})" for n, p in found.items())))
     usable, missing = [], []
-    for name, hook in hooks.BUILTIN_HOOKS.items():
+    for name, hook in hooks.builtin().items():
         if name in found:
             continue
         if hook.tool is None or hooks.tool_path(hook, env):

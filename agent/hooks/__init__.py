@@ -4,11 +4,12 @@ A hook takes the deployment item as JSON on stdin and prints one JSON object (`d
 `deploy_stderr`, `deploy_status_code`, one key per output). External hook executables, named after
 the sanitised group, are searched in the hook directories first, so images that ship upstream's
 heat-agents hooks keep them; stoker's built-in hooks below are the fallback. Each built-in hook is
-a module run as `python -m agent.hooks.<module>`; the tool it drives (if any) is named here so
-that `stoker agent doctor` can say which are usable.
+a module run as `python -m agent.hooks.<module>` that declares its group and the tool it drives
+(if any) in its `meta`, which `stoker agent doctor` reads to say which are usable.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import sys
@@ -16,32 +17,40 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from agent.deployment import hook_name
+from agent.hooks.meta import HookMeta
+
+
+# The built-in hook modules (agent/hooks/<module>.py). Each declares its group, tool, tool variable
+# and install hint once, as `meta` (hooks/meta.py); they are imported on first use, never by an idle
+# agent that has nothing to deploy.
+BUILTIN_MODULES = ("script", "json_file", "hiera", "apply_config", "ansible", "puppet", "salt",
+                   "docker_compose", "kubelet")
 
 
 @dataclass(frozen=True)
 class BuiltinHook:
     module: str
-    tool_env: str | None = None  # environment variable that overrides the tool's command
-    tool: str | None = None  # the command looked up on PATH
+    meta: HookMeta
+
+    @property
+    def tool(self) -> str | None:
+        return self.meta.tool
 
     def tool_command(self, env: Mapping[str, str]) -> str | None:
-        if self.tool is None:
-            return None
-        return (env.get(self.tool_env) if self.tool_env else None) or self.tool
+        return self.meta.tool_command(env)
 
 
-# sanitised group name -> built-in hook
-BUILTIN_HOOKS: dict[str, BuiltinHook] = {
-    "script": BuiltinHook("agent.hooks.script"),
-    "json-file": BuiltinHook("agent.hooks.json_file"),
-    "hiera": BuiltinHook("agent.hooks.hiera"),
-    "apply-config": BuiltinHook("agent.hooks.apply_config", "HEAT_APPLY_CONFIG_CMD", "os-apply-config"),
-    "ansible": BuiltinHook("agent.hooks.ansible", "HEAT_ANSIBLE_CMD", "ansible-playbook"),
-    "puppet": BuiltinHook("agent.hooks.puppet", "HEAT_PUPPET_CMD", "puppet"),
-    "salt": BuiltinHook("agent.hooks.salt", "HEAT_SALT_CMD", "salt-call"),
-    "docker-compose": BuiltinHook("agent.hooks.docker_compose", "HEAT_DOCKER_COMPOSE_CMD", "docker-compose"),
-    "kubelet": BuiltinHook("agent.hooks.kubelet", "HEAT_DOCKER_CMD", "docker"),
-}
+_builtin: dict[str, BuiltinHook] = {}
+
+
+def builtin() -> dict[str, BuiltinHook]:
+    """Sanitised group name -> built-in hook, read from each hook module's `meta`."""
+    if not _builtin:
+        for name in BUILTIN_MODULES:
+            module = f"agent.hooks.{name}"
+            meta = importlib.import_module(module).meta
+            _builtin[meta.group] = BuiltinHook(module, meta)
+    return _builtin
 
 
 @dataclass(frozen=True)
@@ -62,9 +71,9 @@ def find(group: str, hook_dirs: Sequence[str]) -> Hook | None:
         path = os.path.join(directory, name)
         if os.path.isfile(path):
             return Hook(name, (path,), builtin=False)
-    builtin = BUILTIN_HOOKS.get(name)
-    if builtin:
-        return Hook(name, (sys.executable, "-m", builtin.module), builtin=True)
+    hook = builtin().get(name)
+    if hook:
+        return Hook(name, (sys.executable, "-m", hook.module), builtin=True)
     return None
 
 

@@ -19,9 +19,11 @@ from typing import Any, Mapping
 
 from agent.deployment import input_values
 from agent.hooks import base
+from agent.hooks.meta import HookMeta
 from stoker_common import atomic
 
-VARIABLE = "HEAT_ANSIBLE_CMD"
+meta = HookMeta(group="ansible", tool="ansible-playbook", tool_env="HEAT_ANSIBLE_CMD",
+                install_hint="pip install ansible-core")
 
 
 def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:
@@ -29,9 +31,9 @@ def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:
     config = item.get("config")
     if not config:
         return base.result("empty playbook: nothing to run\n", "", 0)
-    argv = base.command(env, VARIABLE, "ansible-playbook")
+    argv = base.command(env, meta.tool_env, meta.tool)
     if not base.find_tool(argv, env):
-        return base.missing_tool(argv, VARIABLE, "pip install ansible-core")
+        return base.missing_tool(argv, meta.tool_env, meta.install_hint)
     working = base.working_dir("ansible", env)
     outputs_path = os.path.join(base.outputs_dir("ansible", env), ident)
     options = item.get("options") if isinstance(item.get("options"), dict) else {}

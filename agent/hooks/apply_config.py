@@ -10,14 +10,16 @@ import sys
 from typing import Any, Mapping
 
 from agent.hooks import base
+from agent.hooks.meta import HookMeta
 
-VARIABLE = "HEAT_APPLY_CONFIG_CMD"
+meta = HookMeta(group="apply-config", tool="os-apply-config", tool_env="HEAT_APPLY_CONFIG_CMD",
+                install_hint="install stoker's applier or os-apply-config")
 
 
 def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:
-    argv = base.command(env, VARIABLE, "os-apply-config")
+    argv = base.command(env, meta.tool_env, meta.tool)
     if not base.find_tool(argv, env):
-        return base.missing_tool(argv, VARIABLE, "install stoker's applier or os-apply-config")
+        return base.missing_tool(argv, meta.tool_env, meta.install_hint)
     code, stdout, stderr = base.run_tool(argv, env)
     return base.result(stdout, stderr, code)
 

@@ -17,7 +17,6 @@ import subprocess
 import sys
 from typing import Any, Callable, Mapping, Sequence
 
-import yaml
 
 from agent.deployment import InvalidDeployment, deployment_id
 from stoker_common import atomic
@@ -116,6 +115,8 @@ def result(stdout: str, stderr: str, code: int, outputs: Mapping[str, Any] | Non
 def config_object(item: dict, what: str, empty: Any = None) -> tuple[Any, dict[str, Any] | None]:
     """The item's config as an object (a map as given, or YAML/JSON text), and None; or None and
     the failure result that says why it is not one. `empty` stands in for blank text."""
+    import yaml  # here, not at the top: the hook registry imports this module to read `meta`
+
     config = item.get("config")
     if isinstance(config, str):
         try:

@@ -17,13 +17,14 @@ import re
 import sys
 from typing import Any, Mapping
 
-import yaml
 
 from agent.deployment import input_values
 from agent.hooks import base
+from agent.hooks.meta import HookMeta
 from stoker_common import atomic
 
-VARIABLE = "HEAT_DOCKER_COMPOSE_CMD"
+meta = HookMeta(group="docker-compose", tool="docker-compose", tool_env="HEAT_DOCKER_COMPOSE_CMD",
+                install_hint="install docker compose")
 COMPOSE_FILE = "docker-compose.yml"
 
 
@@ -39,9 +40,11 @@ def _env_files(value: Any) -> list[dict]:
 
 
 def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:
-    argv = base.command(env, VARIABLE, "docker-compose")
+    import yaml  # here, not at the top: the hook registry imports this module to read `meta`
+
+    argv = base.command(env, meta.tool_env, meta.tool)
     if not base.find_tool(argv, env):
-        return base.missing_tool(argv, VARIABLE, "install docker compose")
+        return base.missing_tool(argv, meta.tool_env, meta.install_hint)
     values = input_values(item)
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(item.get("name") or base.item_id(item)))
     project = atomic.ensure_dir(os.path.join(base.working_dir("docker-compose", env), name))

@@ -14,13 +14,17 @@ import os
 import sys
 from typing import Any, Mapping
 
-import yaml
 
 from agent.hooks import base
+from agent.hooks.meta import HookMeta
 from stoker_common import atomic
+
+meta = HookMeta(group="hiera")
 
 
 def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:
+    import yaml  # here, not at the top: the hook registry imports this module to read `meta`
+
     config, failed = base.config_object(item, "an object with hierarchy and datafiles", empty={})
     if failed:
         return failed

@@ -12,7 +12,10 @@ import sys
 from typing import Any, Mapping
 
 from agent.hooks import base
+from agent.hooks.meta import HookMeta
 from stoker_common import atomic
+
+meta = HookMeta(group="json-file")
 
 
 def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:

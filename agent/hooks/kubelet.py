@@ -17,9 +17,10 @@ from typing import Any, Mapping
 
 from agent.deployment import input_values
 from agent.hooks import base
+from agent.hooks.meta import HookMeta
 from stoker_common import atomic
 
-VARIABLE = "HEAT_DOCKER_CMD"
+meta = HookMeta(group="kubelet", tool="docker", tool_env="HEAT_DOCKER_CMD", install_hint="install docker")
 
 
 def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:
@@ -32,9 +33,9 @@ def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:
         except FileNotFoundError:
             pass
         return base.result(f"removed {manifest_path}\n", "", 0)
-    argv = base.command(env, VARIABLE, "docker")
+    argv = base.command(env, meta.tool_env, meta.tool)
     if not base.find_tool(argv, env):
-        return base.missing_tool(argv, VARIABLE, "install docker")
+        return base.missing_tool(argv, meta.tool_env, meta.install_hint)
     config, failed = base.config_object(item, "a pod manifest (an object)")
     if failed:
         return failed

@@ -19,9 +19,11 @@ from typing import Any, Mapping
 
 from agent.deployment import input_values
 from agent.hooks import base
+from agent.hooks.meta import HookMeta
 from stoker_common import atomic
 
-VARIABLE = "HEAT_PUPPET_CMD"
+meta = HookMeta(group="puppet", tool="puppet", tool_env="HEAT_PUPPET_CMD",
+                install_hint="install puppet (e.g. the puppet-agent package)")
 
 
 def _flag(options: dict, name: str, default: bool) -> bool:
@@ -31,9 +33,9 @@ def _flag(options: dict, name: str, default: bool) -> bool:
 
 def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:
     ident = base.item_id(item)
-    argv = base.command(env, VARIABLE, "puppet")
+    argv = base.command(env, meta.tool_env, meta.tool)
     if not base.find_tool(argv, env):
-        return base.missing_tool(argv, VARIABLE, "install puppet (e.g. the puppet-agent package)")
+        return base.missing_tool(argv, meta.tool_env, meta.install_hint)
     working = base.working_dir("puppet", env)
     outputs_path = os.path.join(base.outputs_dir("puppet", env), ident)
     logdir = atomic.ensure_dir(env.get("HEAT_PUPPET_LOGDIR") or base.under_root(env, "var/log/puppet"))

@@ -18,20 +18,22 @@ import os
 import sys
 from typing import Any, Mapping
 
-import yaml
 
 from agent.deployment import input_values
 from agent.hooks import base
+from agent.hooks.meta import HookMeta
 from stoker_common import atomic
 
-VARIABLE = "HEAT_SALT_CMD"
+meta = HookMeta(group="salt", tool="salt-call", tool_env="HEAT_SALT_CMD", install_hint="pip install salt")
 
 
 def run(item: dict, env: Mapping[str, str]) -> dict[str, Any]:
+    import yaml  # here, not at the top: the hook registry imports this module to read `meta`
+
     ident = base.item_id(item)
-    argv = base.command(env, VARIABLE, "salt-call")
+    argv = base.command(env, meta.tool_env, meta.tool)
     if not base.find_tool(argv, env):
-        return base.missing_tool(argv, VARIABLE, "pip install salt")
+        return base.missing_tool(argv, meta.tool_env, meta.install_hint)
     working = base.working_dir("salt", env)
     outputs_path = os.path.join(base.outputs_dir("salt", env), ident)
     config_dir = atomic.ensure_dir(os.path.join(working, "minion.d"))

@@ -18,7 +18,10 @@ import sys
 from typing import Any, Mapping
 
 from agent.deployment import InvalidDeployment, deployment_id, input_values
+from agent.hooks.meta import HookMeta
 from stoker_common import atomic
+
+meta = HookMeta(group="script")
 
 log = logging.getLogger("agent.hooks.script")
 
