@@ -209,3 +209,17 @@ def test_a_stack_cannot_use_another_tenants_config_or_server(app, world):
     assert reasons[:2] == reasons[2:]
     assert all(status == "CREATE_FAILED" for status, _ in reasons), reasons
     assert "not found" in reasons[0][1] and "not found" in reasons[1][1], reasons
+
+
+def test_tenant_b_cannot_point_its_own_deployment_at_tenant_a_config(api, world):
+    b, real, missing = world["b"], world["real"], world["missing"]
+    server = b.post(f"/v1/{B}/servers", {"name": "mine"}).json["server"]["id"]
+    deployment = b.post(f"/v1/{B}/software_deployments", {
+        "config_id": world["b_config"], "server_id": server}).json["software_deployment"]["id"]
+    answers = [b.put(f"/v1/{B}/software_deployments/{deployment}", {"config_id": ids["config_id"]})
+               for ids in (real, missing)]
+    assert [a.status_code for a in answers] == [400, 400]
+    assert (answers[0].get_data(True).replace(real["config_id"], missing["config_id"])
+            == answers[1].get_data(True))
+    shown = b.get(f"/v1/{B}/software_deployments/{deployment}").json["software_deployment"]
+    assert shown["config_id"] == world["b_config"]
