@@ -17,12 +17,8 @@ import os
 
 from applier import flush, log
 from applier.errors import ApplyError
-from applier.plan import KEEP, Action
-
-# O_EXCL|O_NOFOLLOW: a temp name that already exists (or is a planted symlink) is never written
-# through; created 0600, the final mode is set once the owner is.
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-
+from applier.plan import Action
+from stoker_common import atomic
 
 def apply(actions: list[Action]) -> None:
     writes = [a for a in actions if a.kind == "write"]
@@ -101,27 +97,7 @@ def _write_temp(action: Action, made: set[str]) -> str:
     if directory not in made:
         os.makedirs(directory, exist_ok=True)
         made.add(directory)
-    prefix = os.path.join(directory, "." + os.path.basename(action.path) + ".")
-    tmp = f"{prefix}{os.getpid()}.tmp"  # unique per target within a run: no random name needed
-    try:
-        fd = os.open(tmp, _CREATE, 0o600)
-    except FileExistsError:  # left behind by a crashed run whose pid was the same
-        tmp = f"{prefix}{os.urandom(6).hex()}.tmp"
-        fd = os.open(tmp, _CREATE, 0o600)
-    try:
-        try:
-            view = memoryview(action.body)
-            while view:
-                view = view[os.write(fd, view):]
-            if action.uid != KEEP or action.gid != KEEP:
-                os.fchown(fd, action.uid, action.gid)
-            os.fchmod(fd, action.mode)  # after chown, which may clear setuid/setgid bits
-        finally:
-            os.close(fd)
-    except BaseException:
-        _unlink_all([tmp])
-        raise
-    return tmp
+    return atomic.stage(action.path, action.body, action.mode, action.uid, action.gid)
 
 
 def _unlink_all(paths) -> None:

@@ -1,4 +1,5 @@
-"""Atomic file writes: temp file in the same directory, fsync, rename.
+"""Atomic file writes: temp file in the same directory, fsync, rename. The one atomic writer of the
+agent side: the agent, the collector's cache and the applier (which stages through `stage`).
 
 Every file the agent owns is written this way so that a crash or power loss leaves either the old
 or the new content, never a truncated file that the next start would misread (upstream's
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from typing import Any
 
 
@@ -21,23 +21,59 @@ def write_json(path: str, value: Any, mode: int = 0o600, indent: int | None = 1)
 
 
 def write_bytes(path: str, data: bytes, mode: int = 0o600) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    tmp = stage(path, data, mode, sync=True)
     try:
-        # fchmod before any byte is written: secrets must never sit in a world-readable file.
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _unlink(tmp)
         raise
-    fsync_dir(directory)
+    fsync_dir(os.path.dirname(os.path.abspath(path)))
+
+
+# O_EXCL|O_NOFOLLOW: a temp name that already exists (or is a planted symlink) is never written
+# through.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def stage(path: str, data: bytes, mode: int = 0o600, uid: int = -1, gid: int = -1, sync: bool = False) -> str:
+    """A temp file beside `path` holding `data` with its final owner and mode; returns its name.
+
+    The first half of every atomic write: the caller renames it over `path` (write_bytes, or the
+    applier, which makes a whole batch durable at once and so passes sync=False). Created 0600
+    and given `mode` only once written and owned, so it is never readable by more than `mode`
+    allows, and setuid/setgid bits are not cleared by the chown.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = os.path.join(directory, "." + os.path.basename(path) + ".")
+    tmp = f"{prefix}{os.getpid()}.tmp"  # unique per target within a process: no random name needed
+    try:
+        fd = os.open(tmp, _CREATE, 0o600)
+    except FileExistsError:  # left by a crashed run with the same pid, or another thread's write
+        tmp = f"{prefix}{os.urandom(6).hex()}.tmp"
+        fd = os.open(tmp, _CREATE, 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if uid != -1 or gid != -1:
+                os.fchown(fd, uid, gid)
+            os.fchmod(fd, mode)
+            if sync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return tmp
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def copy(src: str, dst: str, mode: int = 0o600) -> None:
