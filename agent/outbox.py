@@ -23,6 +23,7 @@ from typing import Any, Callable
 from agent.deployment import describe, input_values
 from agent.signals import SignalError, SignalTransport, TransportSelector
 from stoker_common import atomic
+from stoker_common.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Outbox:
         self.directory = directory
         self.choose = choose or TransportSelector()
         self.clock = clock
-        self.retry_base, self.retry_max, self.jitter, self.rand = retry_base, retry_max, jitter, rand
+        self.retry = RetryPolicy(retry_base, retry_max, jitter, rand)
         self.listener = listener
 
     def enqueue(self, item: dict, payload: dict[str, Any], attempt: str | None = None) -> str | None:
@@ -126,7 +127,7 @@ class Outbox:
         except SignalError as exc:
             if exc.retryable:
                 entry["tries"] = tries = entry.get("tries", 0) + 1
-                delay = max(self.retry_delay(tries), exc.retry_after or 0.0)
+                delay = self.retry.delay(tries, exc.retry_after)
                 entry["next_try_at"] = self.clock() + delay
                 entry["last_error"] = str(exc)
                 atomic.write_json(path, entry, indent=None)
@@ -146,10 +147,6 @@ class Outbox:
         log.info("%s: signalled (deploy_status_code %s)", describe(item), payload.get("deploy_status_code", 0))
         self._tell(item["id"], SENT, None)
         return SENT
-
-    def retry_delay(self, tries: int) -> float:
-        base = min(self.retry_max, self.retry_base * 2 ** (tries - 1))
-        return base * (1 + self.jitter * (2 * self.rand() - 1))
 
     def _tell(self, ident: str, outcome: str, detail: str | None) -> None:
         if self.listener is not None:

@@ -3,7 +3,8 @@
 As heat-config-notify, the body is trimmed to 950000 characters by dropping the beginning of
 deploy_stdout/deploy_stderr. Unlike it, the answer is checked: 2xx is delivered, connection errors,
 408, 429 and 5xx are retried a few times here (POST included) and then left to the outbox, other
-statuses are refused for good. A `Retry-After` on a retried answer is honoured: the next try here
+statuses are refused for good, on stoker_common/retry.py's schedule. A `Retry-After` on a retried
+answer is honoured: the next try here
 waits at least that long, or, past IN_CALL_WAIT, is left to the outbox, which waits at least as
 long (stoker_common/retry_after.py caps it). Every request carries `X-Stoker-Attempt` (the result's
 attempt id): stoker's server uses it to recognise a resend of a result it already has; Heat and
@@ -21,6 +22,7 @@ from agent.signals.base import SignalError
 from collector.http_source import server_message
 from stoker_common.http_client import HttpClient, Response, TransportError
 from stoker_common.http_errors import redact_url
+from stoker_common.retry import RetryPolicy
 from stoker_common.retry_after import retry_after
 
 log = logging.getLogger(__name__)
@@ -63,9 +65,10 @@ def request_json(http: HttpClient, verb: str, url: str, body: bytes, headers: di
     where = f"{verb} {shown_url or redact_url(url)}"
     error = SignalError(where + ": not attempted")
     headers = {"Content-Type": "application/json", **headers}
+    policy = RetryPolicy(backoff)
     for attempt in range(max(1, attempts)):
         if attempt:
-            sleep(max(backoff * 2 ** (attempt - 1), error.retry_after or 0.0))
+            sleep(policy.delay(attempt, error.retry_after))
         try:
             resp = http.request(verb, url, headers, body, timeout)
         except TransportError as exc:

@@ -167,7 +167,7 @@ def test_agent_section_sets_the_defaults_and_flags_override_it(tmp_path):
     cli.register(parser.add_subparsers(dest="command"), "agent", "run the agent")
     args = parser.parse_args(["agent", "--root", str(tmp_path), "--kill-grace", "9"])
     agent = cli.build(args, cli.Paths.under(str(tmp_path)), config.load(str(conf)), own)
-    assert (agent.runner.default_timeout, agent.runner.kill_grace, agent.outbox.retry_max) == (60, 9, 300)
+    assert (agent.runner.default_timeout, agent.runner.kill_grace, agent.outbox.retry.cap) == (60, 9, 300)
 
 
 @pytest.mark.parametrize("text, message", [
