@@ -11,10 +11,11 @@ from typing import Any
 
 from metadata_server.engine import status as st
 from metadata_server.engine.errors import Cancelled, ResourceFailure, UpdateReplace
-from metadata_server.engine.plan import REPLACED, UNCHANGED, decide
+from metadata_server.engine.plan import (UNCHANGED, UPDATED, classify, needs_plugin,
+                                         resource_snapshot)
 from metadata_server.engine.recovery import interrupted_action
 from metadata_server.engine.resources import Resource, resource_class
-from metadata_server.engine.state import StackRuntime, snapshot
+from metadata_server.engine.state import StackRuntime
 from metadata_server.engine.walker import CancelToken
 
 log = logging.getLogger("stoker.engine")
@@ -108,7 +109,7 @@ def continue_interrupted(rt: StackRuntime, row: dict, step: str, token: CancelTo
         raise _failure(rt, row, action, exc, plugin) from exc
     values: dict[str, Any] = {"physical_id": plugin.physical_id, "data": plugin.data}
     if defn is not None:
-        values.update(properties=properties, definition=snapshot(defn))
+        values.update(properties=properties, definition=_snapshot(rt, defn))
     rt.set_state(row, action, st.COMPLETE, **values)
     return True
 
@@ -131,8 +132,12 @@ def create_resource(rt: StackRuntime, name: str, token: CancelToken, action: str
     except Exception as exc:
         raise _failure(rt, row, action, exc, plugin) from exc
     rt.set_state(row, action, st.COMPLETE, physical_id=plugin.physical_id, data=plugin.data,
-                 properties=properties, definition=snapshot(defn))
+                 properties=properties, definition=_snapshot(rt, defn))
     return row
+
+
+def _snapshot(rt: StackRuntime, defn) -> dict:
+    return resource_snapshot(defn, (rt.ctx.definition or {}).get("files"))
 
 
 def _restore_backup(rt: StackRuntime, name: str, new_snapshot: dict) -> None:
@@ -157,7 +162,7 @@ def update_resource(rt: StackRuntime, name: str, token: CancelToken, action: str
                     replaced: set | None = None) -> None:
     """Bring one resource to its new definition; `replaced` collects names replaced so far."""
     defn = rt.definitions[name]
-    new_snapshot = snapshot(defn)
+    new_snapshot = _snapshot(rt, defn)
     _restore_backup(rt, name, new_snapshot)
     with rt.lock:
         old = rt.current.get(name)
@@ -187,16 +192,18 @@ def update_resource(rt: StackRuntime, name: str, token: CancelToken, action: str
         properties = cls.validate_properties(name, rt.bound.resolve_properties(name, rt.resolver))
     except Exception as exc:
         raise _failure(rt, old, action, exc) from exc
-    verdict, _ = decide(old, new_snapshot, cls)
-    if verdict == UNCHANGED and old.get("properties") == properties:
-        return
-    changed = {k for k in set(properties) | set(old.get("properties") or {})
-               if (old.get("properties") or {}).get(k) != properties.get(k)}
-    if verdict != REPLACED and not cls.replace_on(changed):
-        if not changed:
-            # only metadata or policies changed: record the new definition, nothing to do
+    # the plan's rule (plan.py), with real values where the plan had placeholders
+    verdict, changed, _ = classify(old, new_snapshot, cls, old.get("properties"), properties)
+    if verdict == UNCHANGED:
+        if old.get("definition") != new_snapshot:  # e.g. a literal now given by a parameter
             old["definition"] = new_snapshot
             rt.recorder.update(old["id"], {"definition": new_snapshot})
+        return
+    if verdict == UPDATED:
+        if not needs_plugin(old, new_snapshot, changed):
+            # only metadata or policies changed: an update of the record, as Heat shows it
+            rt.set_state(old, action, st.IN_PROGRESS)
+            rt.set_state(old, action, st.COMPLETE, definition=new_snapshot)
             return
         rt.set_state(old, action, st.IN_PROGRESS)
         plugin = rt.plugin(old, dict(old.get("properties") or {}), defn)
