@@ -7,6 +7,8 @@ delete never go through a redirect (which would turn them into GETs).
 """
 from __future__ import annotations
 
+import json
+
 from cli.operator.client import Client, q
 from cli.operator.common import (connection_parent, key_values, leaf, nested, read_text)
 from cli.operator.errors import USAGE, CliError
@@ -110,18 +112,26 @@ def update(args, client: Client):
     if args.dry_run:
         changes = client.call(method, f"{path}/preview", json=body)["resource_changes"]
         rows = [{"change": kind, "resource_name": r.get("resource_name"),
-                 "resource_type": r.get("resource_type")}
+                 "resource_type": r.get("resource_type"), "why": _why(r)}
                 for kind in ("added", "updated", "replaced", "deleted", "unchanged")
                 for r in changes.get(kind, [])]
         if args.format in ("json", "yaml"):
             return format_data(changes, args.format)
-        return format_listing(rows, ["change", "resource_name", "resource_type"], args.format,
-                              args.columns)
+        return format_listing(rows, ["change", "resource_name", "resource_type", "why"],
+                              args.format, args.columns)
     seen = event_ids(client, path) if args.wait else None
     client.call(method, path, json=body)
     if args.wait:
         return _finish(client, args, path, stack["stack_name"], "UPDATE", seen)
     return _shown(client.get(path)["stack"], args)
+
+
+def _why(change: dict) -> str:
+    """The plan's reasons and its property changes, old and new side by side."""
+    parts = [str(r) for r in change.get("reasons") or []]
+    for key, values in sorted((change.get("changes") or {}).items()):
+        parts.append(f"{key}: {json.dumps(values.get('old'))} -> {json.dumps(values.get('new'))}")
+    return "; ".join(parts)
 
 
 def delete(args, client: Client):

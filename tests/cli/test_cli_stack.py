@@ -85,7 +85,10 @@ class FakeHeat(BaseAdapter):
             return self._response(request, 202 if action == "UPDATE" else 204)
         if rest == "/preview":
             return self._response(request, 200, {"resource_changes": {
-                "added": [{"resource_name": "n", "resource_type": "T"}], "updated": [],
+                "added": [{"resource_name": "n", "resource_type": "T"}],
+                "updated": [{"resource_name": "u", "resource_type": "T",
+                             "reasons": ["property size changes"],
+                             "changes": {"size": {"old": 1, "new": 2}}}],
                 "replaced": [], "deleted": [], "unchanged": []}})
         return self._response(request, 404, {"error": {"message": "no route"}})
 
@@ -211,7 +214,8 @@ def test_show_list_outputs_events_preview_validate(heat, template):
     preview = run(heat, "stack", "preview", "p", "-t", str(template))
     assert "| a             | T             |" in preview
     plan = run(heat, "stack", "update", "web", "-t", str(template), "--dry-run", "-f", "value")
-    assert plan == "added n T"
+    assert plan.splitlines() == ["added n T ",
+                                 "updated u T property size changes; size: 1 -> 2"]
     assert "Description: d" in run(heat, "template", "validate", "-t", str(template))
     with pytest.raises(CliError) as caught:
         run(heat, "stack", "show", "nope")
