@@ -33,6 +33,23 @@ class ConstraintSchemaError(ValueError):
     """A constraint that is itself malformed (message names what to fix)."""
 
 
+_TRUE = {"1", "t", "true", "on", "y", "yes"}
+_FALSE = {"0", "f", "false", "off", "n", "no"}
+
+
+def to_bool(value: Any) -> bool:
+    """Heat's strict bool_from_string."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"Unrecognized value '{value}', acceptable values are: "
+                     "'0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'")
+
+
 def to_number(value: Any) -> int | float:
     """An int or float from a number or numeric text, as Heat reads both; ValueError if not."""
     if isinstance(value, bool) or isinstance(value, (list, dict)) or value is None:
@@ -104,7 +121,6 @@ class Constraint:
         if param_type == "comma_delimited_list":
             return all(item in allowed for item in value)
         if param_type == "boolean":
-            from .parameters import to_bool
             return value in [to_bool(a) for a in allowed if _is_boolish(a)]
         if param_type == "number":
             return any(_num_or_none(a) == value for a in allowed)
@@ -139,7 +155,6 @@ class Constraint:
 
 
 def _is_boolish(v: Any) -> bool:
-    from .parameters import to_bool
     try:
         to_bool(v)
         return True

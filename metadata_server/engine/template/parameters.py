@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .constraints import ConstraintSchemaError, parse_constraint, to_number
+from .constraints import ConstraintSchemaError, parse_constraint, to_bool, to_number
 from .errors import did_you_mean
 from .model import ParameterSchema, Positions
 from .versions import Features
@@ -14,21 +14,6 @@ KEYS = {"type", "description", "default", "hidden", "label", "constraints", "imm
 PSEUDO = ("OS::stack_name", "OS::stack_id", "OS::project_id")
 CFN_TYPES = {"string": "String", "number": "Number", "comma_delimited_list": "CommaDelimitedList",
              "json": "Json", "boolean": "Boolean"}
-_TRUE = {"1", "t", "true", "on", "y", "yes"}
-_FALSE = {"0", "f", "false", "off", "n", "no"}
-
-
-def to_bool(value: Any) -> bool:
-    """Heat's strict bool_from_string."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(f"Unrecognized value '{value}', acceptable values are: "
-                     "'0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'")
 
 
 def coerce(param_type: str, value: Any) -> Any:
