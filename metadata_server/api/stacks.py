@@ -256,7 +256,7 @@ def _actions(eng, tenant, stack):
 def _required_by(rows: list[dict], stack: dict, eng) -> dict[str, list[str]]:
     result = {r["name"]: [] for r in rows}
     try:
-        bound = eng.bind(stack["definition"], eng._identity(stack))
+        bound = eng.bind(stack["definition"], eng.identity(stack))
         for defn in bound.resource_definitions():
             for dep in bound.dependencies(defn.name):
                 result.setdefault(dep, []).append(defn.name)

@@ -217,19 +217,24 @@ class Engine(NestedStacks, Recovery, Previews):
         return rt.mask({k: v if isinstance(v, str) else _text(v) for k, v in values.items()})
 
     # -- runtimes ----------------------------------------------------------------------------
-    def _identity(self, stack: dict) -> StackIdentity:
+    def identity(self, stack: dict) -> StackIdentity:
+        """What a stored stack's template sees of it (OS::stack_name, OS::stack_id, ...)."""
         return StackIdentity(stack["name"], stack["id"], stack["tenant"])
+
+    _identity = identity   # the old name, until the update planning code moves over
 
     def _ctx(self, stack: dict, endpoints: Endpoints | None = None,
              parent_facade: Any = None) -> PluginContext:
+        # the one place the engine's services are handed to resource plugins
         return PluginContext(self.store, self.clock, stack["tenant"], stack["id"], stack["name"],
-                             endpoints or self.endpoints, self.driver, self,
-                             self.poll_interval, stack["definition"], parent_facade)
+                             endpoints or self.endpoints, self.driver, children=self, finder=self,
+                             limits=self.limits, poll_interval=self.poll_interval,
+                             definition=stack["definition"], parent_facade=parent_facade)
 
     def _load(self, stack: dict, definition: dict | None = None, endpoints=None,
               tolerate_errors: bool = True) -> StackRuntime:
         try:
-            bound = self.bind(definition or stack["definition"], self._identity(stack),
+            bound = self.bind(definition or stack["definition"], self.identity(stack),
                                     child_of=stack.get("parent_resource") if stack.get("parent_id") else None)
         except (StackValidationFailed, InvalidInput):
             if not tolerate_errors:
@@ -268,7 +273,7 @@ class Engine(NestedStacks, Recovery, Previews):
     def _prepare_create(self, stack: dict, endpoints, parent_facade=None) -> StackRuntime:
         if endpoints is not None:
             self.endpoints = endpoints
-        bound = self.bind(stack["definition"], self._identity(stack),
+        bound = self.bind(stack["definition"], self.identity(stack),
                                 child_of=stack.get("parent_resource") if stack.get("parent_id") else None)
         graph = self._validate(bound)
         rt = StackRuntime(stack, bound, [], self._ctx(stack, endpoints, parent_facade),

@@ -16,6 +16,7 @@ from dataclasses import asdict
 from typing import Any, Callable
 
 from metadata_server.engine.resources import Resource, resource_class
+from metadata_server.engine.resources.base import select_path
 from metadata_server.service.clock import Clock
 from metadata_server.store.stacks import StackStore
 
@@ -256,20 +257,6 @@ class StackRuntime:
         return None
 
 
-def _select(value: Any, path: tuple) -> Any:
-    for key in path:
-        if isinstance(value, dict):
-            value = value.get(key)
-        elif isinstance(value, list):
-            try:
-                value = value[int(key)]
-            except (ValueError, IndexError, TypeError):
-                return None
-        else:
-            return None
-    return value
-
-
 class Resolver:
     """Answers get_resource and get_attr from the stack's current rows (Heat's rules)."""
 
@@ -296,7 +283,7 @@ class Resolver:
         plugin = self.runtime.plugin(row)
         if attr is None:
             names = plugin.attributes_schema or ()
-            return _select({n: plugin.attribute(n) for n in names}, path)
+            return select_path({n: plugin.attribute(n) for n in names}, path)
         return plugin.attribute_at(attr, tuple(path))
 
     def resource_facade(self, section: str) -> Any:

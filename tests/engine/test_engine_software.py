@@ -194,7 +194,8 @@ def test_wait_condition_handle_has_no_url_before_it_exists(engine, store):
     from engine_helpers import ENDPOINTS
     from metadata_server.engine.context import PluginContext
     from metadata_server.engine.resources.wait_condition import WaitConditionHandle
-    ctx = PluginContext(store, system_clock, "t1", "stack-id", "s", ENDPOINTS, None, engine)
+    ctx = PluginContext(store, system_clock, "t1", "stack-id", "s", ENDPOINTS, None,
+                        children=engine, finder=engine, limits=engine.limits)
     names = ("token", "endpoint", "curl_cli", "signal")
     assert [WaitConditionHandle("h", ctx, {}).attribute(n) for n in names] == [None] * 4
     made = WaitConditionHandle("h", ctx, {}, physical_id="made")

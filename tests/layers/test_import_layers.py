@@ -33,17 +33,6 @@ LAYERS = {
 }
 
 KNOWN_CYCLES = {
-    "engine resources <-> engine state (resources/__init__ registers plugins that import state, "
-    "which imports the registry)": {
-        "metadata_server.engine.resources", "metadata_server.engine.resources.base",
-        "metadata_server.engine.resources.cfn_wait_condition", "metadata_server.engine.resources.cloud",
-        "metadata_server.engine.resources.core", "metadata_server.engine.resources.groups",
-        "metadata_server.engine.resources.nested", "metadata_server.engine.resources.servers",
-        "metadata_server.engine.resources.software_config", "metadata_server.engine.resources.software_deployment",
-        "metadata_server.engine.resources.wait_condition", "metadata_server.engine.state",
-        "metadata_server.engine.resources.server_user_data"},
-    "template constraints <-> template parameters": {
-        "metadata_server.engine.template.constraints", "metadata_server.engine.template.parameters"},
     "template function base <-> function sizes": {
         "metadata_server.engine.template.functions.base", "metadata_server.engine.template.functions.sizes"},
     "server cli <-> gunicorn_app": {"metadata_server.cli", "metadata_server.gunicorn_app"},

@@ -6,8 +6,8 @@ through `token.wait(...)`, so a cancel or the stack timeout stops them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from metadata_server.engine.errors import StackValidationFailed
 
@@ -50,6 +50,22 @@ def _coerce(value: Any, prop: Prop, path: str) -> Any:
     if prop.allowed and value not in prop.allowed:
         raise StackValidationFailed(
             f"{value!r} is not an allowed value {list(prop.allowed)}", path)
+    return value
+
+
+def select_path(value: Any, path: tuple) -> Any:
+    """get_attr's path into an attribute value: map keys and list indexes; None where the path
+    leads nowhere."""
+    for key in path:
+        if isinstance(value, dict):
+            value = value.get(key)
+        elif isinstance(value, list):
+            try:
+                value = value[int(key)]
+            except (ValueError, IndexError, TypeError):
+                return None
+        else:
+            return None
     return value
 
 
@@ -160,8 +176,7 @@ class Resource:
 
     def attribute_at(self, name: str, path: tuple) -> Any:
         """get_attr with a path; a type whose attribute needs the path overrides this."""
-        from metadata_server.engine.state import _select
-        return _select(self.attribute(name), tuple(path))
+        return select_path(self.attribute(name), tuple(path))
 
     def known_attribute(self, name: str) -> bool:
         return (self.attributes_schema is None or name in self.attributes_schema
@@ -172,12 +187,3 @@ class Resource:
         short = self.data.setdefault("short_id", self.ctx.short_id())
         return f"{self.ctx.stack_name}-{self.name}-{short}"
 
-
-@dataclass
-class ResourceType:
-    """A registry entry: the plugin class and the type names it answers to."""
-    cls: type[Resource]
-    names: tuple[str, ...] = field(default_factory=tuple)
-
-
-Factory = Callable[..., Resource]

@@ -62,7 +62,7 @@ class CfnWaitConditionHandle(WaitConditionHandle):
 
     def handle_signal(self, body):
         self.data["signals"] = record_signal(self.data.get("signals") or {}, cfn_signal(body),
-                                             self.ctx.engine.limits)
+                                             self.ctx.limits)
 
     def attribute(self, name):
         return super(WaitConditionHandle, self).attribute(name)

@@ -10,7 +10,7 @@ import json
 from typing import Any, Iterator
 
 from metadata_server.engine.errors import StackValidationFailed
-from metadata_server.engine.resources.base import Prop, Resource
+from metadata_server.engine.resources.base import Prop, Resource, select_path
 from metadata_server.engine.resources.nested import ChildStack
 from metadata_server.engine.resources.software_deployment import SoftwareDeployment
 
@@ -60,7 +60,7 @@ class _Group(ChildStack, Resource):
         known = self.member_count(self.properties)
         if known is None:
             return
-        limits = self.ctx.engine.limits
+        limits = self.ctx.limits
         count, member = known
         cap = limits.max_function_result_size
         if count and count * measure(member, cap) > cap:
@@ -94,20 +94,20 @@ class _Group(ChildStack, Resource):
 
     def handle_create(self, token):
         self._check_size()
-        self.physical_id = self.ctx.engine.create_child(self.ctx, self.name, self._definition())
+        self.physical_id = self.ctx.children.create_child(self.ctx, self.name, self._definition())
         self.checkpoint()
-        self.ctx.engine.run_child_create(self.physical_id, token)
+        self.ctx.children.run_child_create(self.physical_id, token)
 
     def handle_update(self, new_properties, changed, token):
         self.properties = new_properties
         self._check_size()
-        self.ctx.engine.update_child(self.physical_id, self._definition("rolling_update"), token)
+        self.ctx.children.update_child(self.physical_id, self._definition("rolling_update"), token)
 
     def _names(self) -> list[str]:
         return list(self.members())
 
     def _member_attr(self, member: str, attr: str | None) -> Any:
-        return self.ctx.engine.child_attribute(self.physical_id, member, attr)
+        return self.ctx.children.child_attribute(self.physical_id, member, attr)
 
     def _each(self, attr: str | None) -> Iterator[tuple[str, Any]]:
         """(member, its attribute) for every member, refused as soon as they are larger
@@ -115,7 +115,7 @@ class _Group(ChildStack, Resource):
         otherwise all be read before anything measured them."""
         from metadata_server.engine.template.functions.sizes import check_size, measure
 
-        limits = self.ctx.engine.limits
+        limits = self.ctx.limits
         total = 0
         for name in self._names():
             value = self._member_attr(name, attr)
@@ -126,8 +126,7 @@ class _Group(ChildStack, Resource):
     def attribute_at(self, name, path):
         if name == "attributes" and path and self.physical_id:
             # [group, attributes, <attr>, ...]: {member: member.<attr>}
-            from metadata_server.engine.state import _select
-            return _select(dict(self._each(str(path[0]))), tuple(path[1:]))
+            return select_path(dict(self._each(str(path[0]))), tuple(path[1:]))
         return super().attribute_at(name, path)
 
     def attribute(self, name):

@@ -15,25 +15,25 @@ class ChildStack:
 
     def handle_delete(self, token):
         if self.physical_id:
-            self.ctx.engine.delete_child(self.physical_id, token)
+            self.ctx.children.delete_child(self.physical_id, token)
 
     def handle_suspend(self, token):
         if self.physical_id:
-            self.ctx.engine.suspend_child(self.physical_id, "SUSPEND", token)
+            self.ctx.children.suspend_child(self.physical_id, "SUSPEND", token)
 
     def handle_resume(self, token):
         if self.physical_id:
-            self.ctx.engine.suspend_child(self.physical_id, "RESUME", token)
+            self.ctx.children.suspend_child(self.physical_id, "RESUME", token)
 
     # The nested stack's action is this resource's step; an engine restart interrupts both.
     # Continuing resumes the nested stack's own operation, in which its interrupted resources
     # (a group's deployments) continue in turn rather than run again.
     def can_continue(self, step):
-        return bool(self.physical_id) and self.ctx.engine.child_can_continue(self.physical_id,
-                                                                              step)
+        return bool(self.physical_id) and self.ctx.children.child_can_continue(self.physical_id,
+                                                                                step)
 
     def continue_interrupted(self, step, token):
-        self.ctx.engine.continue_child(self.physical_id, token)
+        self.ctx.children.continue_child(self.physical_id, token)
 
 
 class TemplateResource(ChildStack, Resource):
@@ -74,16 +74,16 @@ class TemplateResource(ChildStack, Resource):
 
     def handle_create(self, token):
         definition = self._child_definition()
-        self.physical_id = self.ctx.engine.create_child(self.ctx, self.name, definition)
+        self.physical_id = self.ctx.children.create_child(self.ctx, self.name, definition)
         self.checkpoint()
-        self.ctx.engine.run_child_create(self.physical_id, token)
+        self.ctx.children.run_child_create(self.physical_id, token)
 
     def handle_update(self, new_properties, changed, token):
         self.properties = new_properties
-        self.ctx.engine.update_child(self.physical_id, self._child_definition(), token)
+        self.ctx.children.update_child(self.physical_id, self._child_definition(), token)
 
     def _outputs(self) -> dict:
-        return self.ctx.engine.child_outputs(self.physical_id) if self.physical_id else {}
+        return self.ctx.children.child_outputs(self.physical_id) if self.physical_id else {}
 
     def reference_id(self):
         outputs = self._outputs()

@@ -66,7 +66,7 @@ class WaitConditionHandle(Resource):
 
     def handle_signal(self, body):
         self.data["signals"] = record_signal(self.data.get("signals") or {}, body,
-                                             self.ctx.engine.limits)
+                                             self.ctx.limits)
 
     def handle_delete(self, token):
         self.data["signals"] = {}
@@ -111,7 +111,7 @@ class WaitCondition(Resource):
                                         f"resources.{name}.properties.timeout")
 
     def _signals(self) -> dict:
-        row = self.ctx.engine.find_resource(self.ctx.stack_id, self.properties["handle"])
+        row = self.ctx.finder.find_resource(self.ctx.stack_id, self.properties["handle"])
         return ((row or {}).get("data") or {}).get("signals") or {}
 
     def _wait(self, token, since: datetime | None = None) -> None:
