@@ -14,7 +14,7 @@ from cli.main import SUBCOMMANDS, refusal
 from collector import daemon
 
 REPO = Path(__file__).resolve().parents[2]
-AGENT_SIDE = ["agent", "collector", "applier", "refresher"]
+AGENT_SIDE = ["agent", "collector", "applier", "refresher", "stoker_common"]
 AGENT_FILES = sorted(p for d in AGENT_SIDE for p in (REPO / d).rglob("*.py")) + [REPO / "cli" / "main.py"]
 
 

@@ -71,7 +71,6 @@ def in_namespaces(root: Path, argv: list[str], timeout: float,
                           capture_output=True, text=True, timeout=timeout)
 
 
-PACKAGES = ("agent", "collector", "applier", "refresher", "metadata_server", "cli")
 
 
 def build_wheels(repo: Path, out: Path, scratch: Path) -> subprocess.CompletedProcess:
@@ -81,7 +80,9 @@ def build_wheels(repo: Path, out: Path, scratch: Path) -> subprocess.CompletedPr
     for name in ("setup.py", "pyproject.toml", "README.md"):
         source.mkdir(parents=True, exist_ok=True)
         shutil.copy(repo / name, source / name)
-    for package in PACKAGES:
+    # every top-level package of the checkout, so a package setup.py gains is never left out
+    packages = [p.name for p in repo.iterdir() if (p / "__init__.py").is_file() and p.name != "tests"]
+    for package in packages:
         shutil.copytree(repo / package, source / package,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(out),
