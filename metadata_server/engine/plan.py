@@ -25,6 +25,7 @@ from metadata_server.engine.graph import Graph
 from metadata_server.engine.resources import Resource, resource_class
 from metadata_server.engine.resources.nested import ChildStack
 from metadata_server.engine.state import snapshot
+from metadata_server.engine.template.functions import select_path
 
 ADDED, UPDATED, REPLACED, DELETED, UNCHANGED = "added", "updated", "replaced", "deleted", "unchanged"
 KINDS = (UNCHANGED, UPDATED, REPLACED, ADDED, DELETED)  # Heat's order of resource_changes
@@ -145,10 +146,12 @@ def files_digest(files: Any) -> str:
 class Placeholders:
     """A ResolveContext for plans: references resolve to stable placeholders, so that parameter
     changes show while kept resources compare equal; a resource the plan replaces gets a
-    different placeholder, since its id and attributes will be new."""
+    different placeholder, since its id and attributes will be new. An attribute that is a
+    property's value (`attributes_from_properties`) resolves to that planned value."""
 
     def __init__(self, replaced: set[str] = frozenset()):
         self.replaced = replaced
+        self.known: dict[str, tuple[type[Resource], dict]] = {}  # name -> planned properties
 
     def _tag(self, name: str) -> str:
         return "new resource" if name in self.replaced else "resource"
@@ -157,6 +160,9 @@ class Placeholders:
         return f"<{self._tag(name)} {name}>"
 
     def attribute(self, name, attr, path):
+        cls, properties = self.known.get(name, (Resource, {}))
+        if attr in cls.attributes_from_properties:
+            return select_path(properties.get(cls.attributes_from_properties[attr]), path)
         return f"<attribute of {self._tag(name)} {name}: {attr}{''.join(f'.{p}' for p in path)}>"
 
     def resource_facade(self, section):
@@ -199,6 +205,11 @@ def plan_update(old_rows: Mapping[str, dict], old_bound, new_bound, graph: Graph
             # one side cannot be resolved before the run: compare the template trees
             old_props = (row.get("definition") or {}).get("properties")
             new_props = _marked(defn.properties, replaced)
+        else:
+            if isinstance(new_props, dict):
+                new_ctx.known[name] = (cls, new_props)
+            if isinstance(old_props, dict) and row is not None and row["type"] == defn.type:
+                old_ctx.known[name] = (cls, old_props)
         kind, changed, reasons = classify(row, snap, cls, old_props, new_props)
         plan.entries[name] = Entry(name, kind, defn.type, reasons, changed,
                                    sorted(graph.required_by(name)), old_props, new_props)

@@ -78,6 +78,9 @@ class Resource:
     # are nested stacks): the engine never needs to know; kept for documentation
     description = ""
     accepts_any_properties = False  # OS::Heat::None takes whatever it is given
+    # attribute -> the property whose value it is (OS::Heat::Value's `value`): known before
+    # the run, so an update plan sees a dependant change when this resource changes in place
+    attributes_from_properties: dict[str, str] = {}
 
     def __init__(self, name: str, ctx: "PluginContext", properties: dict,
                  physical_id: str | None = None, data: dict | None = None,

@@ -15,6 +15,7 @@ class Value(Resource):
     properties_schema = {"value": Prop("any", required=True, update_allowed=True),
                          "type": Prop("string", update_allowed=True, allowed=VALUE_TYPES)}
     attributes_schema = ("value",)
+    attributes_from_properties = {"value": "value"}
 
     @classmethod
     def check(cls, name, properties):
