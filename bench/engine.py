@@ -41,10 +41,13 @@ def parallel_template(count: int) -> dict:
         for i in range(count)}}
 
 
-def timed_create(engine: Engine, name: str, template: dict) -> float:
+def timed_create(engine: Engine, name: str, template: dict, files: dict | None = None,
+                 within: float = 300) -> float:
+    """Seconds from the create call to CREATE_COMPLETE; exits naming the stack if it fails."""
     start = time.perf_counter()
-    stack = engine.create_stack("bench", {"stack_name": name, "template": template})
-    row = engine.wait(stack["id"], 300)
+    body = {"stack_name": name, "template": template, **({"files": files} if files else {})}
+    stack = engine.create_stack("bench", body)
+    row = engine.wait(stack["id"], within)
     elapsed = time.perf_counter() - start
     if row["status"] != "COMPLETE":
         raise SystemExit(f"{name}: {row['action']}_{row['status']}: {row['status_reason']}")

@@ -16,10 +16,10 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.engine import timed_create  # noqa: E402
 from metadata_server.engine.drivers import FakeDriver  # noqa: E402
 from metadata_server.engine.parse_cache import ParseCache  # noqa: E402
 from metadata_server.engine.stack import Engine  # noqa: E402
@@ -36,18 +36,11 @@ def provider(kb: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def timed_create(engine: Engine, name: str, members: int, files: dict) -> float:
+def timed_group_create(engine: Engine, name: str, members: int, files: dict) -> float:
     template = {"heat_template_version": "2018-08-31", "resources": {"g": {
         "type": "OS::Heat::ResourceGroup",
         "properties": {"count": members, "resource_def": {"type": "member.yaml"}}}}}
-    start = time.perf_counter()
-    stack = engine.create_stack("bench", {"stack_name": name, "template": template,
-                                          "files": files})
-    row = engine.wait(stack["id"], 1800)
-    elapsed = time.perf_counter() - start
-    if row["status"] != "COMPLETE":
-        raise SystemExit(f"{name}: {row['action']}_{row['status']}: {row['status_reason']}")
-    return elapsed
+    return timed_create(engine, name, template, files, within=1800)
 
 
 def main() -> None:
@@ -66,7 +59,7 @@ def main() -> None:
                 for kind in times:
                     engine.parse_cache = (ParseCache.for_limits(engine.limits)
                                           if kind == "cache" else ParseCache(max_chars=0))
-                    times[kind].append(timed_create(engine, f"{kind[:2]}{r}", args.members,
+                    times[kind].append(timed_group_create(engine, f"{kind[:2]}{r}", args.members,
                                                     files))
         finally:
             engine.close()
