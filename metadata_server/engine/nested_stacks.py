@@ -6,7 +6,7 @@ token (so the stack timeout covers it), and raises when it fails so the parent r
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from metadata_server.engine import status as st
 from metadata_server.engine.context import PluginContext
@@ -17,13 +17,32 @@ from metadata_server.engine.stack_tree import check_tree
 from metadata_server.engine.state import StackRuntime
 from metadata_server.engine.walker import CancelToken
 
+if TYPE_CHECKING:  # pragma: no cover
+    import threading
+
+    from metadata_server.engine.limits import Limits
+    from metadata_server.engine.parse_cache import ParseCache
+    from metadata_server.service.clock import Clock
+    from metadata_server.store.stacks import StackStore
+
 
 class ChildStackFailed(Exception):
     error_type = "Error"
 
 
 class NestedStacks:
-    """Mixed into Engine (which sets `limits` and `parse_cache`)."""
+    """Mixed into Engine, which sets the state declared here and provides the operation steps
+    (_prepare_create, _prepare_update, _load, _graph, _begin, _create, _update, _delete,
+    _run_suspend_or_resume, outputs)."""
+
+    limits: Limits
+    parse_cache: ParseCache
+    stacks: StackStore
+    clock: Clock
+    engine_id: str
+    _lock: threading.RLock                # guards _runtimes and _counted
+    _runtimes: dict[str, StackRuntime]    # stack id -> the runtime of its running operation
+    _counted: set[str]                    # top-level stacks whose whole tree was counted
 
     def bind(self, definition: dict, identity, **options):
         """bind_definition under this engine's limits, each text parsed once for all stacks

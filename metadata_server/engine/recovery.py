@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from metadata_server.engine import status as st
 from metadata_server.engine.graph import Graph
 from metadata_server.engine.state import StackRuntime
 from metadata_server.engine.walker import CancelToken
 from metadata_server.store.lanes import use_lane
+
+if TYPE_CHECKING:  # pragma: no cover
+    import threading
+
+    from metadata_server.engine.liveness import LockFileLiveness
+    from metadata_server.service.clock import Clock
+    from metadata_server.store.stacks import StackStore
 
 log = logging.getLogger("stoker.engine")
 
@@ -42,7 +49,20 @@ def stack_interrupted(stack: dict) -> bool:
 
 
 class Recovery:
-    """Mixed into Engine."""
+    """Mixed into Engine, which sets the state declared here and provides the operation steps
+    (_load, _graph, _prepare_update, _start, _finish, _update, _delete, _delete_all, _check,
+    _run_suspend_or_resume, _recorder) and NestedStacks._run_child."""
+
+    stacks: StackStore
+    clock: Clock
+    engine_id: str
+    liveness: LockFileLiveness | None   # engines of this host that died are taken over at once
+    stale_after: float                  # seconds without a heartbeat before a takeover
+    heartbeat_interval: float
+    resume: bool                        # resume what is taken over, else only mark it FAILED
+    _stop: threading.Event              # set when the engine closes
+    _lock: threading.RLock              # guards _runtimes
+    _runtimes: dict[str, StackRuntime]  # stack id -> the runtime of its running operation
 
     def _maintain(self) -> None:
         use_lane(LIVENESS_LANE)
