@@ -18,7 +18,7 @@ class Previews:
         definition = definition_from_body(body)
         options = stack_options(body)
         stack = {"id": "None", "tenant": tenant, "name": name, "definition": definition}
-        bound = self.bind(definition, self._identity(stack))
+        bound = self.bind(definition, self.identity(stack))
         graph = self._validate(bound)
         resources = [{"resource_name": d.name, "resource_type": d.type,
                       "resource_action": st.INIT, "resource_status": st.COMPLETE,
@@ -34,7 +34,7 @@ class Previews:
     def update_plan(self, stack: dict, definition: dict) -> tuple[Plan, object, object, dict]:
         """The plan for updating `stack` to `definition`: (plan, old bound, new bound, rows).
         The update runs this same plan (stack.py); nothing is stored or touched."""
-        identity = self._identity(stack)
+        identity = self.identity(stack)
         child_of = stack.get("parent_resource") if stack.get("parent_id") else None
         bound = self.bind(definition, identity, child_of=child_of)
         graph = self._validate(bound)

@@ -221,7 +221,6 @@ class Engine(NestedStacks, Recovery, Previews):
         """What a stored stack's template sees of it (OS::stack_name, OS::stack_id, ...)."""
         return StackIdentity(stack["name"], stack["id"], stack["tenant"])
 
-    _identity = identity   # the old name, until the update planning code moves over
 
     def _ctx(self, stack: dict, endpoints: Endpoints | None = None,
              parent_facade: Any = None) -> PluginContext:
@@ -329,7 +328,7 @@ class Engine(NestedStacks, Recovery, Previews):
     def _prepare_update(self, stack: dict, definition: dict, endpoints) -> StackRuntime:
         if endpoints is not None:
             self.endpoints = endpoints
-        identity = self._identity(stack)
+        identity = self.identity(stack)
         child_of = stack.get("parent_resource") if stack.get("parent_id") else None
         bound = self.bind(definition, identity, child_of=child_of)
         try:
