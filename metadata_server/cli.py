@@ -9,9 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
+from metadata_server.keepalive import KEEPALIVE_SECONDS
 from metadata_server.state_dir import ADMIN_TOKEN_FILE, UnsafeStateDir, prepare, write_secret_file
-
-KEEPALIVE_SECONDS = 75  # an idle kept-alive connection is closed after this long
 
 
 def register(subparsers, name: str, help_text: str) -> None:

@@ -11,7 +11,7 @@ from typing import Callable
 
 from gunicorn.app.base import BaseApplication
 
-from metadata_server.cli import KEEPALIVE_SECONDS
+from metadata_server.keepalive import KEEPALIVE_SECONDS
 
 
 class StokerGunicorn(BaseApplication):

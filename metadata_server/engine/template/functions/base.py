@@ -12,14 +12,7 @@ from typing import Any, Callable, Iterator
 from metadata_server.engine.limits import DEFAULT, Limits
 
 from ..errors import TemplateError
-
-
-class ArgError(Exception):
-    """Bad arguments to a function; `kind` is the exception Heat raises for the same input."""
-
-    def __init__(self, message: str, kind: str = "ValueError"):
-        super().__init__(message)
-        self.kind = kind
+from .arg_error import ArgError
 
 
 class NeedsResource(Exception):

@@ -12,7 +12,7 @@ from typing import Any
 
 from metadata_server.engine.limits import Limits, named
 
-from .base import ArgError
+from .arg_error import ArgError
 
 
 def measure(value: Any, cap: int) -> int:
