@@ -56,7 +56,14 @@ def collect_all(collectors: Sequence[Collector], cache: Cache, store: bool,
     delay, so it asks for debug lines).
     """
     result = Collected()
-    previous = _load_sources(cache.cachedir) if store else {}
+    previous: dict[str, list[str]] | None = None   # read only when a source fails, not every poll
+
+    def keys_before(name: str) -> list[str]:
+        nonlocal previous
+        if previous is None:
+            previous = _load_sources(cache.cachedir) if store else {}
+        return previous.get(name, [name])
+
     for collector in collectors:
         name = collector.name
         try:
@@ -65,12 +72,12 @@ def collect_all(collectors: Sequence[Collector], cache: Cache, store: bool,
             log.debug("collector %s: not configured: %s", name, exc)
             continue
         except SourceNotAvailable as exc:
-            _unavailable(result, cache, name, exc.reason, previous.get(name, [name]), store, warn)
+            _unavailable(result, cache, name, exc.reason, keys_before(name), store, warn)
             continue
         except Exception as exc:  # one collector's bug must not stop the others, nor the daemon
             log.debug("collector %s failed", name, exc_info=True)
             _unavailable(result, cache, name, f"unexpected {type(exc).__name__}: {exc}",
-                         previous.get(name, [name]), store, warn)
+                         keys_before(name), store, warn)
             continue
         keys_of_collector = getattr(collector, "deployment_keys", None) or deployment_keys
         pairs: list[tuple[str, Any]] = []
