@@ -13,7 +13,6 @@ import os
 import stat
 import sys
 import time
-from email.utils import parsedate_to_datetime
 from typing import Callable
 
 from agent import hooks
@@ -24,6 +23,7 @@ from collector import config as agent_config
 from collector.errors import ConfigError
 from stoker_common.http_client import HttpClient, ResponseTooLarge, TransportError
 from stoker_common.http_errors import redact_url
+from stoker_common.retry_after import http_date
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 SKEW_WARN = 60.0
@@ -105,14 +105,14 @@ def _server(config, http: HttpClient, clock) -> list[tuple[str, str, str]]:
         results.append((FAIL, "server", f"{shown} answered {resp.status} {resp.reason}"))
     date = resp.headers.get("Date")
     if date:
-        try:
-            server_time = parsedate_to_datetime(date).timestamp()
+        server_time = http_date(date.strip())
+        if server_time is not None:
             # Date has a one-second resolution; compare against the middle of the exchange.
-            skew = (before + after) / 2 - server_time
+            skew = (before + after) / 2 - server_time.timestamp()
             level = WARN if abs(skew) > SKEW_WARN else OK
             results.append((level, "clock", f"{skew:+.0f}s against the server" + (
                 " (signed URLs and token expiry may misbehave: fix NTP)" if level == WARN else "")))
-        except (TypeError, ValueError):
+        else:
             results.append((WARN, "clock", f"cannot read the server's Date header {date!r}"))
     else:
         results.append((WARN, "clock", "the server sent no Date header; skew unknown"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Mapping
 
 from collector import http_source
@@ -19,18 +18,15 @@ from collector.base import Option, positive_float
 from collector.errors import SourceNotConfigured
 from stoker_common.http_client import HttpClient
 from stoker_common.http_errors import redact_url
+from stoker_common.retry_after import http_date
 
 log = logging.getLogger(__name__)
 
 
 def parse_last_modified(text: str | None) -> datetime | None:
-    """An HTTP date, or None when the header is absent or cannot be read."""
-    if not text:
-        return None
-    try:
-        return parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
+    """An HTTP date, or None when the header is absent or cannot be read (always with a zone,
+    so two of them compare whichever form the server wrote)."""
+    return http_date((text or "").strip())
 
 
 def should_fetch(previous: datetime | None, last_modified: datetime | None) -> bool:
