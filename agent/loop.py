@@ -10,10 +10,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from agent.outbox import Outbox
-from agent.runner import DeploymentRunner, ItemReport
+from agent.runner import ItemReport
 from agent.shutdown import Stopped
 from collector import occ_loop
 from collector.base import Collector
@@ -39,8 +39,18 @@ class IterationResult:
         return bool(self.answered) and self.error is None
 
 
+class Runner(Protocol):
+    """What the loop needs of agent.runner.DeploymentRunner."""
+
+    def run(self, deployments: list) -> list[ItemReport]: ...
+
+    def rerun_requested(self) -> bool:
+        """`stoker agent redeploy` asked for a run although nothing changed."""
+        ...
+
+
 class Agent:
-    def __init__(self, collectors: Sequence[Collector], cache: Cache, runner: DeploymentRunner, outbox: Outbox):
+    def __init__(self, collectors: Sequence[Collector], cache: Cache, runner: Runner, outbox: Outbox):
         self.collectors = list(collectors)
         self.cache = cache
         self.runner = runner
@@ -52,8 +62,8 @@ class Agent:
     def iterate(self) -> IterationResult:
         result = IterationResult()
         # A pending result must not wait behind a long poll the server may hold for half a minute:
-        # collectors that long-poll (`wait`) ask for an immediate answer while anything is pending.
-        urgent = self.outbox.flush() > 0 or getattr(self.runner, "rerun_requested", lambda: False)()
+        # collectors that long-poll ask for an immediate answer while anything is pending.
+        urgent = self.outbox.flush() > 0 or self.runner.rerun_requested()
 
         # The same poll step as the os-collect-config drop-in: a source that fails keeps its last
         # good data, so the runner never gets a list missing that source's deployments.
@@ -68,7 +78,7 @@ class Agent:
 
         if not result.answered:
             return result
-        rerun = getattr(self.runner, "rerun_requested", lambda: False)()
+        rerun = self.runner.rerun_requested()
         if not result.changed and self._first_run_done and not rerun:
             log.debug("no changes")
             return result
@@ -102,7 +112,7 @@ class Agent:
             for name, reason in result.unavailable:
                 log.warning("collector %s: %s; retrying in %.1fs", name, reason, delay)
             # A long poll the server held already waited that long for a change.
-            held = max((getattr(c, "held_for", 0.0) or 0.0 for c in self.collectors), default=0.0)
+            held = max((c.held_for for c in self.collectors), default=0.0)
             if held and not result.changed:
                 delay = max(0.0, delay - held)
             due = self._signal_due()
@@ -121,12 +131,5 @@ class Agent:
         return None if due is None else due - self.outbox.clock()
 
     def _collect(self, collector: Collector, urgent: bool = False) -> list[tuple[str, Any]]:
-        wait = getattr(collector, "wait", None)
-        try:
-            if urgent and wait:
-                collector.wait = 0  # type: ignore[attr-defined]
-            with self.interruptible():
-                return collector.collect()
-        finally:
-            if urgent and wait:
-                collector.wait = wait  # type: ignore[attr-defined]
+        with self.interruptible():
+            return collector.collect_promptly() if urgent else collector.collect()

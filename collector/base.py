@@ -1,12 +1,14 @@
 """The Collector interface and the option declarations collectors use to describe their settings.
 
 A collector instance lives as long as the agent process (unlike upstream, which built a new one per
-poll), so it may keep state between polls, such as the watch collector's last ETag.
+poll), so it may keep state between polls, such as the watch collector's last ETag. Every collector
+subclasses `Collector`, which declares each member a loop reads, with the default that suits a
+source without the feature, so the loops read them plainly.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Mapping, Protocol
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 
 @dataclass(frozen=True)
@@ -45,25 +47,34 @@ def boolean(text: str) -> bool:
     raise ValueError("must be true or false")
 
 
-class Collector(Protocol):
+class Collector:
+    """Built by the registry as `cls(settings)`, settings being its section's parsed options."""
+
     name: ClassVar[str]
     # Options read from the collector's own section of os-collect-config.conf.
-    options: ClassVar[Mapping[str, Option]]
+    options: ClassVar[Mapping[str, Option]] = {}
     # Whether the root `deployments` list of this source is exploded into extra cache keys.
-    explodes_deployments: ClassVar[bool]
-
-    def __init__(self, settings: Mapping[str, Any]) -> None: ...
+    explodes_deployments: ClassVar[bool] = False
+    # Root keys whose os-apply-config items are exploded; None: the loop's `deployment_key`.
+    deployment_keys: Sequence[str] | None = None
+    # The longest sleep the source asks for (X-Stoker-Poll-Interval); None: it asks nothing.
+    poll_interval: float | None = None
+    # Seconds the source held its last request open (a long poll); a loop takes them off its next sleep.
+    held_for: float = 0.0
 
     def collect(self) -> list[tuple[str, Any]]:
         """Return [(cache key, JSON value)], or raise SourceNotConfigured / SourceNotAvailable."""
-        ...
+        raise NotImplementedError
 
+    def collect_promptly(self) -> list[tuple[str, Any]]:
+        """collect(), but without holding a request open for a change (a long poll): the agent asks
+        this while a result waits to be signalled, which must not wait behind the poll."""
+        return self.collect()
 
-# Optional attributes a collector may have; loops read them with getattr(collector, name, None):
-#   deployment_keys: Sequence[str]  root keys whose os-apply-config items are exploded (default
-#                                   ("deployments",))
-#   poll_interval: float | None     the longest sleep the source asks for (X-Stoker-Poll-Interval)
-#   held_for: float                 seconds the source held the last request open (a long poll);
-#                                   a loop subtracts it from its next sleep
-#   start_watching(wake) / stop_watching(): call `wake()` from any thread when the source changed,
-#                                   so a loop sleeping between polls collects at once
+    def start_watching(self, wake: Callable[[], None]) -> bool:
+        """Call `wake()` from any thread when the source changed, so a loop sleeping between polls
+        collects at once; False when the source cannot be watched."""
+        return False
+
+    def stop_watching(self) -> None:
+        """Undo start_watching."""

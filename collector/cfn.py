@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, ClassVar, Mapping
 
 from collector import http_source
-from collector.base import Option, positive_float
+from collector.base import Collector, Option, positive_float
 from collector.errors import SourceNotAvailable, SourceNotConfigured
 from stoker_common.ec2_signature import signed_query
 from stoker_common.http_client import HttpClient, with_query
@@ -52,7 +52,7 @@ def field_from_xml(body: bytes, field: str, where: str) -> str:
     return element.text or ""
 
 
-class CfnCollector:
+class CfnCollector(Collector):
     name: ClassVar[str] = "cfn"
     options: ClassVar[Mapping[str, Option]] = {
         "metadata_url": Option(str, None, "the CFN API, e.g. http://host:8000/v1/"),

@@ -16,7 +16,7 @@ import json
 import os
 from typing import Any, ClassVar, Mapping
 
-from collector.base import Option
+from collector.base import Collector, Option
 from collector.errors import SourceNotAvailable
 
 LABEL = "config-2"
@@ -78,7 +78,7 @@ def ec2_metadata(path: str | None = None) -> dict | None:
     return data if isinstance(data, dict) and data else None
 
 
-class ConfigDriveCollector:
+class ConfigDriveCollector(Collector):
     name: ClassVar[str] = "config_drive"
     options: ClassVar[Mapping[str, Option]] = {
         "path": Option(str, None, "where the config drive is mounted (default: found in /proc/mounts)"),

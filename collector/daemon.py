@@ -98,8 +98,7 @@ class Daemon:
             log.info("splay: waiting %.1fs before the first poll", delay)
             if self._sleep(delay):
                 return 0
-        watching = [c for c in self.collectors if hasattr(c, "start_watching")
-                    and c.start_watching(self.wake.set)] if not one_time else []
+        watching = [c for c in self.collectors if c.start_watching(self.wake.set)] if not one_time else []
         config_hash = s.config_digest or occ_loop.config_hash(s.config_files)
         exit_code = 0
         try:
@@ -157,7 +156,7 @@ class Daemon:
     def _next_delay(self, applied: bool, collected: occ_loop.Collected) -> float:
         self.backoff.follow_server(self.collectors)
         delay = self.backoff.next(changed=applied)
-        held = max([getattr(c, "held_for", 0.0) or 0.0 for c in self.collectors], default=0.0)
+        held = max([c.held_for for c in self.collectors], default=0.0)
         return max(0.0, delay - held)
 
     def _sleep(self, seconds: float) -> bool:

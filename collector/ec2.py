@@ -13,7 +13,7 @@ import os
 from typing import Any, ClassVar, Mapping
 
 from collector import config_drive, http_source
-from collector.base import Option, positive_float
+from collector.base import Collector, Option, positive_float
 from collector.errors import SourceNotAvailable
 from stoker_common.http_client import HttpClient
 
@@ -24,7 +24,7 @@ DEFAULT_URL = "http://169.254.169.254/latest/meta-data"
 MAX_ENTRIES = 2000
 
 
-class Ec2Collector:
+class Ec2Collector(Collector):
     name: ClassVar[str] = "ec2"
     options: ClassVar[Mapping[str, Option]] = {
         "metadata_url": Option(str, DEFAULT_URL, "root of the metadata tree"),

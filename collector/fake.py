@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Mapping
 
-from collector.base import Option
+from collector.base import Collector, Option
 from collector.errors import SourceNotAvailable, SourceNotConfigured
 
 
-class FakeCollector:
+class FakeCollector(Collector):
     name: ClassVar[str] = "fake"
     options: ClassVar[Mapping[str, Option]] = {}
     explodes_deployments: ClassVar[bool] = True
@@ -18,6 +18,7 @@ class FakeCollector:
         self.failure: str | None = None
         self.configured = True
         self.calls = 0
+        self.prompt_calls = 0  # of `calls`, how many asked collect_promptly()
 
     def set(self, document: Any) -> None:
         self.document, self.failure = document, None
@@ -32,3 +33,7 @@ class FakeCollector:
         if self.failure is not None:
             raise SourceNotAvailable(self.failure)
         return [(self.name, self.document)]
+
+    def collect_promptly(self) -> list[tuple[str, Any]]:
+        self.prompt_calls += 1
+        return self.collect()

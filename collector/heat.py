@@ -10,14 +10,14 @@ from typing import Any, ClassVar, Mapping
 from urllib.parse import quote
 
 from collector import keystone
-from collector.base import Option
+from collector.base import Collector, Option
 from collector.errors import SourceNotAvailable
 from stoker_common.http_errors import describe as describe_http
 
 REQUIRED = ("auth_url", "password", "project_id", "user_id", "stack_id", "resource_name")
 
 
-class HeatCollector:
+class HeatCollector(Collector):
     name: ClassVar[str] = "heat"
     options: ClassVar[Mapping[str, Option]] = {
         **keystone.OPTIONS,

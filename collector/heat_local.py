@@ -10,7 +10,7 @@ import logging
 import os
 from typing import Any, ClassVar, Mapping
 
-from collector.base import Option
+from collector.base import Collector, Option
 from collector.errors import SourceNotAvailable
 
 log = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PATH = "/var/lib/heat-cfntools/cfn-init-data"
 
 
-class HeatLocalCollector:
+class HeatLocalCollector(Collector):
     name: ClassVar[str] = "heat_local"
     options: ClassVar[Mapping[str, Option]] = {
         "path": Option(str, [DEFAULT_PATH], "a cfn-init-data file; repeat for several", multi=True),

@@ -16,7 +16,7 @@ import os
 import stat
 from typing import Any, Callable, ClassVar, Mapping
 
-from collector.base import Option
+from collector.base import Collector, Option
 from collector.errors import SourceNotAvailable
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PATH = "/var/lib/os-collect-config/local-data"
 
 
-class LocalCollector:
+class LocalCollector(Collector):
     name: ClassVar[str] = "local"
     options: ClassVar[Mapping[str, Option]] = {
         "path": Option(str, [DEFAULT_PATH], "a directory of JSON files; repeat for several", multi=True),

@@ -79,7 +79,7 @@ def collect_all(collectors: Sequence[Collector], cache: Cache, store: bool,
             _unavailable(result, cache, name, f"unexpected {type(exc).__name__}: {exc}",
                          keys_before(name), store, warn)
             continue
-        keys_of_collector = getattr(collector, "deployment_keys", None) or deployment_keys
+        keys_of_collector = collector.deployment_keys or deployment_keys
         pairs: list[tuple[str, Any]] = []
         for key, content in data:
             pairs += explode(key, content, keys_of_collector) if collector.explodes_deployments else [(key, content)]

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Mapping
 
 from collector import http_source
-from collector.base import Option, positive_float
+from collector.base import Collector, Option, positive_float
 from collector.errors import SourceNotConfigured
 from stoker_common.http_client import HttpClient
 from stoker_common.http_errors import redact_url
@@ -36,7 +36,7 @@ def should_fetch(previous: datetime | None, last_modified: datetime | None) -> b
     return last_modified > previous
 
 
-class RequestCollector:
+class RequestCollector(Collector):
     name: ClassVar[str] = "request"
     options: ClassVar[Mapping[str, Option]] = {
         "metadata_url": Option(str, None, "URL of a JSON document (e.g. a Swift temp URL)"),

@@ -8,7 +8,8 @@ last good document.
 Long poll: with an ETag to send, the request also carries `?wait=<seconds>`. stoker's server then
 holds an unchanged request up to that long and answers 200 as soon as the document changes (304 when
 the wait ends). A server that ignores `wait` answers at once, which is plain conditional polling.
-`held_for` tells the loop how long the last request was held, so it can shorten its next sleep;
+`held_for` tells the loop how long the last request was held, so it can shorten its next sleep, and
+`collect_promptly()` asks without `wait` (the agent does while a result waits to be signalled);
 `poll_interval` is the longest sleep the server asks for (`X-Stoker-Poll-Interval`).
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from typing import Any, ClassVar, Mapping
 
 from collector import http_source
-from collector.base import Option, non_negative_float, positive_float
+from collector.base import Collector, Option, non_negative_float, positive_float
 from collector.errors import SourceNotAvailable, SourceNotConfigured
 from stoker_common.http_client import HttpClient, ResponseTooLarge, Timeout, TransportError, with_query
 from stoker_common.http_errors import redact_url
@@ -26,7 +27,7 @@ from stoker_common.http_errors import redact_url
 log = logging.getLogger(__name__)
 
 
-class WatchCollector:
+class WatchCollector(Collector):
     name: ClassVar[str] = "watch"
     options: ClassVar[Mapping[str, Option]] = {
         "metadata_url": Option(str, None, "the server's document URL, from POST /v1/{tenant}/servers"),
@@ -50,6 +51,12 @@ class WatchCollector:
         self._document: dict | None = None
 
     def collect(self) -> list[tuple[str, Any]]:
+        return self._collect(self.wait)
+
+    def collect_promptly(self) -> list[tuple[str, Any]]:
+        return self._collect(0)
+
+    def _collect(self, wait: float) -> list[tuple[str, Any]]:
         if not self.metadata_url:
             raise SourceNotConfigured("no metadata_url configured in [watch]")
         url = redact_url(self.metadata_url)
@@ -60,10 +67,10 @@ class WatchCollector:
         params = {}
         if self._etag and self._document is not None:
             headers["If-None-Match"] = self._etag
-            if self.wait:
-                params["wait"] = f"{self.wait:g}"
+            if wait:
+                params["wait"] = f"{wait:g}"
         # A held request legitimately takes `wait` seconds before its first byte.
-        timeout = self.timeout + (self.wait if params else 0)
+        timeout = self.timeout + (wait if params else 0)
         self.held_for = 0.0
         started = self._clock()
         try:

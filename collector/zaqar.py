@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Mapping
 from urllib.parse import quote
 
 from collector import keystone
-from collector.base import Option, boolean
+from collector.base import Collector, Option, boolean
 from collector.errors import SourceNotAvailable
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ REQUIRED = ("auth_url", "password", "project_id", "user_id", "queue_id")
 POP_AT_MOST = 20
 
 
-class ZaqarCollector:
+class ZaqarCollector(Collector):
     name: ClassVar[str] = "zaqar"
     options: ClassVar[Mapping[str, Option]] = {
         **keystone.OPTIONS,

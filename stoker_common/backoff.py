@@ -8,7 +8,12 @@ A ±10% jitter keeps a fleet of agents from polling in lockstep.
 from __future__ import annotations
 
 import random
-from typing import Callable
+from typing import Callable, Iterable, Optional, Protocol
+
+
+class PollSource(Protocol):
+    # The longest sleep the source asks for, None when it asks nothing (collector.base.Collector).
+    poll_interval: Optional[float]
 
 
 class Backoff:
@@ -21,10 +26,10 @@ class Backoff:
         self.rand = rand
         self._base = minimum
 
-    def follow_server(self, collectors) -> None:
+    def follow_server(self, collectors: Iterable[PollSource]) -> None:
         """A server that suggests a poll interval (`X-Stoker-Poll-Interval`) sets the maximum
         sleep: it knows its load; never below the minimum."""
-        suggested = [c.poll_interval for c in collectors if getattr(c, "poll_interval", None)]
+        suggested = [c.poll_interval for c in collectors if c.poll_interval]
         if suggested:
             self.maximum = max(self.minimum, min(suggested))
 

@@ -46,21 +46,11 @@ def transport_name(item: dict) -> str:
 
 class TransportSelector:
     """Picks the transport for an item; one instance per transport kind, so kept-alive HTTP
-    connections and keystone tokens are reused.
+    connections and keystone tokens are reused. `registry` has REGISTRY's form (tests put fakes
+    behind its rules)."""
 
-    `registry` may also be the older two-element form [(input name, factory)] (tests use it to put
-    a fake behind the presence rule).
-    """
-
-    def __init__(self, registry: list | None = None):
-        rules = []
-        for entry in (REGISTRY if registry is None else registry):
-            if len(entry) == 2:
-                input_name, factory = entry
-                rules.append((input_name, (lambda n: lambda v: n in v)(input_name), factory))
-            else:
-                rules.append(entry)
-        self._registry = rules
+    def __init__(self, registry: list[tuple[str, Rule, Callable[[], SignalTransport]]] | None = None):
+        self._registry = REGISTRY if registry is None else registry
         self._instances: dict[str, SignalTransport] = {}
 
     def __call__(self, item: dict) -> SignalTransport | None:

@@ -8,7 +8,7 @@ import pytest
 from agent.outbox import Outbox
 from agent.paths import Paths
 from agent.runner import DeploymentRunner
-from agent.signals import TransportSelector
+from agent.signals import REGISTRY, TransportSelector
 from agent.signals.fake import FakeTransport
 
 
@@ -29,12 +29,23 @@ def transport():
     return FakeTransport()
 
 
+def behind_signal_urls(factory):
+    """A selector with REGISTRY's rules for items that carry a deploy_signal_id (temp URL and CFN),
+    `factory` making the transport behind both."""
+    return TransportSelector([(name, rule, factory) for name, rule, _ in REGISTRY
+                              if name in ("TEMP_URL_SIGNAL", "CFN_SIGNAL")])
+
+
+@pytest.fixture
+def url_selector():
+    return behind_signal_urls
+
+
 @pytest.fixture
 def outbox(paths, transport):
-    # The real selection rule (by presence of deploy_signal_id), with the fake behind it.
+    # The real selection rules for signal URLs, with the fake behind them.
     # retry_base=0: a failed signal is due again at once, so tests need not wait out a backoff.
-    return Outbox(paths.outbox_dir, choose=TransportSelector([("deploy_signal_id", lambda: transport)]),
-                  retry_base=0)
+    return Outbox(paths.outbox_dir, choose=behind_signal_urls(lambda: transport), retry_base=0)
 
 
 @pytest.fixture

@@ -44,6 +44,9 @@ class FlakyRunner:
             raise OSError(28, "No space left on device")
         return self.runner.run(deployments)
 
+    def rerun_requested(self):
+        return self.runner.rerun_requested()
+
 
 def test_change_runs_deployments_then_commits(agent, fake, cache, transport, item_factory):
     doc = {"deployments": [item_factory("d1")]}
@@ -106,6 +109,9 @@ class RecordingRunner:
     def run(self, deployments):
         self.lists.append([d["id"] for d in deployments])
         return self.runner.run(deployments)
+
+    def rerun_requested(self):
+        return self.runner.rerun_requested()
 
 
 @pytest.mark.parametrize("restarted", [False, True], ids=["same-process", "restarted"])
@@ -174,6 +180,18 @@ def test_pending_signals_are_retried_at_the_start_of_each_iteration(agent, fake,
     assert transport.sent == [] and agent.outbox.pending() == ["d1"]
     agent.iterate()
     assert len(transport.payloads("d1")) == 1 and agent.outbox.pending() == []
+
+
+def test_a_pending_result_makes_the_poll_prompt(agent, fake, transport, item_factory):
+    # A result that could not be signalled must not wait behind a long poll the server may hold.
+    fake.set({"deployments": [item_factory("d1")]})
+    transport.fail_next(2)
+    agent.iterate()
+    assert fake.prompt_calls == 0
+    agent.iterate()  # the retry at its start fails again: the result is still pending
+    assert agent.outbox.pending() == ["d1"] and (fake.calls, fake.prompt_calls) == (2, 1)
+    agent.iterate()  # delivered at the start: nothing pending, an ordinary poll
+    assert agent.outbox.pending() == [] and (fake.calls, fake.prompt_calls) == (3, 1)
 
 
 class Sleeper:

@@ -6,7 +6,6 @@ import os
 import stat
 
 from agent.outbox import NO_SIGNAL, PENDING, REJECTED, SENT, Outbox
-from agent.signals import TransportSelector
 from agent.signals.url import UrlTransport
 
 PAYLOAD = {"deploy_stdout": "ok", "deploy_stderr": "", "deploy_status_code": 0}
@@ -75,9 +74,9 @@ def test_unreadable_entry_is_moved_aside(outbox, transport, item_factory):
     assert os.path.exists(os.path.join(outbox.directory, "broken.json.bad"))
 
 
-def test_result_produced_while_server_down_arrives_once_after_it_is_back(http_server, paths, item_factory):
-    outbox = Outbox(paths.outbox_dir, choose=TransportSelector([("deploy_signal_id", lambda: UrlTransport(
-        sleep=lambda s: None))]), retry_base=0)
+def test_result_produced_while_server_down_arrives_once_after_it_is_back(http_server, paths, item_factory,
+                                                                         url_selector):
+    outbox = Outbox(paths.outbox_dir, choose=url_selector(lambda: UrlTransport(sleep=lambda s: None)), retry_base=0)
     item = item_factory("d1", signal_url=http_server.url("/v1/signal/deployments/d1?sig=x"))
     http_server.respond(503, times=3)
     assert outbox.deliver(item, PAYLOAD) == PENDING

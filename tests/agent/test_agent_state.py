@@ -11,7 +11,6 @@ import pytest
 from agent import redeploy, status
 from agent.outbox import Outbox
 from agent.runner import ALREADY_DEPLOYED, DEPLOYED, RESUMED, DeploymentRunner
-from agent.signals import TransportSelector
 from agent.state import FINISHED, MAX_INTERRUPTED, RUNNING, SIGNALLED, DeploymentState, StateStore
 
 COUNTING = '#!/bin/sh\necho run >> "$counter"\necho "ran $(wc -l < "$counter")"\n'
@@ -51,8 +50,8 @@ def test_a_run_ends_signalled_with_its_attempt_and_timings(runner, paths, transp
 
 
 def test_crash_after_the_result_was_recorded_resends_it_without_rerunning(paths, hook_env, transport, item_factory,
-                                                                          tmp_path):
-    choose = TransportSelector([("deploy_signal_id", lambda: transport)])
+                                                                          tmp_path, url_selector):
+    choose = url_selector(lambda: transport)
     crashing = DeploymentRunner(paths, CrashingOutbox(paths.outbox_dir, choose=choose), env=hook_env)
     item = counting_item(item_factory, tmp_path)
     with pytest.raises(Crash):

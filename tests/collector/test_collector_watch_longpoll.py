@@ -38,6 +38,19 @@ def test_first_request_plain_then_wait_with_if_none_match(replay):
 
 
 @pytest.mark.timeout(30)
+def test_a_prompt_poll_sends_no_wait(replay):
+    replay.add("GET", "/v1/t/servers/s/metadata*", 200, DOC1, {"ETag": '"e1"'}, times=1)
+    replay.add("GET", "/v1/t/servers/s/metadata*", 304, b"", {"ETag": '"e1"'})
+    collector = watch(replay)
+    collector.collect()
+    assert collector.collect_promptly() == [("watch", DOC1)]
+    collector.collect()
+    first, prompt, waiting = replay.requests
+    assert query(prompt) == {} and prompt["headers"]["if-none-match"] == '"e1"'
+    assert query(waiting) == {"wait": ["20"]} and collector.wait == 20
+
+
+@pytest.mark.timeout(30)
 def test_held_request_returns_as_soon_as_the_document_changes(replay):
     arrived, changed = threading.Event(), threading.Event()
 
