@@ -5,7 +5,8 @@ Heat's server never reads the operator's disk: it looks files up by exact key in
 resolved against the URL of the document it appears in, rewritten to that absolute URL
 (`file:///abs/path`, or http(s) as given), and its content stored under that key. Provider
 templates are processed the same way, recursively, and stored as JSON; `get_file` contents are
-stored as they are. Environments (`-e`, in order) have their `resource_registry` paths resolved
+stored as they are (sources.py keeps where each JSON token came from, so the server's error
+positions name the operator's own file). Environments (`-e`, in order) have their `resource_registry` paths resolved
 against their own location (or the registry's `base_url`), are stored in `files` themselves and
 listed in `environment_files` for the server to merge.
 
@@ -14,7 +15,6 @@ tree of documents.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urljoin, urlsplit
@@ -22,6 +22,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import yaml
 
 from cli.operator.errors import USAGE, CliError
+from cli.operator.sources import TEMPLATE, Sources, display_path
 
 Reader = Callable[[str], str]
 TEMPLATE_SUFFIXES = (".yaml", ".template")
@@ -42,8 +43,7 @@ def base_of(url: str) -> str:
 
 def _display(url: str) -> str:
     """What to call a document in a message: its local path when it is a local file."""
-    parts = urlsplit(url)
-    return unquote(parts.path) if parts.scheme == "file" else url
+    return display_path(url)
 
 
 def read_url(url: str) -> str:
@@ -85,23 +85,32 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
-def parse_document(text: str, where: str, kind: str = "template") -> dict:
+def compose_document(text: str, where: str, kind: str = "template") -> tuple[dict, yaml.Node]:
+    """The document's data and its node tree (which knows every value's line and column)."""
+    loader = _Loader(text)
     try:
-        data = yaml.load(text, Loader=_Loader)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
+        place = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise FilesError(f"{where}{line}: not valid YAML ({problem})")
+        raise FilesError(f"{where}{place}: not valid YAML ({problem})")
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise FilesError(f"{where}: a {kind} must be a YAML mapping, not "
                          f"{type(data).__name__ if data is not None else 'an empty document'}")
-    return data
+    return data, node
+
+
+def parse_document(text: str, where: str, kind: str = "template") -> dict:
+    return compose_document(text, where, kind)[0]
 
 
 class _Gatherer:
-    def __init__(self, files: dict[str, str], reader: Reader):
-        self.files, self.reader = files, reader
+    def __init__(self, files: dict[str, str], reader: Reader, sources: Sources):
+        self.files, self.reader, self.sources = files, reader, sources
         self.open: list[str] = []   # documents being processed, to refuse include cycles
 
     def _read(self, url: str, where: str, field: str, value: str) -> str:
@@ -146,8 +155,9 @@ class _Gatherer:
             chain = " -> ".join(_display(u) for u in self.open + [url])
             raise FilesError(f"{where}: {field}: template includes itself ({chain})")
         if url not in self.files:
-            child = parse_document(self._read(url, where, field, value), _display(url))
-            self.files[url] = json.dumps(self.template(url, child))
+            child, node = compose_document(self._read(url, where, field, value), _display(url))
+            self.files[url] = self.sources.add(url, _display(url), node,
+                                               self.template(url, child))
         return url
 
     def environment(self, url: str, data: dict) -> dict:
@@ -176,44 +186,56 @@ class _Gatherer:
         return dict(data, resource_registry=out)
 
 
-def gather_template(template_url: str, files: dict[str, str], reader: Reader = read_url) -> dict:
+def gather_template(template_url: str, files: dict[str, str], reader: Reader = read_url,
+                    sources: Sources | None = None, display: str | None = None) -> dict:
     """The template at `template_url`, rewritten; what it refers to is added to `files`."""
     try:
         text = reader(template_url)
     except OSError as exc:
         raise FilesError(f"-t: cannot read the template ({exc})")
-    gatherer = _Gatherer(files, reader)
-    return gatherer.template(template_url, parse_document(text, _display(template_url)))
+    sources = sources if sources is not None else Sources()
+    display = display or _display(template_url)
+    data, node = compose_document(text, display)
+    rewritten = _Gatherer(files, reader, sources).template(template_url, data)
+    sources.add(TEMPLATE, display, node, rewritten)
+    return rewritten
 
 
 def gather_environments(env_urls: list[str], files: dict[str, str],
-                        reader: Reader = read_url) -> list[str]:
+                        reader: Reader = read_url, sources: Sources | None = None,
+                        displays: list[str] | None = None) -> list[str]:
     """Each environment, rewritten and stored in `files`; returns `environment_files` (ordered)."""
-    gatherer = _Gatherer(files, reader)
+    sources = sources if sources is not None else Sources()
+    gatherer = _Gatherer(files, reader, sources)
     listed = []
-    for url in env_urls:
+    for index, url in enumerate(env_urls):
         try:
             text = reader(url)
         except OSError as exc:
             raise FilesError(f"-e: cannot read an environment ({exc})")
-        data = parse_document(text, _display(url), "environment")
-        files[url] = json.dumps(gatherer.environment(url, data))
+        display = displays[index] if displays else _display(url)
+        data, node = compose_document(text, display, "environment")
+        files[url] = sources.add(url, display, node, gatherer.environment(url, data))
         if url not in listed:
             listed.append(url)
     return listed
 
 
 def stack_request_parts(template: str | None, environments: list[str] | None,
-                        reader: Reader = read_url) -> dict:
+                        reader: Reader = read_url, sources: Sources | None = None) -> dict:
     """`template`, `files` and `environment_files` for a stack create/update/preview/validate
-    body, from a template path or URL and environment paths or URLs as given on the command line."""
+    body, from a template path or URL and environment paths or URLs as given on the command line.
+    `sources` (when given) learns where each document came from, to place the server's errors."""
     files: dict[str, str] = {}
     parts: dict = {}
+    sources = sources if sources is not None else Sources()
     if template is not None:
-        parts["template"] = gather_template(_as_url(template), files, reader)
+        parts["template"] = gather_template(_as_url(template), files, reader, sources,
+                                            display_path(template))
     env_urls = [_as_url(e) for e in environments or []]
     if env_urls:
-        parts["environment_files"] = gather_environments(env_urls, files, reader)
+        parts["environment_files"] = gather_environments(
+            env_urls, files, reader, sources, [display_path(e) for e in environments])
     parts["files"] = files
     return parts
 

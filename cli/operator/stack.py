@@ -15,6 +15,8 @@ from cli.operator.errors import USAGE, CliError
 from cli.operator.files_map import stack_request_parts
 from cli.operator.output import format_data, format_listing, format_record
 from cli.operator.progress import event_ids, wait_for_stack
+from cli.operator.sources import Sources
+from cli.operator.template_checks import send, warn
 
 STACK_COLUMNS = ["id", "stack_name", "stack_status", "creation_time", "updated_time"]
 SHOW_FIELDS = ["id", "stack_name", "description", "creation_time", "updated_time",
@@ -38,10 +40,12 @@ def parameters(args) -> dict:
     return values
 
 
-def request_body(args, template_required: bool = True) -> dict:
+def request_body(args, template_required: bool = True) -> tuple[dict, Sources]:
+    """The request body, and where its documents came from (to place the server's errors)."""
     if template_required and not args.template:
         raise CliError("-t/--template is required", USAGE)
-    body = stack_request_parts(args.template, args.environment)
+    sources = Sources()
+    body = stack_request_parts(args.template, args.environment, sources=sources)
     params = parameters(args)
     if params:
         body["parameters"] = params
@@ -49,7 +53,13 @@ def request_body(args, template_required: bool = True) -> dict:
         body["timeout_mins"] = args.timeout
     if getattr(args, "tags", None):
         body["tags"] = [t for t in args.tags.split(",") if t]
-    return body
+    return body, sources
+
+
+def checked(client: Client, args, body: dict, sources: Sources) -> None:
+    """The engine's warnings on stderr (errors with --strict) before a template is used."""
+    if body.get("template") is not None:
+        warn(client, sources, body, args.strict)
 
 
 def _shown(stack: dict, args) -> str:
@@ -57,30 +67,34 @@ def _shown(stack: dict, args) -> str:
     return format_record(record, args.format, args.columns)
 
 
-def _finish(client, args, path, name, action, seen=None) -> str:
+def _finish(client, args, path, name, action, seen=None, sources: Sources | None = None) -> str:
     stack = wait_for_stack(client, path, name, action, seen=seen, poll=args.poll,
-                           timeout=args.wait_timeout)
+                           timeout=args.wait_timeout,
+                           relocate=sources.relocate if sources is not None else str)
     if stack is None:
         return ""
     return _shown(stack, args)
 
 
 def create(args, client: Client):
-    body = request_body(args)
+    body, sources = request_body(args)
     body.update(stack_name=args.name, disable_rollback=not args.enable_rollback)
+    checked(client, args, body, sources)
     if args.dry_run:
-        return _preview_result(client.post("stacks/preview", body)["stack"], args)
-    created = client.post("stacks", body)["stack"]
+        return _preview_result(send(client, sources, "POST", "stacks/preview", body)["stack"],
+                               args)
+    created = send(client, sources, "POST", "stacks", body)["stack"]
     path = f"stacks/{q(args.name)}/{q(created['id'])}"
     if args.wait:
-        return _finish(client, args, path, args.name, "CREATE")
+        return _finish(client, args, path, args.name, "CREATE", sources=sources)
     return _shown(client.get(path)["stack"], args)
 
 
 def preview(args, client: Client):
-    body = request_body(args)
+    body, sources = request_body(args)
     body.update(stack_name=args.name, disable_rollback=not args.enable_rollback)
-    return _preview_result(client.post("stacks/preview", body)["stack"], args)
+    checked(client, args, body, sources)
+    return _preview_result(send(client, sources, "POST", "stacks/preview", body)["stack"], args)
 
 
 def _preview_result(stack: dict, args) -> str:
@@ -103,14 +117,15 @@ def _flatten(items):
 
 def update(args, client: Client):
     path, stack = stack_path(client, args.stack)
-    body = request_body(args, template_required=not args.existing)
+    body, sources = request_body(args, template_required=not args.existing)
+    checked(client, args, body, sources)
     if args.clear_parameter:
         body["clear_parameters"] = args.clear_parameter
     if args.rollback != "keep":
         body["disable_rollback"] = args.rollback == "disabled"
     method = "PATCH" if args.existing else "PUT"
     if args.dry_run:
-        changes = client.call(method, f"{path}/preview", json=body)["resource_changes"]
+        changes = send(client, sources, method, f"{path}/preview", body)["resource_changes"]
         rows = [{"change": kind, "resource_name": r.get("resource_name"),
                  "resource_type": r.get("resource_type"), "why": _why(r)}
                 for kind in ("added", "updated", "replaced", "deleted", "unchanged")
@@ -120,9 +135,9 @@ def update(args, client: Client):
         return format_listing(rows, ["change", "resource_name", "resource_type", "why"],
                               args.format, args.columns)
     seen = event_ids(client, path) if args.wait else None
-    client.call(method, path, json=body)
+    send(client, sources, method, path, body)
     if args.wait:
-        return _finish(client, args, path, stack["stack_name"], "UPDATE", seen)
+        return _finish(client, args, path, stack["stack_name"], "UPDATE", seen, sources)
     return _shown(client.get(path)["stack"], args)
 
 
@@ -240,6 +255,8 @@ def template_args(p, required=False):
                    help="parameter value (repeatable; 'k1=v1;k2=v2' also accepted)")
     p.add_argument("--parameter-file", action="append", metavar="KEY=FILE",
                    help="parameter whose value is the content of FILE")
+    p.add_argument("--strict", action="store_true",
+                   help="treat the engine's warnings (e.g. a misspelt get_parm) as errors")
 
 
 def _wait_args(p):

@@ -5,16 +5,18 @@ from cli.operator.client import Client
 from cli.operator.common import connection_parent, leaf, nested
 from cli.operator.output import format_data, format_record
 from cli.operator.stack import request_body, template_args
+from cli.operator.template_checks import report, send
 
 
 def validate(args, client: Client):
-    body = request_body(args)
+    body, sources = request_body(args)
     params = {}
     if args.show_nested:
         params["show_nested"] = "true"
     if args.ignore_errors:
         params["ignore_errors"] = args.ignore_errors
-    result = client.post("validate", body, params=params or None)
+    result = send(client, sources, "POST", "validate", body, params=params or None)
+    report(result, sources, args.strict)
     if args.format == "table":
         return format_data(result, "yaml")   # nested parameter schemas read best as YAML
     return format_record(result, args.format, args.columns)

@@ -75,5 +75,7 @@ class Previews:
         result = describe(definition, self.limits)
         bound = self.bind(definition, StackIdentity("validate", "validate"), strict=False)
         self._validate(bound)
+        if bound.warnings:   # misspelt functions kept as data: Heat is silent, the CLI shows them
+            result["Warnings"] = list(bound.warnings)
         return result
 

@@ -147,7 +147,7 @@ def test_registry_base_url_overrides_the_environment_location(tmp_path):
      "missing.yaml: resources.a.type: cannot read 'nope.yaml'"),
     ("getfile.yaml", "resources:\n  a:\n    properties: {c: {get_file: gone.sh}}\n",
      "getfile.yaml: resources.a.properties.c.get_file: cannot read 'gone.sh'"),
-    ("bad.yaml", "resources:\n  a: [1,\n", "bad.yaml:3: not valid YAML"),
+    ("bad.yaml", "resources:\n  a: [1,\n", "bad.yaml:3:1: not valid YAML"),
     ("list.yaml", "- 1\n- 2\n", "list.yaml: a template must be a YAML mapping, not list"),
     ("self.yaml", "resources:\n  a: {type: self.yaml}\n", "template includes itself"),
 ])

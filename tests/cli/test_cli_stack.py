@@ -140,8 +140,10 @@ def test_create_sends_template_files_environments_and_parameters(heat, template,
     out = run(heat, "stack", "create", "web", "-t", str(template), "-e",
               str(tmp_path / "env.yaml"), "--parameter", "a=1;b=2", "--parameter", "c=x=y",
               "--timeout", "7", "--tags", "x,y", "-f", "json")
-    method, path, body = heat.requests[0]
-    assert (method, path) == ("POST", "/v1/t/stacks")
+    # the engine's warnings are asked for first (template-validate), then the stack is made
+    assert [r[1] for r in heat.requests[:2]] == ["/v1/t/validate", "/v1/t/stacks"]
+    method, path, body = heat.requests[1]
+    assert heat.requests[0][2] == {k: body[k] for k in heat.requests[0][2]}
     boot = (tmp_path / "boot.sh").as_uri()
     env = (tmp_path / "env.yaml").as_uri()
     assert body["stack_name"] == "web" and body["disable_rollback"] is True
