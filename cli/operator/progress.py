@@ -11,6 +11,8 @@ import time
 from typing import Callable
 
 from cli.operator.client import Client
+from cli.operator.diagnosis import (blocker_hint, deployment_details, failure_lines,
+                                    is_deployment)
 from cli.operator.errors import NOT_FOUND, WAIT_FAILED, WAIT_TIMEOUT, CliError
 
 
@@ -55,21 +57,27 @@ class _Display:
     def close(self) -> None:
         if self.status is not None:
             self.status.stop()
+            self.status = None
 
 
 def wait_for_stack(client: Client, stack_path: str, stack_name: str, action: str, *,
                    seen: set[str] | None = None, poll: float = 1.0, timeout: float = 3600,
                    stream=None, sleep: Callable[[float], None] = time.sleep,
-                   monotonic: Callable[[], float] = time.monotonic) -> dict | None:
+                   monotonic: Callable[[], float] = time.monotonic,
+                   relocate: Callable[[str], str] = str) -> dict | None:
     """Poll until the stack leaves *_IN_PROGRESS for `action` (or ROLLBACK); returns the stack
-    (None once deleted). Raises CliError WAIT_FAILED / WAIT_TIMEOUT."""
+    (None once deleted). Raises CliError WAIT_FAILED (after printing the cause: the failed
+    resource, its deployment's stderr) / WAIT_TIMEOUT (naming what blocks). `relocate` maps
+    positions in reasons back into the operator's files."""
     display = _Display(stream or sys.stderr)
     seen = set(seen or ())
     deadline = monotonic() + timeout
+    failure = _FirstFailure(client, stack_name)
     try:
         while True:
             for event in _new_events(client, stack_path, seen):
-                display.event(event_line(event))
+                failure.note(event)
+                display.event(relocate(event_line(event)))
             try:
                 stack = client.get(stack_path)["stack"]
             except CliError as exc:
@@ -81,21 +89,61 @@ def wait_for_stack(client: Client, stack_path: str, stack_name: str, action: str
             stack_action, _, state = status.rpartition("_")
             if state != "IN_PROGRESS" and stack_action in (action, "ROLLBACK"):
                 for event in _new_events(client, stack_path, seen):
-                    display.event(event_line(event))
+                    failure.note(event)
+                    display.event(relocate(event_line(event)))
                 if action == "DELETE" and status == "DELETE_COMPLETE":
                     return None
                 if state == "FAILED" or stack_action == "ROLLBACK":
-                    raise CliError(f"stack {stack_name} {status}: "
-                                   f"{stack.get('stack_status_reason') or 'no reason given'}; "
-                                   f"see `stoker stack event list {stack_name}`", WAIT_FAILED)
+                    display.close()
+                    raise failure.error(stack, stack_path, action, relocate, display)
                 return stack
             if monotonic() >= deadline:
+                hint = blocker_hint(client, stack["id"]) or \
+                    f"follow it with `stoker stack event list {stack_name}`"
                 raise CliError(f"stack {stack_name} is still {status} after {timeout:g} s; "
-                               f"follow it with `stoker stack event list {stack_name}`",
-                               WAIT_TIMEOUT)
+                               f"{hint}", WAIT_TIMEOUT)
             sleep(poll)
     finally:
         display.close()
+
+
+class _FirstFailure:
+    """The first resource that failed in this operation; a deployment's record is fetched the
+    moment it fails, because a rollback deletes it soon after."""
+
+    def __init__(self, client: Client, stack_name: str):
+        self.client, self.stack_name = client, stack_name
+        self.event: dict | None = None
+        self.captured: dict[str, dict] = {}
+
+    def note(self, event: dict) -> None:
+        status = str(event.get("resource_status", ""))
+        if (self.event is not None or not status.endswith("_FAILED")
+                or status.startswith("ROLLBACK") or event.get("resource_name") == self.stack_name):
+            return
+        self.event = event
+        physical = event.get("physical_resource_id")
+        if physical and is_deployment(event.get("resource_type")):
+            found = deployment_details(self.client, physical)
+            if found is not None:
+                self.captured[physical] = found
+
+    def error(self, stack: dict, stack_path: str, action: str, relocate, display) -> CliError:
+        status = stack.get("stack_status", "")
+        reason = stack.get("stack_status_reason") or "no reason given"
+        name = self.stack_name
+        if status.startswith("ROLLBACK") and self.event is not None:
+            original = self.event.get("resource_status_reason") or "no reason given"
+            reason = (f"{action} failed ({self.event.get('resource_name')}: {original}) and was "
+                      f"rolled back ({status})")
+            status = f"{action}_FAILED"
+        lines = failure_lines(self.client, stack["id"], self.event, self.captured)
+        if lines and lines[0].split("): ", 1)[-1] in reason:
+            lines = lines[1:]   # the stack's reason already says it
+        for line in lines:
+            display.event(relocate(line))
+        return CliError(relocate(f"stack {name} {status}: {reason}; see "
+                                 f"`stoker stack event list {name}`"), WAIT_FAILED)
 
 
 def _new_events(client: Client, stack_path: str, seen: set[str]) -> list[dict]:
