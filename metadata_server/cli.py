@@ -30,7 +30,13 @@ def register(subparsers, name: str, help_text: str) -> None:
     parser.add_argument("--db", metavar="URL",
                         help="database URL (default: sqlite in STATE_DIR; postgresql://... for PostgreSQL)")
     parser.add_argument("--public-url", metavar="URL",
-                        help="base URL agents use to reach this server (default: the request's host)")
+                        help="base URL agents use to reach this server (default: the request's "
+                        "host); with a PostgreSQL --db, the one URL every node shares (the load "
+                        "balancer's), so agents carry on when any one node dies")
+    parser.add_argument("--single-node", action="store_true",
+                        help="with a PostgreSQL --db and no --public-url: this is the only node, "
+                        "so URLs may name it (without this flag the server refuses to start, "
+                        "since URLs naming one node break when it dies)")
     parser.add_argument("--workers", type=int, default=0, metavar="N",
                         help="run under gunicorn with N worker processes (default: 0, the "
                         "embedded single-process server)")
@@ -99,6 +105,18 @@ def _parse_bind(bind: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise SystemExit(f"stoker server: --bind {bind!r} is not HOST:PORT")
     return host or "127.0.0.1", int(port)
+
+
+def _require_public_url(args: argparse.Namespace) -> None:
+    """A shared database means other nodes may run this node's stacks and serve its agents:
+    URLs handed out must name the balancer, not this node (which may die)."""
+    shared = (args.db or "").startswith("postgresql")
+    if shared and not args.public_url and not args.single_node:
+        raise SystemExit(
+            "stoker server: refusing to start: --db is PostgreSQL, which several nodes may "
+            "share, and no --public-url is set, so signal, metadata and agent URLs would name "
+            "this node alone; give --public-url URL (the load balancer in front of every node) "
+            "or, for a lone node, --single-node")
 
 
 def admin_token(state_dir: Path) -> tuple[str, bool]:
@@ -197,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
                         format="%(asctime)s stoker-server %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     host, port = _parse_bind(args.bind)
+    _require_public_url(args)
     state_dir = _secure_state(args)
     token, generated = admin_token(state_dir)
     try:

@@ -23,8 +23,10 @@ exit $code
 @pytest.fixture(params=DATABASES)
 def server(request, tmp_path):
     token = secrets.token_urlsafe(16)
+    postgres = request.param == "postgresql"
     process, base = start_server(tmp_path / "server", token, tmp_path / "server.log",
-                                 POSTGRES_URL if request.param == "postgresql" else None)
+                                 POSTGRES_URL if postgres else None, "127.0.0.1:0",
+                                 *(["--single-node"] if postgres else []))
     session = requests.Session()
     session.headers["X-Auth-Token"] = token
     yield base, session

@@ -39,6 +39,8 @@ def test_admin_token_is_generated_once_and_printed_once(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--db", "bogus://nowhere"], "cannot start: NoSuchModuleError"),
     (["--cloud-driver", "openstack", "--os-cloud", "no-such-cloud"], "cloud driver"),
+    # a shared database without one public URL: agents would be told this node's address
+    (["--db", "postgresql://127.0.0.1:1/none"], "no --public-url is set"),
 ])
 def test_start_failures_are_one_line(tmp_path, args, message):
     result = subprocess.run(stoker_argv("server", "--bind", "127.0.0.1:0", "--state-dir",
