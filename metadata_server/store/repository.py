@@ -12,6 +12,7 @@ from sqlalchemy import and_, delete, event, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from metadata_server.store import notify
 from metadata_server.store.encodable import clean_bound_text
 from metadata_server.store.queries import Queries, Row
 from metadata_server.store.tables import (document_change, operator_token, secret, server,
@@ -25,7 +26,8 @@ class Store(Queries):
     def __init__(self, engine: Engine):
         super().__init__(engine)
         # called with a server id after its document changed, so caches in this process
-        # drop it at once; other processes learn it from the document_change table
+        # drop it at once; other processes learn it by NOTIFY (PostgreSQL) and from the
+        # document_change table (background.py)
         self.change_listeners: list[Callable[[str], None]] = []
         self.own_changes: set[int] = set()  # document_change rows this process wrote
         # statements executed by this process, for /metrics and benchmarks: those of requests
@@ -266,7 +268,10 @@ class Store(Queries):
         with self.engine.begin() as conn:
             inserted = conn.execute(insert(document_change).values(server_id=server_id,
                                                                    created_at=when))
-            self.own_changes.add(inserted.inserted_primary_key[0])
+            seq = inserted.inserted_primary_key[0]
+            self.own_changes.add(seq)
+            # other processes drop the document on commit, not at their next look at the table
+            notify.send(conn, notify.CHANGES, f"{seq}:{server_id}")
             conn.execute(update(server).where(server.c.id == server_id)
                          .values(generation=server.c.generation + 1))
         for listener in list(self.change_listeners):
