@@ -10,3 +10,50 @@ def db_url() -> str:
     if not POSTGRES_URL:
         pytest.skip("needs PostgreSQL: set STOKER_TEST_POSTGRES_URL")
     return POSTGRES_URL
+
+
+@pytest.fixture(scope="module")
+def cluster_db():
+    """A database of its own, made afresh: the nodes take over any IN_PROGRESS stack they find,
+    and other tests leave theirs in the shared test database."""
+    if not POSTGRES_URL:
+        pytest.skip("needs PostgreSQL: set STOKER_TEST_POSTGRES_URL")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from metadata_server.store import open_store
+
+    base = make_url(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{base.database}_multinode"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = base.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
+    open_store(url).engine.dispose()  # migrated once, before nodes start at the same moment
+    return url
+
+
+@pytest.fixture(scope="module")
+def cluster(cluster_db, tmp_path_factory):
+    from tests.multinode.cluster import Cluster, haproxy_binary
+
+    binary = haproxy_binary()
+    if binary is None:
+        pytest.skip("needs HAProxy as the load balancer: apt-get install haproxy")
+    running = Cluster(tmp_path_factory.mktemp("cluster"), cluster_db, binary)
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def nodes(cluster):
+    """The cluster with all three nodes running (a test before may have killed one)."""
+    cluster.revive()
+    yield cluster
+    for agent in cluster.agents:
+        agent.stop(10)
+    cluster.agents.clear()
