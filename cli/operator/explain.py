@@ -33,7 +33,7 @@ def span(seconds: float) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
-def _when(moment: datetime | None, now: datetime, never: str) -> str:
+def when(moment: datetime | None, now: datetime, never: str) -> str:
     if moment is None:
         return never
     delta = (now - moment).total_seconds()
@@ -57,9 +57,9 @@ def explain(deployment: dict, server: dict | None, now: datetime) -> dict:
         "status": f"{deployment.get('action', '?')} {status}",
         "status_reason": reason,
         "server": server_name if server is not None else f"{server_id} (not registered with stoker)",
-        "agent_last_seen": _when(seen, now, "never") if server is not None else "unknown",
+        "agent_last_seen": when(seen, now, "never") if server is not None else "unknown",
         "phase": phase or "not reported",
-        "last_signal": _when(signalled, now, "none yet"),
+        "last_signal": when(signalled, now, "none yet"),
         "timeout": _timeout_text(status, deadline, now),
     }
     record["explanation"] = " ".join(_story(deployment, status, reason, server, seen, created,
@@ -99,7 +99,7 @@ def _story(deployment, status, reason, server, seen, created, signalled, deadlin
         return
     if server is None:
         yield ("Its server is not registered with stoker, so stoker cannot tell whether an agent "
-               "polls for it; register it (POST /servers) or check the agent on that machine.")
+               "polls for it; register it (`stoker server register NAME`) or check the agent on that machine.")
     elif seen is None:
         yield ("The agent on its server has never fetched its metadata: it is not installed or "
                "not started, holds another server's credential, or cannot reach this server. "

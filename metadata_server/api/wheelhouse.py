@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import threading
 
 from flask import Blueprint, Response, abort, request, send_file
@@ -59,6 +60,19 @@ def requirements():
     body = manifest["requirements"]
     etag = hashlib.sha256(body.encode()).hexdigest()[:32]
     return _conditional(Response(body, mimetype="text/plain"), etag)
+
+
+@bp.get("/wheelhouse/install.json")
+def install():
+    """What a user_data pins (pip's wheel, every file's sha256, the targets, the requirements),
+    for `stoker server register --user-data`; the manifest file itself is never served."""
+    _, found = _manifest()
+    body = json.dumps({"pip": found["pip"], "targets": found["targets"],
+                       "requirements": found["requirements"],
+                       "files": {n: {"sha256": e["sha256"]} for n, e in found["files"].items()}},
+                      sort_keys=True)
+    etag = hashlib.sha256(body.encode()).hexdigest()[:32]
+    return _conditional(Response(body, mimetype="application/json"), etag)
 
 
 @bp.get("/wheelhouse/<name>")

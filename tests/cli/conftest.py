@@ -24,7 +24,7 @@ def live_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli-server")
     token = secrets.token_urlsafe(16)
     process, base = start_server(tmp / "state", token, tmp / "server.log")
-    yield base, token
+    yield base, token, tmp / "state"
     assert process.stop() == 0
     assert "Traceback" not in process.log()
 
@@ -32,7 +32,7 @@ def live_server(tmp_path_factory):
 @pytest.fixture
 def stoker(live_server, capsys, monkeypatch):
     """Run `stoker ARGS` in-process against the live server; returns code, stdout, stderr."""
-    base, token = live_server
+    base, token, state_dir = live_server
     tenant = "cli" + secrets.token_hex(3)   # each test its own tenant: no cross-test leftovers
     monkeypatch.setenv("STOKER_URL", base)
     monkeypatch.setenv("STOKER_TOKEN", token)
@@ -48,6 +48,7 @@ def stoker(live_server, capsys, monkeypatch):
         return Result(code, captured.out, captured.err)
     run.base, run.token, run.tenant = base, token, tenant
     run.api = f"{base}/v1/{tenant}"
+    run.state_dir = state_dir
     run.http = requests.Session()
     run.http.headers["X-Auth-Token"] = token
     return run

@@ -185,7 +185,7 @@ def test_deployment_without_config_and_usage_errors(stoker):
 
 @pytest.mark.timeout(30)
 def test_as_a_process_exit_code_and_stderr(live_server):
-    base, token = live_server
+    base, token, _ = live_server
     env = child_env(STOKER_URL=base, STOKER_TOKEN=token)
     ok = subprocess.run(stoker_argv("software", "config", "list", "-f", "json"), env=env,
                         cwd=REPO, capture_output=True, text=True, timeout=20)
