@@ -19,7 +19,7 @@ from cli.operator.output import format_data, format_listing, format_record, form
 
 CONFIG_COLUMNS = ["id", "name", "group", "creation_time"]
 DEPLOYMENT_COLUMNS = ["id", "config_id", "server_id", "action", "status"]
-DEPLOYMENT_LONG = DEPLOYMENT_COLUMNS + ["creation_time", "status_reason"]
+DEPLOYMENT_LONG = DEPLOYMENT_COLUMNS + ["server_name", "creation_time", "status_reason"]
 TRANSPORTS = ("TEMP_URL_SIGNAL", "CFN_SIGNAL", "NO_SIGNAL")
 DEFINITION_KEYS = ("inputs", "outputs", "options")
 # inputs the server adds when it derives a config: their presence marks a config as derived
@@ -100,6 +100,9 @@ def _deployment(client: Client, ident: str) -> dict:
 
 
 def deployment_create(args, client: Client):
+    inputs = key_values(args.input_value, "--input-value")
+    if not args.allow_unregistered:
+        _require_registered(client, args.server)
     config_id = args.config
     if not config_id:
         # as the openstack client: a deployment without --config runs an empty config
@@ -107,7 +110,7 @@ def deployment_create(args, client: Client):
             "name": args.name, "group": "Heat::Ungrouped", "config": ""})["software_config"]["id"]
     body = {"config_id": config_id, "server_id": args.server, "name": args.name,
             "action": args.action, "signal_transport": args.signal_transport,
-            "input_values": key_values(args.input_value, "--input-value")}
+            "input_values": inputs}
     if args.timeout is not None:
         if args.timeout <= 0:
             raise CliError(f"--timeout {args.timeout}: must be a positive number of minutes", USAGE)
@@ -116,6 +119,23 @@ def deployment_create(args, client: Client):
     if args.wait:
         deployment = wait_for_deployment(client, deployment, args.poll, args.wait_timeout)
     return format_record(deployment, args.format, args.columns)
+
+
+def _require_registered(client: Client, server: str) -> None:
+    """Refuse a deployment no agent of stoker's can ever fetch (an unknown id, or a name)."""
+    from cli.operator.servers import find_server
+    try:
+        found = find_server(client, server)
+    except CliError as exc:
+        if exc.code != NOT_FOUND:
+            raise
+        raise CliError(f"--server {server}: not registered with stoker, so no agent would "
+                       "fetch the deployment and it would wait until its timeout; register it (`stoker server register NAME`) and pass its id, "
+                       "or pass --allow-unregistered for a server that reads Heat's metadata "
+                       "some other way", NOT_FOUND)
+    if found["id"] != server:
+        raise CliError(f"--server {server}: that is a server's name; deployments name the "
+                       f"server by id: --server {found['id']}", USAGE)
 
 
 def wait_for_deployment(client: Client, deployment: dict, poll: float, timeout: float,
@@ -144,13 +164,28 @@ def wait_for_deployment(client: Client, deployment: dict, poll: float, timeout: 
 
 def deployment_list(args, client: Client):
     params = {"server_id": args.server} if args.server else None
-    rows = client.get("software_deployments", params=params)["software_deployments"]
+    rows = [_settled(r) for r in
+            client.get("software_deployments", params=params)["software_deployments"]]
+    if args.long:
+        # whether stoker knows the server: a deployment to an unregistered one waits for an
+        # agent that will never come
+        names = {s["id"]: s.get("name") or "" for s in client.get("servers")["servers"]}
+        rows = [dict(r, server_name=names.get(r.get("server_id"), "(not registered)"))
+                for r in rows]
     return format_listing(rows, DEPLOYMENT_LONG if args.long else DEPLOYMENT_COLUMNS,
                           args.format, args.columns)
 
 
+def _settled(deployment: dict) -> dict:
+    """The agent's last phase means something only while the deployment runs; once it is
+    COMPLETE or FAILED, a leftover `running` would say otherwise."""
+    if deployment.get("status") != "IN_PROGRESS" and "phase" in deployment:
+        return {k: v for k, v in deployment.items() if k != "phase"}
+    return deployment
+
+
 def deployment_show(args, client: Client):
-    deployment = _deployment(client, args.id)
+    deployment = _settled(_deployment(client, args.id))
     if args.long:
         config = client.get(f"software_configs/{q(deployment['config_id'])}",
                             what=f"software config {deployment['config_id']}")
@@ -188,9 +223,10 @@ def output_show(args, client: Client):
         raise CliError(f"deployment {args.id} has no output {args.output!r} (outputs: {known})",
                        NOT_FOUND)
     value = outputs[args.output]
-    if args.format in ("json", "yaml") or not isinstance(value, str):
+    if args.format in ("json", "yaml"):
         return format_record({args.output: value}, args.format)
-    return value
+    # every key alike: the value alone, as `--all -f value` prints each
+    return format_record({args.output: value}, "value")
 
 
 def metadata_show(args, client: Client):
@@ -233,6 +269,8 @@ def register(subparsers, name: str, help_text: str) -> None:
              deployment_create, parent)
     p.add_argument("name")
     p.add_argument("--server", required=True, metavar="ID")
+    p.add_argument("--allow-unregistered", action="store_true",
+                   help="deploy to a server id stoker has no registration for (as Heat allows)")
     p.add_argument("--config", metavar="ID", help="source config (default: an empty one)")
     p.add_argument("--input-value", action="append", metavar="KEY=VALUE")
     p.add_argument("--action", default="UPDATE", help="deploy_action (default UPDATE)")
