@@ -21,6 +21,9 @@ SUBCOMMANDS = {
     "deployment": ("cli.operator.deployment", "explain why a deployment is where it is"),
     "template": ("cli.operator.template", "validate a template on the server"),
 }
+# operator actions added under another package's subcommand: `stoker server register|list|...`
+# beside `stoker server [options]` (which runs the server) and `stoker server rotate-key`
+ACTIONS_UNDER = {"server": "cli.operator.servers"}
 # The agent runs on Python 3.9+ (stock cloud images); everything else needs the server's Python.
 AGENT_SUBCOMMANDS = frozenset({"agent"})
 SERVER_PYTHON = (3, 11)
@@ -51,7 +54,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             sub.add_parser(name, help=help_text)
             continue
         importlib.import_module(module).register(sub, name, help_text)
+        if name in ACTIONS_UNDER:
+            importlib.import_module(ACTIONS_UNDER[name]).register_actions(
+                _actions_of(sub.choices[name]))
     return parser
+
+
+def _actions_of(parser: argparse.ArgumentParser):
+    """The subcommand's own ACTION subparsers (it makes them; the operator's join them)."""
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
 def main(argv: list[str] | None = None) -> int:

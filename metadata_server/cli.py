@@ -71,8 +71,6 @@ def register(subparsers, name: str, help_text: str) -> None:
     parser.set_defaults(func=run)
     actions = parser.add_subparsers(dest="server_action", metavar="ACTION")
     _register_rotate_key(actions)
-    from cli.operator.servers import register_actions   # register|list|show|rotate|delete
-    register_actions(actions)
 
 
 def _register_rotate_key(actions) -> None:
