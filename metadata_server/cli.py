@@ -58,6 +58,11 @@ def register(subparsers, name: str, help_text: str) -> None:
                         "cloud through openstacksdk (default %(default)s)")
     parser.add_argument("--os-cloud", metavar="NAME",
                         help="with --cloud-driver openstack: the clouds.yaml entry to use")
+    from metadata_server.engine.drivers.local_keeper import positive_seconds
+    parser.add_argument("--local-agent-grace", type=positive_seconds, default=60, metavar="SECONDS",
+                        help="with the local driver: how long its servers' agents outlive the "
+                        "last node on this machine, so a restarted node adopts them "
+                        "(default %(default)g)")
     parser.add_argument("--engine-threads", type=_count, default=256, metavar="N",
                         help="threads for all stack operations of a server process, nested "
                         "stacks and groups included; more work queues (default %(default)s; a "
@@ -180,7 +185,8 @@ def _start_engine(app, args: argparse.Namespace, base_url: str) -> None:
     if args.cloud_driver == "openstack":
         driver = make_driver("openstack", cloud=args.os_cloud)
     else:
-        driver = make_driver("local", state_dir=Path(args.state_dir) / "local-cloud")
+        driver = make_driver("local", state_dir=Path(args.state_dir) / "local-cloud",
+                             store=context.store, grace=args.local_agent_grace)
     # engines of this state directory lock a file each: a restart sees a crashed one is gone
     liveness = LockFileLiveness(Path(args.state_dir) / "engines")
     start_engine(app, Endpoints(args.public_url or base_url, context.signing_key()), driver,

@@ -82,3 +82,22 @@ def closed_url():
     """A loopback URL nobody listens on: `closed_url("/path")`."""
     from tests.loopback import closed_port_url
     return closed_port_url
+
+
+@pytest.fixture(autouse=True)
+def _local_agents_end_with_their_test(request):
+    """A failing test never leaves a local-driver server's keeper or agent running: whatever
+    was recorded under the test's tmp_path is killed when it ends (and, for the dirs of
+    module- or session-scoped fixtures, at the end of the session)."""
+    yield
+    tmp_path = request.node.funcargs.get("tmp_path")
+    if tmp_path is not None:
+        from metadata_server.engine.drivers.local_servers import kill_all_under
+        kill_all_under(tmp_path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _local_agents_end_with_the_session(tmp_path_factory):
+    yield
+    from metadata_server.engine.drivers.local_servers import kill_all_under
+    kill_all_under(tmp_path_factory.getbasetemp())

@@ -37,7 +37,7 @@ def start_engine(app, endpoints: Endpoints, driver=None, liveness=None,
         if found is None:
             c = app.extensions["stoker"]
             found = Engine(c.store, c.clock, endpoints=endpoints,
-                           driver=driver or LocalDriver(_local_cloud_dir(c.store)),
+                           driver=driver or LocalDriver(_local_cloud_dir(c.store), store=c.store),
                            liveness=liveness, limits=app.extensions["stoker-limits"],
                            **(budget or {}))
             app.extensions["stoker-engine"] = found
