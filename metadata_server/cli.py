@@ -41,8 +41,8 @@ def register(subparsers, name: str, help_text: str) -> None:
                         help="run under gunicorn with N worker processes (default: 0, the "
                         "embedded single-process server)")
     parser.add_argument("--threads", type=int, default=32, metavar="N",
-                        help="threads per gunicorn worker; each long-polling agent holds one "
-                        "(default %(default)s)")
+                        help="threads per gunicorn worker, for requests being answered; "
+                        "long-polling agents wait without one (default %(default)s)")
     parser.add_argument("--client-timeout", type=float, default=30, metavar="SECONDS",
                         help="how long a client may take to send its whole request (then "
                         "408), and the longest stall while it reads an answer; under --workers "

@@ -1,11 +1,13 @@
 """`stoker server --workers N`: the same app under gunicorn for production.
 
 The workers are gunicorn's gthread workers that read each request in their event loop before a
-thread takes it (http_worker.HeadFirstWorker): slow or half-open clients hold no thread.
+thread takes it (http_worker.HeadFirstWorker): slow or half-open clients hold no thread; and
+that hold long polls in that loop (watch_worker.WatchWorker): waiting agents hold none either.
 """
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 from typing import Callable
 
@@ -49,14 +51,34 @@ def _worker_exit(server, worker):
 
 
 def worker_class(client_timeout: float) -> type:
-    from metadata_server.http_worker import HeadFirstWorker
+    from metadata_server.watch_worker import WatchWorker
 
-    return type("HeadFirstWorker", (HeadFirstWorker,), {"client_timeout": client_timeout})
+    return type("WatchWorker", (WatchWorker,), {"client_timeout": client_timeout})
+
+
+FD_RESERVE = 256  # a worker's files besides its clients: database, logs, pipes, the engine's
+
+
+def worker_connections() -> int:
+    """As many connections per worker as its open-file limit allows, raised to the hard limit
+    first: each held long poll is one. Past it a worker stops accepting (another takes them)
+    rather than failing accept() with EMFILE."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = 1 << 16 if hard == resource.RLIM_INFINITY else hard
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        target = soft if soft != resource.RLIM_INFINITY else 1 << 16
+    else:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            target = soft
+    return max(target - FD_RESERVE, 100)
 
 
 def serve(args: argparse.Namespace, host: str, port: int, build: Callable) -> int:
     options = {
         "bind": f"{host}:{port}", "workers": args.workers, "threads": args.threads,
+        "worker_connections": worker_connections(), "backlog": 4096,
         "worker_class": worker_class(args.client_timeout),
         "when_ready": _when_ready, "worker_exit": _worker_exit,
         # agents' requests only carry paths worth logging; signatures stay out of the log

@@ -12,8 +12,7 @@ bytes the worker has no room left to hold (503 with Retry-After, once its unfini
 hold BUFFERED_MAX_BYTES). While a thread writes the answer, the socket's kernel send timeout
 (SO_SNDTIMEO) ends a stall of `client_timeout`.
 
-The event loop owning a connection until its request is complete is also where a long poll
-could later wait without a thread.
+The same loop holds long polls with no thread each: see watch_worker.WatchWorker.
 """
 from __future__ import annotations
 
@@ -83,6 +82,7 @@ class _Incoming:
     chunked: bool = False
     chunk_at: int = 0  # the next chunk-size line of a chunked body
     chunked_bytes: int = 0
+    held_until: float | None = None  # a held long poll run again: when its wait ends
 
 
 class HeadFirstWorker(ThreadWorker):
@@ -225,6 +225,9 @@ class HeadFirstWorker(ThreadWorker):
             conn.initialized = True
         conn.parser.unreader.unread(bytes(state.data))
         conn.data_ready = True
+        # what a held long poll runs again (watch_worker; a chunked GET is not worth holding)
+        conn.stoker_request = None if state.chunked else bytes(state.data[:state.length])
+        conn.stoker_deadline = state.held_until
         super().enqueue_req(conn)
 
     def _forget(self, conn) -> None:
@@ -263,7 +266,6 @@ class HeadFirstWorker(ThreadWorker):
         for conn, state in list(self.incoming.items()):
             if stopping or state.deadline <= now:
                 self._drop(conn, None if stopping else _408)
-
 
 def _set_stall_timeouts(sock: socket.socket, seconds: float) -> None:
     """Kernel timeouts for the blocking calls a thread makes: a client that stops reading its

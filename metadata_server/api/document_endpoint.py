@@ -3,10 +3,19 @@
 Answers from the DocumentCache; with `wait` (a long poll), holds an unchanged request until the
 document changes or the wait ends. Returns None when it would need the database and may not use
 it (the fast path then hands the request to Flask).
+
+How it holds a long poll depends on who serves it. The embedded server gives each connection a
+thread, which blocks here. A gunicorn worker (http_worker) instead runs the request inside
+`held_in_loop`: an unchanged long poll then raises Park, the worker keeps the connection in its
+event loop with no thread, and runs the same request again when the server's document changes or
+the wait ends (with the wait's end fixed by the first run). Either way the client sees the same
+answer.
 """
 from __future__ import annotations
 
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import format_datetime
 from datetime import timezone
@@ -25,6 +34,29 @@ class DocumentRequest:
     os_collect_config: dict | None  # None: answer only from the cache
     head: bool = False
     variant: str = "watch"
+
+
+class Park(BaseException):
+    """Raised instead of blocking, inside `held_in_loop`. A BaseException so that it passes
+    Flask's error handlers on its way to the worker, like the control flow it is."""
+
+    def __init__(self, server_id: str, version: int, deadline: float):
+        super().__init__(server_id)
+        self.server_id, self.version, self.deadline = server_id, version, deadline
+
+
+_held = threading.local()
+
+
+@contextmanager
+def held_in_loop(deadline: float | None):
+    """Long polls run within this raise Park rather than wait. `deadline` (time.monotonic())
+    is when the wait ends, as fixed by an earlier run of the same request; None on the first."""
+    _held.on, _held.deadline = True, deadline
+    try:
+        yield
+    finally:
+        _held.on = False
 
 
 def parse_if_none_match(header: str | None) -> frozenset[str]:
@@ -69,10 +101,15 @@ def respond(cache: DocumentCache, req: DocumentRequest,
         doc = cache.peek(req.server_id, req.variant)
         return doc if doc is not None and doc.tenant == req.tenant else None
 
+    version = cache.version(req.server_id)  # before the look: a change after it shows
     doc = current()
     if doc is None:
         return None
-    if req.wait and doc.etag in req.if_none_match:
+    if req.wait and doc.etag in req.if_none_match and getattr(_held, "on", False):
+        deadline = time.monotonic() + req.wait if _held.deadline is None else _held.deadline
+        if deadline > time.monotonic():
+            raise Park(req.server_id, version, deadline)
+    elif req.wait and doc.etag in req.if_none_match:
         deadline = time.monotonic() + req.wait
         while (left := deadline - time.monotonic()) > 0:
             if not cache.wait_for_change(req.server_id, doc.etag, left):

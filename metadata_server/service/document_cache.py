@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 from metadata_server.service import documents
 from metadata_server.service.clock import Clock
@@ -40,6 +41,9 @@ class DocumentCache:
         self._building: dict[str, threading.Lock] = {}
         self._versions: dict[str, int] = {}  # bumped on every invalidation, for watchers
         self.watchers = 0
+        # called with the server's id after each invalidation, from whichever thread made it:
+        # how a worker's event loop learns to wake the long polls it holds (http_worker)
+        self.wakers: list[Callable[[str], None]] = []
         store.change_listeners.append(self.invalidate)
 
     def size(self) -> int:
@@ -83,6 +87,18 @@ class DocumentCache:
             condition = self._conditions.get(server_id)
             if condition is not None:
                 condition.notify_all()
+        for wake in self.wakers:
+            wake(server_id)
+
+    def version(self, server_id: str) -> int:
+        """Bumped by every invalidation: a watcher that read it before looking at the document
+        knows, by reading it again, whether a change may have slipped in between."""
+        return self._versions.get(server_id, 0)
+
+    def count_held(self, delta: int) -> None:
+        """Long polls held without a thread (in a worker's event loop) count as watchers."""
+        with self._lock:
+            self.watchers += delta
 
     def wait_for_change(self, server_id: str, etag: str, timeout: float) -> bool:
         """Block until the server's document may differ from `etag`; False on timeout."""
