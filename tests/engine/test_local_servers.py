@@ -223,3 +223,67 @@ def test_the_agent_configuration_is_readable_by_its_owner_only(tmp_path, node):
     conf = tmp_path / "cloud" / "servers" / "vm-1" / "etc" / "os-collect-config.conf"
     assert conf.stat().st_mode & 0o777 == 0o600
     assert "auth_token = secret-token" in conf.read_text()
+
+
+FAILING = '''
+from pathlib import Path
+
+import pytest
+from metadata_server.engine.drivers import LocalDriver
+
+AGENT = {agent!r}
+WATCH = {watch!r}
+
+
+def _start(directory, out):
+    driver = LocalDriver(directory, agent_argv=AGENT)
+    driver.create("server", "vm", WATCH, physical_id="vm-1")
+    import json, time
+    record = directory / "servers" / "vm-1" / "keeper.json"
+    while not record.exists() or json.loads(record.read_text())["agent_pid"] is None:
+        time.sleep(0.05)
+    out.write_text(record.read_text())
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    return tmp_path_factory.mktemp("shared")
+
+
+def test_fails_with_its_own_server(tmp_path):
+    _start(tmp_path / "cloud", Path({own!r}))
+    assert False, "fails on purpose"
+
+
+def test_fails_with_a_module_scoped_server(shared):
+    import json, psutil
+    # the failed test before this one has had its keeper and agent killed (SIGKILL: gone
+    # as soon as the kernel gets to them)
+    for pid in json.loads(Path({own!r}).read_text()).values():
+        if isinstance(pid, int) and psutil.pid_exists(pid):
+            try:
+                psutil.Process(pid).wait(5)
+            except psutil.TimeoutExpired:
+                raise AssertionError("left running") from None
+    _start(shared / "cloud", Path({module!r}))
+    assert False, "fails on purpose"
+'''
+
+
+def test_a_failing_test_leaves_no_agent_running(tmp_path):
+    """The suite's hooks (tests/conftest.py) in a pytest run of their own, whose tests start
+    local servers and fail: a test's own are gone before the next test starts, a module's
+    when the run is over."""
+    own, module = tmp_path / "own.json", tmp_path / "module.json"
+    case = tmp_path / "test_failing_case.py"
+    case.write_text(FAILING.format(agent=AGENT, watch=WATCH, own=str(own), module=str(module)))
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
+         "--basetemp", str(tmp_path / "inner"), "--rootdir", str(tmp_path), str(case)],
+        cwd=REPO, capture_output=True, text=True, timeout=LOADED * 2)
+    assert "2 failed" in run.stdout and run.stdout.count("AssertionError: fails on purpose") == 2, \
+        run.stdout + run.stderr
+    for record in (own, module):
+        started = json.loads(record.read_text())
+        for pid in (started["pid"], started["agent_pid"]):
+            assert not _running(pid), f"{record.name}: {pid} still runs"
