@@ -1,9 +1,10 @@
 """What a resource plugin may use: the store, the clock, its stack, the cloud driver, URLs,
 the limits, and two narrow engine services: nested stacks and finding a resource.
 
-Plugins never see the Engine. The services are Protocols: the Engine answers both (Engine._ctx
-is the one place that hands them to plugins), and plugin_fakes.py answers them in memory for
-unit tests of a resource.
+Plugins never see the Engine. The services are Protocols: nested_stacks.NestedStacks answers
+ChildStacks and reads.StackReads answers ResourceFinder (runtimes.RuntimeFactory.context is the
+one place that hands them to plugins), and plugin_fakes.py answers them in memory for unit tests
+of a resource.
 """
 from __future__ import annotations
 

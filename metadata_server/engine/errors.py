@@ -60,3 +60,8 @@ class UpdateReplace(Exception):
 
 class Cancelled(Exception):
     """The operation was cancelled or timed out while this resource was working."""
+
+
+class ChildStackFailed(Exception):
+    """A nested stack's operation failed: its parent resource fails with this reason."""
+    error_type = "Error"

@@ -13,15 +13,17 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Callable
 
 from metadata_server.engine import status as st
-from metadata_server.engine.graph import Graph
 from metadata_server.engine.state import StackRuntime
-from metadata_server.engine.walker import CancelToken
+from metadata_server.engine.validation import suspend_graph
 from metadata_server.store.lanes import use_lane
 
 if TYPE_CHECKING:  # pragma: no cover
     import threading
 
     from metadata_server.engine.liveness import LockFileLiveness
+    from metadata_server.engine.runner import OperationRunner
+    from metadata_server.engine.runtimes import RuntimeFactory
+    from metadata_server.engine.steps import Steps
     from metadata_server.service.clock import Clock
     from metadata_server.store.stacks import StackStore
 
@@ -49,28 +51,24 @@ def stack_interrupted(stack: dict) -> bool:
 
 
 class Recovery:
-    """Mixed into Engine, which sets the state declared here and provides the operation steps
-    (_load, _graph, _prepare_update, _start, _finish, _update, _delete, _delete_all, _check,
-    _run_suspend_or_resume, _recorder) and NestedStacks._run_child."""
+    """The heartbeat of this engine's operations and the sweep that takes over others'."""
 
-    stacks: StackStore
-    clock: Clock
-    engine_id: str
-    liveness: LockFileLiveness | None   # engines of this host that died are taken over at once
-    stale_after: float                  # seconds without a heartbeat before a takeover
-    heartbeat_interval: float
-    resume: bool                        # resume what is taken over, else only mark it FAILED
-    _stop: threading.Event              # set when the engine closes
-    _lock: threading.RLock              # guards _runtimes
-    _runtimes: dict[str, StackRuntime]  # stack id -> the runtime of its running operation
+    def __init__(self, stacks: StackStore, clock: Clock, engine_id: str, *,
+                 runner: OperationRunner, runtimes: RuntimeFactory, steps: Steps,
+                 liveness: LockFileLiveness | None, stale_after: float, resume: bool):
+        self.stacks, self.clock, self.engine_id = stacks, clock, engine_id
+        self.runner, self.runtimes, self.steps = runner, runtimes, steps
+        self.liveness = liveness        # engines of this host that died are taken over at once
+        self.stale_after = stale_after  # seconds without a heartbeat before a takeover
+        self.resume = resume            # resume what is taken over, else only mark it FAILED
 
-    def _maintain(self) -> None:
+    def maintain(self, stop: threading.Event, interval: float) -> None:
+        """The heartbeat thread: every `interval` until `stop`, bump the heartbeat of what runs
+        here and sweep for orphaned operations."""
         use_lane(LIVENESS_LANE)
-        while not self._stop.wait(self.heartbeat_interval):
+        while not stop.wait(interval):
             try:
-                with self._lock:
-                    running = list(self._runtimes)
-                self.stacks.heartbeat(running, self.clock())
+                self.stacks.heartbeat(self.runner.running(), self.clock())
                 self.recover()
             except Exception:  # the sweep must outlive a database hiccup
                 log.exception("engine heartbeat failed")
@@ -95,11 +93,11 @@ class Recovery:
             dead = [e for e in self.stacks.running_engines()
                     if e != self.engine_id and self.liveness.alive(e) is False]
         for stack in self.stacks.stale_operations(before, dead):
-            if stack["id"] in self._runtimes or not self.stacks.claim_stale(
+            if self.runner.runtime(stack["id"]) is not None or not self.stacks.claim_stale(
                     stack, self.engine_id, self.clock()):
                 continue  # ours, or another engine took it over first
             rt = StackRuntime(stack, None, self.stacks.resources(stack["id"]), None,
-                              self._recorder(), self.clock)
+                              self.runtimes.recorder(), self.clock)
             for row in list(rt.current.values()) + rt.backups:
                 if row["status"] == st.IN_PROGRESS:
                     rt.set_state(row, row["action"], st.FAILED,
@@ -109,16 +107,16 @@ class Recovery:
             if self.resume and not stack.get("parent_id"):
                 to_resume.append((stack, rt))
             else:
-                self._finish(rt, stack["action"], st.FAILED,
-                             STACK_INTERRUPTED.format(action=stack["action"]))
+                self.runner.finish(rt, stack["action"], st.FAILED,
+                                   STACK_INTERRUPTED.format(action=stack["action"]))
         for stack, rt in to_resume:
             if not self._resume(stack):
-                self._finish(rt, stack["action"], st.FAILED,
-                             STACK_INTERRUPTED.format(action=stack["action"]))
+                self.runner.finish(rt, stack["action"], st.FAILED,
+                                   STACK_INTERRUPTED.format(action=stack["action"]))
         return recovered
 
     def _resume(self, stack: dict) -> bool:
-        prepared = self._resumption(stack)
+        prepared = self.resumption(stack)
         if prepared is None:
             return False
         rt, run = prepared
@@ -126,31 +124,31 @@ class Recovery:
         # a rollback runs without the stack timeout, resumed or not
         spent = (None if stack["action"] == st.ROLLBACK
                  else (self.clock() - started).total_seconds())
-        self._start(rt, stack["action"], lambda op: run(op.token, op), spent=spent)
+        self.runner.start(rt, stack["action"], lambda op: run(op.token, op), spent=spent)
         return True
 
-    def _resumption(self, stack: dict) -> tuple[StackRuntime, Callable] | None:
-        """The runtime and the walk that finish `stack`'s interrupted operation, with the stack
-        marked IN_PROGRESS "resumed"; None when its stored template no longer binds."""
-        action = stack["action"]
+    def resumption(self, stack: dict) -> tuple[StackRuntime, Callable] | None:
+        """The runtime and the walk, run(token, op), that finish `stack`'s interrupted
+        operation, with the stack marked IN_PROGRESS "resumed"; None when its stored template
+        no longer binds."""
+        action, steps = stack["action"], self.steps
         try:
             if action == st.DELETE or (action == st.ROLLBACK
                                        and not stack.get("previous_definition")):
-                rt = self._load(stack)  # deleting needs no template that binds
-                run = ((lambda token, op: self._delete(rt, token)) if action == st.DELETE
-                       else (lambda token, op: self._resume_rollback_delete(rt, token)))
+                rt = self.runtimes.load(stack)  # deleting needs no template that binds
+                run = ((lambda token, op: steps.delete(rt, token)) if action == st.DELETE
+                       else (lambda token, op: steps.rollback_delete(rt, token)))
             elif action in (st.SUSPEND, st.RESUME):
-                rt = self._load(stack, tolerate_errors=False)
-                graph: Graph = self._graph(rt.bound)
-                graph = graph.reversed() if action == st.SUSPEND else graph
-                run = (lambda token, op: self._run_suspend_or_resume(rt, token, action, graph))
+                rt = self.runtimes.load(stack, tolerate_errors=False)
+                graph = suspend_graph(rt.bound, action)
+                run = (lambda token, op: steps.suspend_or_resume(rt, token, action, graph))
             elif action == st.CHECK:
-                rt = self._load(stack)
-                run = (lambda token, op: self._check(rt))
+                rt = self.runtimes.load(stack)
+                run = (lambda token, op: steps.check(rt))
             else:
-                rt = self._prepare_update(stack, stack["definition"], None)
+                rt = self.runtimes.prepare_update(stack, stack["definition"], None)
                 rollback = action == st.UPDATE and not stack["disable_rollback"]
-                run = (lambda token, op: self._update(rt, token, rollback, op, action))
+                run = (lambda token, op: steps.update(rt, token, rollback, op, action))
         except Exception:  # the stored template no longer binds: fail it with the reason
             log.exception("stack %s: cannot resume %s", stack["id"], action)
             return None
@@ -162,34 +160,3 @@ class Recovery:
         self.stacks.update_stack(stack["id"], values)
         rt.stack_event(action, st.IN_PROGRESS, values["status_reason"])
         return rt, run
-
-    def _resume_rollback_delete(self, rt: StackRuntime, token: CancelToken) -> None:
-        ok, why = self._delete_all(rt, token, st.ROLLBACK)
-        self._finish(rt, st.ROLLBACK, st.COMPLETE if ok else st.FAILED,
-                     "Stack ROLLBACK completed successfully" if ok else why)
-
-    # -- nested stacks of a continuing resource ----------------------------------------------
-    def child_can_continue(self, child_id: str, action: str) -> bool:
-        """Whether a nested stack's `action` can be finished rather than redone: it completed,
-        or an engine restart interrupted it."""
-        child = self.stacks.get_stack(child_id)
-        return child is not None and child["action"] == action and (
-            child["status"] == st.COMPLETE or stack_interrupted(child))
-
-    def continue_child(self, child_id: str, token: CancelToken) -> None:
-        """Finish a nested stack's interrupted operation on the parent resource's thread (its
-        own interrupted resources continue in turn); raise if it fails."""
-        from metadata_server.engine.nested_stacks import ChildStackFailed
-        child = self.stacks.get_stack(child_id)
-        if child["status"] == st.COMPLETE:
-            return
-        prepared = self._resumption(child)
-        if prepared is None:
-            raise ChildStackFailed(STACK_INTERRUPTED.format(action=child["action"]))
-        rt, run = prepared
-
-        def run_and_check() -> None:
-            run(token, None)
-            if rt.stack["status"] == st.FAILED:  # suspend and check do not raise themselves
-                raise ChildStackFailed(rt.stack["status_reason"])
-        self._run_child(rt, run_and_check)

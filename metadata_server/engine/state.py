@@ -199,6 +199,8 @@ class StackRuntime:
         # the walk finishes an operation an engine restart interrupted: resources marked
         # interrupted may continue their action (operations.continue_interrupted)
         self.resuming = False
+        self.graph = None            # the walk's order (create and update)
+        self.previous_bound = None   # an update's old template: its clean-up order
 
     # -- state changes -----------------------------------------------------------------------
     def new_row(self, name: str, type_name: str) -> dict:

@@ -2,6 +2,7 @@
 deployment/server rule, and an acyclic dependency graph."""
 from __future__ import annotations
 
+from metadata_server.engine import status as st
 from metadata_server.engine.errors import StackValidationFailed
 from metadata_server.engine.graph import Graph
 from metadata_server.engine.resources import resource_class
@@ -46,3 +47,9 @@ def validate(bound) -> Graph:
                     raise StackValidationFailed(f"Unknown Property {key}",
                                                 f"resources.{defn.name}.properties.{key}")
     return dependency_graph(bound)
+
+
+def suspend_graph(bound, action: str) -> Graph:
+    """Heat's order: suspend dependants first, resume dependencies first."""
+    graph = dependency_graph(bound)
+    return graph.reversed() if action == st.SUSPEND else graph

@@ -212,8 +212,8 @@ def test_group_attributes_stop_reading_members_past_the_limit(limited, monkeypat
     assert stack["status"] == "COMPLETE", stack["status_reason"]
     engine = client.app.extensions["stoker-engine"]
     read = []
-    original = engine.child_attribute
-    monkeypatch.setattr(engine, "child_attribute",
+    original = engine.children.child_attribute
+    monkeypatch.setattr(engine.children, "child_attribute",
                         lambda *args: read.append(args) or original(*args))
     outputs = f"/v1/t1/stacks/s/{stack['id']}/outputs"
     assert client.get(f"{outputs}/one").json["output"]["output_value"] == "a" * 400

@@ -7,118 +7,14 @@ they were (the agent's signal may have come while no engine ran) instead of runn
 """
 from __future__ import annotations
 
-import os
-import threading
-from datetime import datetime, timedelta
-
 import pytest
 
-from engine_helpers import ENDPOINTS, hot, run, states, wait_for
-from metadata_server.engine.liveness import LockFileLiveness
-from metadata_server.engine.stack import Engine
+from engine_helpers import hot, run, states, wait_for
 from metadata_server.service import deployments, documents, signals
+from restart_helpers import (CONFIG, FAILED_REASON, SERVER, clock, crash, deploying,  # noqa: F401
+                             deployment, engines, reasons, server_deployments, stored, take_over)
 
 pytestmark = pytest.mark.timeout(60)
-
-CONFIG = {"type": "OS::Heat::SoftwareConfig", "properties": {
-    "group": "script", "config": "#!/bin/sh\necho hi\n", "inputs": [{"name": "who"}],
-    "outputs": [{"name": "result"}]}}
-SERVER = {"type": "OS::Heat::DeployedServer", "properties": {}}
-FAILED_REASON = ("Deployment to server failed: deploy_status_code : Deployment exited with "
-                 "non-zero status code: 1")
-
-
-class SetClock:
-    """Time that moves only when the test moves it."""
-
-    def __init__(self):
-        self.now = datetime(2026, 1, 2, 3, 4, 5)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += timedelta(seconds=seconds)
-
-
-class _Gone:
-    def __getattr__(self, name):
-        raise RuntimeError("the engine's process is gone")
-
-
-def crash(engine: Engine) -> None:
-    """The engine's process dies: no more writes or heartbeats, and the threads it leaves
-    behind can reach neither the store nor the cloud (so they cannot cancel a deployment)."""
-    engine._stop.set()
-    for name in ("apply", "update_stack", "heartbeat", "purge_events", "insert_stack"):
-        setattr(engine.stacks, name, lambda *a, **k: True)
-    with engine._lock:
-        runtimes, ops = list(engine._runtimes.values()), list(engine._ops.values())
-    for rt in runtimes:
-        rt.ctx.store = rt.ctx.driver = _Gone()
-    for op in ops:
-        op.token.cancel("the process is gone")
-    for op in ops:
-        assert op.done.wait(10)
-
-
-@pytest.fixture
-def clock():
-    return SetClock()
-
-
-@pytest.fixture
-def engines(store, driver, clock):
-    made = []
-
-    def make(**options) -> Engine:
-        made.append(Engine(store, clock, driver=driver, endpoints=ENDPOINTS, poll_interval=0.02,
-                           **options))
-        return made[-1]
-    yield make
-    for engine in made:
-        if not engine._stop.is_set():
-            engine.close()
-
-
-def take_over(engines, clock) -> Engine:
-    """The restarted server: its engine finds the operation's heartbeat stale and takes over."""
-    clock.advance(60)
-    return engines()
-
-
-def deployment(**props):
-    return {"type": "OS::Heat::SoftwareDeployment", "properties": {
-        "config": {"get_resource": "config"}, "server": {"get_resource": "server"}, **props}}
-
-
-def stored(engine, stack, name) -> dict:
-    return {r["name"]: r for r in engine.stacks.resources(stack["id"])
-            if not r.get("replaced_by")}.get(name) or {}
-
-
-def deploying(engine, store, stack, name="deploy", action="CREATE") -> dict:
-    """The deployment `name` is handing to the agent, once the stack's stored rows know it."""
-    def ready():
-        row = stored(engine, stack, name)
-        found = store.get_deployment(row["physical_id"]) if row.get("physical_id") else None
-        if (row.get("status") == "IN_PROGRESS" and found and found["action"] == action
-                and found["status"] == "IN_PROGRESS"):
-            return found
-        return None
-    return wait_for(ready, what=f"deployment {name} {action} stored as IN_PROGRESS")
-
-
-def server_deployments(engine, store, stack) -> list[str]:
-    server = engine.find_resource(stack["id"], "server")["physical_id"]
-    return [d["id"] for d in store.list_deployments(server_id=server)]
-
-
-def reasons(engine, stack, name) -> list[str]:
-    return [e["status_reason"] for e in engine.events(stack, name)]
 
 
 def test_signal_that_came_while_down_completes_the_deployment(engines, store, clock):
@@ -167,7 +63,7 @@ def test_running_deployment_is_waited_for_within_the_remaining_stack_timeout(eng
     dep = deploying(first, store, stack)
     crash(first)
     second = take_over(engines, clock)  # a minute later
-    assert 0 < second._ops[stack["id"]].token.remaining() <= 540
+    assert 0 < second.runner.operation(stack["id"]).token.remaining() <= 540
     wait_for(lambda: stored(second, stack, "deploy").get("status_reason")
              == "CREATE continued after an engine restart", what="the deployment continued")
     assert second.stacks.get_stack(stack["id"])["status"] == "IN_PROGRESS"
@@ -372,82 +268,3 @@ def test_interrupted_rollback_continues_without_the_stack_timeout(engines, store
 
 
 # -- a graceful stop: the engine hands its operations on ------------------------------------
-def test_released_operation_stays_in_progress_and_the_next_engine_takes_it_at_once(
-        engines, store, clock):
-    first = engines()
-    stack = first.create_stack("t1", {"stack_name": "s", "template": hot(
-        {"config": CONFIG, "server": SERVER, "deploy": deployment(input_values={"who": "a"})},
-        {"result": {"value": {"get_attr": ["deploy", "result"]}}})})
-    dep = deploying(first, store, stack)
-    assert first.release(timeout=10) == [stack["id"]]
-    assert first._ops == {}  # its threads ended: nothing keeps the process from exiting
-    row = first.stacks.get_stack(stack["id"])
-    assert (row["action"], row["status"], row["heartbeat_at"]) == ("CREATE", "IN_PROGRESS", None)
-    assert stored(first, row, "deploy")["status"] == "IN_PROGRESS"  # not failed by the stop
-    assert "cancelled" not in " ".join(reasons(first, row, "deploy"))
-    assert store.get_deployment(dep["id"])["status"] == "IN_PROGRESS"
-
-    second = engines()  # no clock advance: a released heartbeat is stale at once
-    wait_for(lambda: stored(second, stack, "deploy").get("status_reason")
-             == "CREATE continued after an engine restart", what="the deployment continued")
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0, "result": "ok"})
-    row = run(second, stack["id"])
-    assert (row["action"], row["status"]) == ("CREATE", "COMPLETE"), row["status_reason"]
-    assert server_deployments(second, store, stack) == [dep["id"]]
-    assert second.outputs(row)[0]["output_value"] == "ok"
-
-
-def test_released_nested_stack_is_continued_by_the_parent(engines, store, clock):
-    first = engines()
-    stack = first.create_stack("t1", {"stack_name": "s", "template": hot({
-        "config": CONFIG, "a": SERVER,
-        "group": {"type": "OS::Heat::SoftwareDeploymentGroup", "properties": {
-            "config": {"get_resource": "config"}, "servers": {"first": {"get_resource": "a"}}}}})})
-    child_id = wait_for(lambda: stored(first, stack, "group").get("physical_id"),
-                        what="the group's nested stack stored")
-    child = first.stacks.get_stack(child_id)
-    dep = deploying(first, store, child, "first")
-    assert sorted(first.release(timeout=10)) == sorted([stack["id"], child_id])
-    assert first.stacks.get_stack(child_id)["status"] == "IN_PROGRESS"
-
-    second = engines()
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
-    row = run(second, stack["id"])
-    assert (row["action"], row["status"]) == ("CREATE", "COMPLETE"), row["status_reason"]
-    assert stored(second, stack, "group")["physical_id"] == child_id  # not replaced
-    server = second.find_resource(stack["id"], "a")["physical_id"]
-    assert [d["id"] for d in store.list_deployments(server_id=server)] == [dep["id"]]
-
-
-# -- a crashed engine of this host is known dead at once ------------------------------------
-def test_liveness_tells_a_live_engine_from_a_dead_one_and_a_stranger(tmp_path):
-    live, dead, checker = (LockFileLiveness(tmp_path) for _ in range(3))
-    live.register("live")
-    dead.register("dead")
-    os.close(dead._held[1])  # its process died: the kernel drops the lock, the file stays
-    assert checker.alive("live") is True
-    assert checker.alive("dead") is False
-    assert not (tmp_path / "engine-dead.lock").exists()  # cleaned up by whoever found it
-    assert checker.alive("elsewhere") is None  # never ran here: only its heartbeat can tell
-    live.release()
-    assert checker.alive("live") is None
-
-
-def test_crashed_engine_of_this_host_is_taken_over_without_waiting(engines, store, clock,
-                                                                   tmp_path):
-    first = engines(liveness=LockFileLiveness(tmp_path))
-    stack = first.create_stack("t1", {"stack_name": "s", "template": hot(
-        {"config": CONFIG, "server": SERVER, "deploy": deployment()})})
-    dep = deploying(first, store, stack)
-    watching = engines(liveness=LockFileLiveness(tmp_path))  # alive first: left alone
-    assert watching.recover() == []
-    crash(first)
-    os.close(first.liveness._held[1])  # the process is gone, and with it its lock
-    second = engines(liveness=LockFileLiveness(tmp_path))  # no clock advance
-    assert first.stacks.get_stack(stack["id"])["engine_id"] in (second.engine_id,
-                                                                 watching.engine_id)
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
-    row = wait_for(lambda: (lambda r: r if r["status"] != "IN_PROGRESS" else None)(
-        second.stacks.get_stack(stack["id"])), what="the resumed create to end")
-    assert (row["action"], row["status"]) == ("CREATE", "COMPLETE"), row["status_reason"]
-    assert server_deployments(second, store, stack) == [dep["id"]]

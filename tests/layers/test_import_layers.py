@@ -25,8 +25,12 @@ LAYERS = {
     "metadata_server.boot": {"stoker_common"},
     "metadata_server.engine": {"metadata_server.service", "metadata_server.store", "metadata_server.boot",
                                "stoker_common"},
-    "metadata_server.api": {"metadata_server.engine", "metadata_server.service", "metadata_server.store",
-                            "metadata_server.boot", "stoker_common"},
+    # the Engine facade builds the engine's collaborators; none of them reaches back for it
+    "metadata_server.engine.stack": {"metadata_server.engine", "metadata_server.service",
+                                     "metadata_server.store", "metadata_server.boot", "stoker_common"},
+    "metadata_server.api": {"metadata_server.engine", "metadata_server.engine.stack",
+                            "metadata_server.service", "metadata_server.store", "metadata_server.boot",
+                            "stoker_common"},
     # the server's wiring and the operator CLI may use everything below them
     "metadata_server": {"metadata_server.*", "stoker_common"},
     "cli": {"*"},
@@ -87,4 +91,6 @@ def test_a_lower_layer_importing_a_higher_one_is_against_the_direction():
     assert not allowed("stoker_common.http_client", "collector.cache")
     assert not allowed("agent.cli", "metadata_server.app")
     assert not allowed("metadata_server.engine.stack", "metadata_server.api.stacks")
+    assert not allowed("metadata_server.engine.nested_stacks", "metadata_server.engine.stack")
+    assert allowed("metadata_server.engine.stack", "metadata_server.engine.runner")
     assert allowed("agent.loop", "stoker_common.atomic") and allowed("metadata_server.app", "metadata_server.api.stacks")

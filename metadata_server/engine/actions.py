@@ -1,0 +1,195 @@
+"""The requests that change a stack: create, update, delete, check, suspend, resume, cancel,
+mark unhealthy and signal.
+
+Each validates synchronously (bad input raises before anything is stored), claims the stack,
+then hands the walk (steps.py) to the runner, which queues it on the engine's budget.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from metadata_server.engine import status as st
+from metadata_server.engine.definition import definition_from_body, stack_name, stack_options
+from metadata_server.engine.errors import ActionInProgress, StackExists, StackNotFound
+from metadata_server.engine.operations import HOOKS
+from metadata_server.engine.validation import suspend_graph
+from metadata_server.service.errors import InvalidInput
+
+if TYPE_CHECKING:  # pragma: no cover
+    from metadata_server.engine.reads import StackReads
+    from metadata_server.engine.runner import OperationRunner
+    from metadata_server.engine.runtimes import RuntimeFactory
+    from metadata_server.engine.steps import Steps
+    from metadata_server.engine.tree_limits import TreeLimits
+    from metadata_server.service.clock import Clock
+    from metadata_server.service.endpoints import Endpoints
+    from metadata_server.store.stacks import StackStore
+
+
+class StackActions:
+    def __init__(self, stacks: StackStore, clock: Clock, engine_id: str, *,
+                 runner: OperationRunner, runtimes: RuntimeFactory, steps: Steps,
+                 tree: TreeLimits, reads: StackReads, max_events_per_stack: int):
+        self.stacks, self.clock, self.engine_id = stacks, clock, engine_id
+        self.runner, self.runtimes, self.steps = runner, runtimes, steps
+        self.tree, self.reads = tree, reads
+        self.max_events_per_stack = max_events_per_stack
+
+    # -- create, update, delete --------------------------------------------------------------
+    def create_stack(self, tenant: str, body: dict, endpoints: Endpoints | None = None) -> dict:
+        name = stack_name(body)
+        definition = definition_from_body(body)
+        options = stack_options(body)
+        if self.stacks.find_stack(tenant, name) is not None:
+            raise StackExists(name)
+        self.tree.check_stack_quota(tenant)
+        now = self.clock()
+        stack = {"id": str(uuid.uuid4()), "tenant": tenant, "name": name, "parent_id": None,
+                 "parent_resource": None, "definition": definition, "previous_definition": None,
+                 "action": st.CREATE, "status": st.IN_PROGRESS,
+                 "status_reason": "Stack CREATE started", "created_at": now, "updated_at": None,
+                 "deleted_at": None, "engine_id": self.engine_id, "heartbeat_at": now, **options}
+        rt = self.runtimes.prepare_create(stack, endpoints)
+        self.tree.check_tree(rt)
+        self.stacks.insert_stack(stack)
+        self.runner.start(rt, st.CREATE, lambda op: self.steps.create(
+            op.runtime, op.token, not stack["disable_rollback"]))
+        return stack
+
+    def update_stack(self, tenant: str, name_or_id: str, body: dict, *, patch: bool = False,
+                     endpoints: Endpoints | None = None) -> dict:
+        stack = self.reads.get_stack(tenant, name_or_id)
+        self.runner.require_idle(stack)
+        definition = definition_from_body(body, stack["definition"], patch)
+        options = stack_options(body, stack if patch else {"disable_rollback":
+                                                           stack["disable_rollback"]})
+        if body.get("rollback") is not None:
+            options["disable_rollback"] = not body["rollback"]
+        rt = self.runtimes.prepare_update(stack, definition, endpoints)
+        self.tree.check_tree(rt)
+        claimed = self.stacks.update_stack(stack["id"], {
+            "action": st.UPDATE, "status": st.IN_PROGRESS, "status_reason": "Stack UPDATE started",
+            "previous_definition": stack["definition"], "definition": definition,
+            "updated_at": self.clock(), "engine_id": self.engine_id,
+            "heartbeat_at": self.clock(), **options}, unless_status=st.IN_PROGRESS)
+        if not claimed:
+            raise ActionInProgress(stack["name"], stack["action"])
+        rt.stack.update(self.stacks.get_stack(stack["id"]))
+        rt.ctx.definition = definition
+        rt.stack_event(st.UPDATE, st.IN_PROGRESS, "Stack UPDATE started")
+        self.runner.start(rt, st.UPDATE, lambda op: self.steps.update(
+            op.runtime, op.token, not rt.stack["disable_rollback"], op))
+        return rt.stack
+
+    def delete_stack(self, tenant: str, name_or_id: str,
+                     endpoints: Endpoints | None = None) -> None:
+        stack = self.reads.get_stack(tenant, name_or_id)
+        if stack["action"] == st.DELETE and stack["status"] == st.COMPLETE:
+            raise StackNotFound(name_or_id)
+        running = self.runner.operation(stack["id"])
+        if running is not None:
+            # Heat stops the running operation, then deletes
+            running.token.cancel("Stack DELETE started")
+            running.done.wait()
+            stack = self.stacks.get_stack(stack["id"])
+        elif stack["status"] == st.IN_PROGRESS and stack["action"] != st.DELETE:
+            raise ActionInProgress(stack["name"], stack["action"])
+        rt = self.runtimes.load(stack, endpoints=endpoints)
+        self.runner.begin(rt, st.DELETE)
+        self.runner.start(rt, st.DELETE, lambda op: self.steps.delete(op.runtime, op.token))
+
+    # -- check, suspend, resume, cancel ------------------------------------------------------
+    def check_stack(self, tenant: str, name_or_id: str) -> None:
+        """Heat's check: each resource's handle_check; a type without one is CHECK_COMPLETE
+        "CHECK not supported for <type>" (none of stoker's types has one yet)."""
+        stack = self.reads.get_stack(tenant, name_or_id)
+        self.runner.require_idle(stack)
+        rt = self.runtimes.load(stack)
+        self.runner.begin(rt, st.CHECK)
+        self.runner.start(rt, st.CHECK, lambda op: self.steps.check(rt))
+
+    def suspend_or_resume(self, tenant: str, name_or_id: str, action: str) -> None:
+        """Heat's rules: suspend a COMPLETE stack in reverse order; resume a suspended one
+        forward. Each resource runs its handle_suspend / handle_resume."""
+        stack = self.reads.get_stack(tenant, name_or_id)
+        self.runner.require_idle(stack)
+        if action == st.RESUME and stack["action"] not in (st.SUSPEND, st.RESUME):
+            raise InvalidInput(f"Stack {stack['name']} is {stack['action']}_{stack['status']}: "
+                               "only a suspended stack can be resumed", "NotSupported")
+        if action == st.SUSPEND and stack["status"] != st.COMPLETE:
+            raise InvalidInput(f"Stack {stack['name']} is {stack['action']}_{stack['status']}: "
+                               "only a COMPLETE stack can be suspended", "NotSupported")
+        rt = self.runtimes.load(stack)
+        if rt.bound is None:
+            raise InvalidInput(f"Stack {stack['name']}'s stored template no longer binds")
+        graph = suspend_graph(rt.bound, action)
+        self.runner.begin(rt, action)
+        self.runner.start(rt, action, lambda op: self.steps.suspend_or_resume(
+            op.runtime, op.token, action, graph))
+
+    def cancel(self, tenant: str, name_or_id: str, rollback: bool = True) -> None:
+        stack = self.reads.get_stack(tenant, name_or_id)
+        op = self.runner.operation(stack["id"])
+        allowed = (st.UPDATE,) if rollback else (st.UPDATE, st.CREATE)
+        if op is None or stack["status"] != st.IN_PROGRESS or stack["action"] not in allowed:
+            raise InvalidInput(f"Cancelling update when stack is "
+                               f"{stack['action']}_{stack['status']}", "NotSupported")
+        op.rollback_requested = rollback
+        op.token.cancel("cancelled" if rollback else "cancelled without rollback")
+
+    # -- a resource's state ------------------------------------------------------------------
+    def mark_unhealthy(self, tenant: str, name_or_id: str, resource: str, body: dict) -> None:
+        """Heat's rules: CHECK_FAILED (the next update replaces it), or back to CHECK_COMPLETE."""
+        stack = self.reads.get_stack(tenant, name_or_id)
+        unknown = set(body) - {"mark_unhealthy", "resource_status_reason"}
+        if unknown or not isinstance(body.get("mark_unhealthy"), bool):
+            raise InvalidInput("body must be {\"mark_unhealthy\": true|false"
+                               "[, \"resource_status_reason\": \"...\"]}"
+                               + (f"; unknown keys {sorted(unknown)}" if unknown else ""))
+        self.runner.require_idle(stack)
+        rt = self.runtimes.load(stack)
+        row = rt.find(resource)
+        if row is None:
+            raise StackNotFound(f"{stack['name']}/{resource}")
+        reason = str(body.get("resource_status_reason") or "")
+        if body["mark_unhealthy"] and row["action"] != st.DELETE:
+            rt.set_state(row, st.CHECK, st.FAILED, reason or "state changed")
+        elif not body["mark_unhealthy"] and (row["action"], row["status"]) == (st.CHECK, st.FAILED):
+            rt.set_state(row, st.CHECK, st.COMPLETE, reason or "state changed")
+        rt.recorder.flush()
+        self.stacks.purge_events(stack["id"], self.max_events_per_stack)
+
+    def signal_resource(self, tenant: str, name_or_id: str, resource: str, body: Any) -> None:
+        stack = self.reads.get_stack(tenant, name_or_id)
+        rt = self.reads.runtime(stack)
+        row = rt.find(resource)
+        if row is None:
+            raise StackNotFound(f"{stack['name']}/{resource}")
+        with rt.lock:
+            if isinstance(body, dict) and "unset_hook" in body:
+                hook = body["unset_hook"]
+                if hook not in HOOKS or not (row.get("data") or {}).get(hook):
+                    raise InvalidInput(f"The \"{hook}\" hook is not defined on "
+                                       f"{row['type']} \"{row['name']}\"",
+                                       "InvalidBreakPointHook")
+                data = {k: v for k, v in row["data"].items() if k != hook}
+                row["data"] = data
+                rt.recorder.update(row["id"], {"data": data})
+                reason = f"Hook {hook} is cleared"
+            else:
+                plugin = rt.plugin(row)
+                plugin.handle_signal(body)
+                row["data"] = plugin.data
+                rt.recorder.update(row["id"], {"data": plugin.data})
+                reason = (f"status:{body.get('status', 'SUCCESS')} reason:{body.get('reason', '')}"
+                          if isinstance(body, dict) else "Signal received")
+            rt.recorder.event({"id": str(uuid.uuid4()), "stack_id": stack["id"],
+                               "resource_name": row["name"],
+                               "physical_resource_id": row.get("physical_id") or "",
+                               "resource_type": row["type"], "action": st.SIGNAL,
+                               "status": st.COMPLETE, "status_reason": reason,
+                               "created_at": self.clock()})
+        rt.recorder.flush()
+        # signals come without an operation to end: each one keeps the stack within its events
+        self.stacks.purge_events(stack["id"], self.max_events_per_stack)
