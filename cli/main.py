@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # name -> (module that defines `register(subparsers)`, one-line help)
@@ -19,11 +20,14 @@ SUBCOMMANDS = {
     "stack": ("cli.operator.stack", "stacks (as `openstack stack ...`)"),
     "software": ("cli.operator.software", "software configs and deployments"),
     "deployment": ("cli.operator.deployment", "explain why a deployment is where it is"),
-    "template": ("cli.operator.template", "validate a template on the server"),
+    "template": ("cli.operator.template", "validate a template; list template versions"),
+    "resource": ("cli.operator.stack_actions", "resource types (as `openstack orchestration "
+                 "resource type ...`)"),
 }
-# operator actions added under another package's subcommand: `stoker server register|list|...`
-# beside `stoker server [options]` (which runs the server) and `stoker server rotate-key`
-ACTIONS_UNDER = {"server": "cli.operator.servers"}
+# actions added under a subcommand another module makes: `stoker server register|list|...`
+# beside `stoker server [options]` (which runs the server) and `stoker server rotate-key`;
+# `stoker stack suspend|resume|check|cancel` (stack_actions uses stack's helpers)
+ACTIONS_UNDER = {"server": "cli.operator.servers", "stack": "cli.operator.stack_actions"}
 # The agent runs on Python 3.9+ (stock cloud images); everything else needs the server's Python.
 AGENT_SUBCOMMANDS = frozenset({"agent"})
 SERVER_PYTHON = (3, 11)
@@ -77,7 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `stoker ... | head`: the reader left; say nothing (as `cat` would) and let no
+        # flush at exit raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141   # 128 + SIGPIPE, what a shell reports for a writer killed by the pipe
+    return code
 
 
 if __name__ == "__main__":

@@ -64,9 +64,10 @@ def wait_for_stack(client: Client, stack_path: str, stack_name: str, action: str
                    seen: set[str] | None = None, poll: float = 1.0, timeout: float = 3600,
                    stream=None, sleep: Callable[[float], None] = time.sleep,
                    monotonic: Callable[[], float] = time.monotonic,
-                   relocate: Callable[[str], str] = str) -> dict | None:
+                   relocate: Callable[[str], str] = str, cancelling: bool = False) -> dict | None:
     """Poll until the stack leaves *_IN_PROGRESS for `action` (or ROLLBACK); returns the stack
-    (None once deleted). Raises CliError WAIT_FAILED (after printing the cause: the failed
+    (None once deleted); `cancelling` takes the FAILED or rolled back end a cancel
+    brings as success. Raises CliError WAIT_FAILED (after printing the cause: the failed
     resource, its deployment's stderr) / WAIT_TIMEOUT (naming what blocks). `relocate` maps
     positions in reasons back into the operator's files."""
     display = _Display(stream or sys.stderr)
@@ -93,6 +94,8 @@ def wait_for_stack(client: Client, stack_path: str, stack_name: str, action: str
                     display.event(relocate(event_line(event)))
                 if action == "DELETE" and status == "DELETE_COMPLETE":
                     return None
+                if cancelling and status in (f"{action}_FAILED", "ROLLBACK_COMPLETE"):
+                    return stack   # what a cancel ends in, with or without its rollback
                 if state == "FAILED" or stack_action == "ROLLBACK":
                     display.close()
                     raise failure.error(stack, stack_path, action, relocate, display)

@@ -13,7 +13,8 @@ from cli.operator.client import Client, q
 from cli.operator.common import (connection_parent, key_values, leaf, nested, read_text)
 from cli.operator.errors import USAGE, CliError
 from cli.operator.files_map import stack_request_parts
-from cli.operator.output import format_data, format_listing, format_record
+from cli.operator.output import (Options, format_data, format_listing, format_record,
+                                 show_listing, show_record)
 from cli.operator.progress import event_ids, wait_for_stack
 from cli.operator.sources import Sources
 from cli.operator.template_checks import send, warn
@@ -64,7 +65,7 @@ def checked(client: Client, args, body: dict, sources: Sources) -> None:
 
 def _shown(stack: dict, args) -> str:
     record = {k: stack.get(k) for k in SHOW_FIELDS} if args.format == "table" else stack
-    return format_record(record, args.format, args.columns)
+    return show_record(record, args)
 
 
 def _finish(client, args, path, name, action, seen=None, sources: Sources | None = None) -> str:
@@ -97,14 +98,23 @@ def preview(args, client: Client):
     return _preview_result(send(client, sources, "POST", "stacks/preview", body)["stack"], args)
 
 
+PREVIEW_COLUMNS = ["resource_name", "resource_type", "required_by"]
+
+
 def _preview_result(stack: dict, args) -> str:
-    if args.format != "table":
-        return format_data(stack, args.format)
-    resources = _flatten(stack.get("resources") or [])
+    """The preview's resources, honouring -f and -c like a listing; json/yaml without -c give
+    the whole preview document, as the openstack client's --dry-run does."""
+    if args.format in ("json", "yaml") and not args.columns:
+        return format_data(stack, args.format, args.noindent)
+    resources = list(_flatten(stack.get("resources") or []))
+    columns = PREVIEW_COLUMNS + sorted({k for r in resources for k in r} - set(PREVIEW_COLUMNS))
+    listing = format_listing(resources, columns if args.columns else PREVIEW_COLUMNS,
+                             opts=Options.from_args(args))
+    if args.format != "table" or args.columns:
+        return listing
     head = format_record({k: stack.get(k) for k in ("stack_name", "description")
                           if k in stack}, "table")
-    return head + "\n" + format_listing(resources, ["resource_name", "resource_type",
-                                                    "required_by"], "table")
+    return head + "\n" + listing
 
 
 def _flatten(items):
@@ -131,9 +141,8 @@ def update(args, client: Client):
                 for kind in ("added", "updated", "replaced", "deleted", "unchanged")
                 for r in changes.get(kind, [])]
         if args.format in ("json", "yaml"):
-            return format_data(changes, args.format)
-        return format_listing(rows, ["change", "resource_name", "resource_type", "why"],
-                              args.format, args.columns)
+            return format_data(changes, args.format, args.noindent)
+        return show_listing(rows, ["change", "resource_name", "resource_type", "why"], args)
     seen = event_ids(client, path) if args.wait else None
     send(client, sources, method, path, body)
     if args.wait:
@@ -179,19 +188,18 @@ def list_(args, client: Client):
         if direction:
             params["sort_dir"] = direction
     rows = client.get("stacks", params=params)["stacks"]
-    return format_listing(rows, STACK_COLUMNS, args.format, args.columns)
+    return show_listing(rows, STACK_COLUMNS, args)
 
 
 def show(args, client: Client):
     path, _ = stack_path(client, args.stack)
     params = {"resolve_outputs": "false"} if args.no_resolve_outputs else None
-    return format_record(client.get(path, params=params)["stack"], args.format, args.columns)
+    return show_record(client.get(path, params=params)["stack"], args)
 
 
 def output_list(args, client: Client):
     path, _ = stack_path(client, args.stack)
-    return format_listing(client.get(f"{path}/outputs")["outputs"], OUTPUT_COLUMNS,
-                          args.format, args.columns)
+    return show_listing(client.get(f"{path}/outputs")["outputs"], OUTPUT_COLUMNS, args)
 
 
 def output_show(args, client: Client):
@@ -200,25 +208,51 @@ def output_show(args, client: Client):
     path, stack = stack_path(client, args.stack)
     if args.all:
         outputs = client.get(path)["stack"].get("outputs") or []
-        return format_record({o["output_key"]: o.get("output_value") for o in outputs},
-                             args.format, args.columns)
+        return show_record({o["output_key"]: o.get("output_value") for o in outputs}, args)
     output = client.get(f"{path}/outputs/{q(args.output)}",
                         what=f"output {args.output} of stack {stack['stack_name']}")["output"]
     if "output_error" in output:
         raise CliError(f"output {args.output}: {output['output_error']}")
-    return format_record(output, args.format, args.columns)
+    return show_record(output, args)
 
 
 def resource_list(args, client: Client):
-    path, _ = stack_path(client, args.stack)
+    path, stack = stack_path(client, args.stack)
     params = dict(key_values(args.filter, "--filter"))
-    if args.nested_depth:
-        params["nested_depth"] = args.nested_depth
     if args.long:
         params["with_detail"] = "true"
     rows = client.get(f"{path}/resources", params=params)["resources"]
+    if args.nested_depth:
+        rows = [dict(r, stack_name=stack["stack_name"]) for r in rows]
+        rows = _with_nested(client, rows, params, args.nested_depth)
     columns = RESOURCE_COLUMNS + (["stack_name"] if args.nested_depth else [])
-    return format_listing(rows, columns, args.format, args.columns)
+    return show_listing(rows, columns, args)
+
+
+def _with_nested(client: Client, rows: list[dict], params: dict, depth: int) -> list[dict]:
+    """Each resource followed by the resources of its nested stack, `depth` levels down (as
+    Heat's nested_depth; the server lists one stack, the CLI walks the tree)."""
+    out = []
+    for row in rows:
+        out.append(row)
+        if depth <= 0 or not _may_nest(row):
+            continue
+        try:
+            child = client.get(f"stacks/{q(row['physical_resource_id'])}")["stack"]
+        except CliError:
+            continue   # not a stack after all
+        inner = client.get(f"stacks/{q(child['stack_name'])}/{q(child['id'])}/resources",
+                           params=params)["resources"]
+        out.extend(_with_nested(client, [dict(r, stack_name=child["stack_name"]) for r in inner],
+                                params, depth - 1))
+    return out
+
+
+def _may_nest(row: dict) -> bool:
+    kind = row.get("resource_type") or ""
+    return bool(row.get("physical_resource_id")) and (
+        "://" in kind or kind.endswith((".yaml", ".template")) or "Group" in kind
+        or kind in ("OS::Heat::Stack", "AWS::CloudFormation::Stack"))
 
 
 def resource_show(args, client: Client):
@@ -226,7 +260,7 @@ def resource_show(args, client: Client):
     params = {"with_attr": args.with_attr} if args.with_attr else None
     resource = client.get(f"{path}/resources/{q(args.resource)}", params=params,
                           what=f"resource {args.resource}")["resource"]
-    return format_record(resource, args.format, args.columns)
+    return show_record(resource, args)
 
 
 def event_list(args, client: Client):
@@ -241,7 +275,7 @@ def event_list(args, client: Client):
     if args.format == "log":
         from cli.operator.progress import event_line
         return "\n".join(event_line(e) for e in rows)
-    return format_listing(rows, EVENT_COLUMNS, args.format, args.columns)
+    return show_listing(rows, EVENT_COLUMNS, args)
 
 
 # -- wiring ----------------------------------------------------------------------------------
@@ -259,7 +293,7 @@ def template_args(p, required=False):
                    help="treat the engine's warnings (e.g. a misspelt get_parm) as errors")
 
 
-def _wait_args(p):
+def wait_args(p):
     p.add_argument("--wait", action="store_true", help="follow the operation's events until it ends")
     p.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
                    help="with --wait, seconds between polls (default 1)")
@@ -279,7 +313,7 @@ def register(subparsers, name: str, help_text: str) -> None:
     p.add_argument("--enable-rollback", action="store_true")
     p.add_argument("--tags", metavar="A,B")
     p.add_argument("--dry-run", action="store_true", help="preview only; create nothing")
-    _wait_args(p)
+    wait_args(p)
 
     p = leaf(sub, "preview", "show what a create would do, creating nothing", preview, parent)
     p.add_argument("name")
@@ -298,12 +332,12 @@ def register(subparsers, name: str, help_text: str) -> None:
     p.add_argument("--clear-parameter", action="append", metavar="NAME")
     p.add_argument("--rollback", choices=("enabled", "disabled", "keep"), default="keep")
     p.add_argument("--dry-run", action="store_true", help="show the update plan only")
-    _wait_args(p)
+    wait_args(p)
 
     p = leaf(sub, "delete", "delete stacks", delete, parent)
     p.add_argument("stack", nargs="+")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask")
-    _wait_args(p)
+    wait_args(p)
 
     p = leaf(sub, "list", "list stacks", list_, parent)
     p.add_argument("--limit", type=int)

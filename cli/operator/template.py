@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from cli.operator.client import Client
 from cli.operator.common import connection_parent, leaf, nested
-from cli.operator.output import format_data, format_record
+from cli.operator.output import format_data, show_record
 from cli.operator.stack import request_body, template_args
+from cli.operator.stack_actions import register_template_versions
 from cli.operator.template_checks import report, send
 
 
@@ -19,7 +20,7 @@ def validate(args, client: Client):
     report(result, sources, args.strict)
     if args.format == "table":
         return format_data(result, "yaml")   # nested parameter schemas read best as YAML
-    return format_record(result, args.format, args.columns)
+    return show_record(result, args)
 
 
 def register(subparsers, name: str, help_text: str) -> None:
@@ -29,4 +30,5 @@ def register(subparsers, name: str, help_text: str) -> None:
              connection_parent())
     template_args(p, required=True)
     p.add_argument("--show-nested", action="store_true")
+    register_template_versions(sub, connection_parent())
     p.add_argument("--ignore-errors", metavar="CODE,CODE")
