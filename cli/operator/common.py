@@ -24,7 +24,22 @@ def connection_parent() -> argparse.ArgumentParser:
     out.add_argument("-f", "--format", choices=FORMATS, default="table", dest="format",
                      help="output format (default table)")
     out.add_argument("-c", "--column", action="append", dest="columns", metavar="COLUMN",
-                     help="show only this column (repeatable)")
+                     help="show only this column (repeatable; `stack_name` or \"Stack Name\")")
+    out.add_argument("--noindent", action="store_true", help="json: no indentation")
+    out.add_argument("--max-width", type=int, metavar="N",
+                     help="table: wrap cells to fit N characters (env CLIFF_MAX_TERM_WIDTH)")
+    out.add_argument("--fit-width", action="store_true",
+                     help="table: fit the terminal's width (env CLIFF_FIT_WIDTH=1)")
+    out.add_argument("--sort-column", action="append", dest="sort_columns", metavar="COLUMN",
+                     help="listings: sort by this column (repeatable)")
+    order = out.add_mutually_exclusive_group()
+    order.add_argument("--sort-ascending", action="store_false", dest="sort_descending",
+                       help="with --sort-column: ascending (the default)")
+    order.add_argument("--sort-descending", action="store_true", dest="sort_descending",
+                       help="with --sort-column: descending")
+    parent.set_defaults(sort_descending=False)
+    out.add_argument("--quote", choices=("all", "minimal", "none", "nonnumeric"),
+                     default="nonnumeric", help="csv: quoting (default nonnumeric)")
     return parent
 
 

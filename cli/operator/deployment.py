@@ -7,7 +7,7 @@ from cli.operator.client import Client, q
 from cli.operator.common import connection_parent, leaf, nested
 from cli.operator.errors import NOT_FOUND, CliError
 from cli.operator.explain import explain
-from cli.operator.output import format_record
+from cli.operator.output import format_record, show_record
 
 
 def explain_command(args, client: Client):
@@ -24,7 +24,7 @@ def explain_command(args, client: Client):
         # the plain-words paragraph reads better under the facts than inside a table cell
         story = record.pop("explanation")
         return format_record(record, "table") + "\n\n" + _wrap(story)
-    return format_record(record, args.format, args.columns)
+    return show_record(record, args)
 
 
 def _wrap(text: str, width: int = 96) -> str:

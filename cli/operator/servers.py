@@ -19,7 +19,7 @@ from cli.operator.client import Client, q
 from cli.operator.common import connection_parent, leaf, read_text
 from cli.operator.errors import NOT_FOUND, USAGE, CliError
 from cli.operator.explain import parse_time, when
-from cli.operator.output import format_listing, format_record
+from cli.operator.output import show_listing, show_record
 
 SERVER_COLUMNS = ["id", "name", "last_seen", "phase", "deployments"]
 
@@ -68,7 +68,7 @@ def list_(args, client: Client):
     now = datetime.now(timezone.utc)
     deployments = _deployments(client)
     rows = [_summary(s, deployments, now) for s in client.get("servers")["servers"]]
-    return format_listing(rows, SERVER_COLUMNS, args.format, args.columns)
+    return show_listing(rows, SERVER_COLUMNS, args)
 
 
 def show(args, client: Client):
@@ -77,7 +77,7 @@ def show(args, client: Client):
     record = _summary(server, deployments, datetime.now(timezone.utc))
     record["in_progress"] = [{"id": d["id"], "phase": d.get("phase")}
                              for d in deployments if d.get("status") == "IN_PROGRESS"]
-    return format_record(record, args.format, args.columns)
+    return show_record(record, args)
 
 
 def delete(args, client: Client):
@@ -123,13 +123,13 @@ def _hand_out(args, server: dict, issued: dict, source):
     if args.config_file:
         written.append(("agent_config", write_private(args.config_file, config)))
     if args.format in ("json", "yaml"):
-        return format_record(dict(issued, server=server), args.format, args.columns)
+        return show_record(dict(issued, server=server), args)
     if not written:
         return config.rstrip("\n")     # the agent's /etc/os-collect-config.conf, to redirect
     record = {"id": server["id"], "name": server.get("name"),
               "metadata_url": agent["metadata_url"]}
     record.update({f"{kind}_file": path for kind, path in written})
-    return format_record(record, args.format, args.columns)
+    return show_record(record, args)
 
 
 def write_private(path: str, text: str) -> str:

@@ -15,7 +15,7 @@ from cli.operator.client import Client, q
 from cli.operator.common import connection_parent, key_values, leaf, nested, read_text
 from cli.operator.errors import (CONFLICT, NOT_FOUND, USAGE, WAIT_FAILED, WAIT_TIMEOUT,
                                  CliError)
-from cli.operator.output import format_data, format_listing, format_record, format_text
+from cli.operator.output import format_data, format_record, format_text, show_listing, show_record
 
 CONFIG_COLUMNS = ["id", "name", "group", "creation_time"]
 DEPLOYMENT_COLUMNS = ["id", "config_id", "server_id", "action", "status"]
@@ -57,13 +57,13 @@ def config_create(args, client: Client):
     if args.definition_file:
         body.update(definition(args.definition_file))
     config = client.post("software_configs", body)["software_config"]
-    return format_record(config, args.format, args.columns)
+    return show_record(config, args)
 
 
 def config_list(args, client: Client):
     params = {k: v for k, v in (("limit", args.limit), ("marker", args.marker)) if v}
     rows = client.get("software_configs", params=params)["software_configs"]
-    return format_listing(rows, CONFIG_COLUMNS, args.format, args.columns)
+    return show_listing(rows, CONFIG_COLUMNS, args)
 
 
 def config_show(args, client: Client):
@@ -71,7 +71,7 @@ def config_show(args, client: Client):
                         what=f"software config {args.id}")["software_config"]
     if args.config_only:
         return format_text(config.get("config") or "", args.format)
-    return format_record(config, args.format, args.columns)
+    return show_record(config, args)
 
 
 def _delete_each(ids, delete_one) -> int:
@@ -118,7 +118,7 @@ def deployment_create(args, client: Client):
     deployment = client.post("software_deployments", body)["software_deployment"]
     if args.wait:
         deployment = wait_for_deployment(client, deployment, args.poll, args.wait_timeout)
-    return format_record(deployment, args.format, args.columns)
+    return show_record(deployment, args)
 
 
 def _require_registered(client: Client, server: str) -> None:
@@ -172,8 +172,7 @@ def deployment_list(args, client: Client):
         names = {s["id"]: s.get("name") or "" for s in client.get("servers")["servers"]}
         rows = [dict(r, server_name=names.get(r.get("server_id"), "(not registered)"))
                 for r in rows]
-    return format_listing(rows, DEPLOYMENT_LONG if args.long else DEPLOYMENT_COLUMNS,
-                          args.format, args.columns)
+    return show_listing(rows, DEPLOYMENT_LONG if args.long else DEPLOYMENT_COLUMNS, args)
 
 
 def _settled(deployment: dict) -> dict:
@@ -190,7 +189,7 @@ def deployment_show(args, client: Client):
         config = client.get(f"software_configs/{q(deployment['config_id'])}",
                             what=f"software config {deployment['config_id']}")
         deployment = dict(deployment, config=config["software_config"])
-    return format_record(deployment, args.format, args.columns)
+    return show_record(deployment, args)
 
 
 def deployment_delete(args, client: Client):
@@ -217,14 +216,14 @@ def output_show(args, client: Client):
     if args.all:
         shown = outputs if args.long else {k: v for k, v in outputs.items()
                                            if not k.startswith("deploy_")}
-        return format_record(shown, args.format, args.columns)
+        return show_record(shown, args)
     if args.output not in outputs:
         known = ", ".join(sorted(outputs)) or "none yet"
         raise CliError(f"deployment {args.id} has no output {args.output!r} (outputs: {known})",
                        NOT_FOUND)
     value = outputs[args.output]
     if args.format in ("json", "yaml"):
-        return format_record({args.output: value}, args.format)
+        return show_record({args.output: value}, args)
     # every key alike: the value alone, as `--all -f value` prints each
     return format_record({args.output: value}, "value")
 
@@ -233,9 +232,9 @@ def metadata_show(args, client: Client):
     items = client.get(f"software_deployments/metadata/{q(args.server)}",
                        what=f"server {args.server}")["metadata"]
     if args.format in ("json", "yaml") and not args.columns:
-        return format_data(items, args.format)   # the whole items, as the agent sees them
-    return format_listing(items, ["id", "name", "group", "creation_time"], args.format,
-                          args.columns)
+        # the whole items, as the agent sees them
+        return format_data(items, args.format, args.noindent)
+    return show_listing(items, ["id", "name", "group", "creation_time"], args)
 
 
 # -- wiring ----------------------------------------------------------------------------------

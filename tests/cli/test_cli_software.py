@@ -53,7 +53,7 @@ def test_config_create_list_show_delete(stoker, config_files):
     assert set(json.loads(listing.out)[0]) == {"id", "name", "group", "creation_time"}
 
     table = stoker("software", "config", "list")
-    assert table.out.splitlines()[1].split("|")[1].strip() == "id"
+    assert table.out.splitlines()[1].split("|")[1].strip() == "ID"
     assert created["id"] in table.out
 
     value = stoker("software", "config", "show", created["id"], "-f", "value", "-c", "name",
@@ -90,7 +90,7 @@ def test_config_errors_are_one_line_with_exit_codes(stoker, tmp_path, config_fil
     down = stoker("software", "config", "list", "--os-url", "http://127.0.0.1:9")
     assert down.code == UNREACHABLE and "cannot connect" in down.err
     column = stoker("software", "config", "list", "-c", "nope")
-    assert column.code == USAGE and "choose from id, name, group, creation_time" in column.err
+    assert column.code == USAGE and "choose from ID, Name, Group, Creation Time" in column.err
 
 
 @pytest.mark.timeout(30)
