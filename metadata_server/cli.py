@@ -63,6 +63,9 @@ def register(subparsers, name: str, help_text: str) -> None:
                         help="with the local driver: how long its servers' agents outlive the "
                         "last node on this machine, so a restarted node adopts them "
                         "(default %(default)g)")
+    parser.add_argument("--local-max-servers", type=_count, default=100, metavar="N",
+                        help="with the local driver: servers with an agent process it runs on "
+                        "this machine at most; one more fails to create (default %(default)s)")
     parser.add_argument("--engine-threads", type=_count, default=256, metavar="N",
                         help="threads for all stack operations of a server process, nested "
                         "stacks and groups included; more work queues (default %(default)s; a "
@@ -186,7 +189,8 @@ def _start_engine(app, args: argparse.Namespace, base_url: str) -> None:
         driver = make_driver("openstack", cloud=args.os_cloud)
     else:
         driver = make_driver("local", state_dir=Path(args.state_dir) / "local-cloud",
-                             store=context.store, grace=args.local_agent_grace)
+                             store=context.store, grace=args.local_agent_grace,
+                             max_servers=args.local_max_servers)
     # engines of this state directory lock a file each: a restart sees a crashed one is gone
     liveness = LockFileLiveness(Path(args.state_dir) / "engines")
     start_engine(app, Endpoints(args.public_url or base_url, context.signing_key()), driver,

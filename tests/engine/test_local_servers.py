@@ -83,8 +83,9 @@ def _node_process(state: Path, grace: float, server_id: str | None = None) -> su
 def node(tmp_path):
     drivers = []
 
-    def make(grace: float = 60.0, store=None) -> LocalDriver:
-        driver = LocalDriver(tmp_path / "cloud", agent_argv=AGENT, grace=grace, store=store)
+    def make(grace: float = 60.0, store=None, **options) -> LocalDriver:
+        driver = LocalDriver(tmp_path / "cloud", agent_argv=AGENT, grace=grace, store=store,
+                             **options)
         drivers.append(driver)
         return driver
     yield make
@@ -216,6 +217,33 @@ def test_records_are_shared_by_the_processes_of_one_directory(tmp_path, node):
     assert one.show("net", a) is None
     on_disk = json.loads((tmp_path / "cloud" / "local-cloud.json").read_text())
     assert set(on_disk["objects"]) == {b}
+
+
+def test_servers_with_an_agent_are_bounded_per_directory(tmp_path, node):
+    """Each is two processes: one past the bound fails with a clear error, other objects and
+    servers without collector settings are records and do not count."""
+    from metadata_server.engine.drivers import CloudError
+    one, two = node(max_servers=1), node(max_servers=1)   # two workers, one bound
+    one.create("server", "vm", WATCH, physical_id="vm-1")
+    with pytest.raises(CloudError, match=r"at most 1 servers with an agent \(1 run here\); "
+                                         r"delete one, or raise --local-max-servers"):
+        two.create("server", "vm", WATCH, physical_id="vm-2")
+    assert two.show("server", "vm-2") is None
+    two.create("server", "plain", {})
+    two.create("net", "n", {})
+    one.delete("server", "vm-1")
+    two.create("server", "vm", WATCH, physical_id="vm-2")
+    _started(tmp_path / "cloud" / "servers" / "vm-2")
+
+
+def test_a_root_left_without_its_record_is_swept_away(tmp_path, node):
+    """A node killed between making a server's root and recording it leaves a root that
+    counts against the bound; the next sweep removes it."""
+    driver = node()
+    stray = tmp_path / "cloud" / "servers" / "stray"
+    stray.mkdir(parents=True)
+    driver.servers.sweep()
+    assert not stray.exists()
 
 
 def test_the_agent_configuration_is_readable_by_its_owner_only(tmp_path, node):

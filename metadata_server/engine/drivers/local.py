@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from metadata_server.engine.drivers.local_servers import GRACE, LocalServers
+from metadata_server.engine.drivers.local_servers import GRACE, MAX_SERVERS, LocalServers
 
 NAMESPACE = uuid.UUID("6f1c1d2e-7c55-4a51-9d3b-5c6c2f0a7e11")
 
@@ -35,10 +35,11 @@ class LocalDriver:
 
     def __init__(self, state_dir: str | os.PathLike | None = None,
                  agent_argv: list[str] | None = None, polling_interval: float = 1.0, *,
-                 grace: float = GRACE, store=None):
+                 grace: float = GRACE, max_servers: int = MAX_SERVERS, store=None):
         """`store`: the database whose stoker servers the agents serve; a server whose record
         is gone from it has its agent stopped by the next sweep. `grace`: how long agents
-        outlive the last node on the machine."""
+        outlive the last node on the machine. `max_servers`: servers with an agent this
+        directory runs at most (each is two processes)."""
         self._dir = Path(state_dir) if state_dir else None
         self._path = self._dir / "local-cloud.json" if self._dir else None
         self._lock = threading.Lock()
@@ -47,6 +48,7 @@ class LocalDriver:
         self._counter = 0
         self._polling_interval = polling_interval
         self._store = store
+        self._max_servers = max_servers
         self.servers: LocalServers | None = None
         if self._dir is not None:   # with no state directory, servers stay records
             self._dir.mkdir(parents=True, exist_ok=True)
@@ -144,15 +146,17 @@ class LocalDriver:
         return attributes
 
     def create(self, kind, name, properties, *, physical_id=None):
+        watch = (properties.get("os_collect_config") or {}).get("watch")
+        runs_agent = kind == "server" and watch and self.servers is not None
         with self._records(write=True):
             physical_id = physical_id or str(uuid.uuid5(NAMESPACE, f"{kind}/{name}/{self._counter}"))
-            settings = properties.get("os_collect_config")
+            if runs_agent:   # counted and claimed under the lock every process takes
+                self.servers.claim(physical_id, self._max_servers)
             recorded = {k: v for k, v in properties.items()
                         if k not in ("os_collect_config", "user_data", "admin_pass")}
             attributes = self._attributes(kind, physical_id, name, recorded)
             self._objects[physical_id] = {"kind": kind, "attributes": attributes}
-        watch = (settings or {}).get("watch")
-        if kind == "server" and watch and self.servers is not None:
+        if runs_agent:
             self.servers.start(physical_id, self._agent_conf(watch))
         return physical_id, attributes
 

@@ -102,12 +102,18 @@ class Keeper:
                 os.replace(log_path, self.root / f"{LOG}.1")
         except OSError:
             pass
-        with open(log_path, "ab") as log:
-            self.agent = subprocess.Popen(
-                self.agent_argv + ["--root", str(self.root)], stdin=subprocess.DEVNULL,
-                stdout=log, stderr=log, start_new_session=True,
-                preexec_fn=_die_with_parent(os.getpid()))
         self.started_at = time.monotonic()
+        try:
+            with open(log_path, "ab") as log:
+                self.agent = subprocess.Popen(
+                    self.agent_argv + ["--root", str(self.root)], stdin=subprocess.DEVNULL,
+                    stdout=log, stderr=log, start_new_session=True,
+                    preexec_fn=_die_with_parent(os.getpid()))
+        except OSError as exc:   # no such program, no memory: try again after restart_after
+            print(f"stoker local keeper: cannot start the agent: {exc}", file=sys.stderr,
+                  flush=True)
+            self.agent = None
+            return
         try:
             born = psutil.Process(self.agent.pid).create_time()
         except psutil.Error:   # already gone: the next round starts it again

@@ -36,6 +36,7 @@ from typing import Callable
 
 import psutil
 
+from metadata_server.engine.drivers.base import CloudError
 from metadata_server.engine.drivers.local_keeper import RECORD, kill_tree
 
 CONF = Path("etc") / "os-collect-config.conf"
@@ -44,6 +45,7 @@ GRACE = 60.0          # seconds without any node before the agents stop themselv
 SWEEP = 10.0          # seconds between a node's sweeps of the servers' roots
 RESTART_AFTER = 5.0   # seconds between starts of one server's agent
 STOP_WAIT = 20.0      # what stopping a server waits for its keeper (the agent gets 10 s)
+MAX_SERVERS = 100     # servers with an agent per directory (a keeper and an agent each)
 REPO = str(Path(__file__).resolve().parents[3])
 
 log = logging.getLogger("stoker.local")
@@ -165,16 +167,16 @@ class LocalServers:
                 wanted = self.wanted(root.name)
                 if wanted is None:      # unknown (the database did not answer): leave it be
                     continue
-                if wanted and not keeper_alive(root):
-                    log.info("local server %s: starting its agent again", root.name)
-                    self._spawn(root)
-                elif not wanted:
+                if not wanted:
                     log.info("local server %s is gone: stopping its agent", root.name)
                     self._stop(root)
+                elif (root / CONF).exists() and not keeper_alive(root):
+                    log.info("local server %s: starting its agent again", root.name)
+                    self._spawn(root)
 
     @contextmanager
     def _deciding(self, root: Path):
-        """Hold the server's decision lock; yields whether it is still a server's root."""
+        """Hold the server's decision lock; yields whether its root is still there."""
         try:
             fd = os.open(root / "agent.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except FileNotFoundError:   # removed meanwhile
@@ -182,11 +184,21 @@ class LocalServers:
             return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            yield (root / CONF).exists()
+            yield root.is_dir()     # not removed while we waited for the lock
         finally:
             os.close(fd)
 
     # -- one server -------------------------------------------------------------------------
+    def claim(self, server_id: str, limit: int) -> None:
+        """Make the server's root, refusing one past `limit` (the caller holds the records'
+        lock, which every process on the directory takes to create)."""
+        self.roots.mkdir(parents=True, exist_ok=True)
+        held = sum(1 for r in self.roots.iterdir() if r.is_dir())
+        if held >= limit:
+            raise CloudError(f"the local cloud runs at most {limit} servers with an agent "
+                             f"({held} run here); delete one, or raise --local-max-servers")
+        self.root(server_id).mkdir(exist_ok=True)
+
     def start(self, server_id: str, conf_text: str) -> None:
         """Write the server's agent configuration (0600: it holds a credential) and make sure
         its keeper runs."""
