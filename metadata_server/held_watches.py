@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 
 @dataclass
@@ -17,6 +18,8 @@ class Held:
     server_id: str
     deadline: float  # time.monotonic() when the wait ends
     request: bytes  # the request as received, run again when woken
+    http_request: Any = None  # gunicorn's parsed request, to frame an answer made in the loop
+    again: Callable | None = None  # answers from memory in the loop (fast_path), or None
     order: int = field(default=0)
 
 

@@ -43,6 +43,7 @@ class Park(BaseException):
     def __init__(self, server_id: str, version: int, deadline: float):
         super().__init__(server_id)
         self.server_id, self.version, self.deadline = server_id, version, deadline
+        self.again = None  # set by the fast path: answer the poll from memory, or None
 
 
 _held = threading.local()

@@ -3,14 +3,19 @@
 When the caller's credential and the server's document are both in memory, the poll is answered
 here, before Flask's routing and without a database query. Anything else (an unknown token, a
 document not built yet, an error to report) goes to Flask, which answers it the long way.
+
+A long poll held by a gunicorn worker (document_endpoint.Park) carries `again`: the same checks
+and answer from memory, which the worker's event loop calls when the poll wakes, with no thread.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from functools import partial
 from urllib.parse import parse_qs
 
 from metadata_server.api.common import Context
-from metadata_server.api.document_endpoint import (DocumentRequest, parse_if_none_match,
+from metadata_server.api.document_endpoint import (DocumentRequest, Park, parse_if_none_match,
                                                    parse_wait, respond)
 from metadata_server.service import documents
 from metadata_server.service.auth import SERVER
@@ -41,11 +46,8 @@ class PollFastPath:
         tenant, server_id = match.groups()
         c = self.context
         digest = token_hash(token)
-        principal = c.credentials.get(digest)
-        if principal is None or principal.kind != SERVER:
-            return None  # admin and unknown tokens take the checked path
-        if principal.server_id != server_id or principal.tenant != tenant:
-            return None  # Flask says 403 with Heat's error body
+        if not self._allowed(digest, tenant, server_id):
+            return None  # admin and unknown tokens take the checked path; Flask says 403
         query = parse_qs(environ.get("QUERY_STRING", ""))
         cached = c.documents.peek(server_id)
         # a cached document proves the server exists; without one, Flask checks and builds it
@@ -58,9 +60,28 @@ class PollFastPath:
                               # after a change wakes a watcher, it rebuilds here, not in Flask
                               documents.watch_settings(f"{base.rstrip('/')}{match.group(0)}"),
                               head=method == "HEAD")
+        try:
+            return self._answer(req)
+        except Park as park:
+            # woken, it is answered from memory again if it can be (not built: None)
+            park.again = partial(self._again, digest, replace(req, os_collect_config=None))
+            raise
+
+    def _allowed(self, digest: str, tenant: str, server_id: str) -> bool:
+        principal = self.context.credentials.get(digest)
+        return (principal is not None and principal.kind == SERVER
+                and principal.server_id == server_id and principal.tenant == tenant)
+
+    def _answer(self, req: DocumentRequest):
+        c = self.context
         answer = respond(c.documents, req, poll_interval=c.poll_interval)
         if answer is not None:
-            c.last_seen.record(server_id, c.clock())
+            c.last_seen.record(req.server_id, c.clock())
             c.metrics.inc("stoker_polls_total", answer=str(answer[0]), path="fast")
         return answer
+
+    def _again(self, digest: str, req: DocumentRequest):
+        if not self._allowed(digest, req.tenant, req.server_id):
+            return None  # revoked or expired meanwhile: the request runs again in full
+        return self._answer(req)
 
