@@ -52,7 +52,10 @@ def _nested(client: Client, resource: dict) -> str | None:
     return physical
 
 
-def failed_resource(client: Client, stack_ref: str, depth: int = 0) -> tuple[list[str], dict] | None:
+Found = tuple[list[str], dict]   # (path of resource names down nested stacks, the resource)
+
+
+def failed_resource(client: Client, stack_ref: str, depth: int = 0) -> Found | None:
     """(path of resource names, resource) of the innermost FAILED resource, or None."""
     failed = [r for r in _resources(client, stack_ref)
               if str(r.get("resource_status", "")).endswith("_FAILED")]
@@ -68,7 +71,7 @@ def failed_resource(client: Client, stack_ref: str, depth: int = 0) -> tuple[lis
     return [first["resource_name"]], first
 
 
-def waiting_deployments(client: Client, stack_ref: str, depth: int = 0) -> list[tuple[list[str], dict]]:
+def waiting_deployments(client: Client, stack_ref: str, depth: int = 0) -> list[Found]:
     """(path of resource names, resource) of each deployment still IN_PROGRESS."""
     found = []
     for resource in _resources(client, stack_ref):

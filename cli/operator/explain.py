@@ -99,7 +99,8 @@ def _story(deployment, status, reason, server, seen, created, signalled, deadlin
         return
     if server is None:
         yield ("Its server is not registered with stoker, so stoker cannot tell whether an agent "
-               "polls for it; register it (`stoker server register NAME`) or check the agent on that machine.")
+               "polls for it; register it (`stoker server register NAME`) or check the agent on "
+               "that machine.")
     elif seen is None:
         yield ("The agent on its server has never fetched its metadata: it is not installed or "
                "not started, holds another server's credential, or cannot reach this server. "

@@ -5,10 +5,10 @@ Heat's server never reads the operator's disk: it looks files up by exact key in
 resolved against the URL of the document it appears in, rewritten to that absolute URL
 (`file:///abs/path`, or http(s) as given), and its content stored under that key. Provider
 templates are processed the same way, recursively, and stored as JSON; `get_file` contents are
-stored as they are (sources.py keeps where each JSON token came from, so the server's error
-positions name the operator's own file). Environments (`-e`, in order) have their `resource_registry` paths resolved
+stored as they are. Environments (`-e`, in order) have their `resource_registry` paths resolved
 against their own location (or the registry's `base_url`), are stored in `files` themselves and
-listed in `environment_files` for the server to merge.
+listed in `environment_files` for the server to merge. sources.py keeps where each JSON token
+came from, so the server's error positions name the operator's own file.
 
 Everything here is pure apart from the `reader` it is given (url -> text), so tests can feed any
 tree of documents.

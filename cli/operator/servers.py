@@ -147,7 +147,8 @@ def write_private(path: str, text: str) -> str:
 
 def _agent_source(args, client: Client):
     """base URL -> AgentInstall, for --user-data (None without it). The server's wheelhouse
-    install facts are read now, so a missing wheelhouse refuses the command before anything is registered."""
+    install facts are read now, so a missing wheelhouse refuses the command before anything
+    is registered."""
     from metadata_server.boot.bootstrap import AgentInstall, WheelhouseInstall
     from metadata_server.boot.units import DEFAULT_VENV
     if not args.user_data:

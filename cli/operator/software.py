@@ -130,7 +130,8 @@ def _require_registered(client: Client, server: str) -> None:
         if exc.code != NOT_FOUND:
             raise
         raise CliError(f"--server {server}: not registered with stoker, so no agent would "
-                       "fetch the deployment and it would wait until its timeout; register it (`stoker server register NAME`) and pass its id, "
+                       "fetch the deployment and it would wait until its timeout; register it "
+                       "(`stoker server register NAME`) and pass its id, "
                        "or pass --allow-unregistered for a server that reads Heat's metadata "
                        "some other way", NOT_FOUND)
     if found["id"] != server:

@@ -58,7 +58,8 @@ def test_every_json_token_maps_to_its_yaml_position(token, line, column):
     text = sources.add("template", "t.yaml", node, data)
     assert text == json.dumps(data)
     offset = text.index(token)
-    assert sources.relocate(f"template:1:{offset + 1}: x: boom") == f"t.yaml:{line}:{column}: x: boom"
+    relocated = sources.relocate(f"template:1:{offset + 1}: x: boom")
+    assert relocated == f"t.yaml:{line}:{column}: x: boom"
 
 
 def test_a_bare_path_gets_the_templates_position_and_other_names_are_left_alone():
