@@ -58,7 +58,8 @@ def explain(deployment: dict, server: dict | None, now: datetime) -> dict:
         "status_reason": reason,
         "server": server_name if server is not None else f"{server_id} (not registered with stoker)",
         "agent_last_seen": when(seen, now, "never") if server is not None else "unknown",
-        "phase": phase or "not reported",
+        # a phase is the agent's word on a running deployment; once settled it is stale
+        "phase": (phase or "not reported") if status == "IN_PROGRESS" else "none (not running)",
         "last_signal": when(signalled, now, "none yet"),
         "timeout": _timeout_text(status, deadline, now),
     }

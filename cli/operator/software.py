@@ -152,6 +152,11 @@ def wait_for_deployment(client: Client, deployment: dict, poll: float, timeout: 
             print(f"deployment {ident}: {shown[0]}{phase}", file=stream, flush=True)
             last = shown
         if deployment.get("status") == "FAILED":
+            from cli.operator.diagnosis import stderr_tail
+            tail = stderr_tail(deployment)
+            if tail:
+                print(f"deployment {ident} stderr (last {len(tail)} lines):", file=stream)
+                print("\n".join(f"  {line}" for line in tail), file=stream, flush=True)
             raise CliError(f"deployment {ident} FAILED: {deployment.get('status_reason')}; "
                            f"see `stoker deployment explain {ident}`", WAIT_FAILED)
         if deployment.get("status") != "IN_PROGRESS":

@@ -230,6 +230,7 @@ def test_deployment_create_wait(stoker, config_files):
     assert failed.code == WAIT_FAILED, failed.err
     assert "FAILED: deploy_status_code : Deployment exited with non-zero status code: 2" in \
         failed.err
+    assert "stderr (last 1 lines):\n  boom\n" in failed.err
     assert failed.err.splitlines()[0].endswith(": IN_PROGRESS")
 
 
