@@ -17,7 +17,7 @@ from cli.operator.output import (Options, format_data, format_listing, format_re
                                  show_listing, show_record)
 from cli.operator.progress import event_ids, wait_for_stack
 from cli.operator.sources import Sources
-from cli.operator.template_checks import send, warn
+from cli.operator.template_checks import StrictRefusal, send, warn
 
 STACK_COLUMNS = ["id", "stack_name", "stack_status", "creation_time", "updated_time"]
 SHOW_FIELDS = ["id", "stack_name", "description", "creation_time", "updated_time",
@@ -57,10 +57,19 @@ def request_body(args, template_required: bool = True) -> tuple[dict, Sources]:
     return body, sources
 
 
-def checked(client: Client, args, body: dict, sources: Sources) -> None:
-    """The engine's warnings on stderr (errors with --strict) before a template is used."""
-    if body.get("template") is not None:
+def checked(client: Client, args, body: dict, sources: Sources, partial: bool = False) -> None:
+    """The engine's warnings on stderr (errors with --strict) before a template is used.
+    `partial` (update --existing): the body lacks the stored environment and parameters the
+    server merges in, so a validate error here is left for the update itself to give."""
+    if body.get("template") is None:
+        return
+    try:
         warn(client, sources, body, args.strict)
+    except StrictRefusal:
+        raise
+    except CliError:
+        if not partial:
+            raise
 
 
 def _shown(stack: dict, args) -> str:
@@ -128,7 +137,7 @@ def _flatten(items):
 def update(args, client: Client):
     path, stack = stack_path(client, args.stack)
     body, sources = request_body(args, template_required=not args.existing)
-    checked(client, args, body, sources)
+    checked(client, args, body, sources, partial=args.existing)
     if args.clear_parameter:
         body["clear_parameters"] = args.clear_parameter
     if args.rollback != "keep":

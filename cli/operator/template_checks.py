@@ -16,6 +16,10 @@ from cli.operator.client import Client
 from cli.operator.errors import FAILED, CliError
 from cli.operator.sources import Sources
 
+class StrictRefusal(CliError):
+    """Warnings under --strict: never waved through, whatever else is tolerated."""
+
+
 UNKNOWN_TYPE = re.compile(r"The Resource Type \((?P<type>[^)]+)\) could not be found")
 
 
@@ -61,7 +65,7 @@ def report(result: dict, sources: Sources, strict: bool, stream=None) -> None:
         print(f"stoker: warning: {text}", file=stream)
     if strict and warnings:
         count = f"{len(warnings)} warning{'s' if len(warnings) > 1 else ''}"
-        raise CliError(f"{count} with --strict; fix the template or drop --strict", FAILED)
+        raise StrictRefusal(f"{count} with --strict; fix the template or drop --strict", FAILED)
 
 
 def _validate_body(body: dict) -> dict:

@@ -76,3 +76,19 @@ def test_display_path_is_relative_below_the_working_directory(tmp_path, monkeypa
     assert display_path((tmp_path / "a/b.yaml").as_uri()) == "a/b.yaml"
     assert display_path("/elsewhere/x.yaml") == "/elsewhere/x.yaml"
     assert display_path("https://example.test/t.yaml") == "https://example.test/t.yaml"
+
+
+@pytest.mark.timeout(60)
+def test_update_existing_is_not_refused_for_what_the_stored_environment_gives(stoker, tmp_path):
+    (tmp_path / "thing.yaml").write_text("heat_template_version: 2018-08-31\n")
+    (tmp_path / "env.yaml").write_text("resource_registry:\n  My::Thing: thing.yaml\n")
+    (tmp_path / "t.yaml").write_text("heat_template_version: 2018-08-31\nresources:\n"
+                                     "  a: {type: My::Thing}\n")
+    (tmp_path / "t2.yaml").write_text("heat_template_version: 2018-08-31\nresources:\n"
+                                      "  a: {type: My::Thing}\n  b: {type: My::Thing}\n")
+    assert stoker("stack", "create", "s", "-t", str(tmp_path / "t.yaml"), "-e",
+                  str(tmp_path / "env.yaml"), "--wait", "--poll", "0.1").code == 0
+    updated = stoker("stack", "update", "s", "--existing", "-t", str(tmp_path / "t2.yaml"),
+                     "--wait", "--poll", "0.1", "-f", "value", "-c", "stack_status")
+    assert updated.code == 0, updated.err
+    assert updated.out.strip() == "UPDATE_COMPLETE"
