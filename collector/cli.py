@@ -176,8 +176,6 @@ def _setup_logging(debug: bool, log_file: str | None) -> None:
     handler._occ = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if debug else logging.INFO)
-    # keystoneauth logs every request at debug; its own redaction is trusted, but keep it quiet.
-    logging.getLogger("keystoneauth").setLevel(logging.INFO)
 
 
 def _seconds(text: str) -> float:

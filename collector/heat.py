@@ -12,7 +12,7 @@ from urllib.parse import quote
 from collector import keystone
 from collector.base import Collector, Option
 from collector.errors import SourceNotAvailable
-from stoker_common.http_errors import describe as describe_http
+from stoker_common.keystone import Keystone
 
 REQUIRED = ("auth_url", "password", "project_id", "user_id", "stack_id", "resource_name")
 
@@ -26,28 +26,24 @@ class HeatCollector(Collector):
     }
     explodes_deployments: ClassVar[bool] = True
 
-    def __init__(self, settings: Mapping[str, Any], session: Any = None):
+    def __init__(self, settings: Mapping[str, Any], keystone_client: Keystone | None = None):
         self.settings = dict(settings)
         self.timeout = settings.get("timeout") or 10.0
-        self._session = session
+        self._keystone = keystone_client
 
     def collect(self) -> list[tuple[str, Any]]:
         keystone.require(self.name, self.settings, REQUIRED)
-        if self._session is None:
-            self._session = keystone.session(self.settings, verify=self.settings.get("ca_file") or True)
+        if self._keystone is None:
+            self._keystone = keystone.client(self.settings, verify=self.settings.get("ca_file") or True)
+        http = self._keystone.http
         path = "/stacks/{}/resources/{}/metadata".format(quote(self.settings["stack_id"], safe="/"),
                                                          quote(self.settings["resource_name"], safe=""))
-        endpoint = {"service_type": "orchestration", "interface": "public"}
-        if self.settings.get("region_name"):
-            endpoint["region_name"] = self.settings["region_name"]
-        try:
-            resp = self._session.get(path, endpoint_filter=endpoint, raise_exc=False, timeout=self.timeout,
-                                     headers={"Accept": "application/json"})
-        except Exception as exc:  # keystoneauth raises its own hierarchy, and requests' on transport
-            raise SourceNotAvailable(f"heat metadata for {self.settings['resource_name']}: {_describe(exc)}") from None
         where = f"heat metadata of {self.settings['stack_id']}/{self.settings['resource_name']}"
-        if resp.status_code != 200:
-            raise SourceNotAvailable(f"{where}: HTTP {resp.status_code} {resp.reason}")
+        resp = keystone.call(self._keystone, self.settings, where, lambda token, endpoint: http.request(
+            "GET", endpoint + path, {"X-Auth-Token": token.value, "Accept": "application/json"},
+            timeout=self.timeout), "orchestration")
+        if resp.status != 200:
+            raise SourceNotAvailable(f"{where}: HTTP {resp.status} {resp.reason}")
         try:
             body = resp.json()
         except ValueError:
@@ -56,13 +52,3 @@ class HeatCollector(Collector):
         if not isinstance(metadata, dict):
             raise SourceNotAvailable(f"{where}: the body has no \"metadata\" object")
         return [(self.name, metadata)]
-
-
-def _describe(exc: Exception) -> str:
-    # requests is keystoneauth1's transport and loaded with it; importing it at the top would put it
-    # in every os-collect-config process, which imports each collector for its command-line options.
-    import requests
-
-    if isinstance(exc, requests.RequestException):
-        return describe_http(exc)
-    return keystone.describe(exc)

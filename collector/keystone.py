@@ -1,18 +1,18 @@
-"""Keystone password authentication for the heat (and zaqar) collectors, through keystoneauth1.
+"""Keystone for the heat and zaqar collectors: their shared settings, and a service call made with
+a token from stoker_common/keystone.py.
 
-One session per collector for the life of the process: the token is reused until keystone says it
-expires, and a 401 re-authenticates once (upstream authenticated afresh on every poll). An auth_url
-ending in /v2.0 is pointed at /v3, as upstream; any other URL goes through version discovery.
-keystoneauth1 comes with `pip install 'stoker[openstack]'`; it is imported only when used.
+One client per collector for the life of the process: the token is reused until keystone says it
+expires, and a 401 from the service authenticates once more (upstream authenticated afresh on
+every poll). An auth_url ending in /v2.0 is pointed at /v3, as upstream.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from collector.base import Option, positive_float
 from collector.errors import SourceNotAvailable, SourceNotConfigured
-
-REQUIRED = ("auth_url", "password", "project_id", "user_id")
+from stoker_common.http_client import HttpClient, Response, ResponseTooLarge, TransportError
+from stoker_common.keystone import Credentials, Keystone, KeystoneError, Token
 
 # the settings every keystone-authenticated collector takes, as os-collect-config names them
 OPTIONS: Mapping[str, Option] = {
@@ -33,23 +33,39 @@ def require(section: str, settings: Mapping[str, Any], keys: tuple[str, ...]) ->
             raise SourceNotConfigured(f"No {key} configured in [{section}]")
 
 
-def auth_url(url: str) -> str:
-    stripped = url.rstrip("/")
-    return stripped[: -len("/v2.0")] + "/v3" if stripped.endswith("/v2.0") else url
+def credentials(settings: Mapping[str, Any]) -> Credentials:
+    return Credentials(settings["auth_url"], settings["password"], user_id=settings["user_id"],
+                       project_id=settings["project_id"])
 
 
-def session(settings: Mapping[str, Any], verify: Any = True) -> Any:
-    try:
-        from keystoneauth1 import identity
-        from keystoneauth1 import session as ks_session
-    except ImportError:
-        raise SourceNotAvailable("keystoneauth1 is not installed: pip install 'stoker[openstack]'") from None
-    plugin = identity.Password(auth_url=auth_url(settings["auth_url"]), user_id=settings["user_id"],
-                               password=settings["password"], project_id=settings["project_id"])
-    return ks_session.Session(auth=plugin, verify=verify, user_agent="stoker-collector")
+def client(settings: Mapping[str, Any], verify: bool | str) -> Keystone:
+    """A keystone client whose HTTP client (verifying TLS with `verify`) also calls the service."""
+    timeout = settings.get("timeout") or 10.0
+    return Keystone(HttpClient(verify=verify, user_agent="stoker-collector"), timeout)
 
 
-def describe(exc: Exception) -> str:
-    """One line for a keystoneauth failure, without credentials."""
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+def call(keystone: Keystone, settings: Mapping[str, Any], where: str,
+         send: Callable[[Token, str], Response], service_type: str) -> Response:
+    """`send(token, endpoint)` with a token for the collector's credentials and the catalog's public
+    `service_type` endpoint (in `region_name` when set); once more with a new token when the
+    service answers 401. SourceNotAvailable, starting with `where`, when there is no answer."""
+    creds = credentials(settings)
+
+    def attempt() -> tuple[Token, Response]:
+        try:
+            token = keystone.token(creds)
+            endpoint = token.endpoint(service_type, settings.get("region_name"))
+        except KeystoneError as exc:
+            raise SourceNotAvailable(f"{where}: {exc.reason}") from None
+        try:
+            return token, send(token, endpoint)
+        except ResponseTooLarge as exc:
+            raise SourceNotAvailable(f"{where}: {exc.url}: {exc.reason}") from None
+        except TransportError as exc:
+            raise SourceNotAvailable(f"{where}: {exc.reason}") from None
+
+    token, resp = attempt()
+    if resp.status == 401:
+        keystone.forget(token)  # revoked, or expired before keystone said
+        token, resp = attempt()
+    return resp

@@ -17,6 +17,8 @@ from urllib.parse import quote
 from collector import keystone
 from collector.base import Collector, Option, boolean
 from collector.errors import SourceNotAvailable
+from stoker_common.http_client import Response, with_query
+from stoker_common.keystone import Keystone, Token
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +36,10 @@ class ZaqarCollector(Collector):
     }
     explodes_deployments: ClassVar[bool] = True
 
-    def __init__(self, settings: Mapping[str, Any], session: Any = None):
+    def __init__(self, settings: Mapping[str, Any], keystone_client: Keystone | None = None):
         self.settings = dict(settings)
         self.timeout = settings.get("timeout") or 10.0
-        self._session = session
+        self._keystone = keystone_client
         self._client_id = str(uuid.uuid4())
         self._body: dict | None = None
         self._warned = False
@@ -47,33 +49,29 @@ class ZaqarCollector(Collector):
         if self.settings.get("use_websockets") and not self._warned:
             log.warning("collector zaqar: use_websockets is not supported by stoker; popping over HTTP")
             self._warned = True
-        if self._session is None:
-            verify: Any = (self.settings.get("ca_file") or True) if self.settings.get("ssl_certificate_validation") else False
-            self._session = keystone.session(self.settings, verify=verify)
+        if self._keystone is None:
+            verify: bool | str = ((self.settings.get("ca_file") or True)
+                                  if self.settings.get("ssl_certificate_validation") else False)
+            self._keystone = keystone.client(self.settings, verify=verify)
+        http = self._keystone.http
         queue = self.settings["queue_id"]
-        endpoint = {"service_type": "messaging", "interface": "public"}
-        if self.settings.get("region_name"):
-            endpoint["region_name"] = self.settings["region_name"]
-        try:
-            base = self._session.get_endpoint(**endpoint)
-            if not base:
-                raise SourceNotAvailable("no public messaging endpoint in the catalog")
-            url = base.rstrip("/") + ("" if base.rstrip("/").endswith("/v2") else "/v2")
-            resp = self._session.delete(f"{url}/queues/{quote(queue, safe='')}/messages", raise_exc=False,
-                                        params={"pop": POP_AT_MOST}, timeout=self.timeout,
-                                        headers={"Client-ID": self._client_id,
-                                                 "X-Project-Id": self.settings["project_id"]})
-        except SourceNotAvailable:
-            raise
-        except Exception as exc:
-            raise SourceNotAvailable(f"zaqar queue {queue}: {keystone.describe(exc)}") from None
         where = f"zaqar queue {queue}"
-        if resp.status_code == 204 or (resp.status_code == 200 and not _messages(resp)):
+
+        def pop(token: Token, endpoint: str) -> Response:
+            base = endpoint if endpoint.endswith("/v2") else endpoint + "/v2"
+            url = with_query(f"{base}/queues/{quote(queue, safe='')}/messages", {"pop": POP_AT_MOST})
+            return http.request("DELETE", url, {"X-Auth-Token": token.value, "Accept": "application/json",
+                                                "Client-ID": self._client_id,
+                                                "X-Project-Id": self.settings["project_id"]},
+                                timeout=self.timeout)
+
+        resp = keystone.call(self._keystone, self.settings, where, pop, "messaging")
+        if resp.status == 204 or (resp.status == 200 and not _messages(resp)):
             if self._body is None:
                 raise SourceNotAvailable(f"{where} is empty and no message was received yet")
             return [(self.name, self._body)]
-        if resp.status_code != 200:
-            raise SourceNotAvailable(f"{where}: HTTP {resp.status_code} {resp.reason}")
+        if resp.status != 200:
+            raise SourceNotAvailable(f"{where}: HTTP {resp.status} {resp.reason}")
         body = _messages(resp)[-1].get("body")
         if not isinstance(body, dict):
             raise SourceNotAvailable(f"{where}: the newest message's body is not a JSON object")
@@ -81,7 +79,7 @@ class ZaqarCollector(Collector):
         return [(self.name, body)]
 
 
-def _messages(resp: Any) -> list[dict]:
+def _messages(resp: Response) -> list[dict]:
     try:
         messages = resp.json().get("messages")
     except (ValueError, AttributeError):

@@ -1,8 +1,7 @@
 """Turn HTTP client failures into one line an operator can act on, without leaking secrets.
 
-Used by the agent's own client (http_client.py) and for the failures keystoneauth1 raises in the
-heat and zaqar collectors; it imports neither requests nor keystoneauth1 (their timeout classes
-are recognised by name), so the idle agent does not carry them.
+Used by the agent's own client (http_client.py) and by `stoker agent doctor`; it does not import
+requests (its timeout classes are recognised by name), so the idle agent does not carry it.
 """
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ import socket
 import ssl
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-# Class names of requests', urllib3's and keystoneauth1's timeout errors.
+# Class names of requests' and urllib3's timeout errors.
 # Before Python 3.10 a socket timeout is socket.timeout, a class of its own; from 3.10 it is
 # TimeoutError under another name.
 SOCKET_TIMEOUTS = (TimeoutError, socket.timeout)

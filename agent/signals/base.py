@@ -7,12 +7,15 @@ from typing import Any, Protocol
 class SignalError(Exception):
     """A signal was not delivered. `retryable` is False when sending it again cannot help
     (e.g. the server refused it with a 4xx), so the outbox stops trying. `retry_after` is the wait
-    in seconds the server asked for (its Retry-After header, capped), when it asked."""
+    in seconds the server asked for (its Retry-After header, capped), when it asked; `status` the
+    HTTP status that refused it, when one did."""
 
-    def __init__(self, message: str, retryable: bool = True, retry_after: float | None = None):
+    def __init__(self, message: str, retryable: bool = True, retry_after: float | None = None,
+                 status: int | None = None):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.status = status
 
 
 class SignalTransport(Protocol):

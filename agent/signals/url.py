@@ -81,7 +81,7 @@ def request_json(http: HttpClient, verb: str, url: str, body: bytes, headers: di
         wait = retry_after(resp.headers, clock()) if retryable else None
         asked = f" (Retry-After: {wait:g}s)" if wait is not None else ""
         error = SignalError(f"{where} answered {resp.status} {resp.reason}{server_message(resp)}{asked}",
-                            retryable, retry_after=wait)
+                            retryable, retry_after=wait, status=resp.status)
         if not retryable or (wait is not None and wait > IN_CALL_WAIT):
             break
     raise error

@@ -4,7 +4,8 @@ bench/agent_idle.py measures the memory; this pins the cause, so a stray top-lev
 psutil, PyYAML, Jinja2, keystoneauth1...) fails here instead of quietly costing every guest MBs.
 Both entry points are checked: `stoker agent --once` and the os-collect-config drop-in
 (`python -m collector.cli --one-time`), each polling a loopback server; at exit the child writes
-the names in sys.modules (importtime would miss what importlib.import_module loads).
+the names in sys.modules (importtime would miss what importlib.import_module loads). The heat
+collector (keystone, then Heat's API) is checked too: it used to load keystoneauth1 and requests.
 """
 import json
 import os
@@ -58,5 +59,28 @@ def test_an_idle_poll_loads_no_heavy_module(entry, tmp_path, http_server):
                            tmp_path)
     assert "collector.watch" in modules and "stoker_common.http_client" in modules  # it did poll
     assert http_server.requests, "the server was not asked"
+    heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
+    assert heavy == []
+
+
+def test_the_heat_collector_loads_no_heavy_module(tmp_path, http_server):
+    def answer(request):
+        if request.method == "POST" and request.path == "/v3/auth/tokens":
+            catalog = [{"type": "orchestration", "endpoints": [
+                {"interface": "public", "region_id": "RegionOne", "url": http_server.url("/heat/v1/p")}]}]
+            return 201, {"X-Subject-Token": "tok", "Content-Type": "application/json"}, json.dumps(
+                {"token": {"expires_at": "2099-01-01T00:00:00.000000Z", "catalog": catalog}}).encode()
+        return 200, {"Content-Type": "application/json"}, b'{"metadata": {"deployments": []}}'
+
+    http_server.handler = answer
+    conf = tmp_path / "etc/os-collect-config.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(config.render({"heat": {"auth_url": http_server.url("/v3"), "user_id": "u", "password": "pw",
+                                            "project_id": "p", "stack_id": "s/1", "resource_name": "vm"}},
+                                  collectors=["heat"], command="true"))
+    modules = imported("cli.main", ["agent", "--root", str(tmp_path), "--once"], tmp_path)
+    assert "collector.heat" in modules and "stoker_common.keystone" in modules
+    assert [(r.method, r.path) for r in http_server.requests] == [
+        ("POST", "/v3/auth/tokens"), ("GET", "/heat/v1/p/stacks/s/1/resources/vm/metadata")]
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert heavy == []

@@ -1,15 +1,14 @@
-"""heat and zaqar collectors through keystoneauth1, against recorded exchanges replayed on loopback."""
+"""heat and zaqar collectors through stoker_common's keystone client, against recorded exchanges
+replayed on loopback."""
 import json
 from pathlib import Path
 
 import pytest
 
-pytest.importorskip("keystoneauth1", reason="the heat/zaqar collectors need keystoneauth1 (stoker[openstack])")
-
-from collector.errors import SourceNotAvailable, SourceNotConfigured  # noqa: E402
-from collector.heat import HeatCollector  # noqa: E402
-from collector.merger import explode  # noqa: E402
-from collector.zaqar import ZaqarCollector  # noqa: E402
+from collector.errors import SourceNotAvailable, SourceNotConfigured
+from collector.heat import HeatCollector
+from collector.merger import explode
+from collector.zaqar import ZaqarCollector
 
 EXCHANGES = json.loads((Path(__file__).parent / "fixtures" / "openstack_exchanges.json").read_text())
 PASSWORD = "s3cret-pw"
@@ -32,7 +31,7 @@ def heat_settings(replay, **overrides):
 
 @pytest.mark.timeout(30)
 def test_heat_metadata_with_token_reuse(replay):
-    use(replay, "keystone_discovery", "keystone_token", "heat_metadata")
+    use(replay, "keystone_token", "heat_metadata")
     collector = HeatCollector(heat_settings(replay))
     first = collector.collect()
     assert first == [("heat", EXCHANGES["heat_metadata"]["body"]["metadata"])]
@@ -51,38 +50,82 @@ def test_heat_metadata_with_token_reuse(replay):
 
 @pytest.mark.timeout(30)
 def test_heat_explodes_os_apply_config_deployments(replay):
-    use(replay, "keystone_discovery", "keystone_token", "heat_metadata")
+    use(replay, "keystone_token", "heat_metadata")
     [(key, metadata)] = HeatCollector(heat_settings(replay)).collect()
     assert [k for k, _ in explode(key, metadata)] == ["heat", "dep-config"]
 
 
 @pytest.mark.timeout(30)
 def test_heat_region_picks_the_catalog_endpoint(replay):
-    use(replay, "keystone_discovery", "keystone_token", "heat_metadata_region_two")
+    use(replay, "keystone_token", "heat_metadata_region_two")
     assert HeatCollector(heat_settings(replay, region_name="RegionTwo")).collect() == [("heat", {"region": "two"})]
 
 
 @pytest.mark.timeout(30)
 def test_heat_v2_auth_url_is_pointed_at_v3(replay):
-    use(replay, "keystone_discovery", "keystone_token", "heat_metadata")
+    use(replay, "keystone_token", "heat_metadata")
     collector = HeatCollector(heat_settings(replay, auth_url=replay.base + "/identity/v2.0"))
     assert collector.collect()[0][0] == "heat"
 
 
 @pytest.mark.timeout(30)
 def test_heat_auth_failure_is_unavailable_without_the_password(replay):
-    use(replay, "keystone_discovery")
     replay.add("POST", "/identity/v3/auth/tokens", 401,
                {"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}})
     with pytest.raises(SourceNotAvailable) as err:
         HeatCollector(heat_settings(replay)).collect()
-    assert "Unauthorized" in err.value.reason or "401" in err.value.reason
+    assert "refused the credentials (401)" in err.value.reason
+    assert err.value.reason.startswith("heat metadata of web/5f1c/server: keystone ")
     assert PASSWORD not in err.value.reason
 
 
 @pytest.mark.timeout(30)
+def test_heat_token_refused_by_heat_is_renewed_once(replay):
+    # keystone's token was revoked before its expiry: heat answers 401, the collector
+    # authenticates again and asks again, once
+    use(replay, "keystone_token")
+    replay.add("GET", EXCHANGES["heat_metadata"]["path"], 401, {"error": {"code": 401}}, times=1)
+    use(replay, "heat_metadata")
+    collector = HeatCollector(heat_settings(replay))
+    assert collector.collect()[0][0] == "heat"
+    assert [(r["method"], r["path"].split("/")[1]) for r in replay.requests] == [
+        ("POST", "identity"), ("GET", "heat-api"), ("POST", "identity"), ("GET", "heat-api")]
+
+
+@pytest.mark.timeout(30)
+def test_heat_answering_401_twice_is_unavailable(replay):
+    use(replay, "keystone_token")
+    replay.add("GET", EXCHANGES["heat_metadata"]["path"], 401, {"error": {"code": 401}})
+    with pytest.raises(SourceNotAvailable, match=r"web/5f1c/server: HTTP 401"):
+        HeatCollector(heat_settings(replay)).collect()
+    assert len(replay.requests) == 4
+
+
+@pytest.mark.timeout(30)
+def test_heat_auth_url_without_version_gets_v3(replay):
+    use(replay, "keystone_token", "heat_metadata")
+    collector = HeatCollector(heat_settings(replay, auth_url=replay.base + "/identity/"))
+    assert collector.collect()[0][0] == "heat"
+    assert replay.requests[0]["method"] == "POST" and replay.requests[0]["path"] == "/identity/v3/auth/tokens"
+
+
+@pytest.mark.timeout(30)
+def test_heat_unreachable_keystone_is_unavailable(replay):
+    settings = heat_settings(replay, auth_url="http://127.0.0.1:9/v3")
+    with pytest.raises(SourceNotAvailable, match=r"keystone http://127.0.0.1:9/v3/auth/tokens: connection refused"):
+        HeatCollector(settings).collect()
+
+
+@pytest.mark.timeout(30)
+def test_heat_no_endpoint_in_the_region(replay):
+    use(replay, "keystone_token")
+    with pytest.raises(SourceNotAvailable, match="no public orchestration endpoint in region Mars"):
+        HeatCollector(heat_settings(replay, region_name="Mars")).collect()
+
+
+@pytest.mark.timeout(30)
 def test_heat_404_names_stack_and_resource(replay):
-    use(replay, "keystone_discovery", "keystone_token")
+    use(replay, "keystone_token")
     with pytest.raises(SourceNotAvailable, match=r"web/5f1c/server: HTTP 404"):
         HeatCollector(heat_settings(replay)).collect()
 
@@ -105,7 +148,7 @@ def zaqar_settings(replay, **overrides):
 
 @pytest.mark.timeout(30)
 def test_zaqar_takes_the_newest_message_and_keeps_it_when_the_queue_is_empty(replay):
-    use(replay, "keystone_discovery", "keystone_token")
+    use(replay, "keystone_token")
     replay.add("DELETE", EXCHANGES["zaqar_pop"]["path"], 200, EXCHANGES["zaqar_pop"]["body"], times=1)
     use(replay, "zaqar_empty")
     collector = ZaqarCollector(zaqar_settings(replay))
@@ -120,7 +163,7 @@ def test_zaqar_takes_the_newest_message_and_keeps_it_when_the_queue_is_empty(rep
 
 @pytest.mark.timeout(30)
 def test_zaqar_empty_queue_before_any_message_is_unavailable(replay):
-    use(replay, "keystone_discovery", "keystone_token", "zaqar_empty")
+    use(replay, "keystone_token", "zaqar_empty")
     with pytest.raises(SourceNotAvailable, match="zaqar queue q-1 is empty"):
         ZaqarCollector(zaqar_settings(replay)).collect()
 

@@ -3,8 +3,8 @@
 A real `stoker server` runs a stack whose server polls with the `heat` collector and whose
 deployment signals with HEAT_SIGNAL. Upstream os-collect-config (from PyPI: python-keystoneclient
 and python-heatclient inside) reads the server's metadata with the os_collect_config settings
-the stack hands out; a real `stoker agent` (keystoneauth1 for the collector, its own keystone
-client for the signal) configured the same way runs the deployment, and the stack completes.
+the stack hands out; a real `stoker agent` (its one keystone client for the collector and the
+signal) configured the same way runs the deployment, and the stack completes.
 """
 from __future__ import annotations
 
