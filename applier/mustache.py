@@ -43,19 +43,37 @@ def render(text: str, context: dict) -> str:
 # children) section, ("^", name, parts, children) inverted section. Literal text is a plain str.
 # JSON data only holds dict, list, str, int, float, bool and None, hence the exact class tests.
 
-def _tag_re(open_tag: str, close_tag: str) -> tuple[str, re.Pattern]:
-    """The opening delimiter, and the rest of a tag as pystache's parser reads it.
+def _tag_pattern(open_tag: str, close_tag: str) -> re.Pattern:
+    """A tag as pystache's parser reads it: the opening delimiter, then a set-delimiter (its groups:
+    the new pair; else None), a {{{raw}}} name, or a sigil and a name, then the closing delimiter.
 
-    pystache scans with one regex: optional spaces/tabs, the opening delimiter, then the tag. A
-    delimiter never starts with a space, so that is the same as finding each opening delimiter
-    with str.find, matching the rest right after it, and taking the spaces/tabs before it.
+    pystache finds each opening delimiter and matches the rest of its tag regex right after it, else
+    tries the next one: the same as this regex searched from the same position, and re.split does
+    that scanning in C. With the default delimiters a name is first tried as "no '}', no whitespace
+    at either end" with greedy repeats: that finds the same name as the lazy form (the shortest one
+    followed by `\\s*}}`) whenever the name holds no '}', without retrying the tail after every
+    character; names with a '}' fall through to the lazy form.
     """
-    return open_tag, re.compile(
-        r"\s*(?:(=)\s*(.+?)\s*=|(\{)\s*(.+?)\s*\}|([!>&/#^]?)\s*([\s\S]+?))\s*"
-        + re.escape(close_tag))
+    if (open_tag, close_tag) == ("{{", "}}"):
+        raw, name = r"[^}\s](?:[^}\n]*[^}\s])?|.+?", r"[^}\s](?:[^}]*[^}\s])?|[\s\S]+?"
+    else:
+        raw, name = r".+?", r"[\s\S]+?"
+    return re.compile(re.escape(open_tag) + r"\s*(?:=\s*(.+?)\s*=|\{\s*(" + raw + r")\s*\}|([!>&/#^]?)\s*("
+                      + name + r"))\s*" + re.escape(close_tag))
 
 
-_DEFAULT_RE: tuple[str, re.Pattern] | None = None  # compiled on first use: few templates need it
+_DEFAULT_TAG = _tag_pattern("{{", "}}")
+# re.split gives, per tag, its four groups, then the text up to the next tag.
+_PER_TAG = 5
+
+
+def _tag_span(pattern: re.Pattern, text: str, base: int, number: int) -> tuple[int, int]:
+    """Where the `number`-th tag (from 1) found by `pattern` in text[base:] starts and ends in
+    `text`. Needed only for an error, a warning or a delimiter change: found again then."""
+    for count, m in enumerate(pattern.finditer(text, base), 1):
+        if count == number:
+            return m.span()
+    raise AssertionError("the split found more tags than the search")
 
 
 def _line_of(text: str, index: int) -> int:
@@ -64,169 +82,93 @@ def _line_of(text: str, index: int) -> int:
 
 def parse(text: str) -> Template:
     """The template's node tree; MustacheError (with the line) when it cannot be parsed."""
-    if _DELIMITER_CHANGE.search(text) is None:
-        nodes = _parse_default(text)
-        if nodes is not None:
-            return Template(nodes)
-    return _parse_general(text)
-
-
-# Most templates never change delimiters, are well formed and are parsed once per run: for them one
-# re.split does the scanning in C and the loop below only sorts the pieces (about 2.5x faster than
-# the general parser). Anything else -- a set-delimiter tag, a mismatched or unclosed section (to
-# report the error or warning with its line) -- goes through the general parser, which is the
-# reference: tests check that both give the same nodes.
-_DELIMITER_CHANGE = re.compile(r"\{\{\s*=")
-# The default tag regex without its set-delimiter branch (it cannot match here), where a name is
-# first tried as "no '}', no whitespace at either end" with greedy repeats: that finds the same
-# name as the lazy `[\s\S]+?` (the shortest one followed by `\s*}}`) whenever that name has no '}',
-# without retrying the tail after every character; names with a '}' fall through to the lazy
-# form, as before.
-_DEFAULT_SPLIT = re.compile(
-    r"\{\{\s*(?:\{\s*([^}\s](?:[^}\n]*[^}\s])?|.+?)\s*\}"
-    r"|([!>&/#^]?)\s*([^}\s](?:[^}]*[^}\s])?|[\s\S]+?))\s*\}\}")
-
-
-def _parse_default(text: str) -> list | None:
-    pieces = _DEFAULT_SPLIT.split(text)
     variable = _VARIABLES.get
     nodes: list = []
     append = nodes.append
-    open_sections: list[tuple[str, str, list]] = []
-    before = pieces[0]     # the text before the current tag, as in the template
-    consumed = 0           # newline characters at its start taken by a standalone tag before it
-    last = (len(pieces) - 1) // 4
-    tags = iter(pieces)
-    next(tags)
-    # Per tag: its 3 groups (a {{{raw}}} name; or the sigil, None for a raw tag, and the name), then
-    # the text after it.
-    for number, (raw_name, kind, name, after) in enumerate(zip(tags, tags, tags, tags), 1):
-        if not kind or kind == "&":
-            if consumed:
-                if len(before) > consumed:
-                    append(before[consumed:])
-                consumed = 0
-            elif before:
-                append(before)
-            if raw_name is not None:
-                name = raw_name
-            append(variable(name) or _variable(name))
-            before = after
-            continue
-        own = before[consumed:] if consumed else before
-        kept = own.rstrip(" \t")
-        # Standalone: only spaces/tabs between the line start (or the text start) and the tag, and
-        # a line end (or the text end) right after it.
-        if kept:
-            line_start = kept[-1] in "\r\n"
-        else:
-            line_start = consumed > 0 or number == 1
-        if line_start and (after[:1] in ("\r", "\n") or (after == "" and number == last)):
+    # Each open section: (kind, name, the node list it belongs to, and where its tag is: the pattern
+    # and start of the part scanned, the tag's number there); its line is needed only for a warning.
+    open_sections: list[tuple[str, str, list, re.Pattern, int, int]] = []
+    pattern: re.Pattern | None = _DEFAULT_TAG
+    scanning = pattern
+    base = 0               # where the scanned part starts: after the last delimiter change
+    line_start = True      # whether it starts a line
+    while pattern is not None:
+        pieces = pattern.split(text[base:] if base else text)
+        scanning, pattern = pattern, None
+        before = pieces[0]     # the text before the current tag, as in the template
+        consumed = 0           # newline characters at its start taken by a standalone tag before it
+        last = (len(pieces) - 1) // _PER_TAG
+        tags = iter(pieces)
+        next(tags)
+        for number, (delims, raw_name, kind, name, after) in enumerate(zip(tags, tags, tags, tags, tags), 1):
+            if delims is None and (raw_name is not None or not kind or kind == "&"):
+                # A variable is never standalone: the text before it, indentation included, stays.
+                if consumed:
+                    if len(before) > consumed:
+                        append(before[consumed:])
+                    consumed = 0
+                elif before:
+                    append(before)
+                if raw_name is not None:
+                    name = raw_name
+                append(variable(name) or _variable(name))
+                before = after
+                continue
+            if delims is not None:
+                kind, name = "=", delims
+            own = before[consumed:] if consumed else before
+            kept = own.rstrip(" \t")
+            # Standalone: only spaces/tabs between the line start (or the text start) and the tag,
+            # and a line end (or the text end) right after it. It takes its whole line with it,
+            # indentation and newline included.
             if kept:
-                append(kept)
-            consumed = 1 if after[:1] == "\r" else 0
-            if after[consumed:consumed + 1] == "\n":
-                consumed += 1
-        else:
-            if own:
-                append(own)
-            consumed = 0
-        before = after
-        if kind == "#" or kind == "^":
-            open_sections.append((kind, name, nodes))
-            nodes = []
-            append = nodes.append
-        elif kind == "/":
-            if not open_sections or open_sections[-1][1] != name:
-                return None
-            section_kind, section_name, parent = open_sections.pop()
-            parent.append((section_kind, section_name, _parts(section_name), nodes))
-            nodes = parent
-            append = nodes.append
-        # "!" comments and ">" partials produce nothing.
-    if open_sections:
-        return None
-    if len(before) > consumed:
-        append(before[consumed:] if consumed else before)
-    return nodes
-
-
-def _parse_general(text: str) -> Template:
-    global _DEFAULT_RE
-    if _DEFAULT_RE is None:
-        _DEFAULT_RE = _tag_re("{{", "}}")
-    open_tag, rest = _DEFAULT_RE
-    nodes: list = []
-    # Each open section remembers (kind, name, position, the node list it belongs to).
-    open_sections: list[tuple[str, str, int, list]] = []
-    pos = 0
-    size = len(text)
-    find = text.find
-    while True:
-        at = find(open_tag, pos)
-        m = None
-        while at != -1:
-            m = rest.match(text, at + len(open_tag))
-            if m is not None:
+                starts_line = kept[-1] in "\r\n"
+            else:
+                starts_line = consumed > 0 or (number == 1 and line_start)
+            if starts_line and (after[:1] in ("\r", "\n") or (after == "" and number == last)):
+                if kept:
+                    append(kept)
+                consumed = 1 if after[:1] == "\r" else 0
+                if after[consumed:consumed + 1] == "\n":
+                    consumed += 1
+            else:
+                if own:
+                    append(own)
+                consumed = 0
+            before = after
+            if kind == "#" or kind == "^":
+                open_sections.append((kind, name, nodes, scanning, base, number))
+                nodes = []
+                append = nodes.append
+            elif kind == "/":
+                expected = open_sections[-1][1] if open_sections else None
+                if name != expected:
+                    wanted = "{{/%s}}" % expected if expected is not None else "no closing tag"
+                    raise MustacheError(f"Section end tag mismatch: found {{{{/{name}}}}}, expected {wanted}",
+                                        _line_of(text, _tag_span(scanning, text, base, number)[0]))
+                section_kind, section_name, parent = open_sections.pop()[:3]
+                parent.append((section_kind, section_name, _parts(section_name), nodes))
+                nodes = parent
+                append = nodes.append
+            elif kind == "=":
+                at, end = _tag_span(scanning, text, base, number)
+                delimiters = name.split()
+                if len(delimiters) < 2:
+                    raise MustacheError(f"bad delimiter change {{{{={name}=}}}}: expected two delimiters",
+                                        _line_of(text, at))
+                # The rest of the text is scanned again with the new delimiters.
+                pattern = _tag_pattern(delimiters[0], delimiters[1])
+                base = end + consumed
+                line_start = consumed > 0
                 break
-            at = find(open_tag, at + 1)
-        if m is None:
-            break
-        change, delims, raw, raw_name, kind, name = m.groups()
-        end = m.end()
-        if raw is not None:
-            kind, name = "&", raw_name
-        if (kind == "" or kind == "&") and change is None:
-            # A variable is never standalone: the text before it, indentation included, stays.
-            if pos != at:
-                nodes.append(text[pos:at])
-            nodes.append(("v", name, _parts(name)))
-            pos = end
-            continue
-        if change is not None:
-            kind, name = "=", delims
-        start = at
-        while start > pos and text[start - 1] in " \t":
-            start -= 1
-        tag_start = start
-        ws = text[start:at]
-        if (start == 0 or text[start - 1] in "\r\n") \
-                and (end == size or text[end] in "\r\n"):
-            # A standalone tag takes its whole line with it, indentation and newline included.
-            if end < size and text[end] == "\r":
-                end += 1
-            if end < size and text[end] == "\n":
-                end += 1
-        elif ws:
-            start += len(ws)
-        if pos != start:
-            nodes.append(text[pos:start])
-        pos = end
-
-        if kind == "#" or kind == "^":
-            open_sections.append((kind, name, tag_start, nodes))
-            nodes = []
-        elif kind == "/":
-            expected = open_sections[-1][1] if open_sections else None
-            if name != expected:
-                wanted = "{{/%s}}" % expected if expected is not None else "no closing tag"
-                raise MustacheError(f"Section end tag mismatch: found {{{{/{name}}}}}, expected {wanted}",
-                                    _line_of(text, at))
-            section_kind, section_name, _, parent = open_sections.pop()
-            parent.append((section_kind, section_name, _parts(section_name), nodes))
-            nodes = parent
-        elif kind == "=":
-            delimiters = name.split()
-            if len(delimiters) < 2:
-                raise MustacheError(f"bad delimiter change {{{{={name}=}}}}: expected two delimiters",
-                                    _line_of(text, at))
-            open_tag, rest = _tag_re(delimiters[0], delimiters[1])
-    # "!" comments and ">" partials produce nothing.
-    if pos != size:
-        nodes.append(text[pos:])
+            # "!" comments and ">" partials produce nothing.
+        else:
+            if len(before) > consumed:
+                append(before[consumed:] if consumed else before)
     template = Template(nodes)
     if open_sections:
-        kind, name, at, _ = open_sections[0]
+        kind, name, _, scanning, base, number = open_sections[0]
+        at = _tag_span(scanning, text, base, number)[0]
         # pystache keeps only the innermost open section's contents; kept for compatibility.
         template.warnings.append(
             f"line {_line_of(text, at)}: section {{{{{kind}{name}}}}} is never closed; "

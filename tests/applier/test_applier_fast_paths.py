@@ -1,7 +1,5 @@
 """The applier's fast paths give the same results as the general code, and keep the write order.
 
-- the default-delimiter mustache parser against the general one (which the side-by-side tests
-  compare with upstream's pystache), on generated templates full of whitespace and odd tags;
 - flush.py: one syncfs per filesystem for a batch, fsync each otherwise (created directories'
   parents included), errors reported;
 - writer.py: the flush batch is opened before the first temp file is written; staged files are
@@ -14,66 +12,9 @@ import random
 
 import pytest
 
-from applier import flush, mustache, writer
+from applier import flush, writer
 from applier.errors import ApplyError
 from applier.plan import Action
-
-TEXT = ["x", " ", "\n", "  ", "\t", "\r\n", "\r", "y\n", "{", "}", "{{", "}}", "{{{", "}}}", " \t ",
-        "\n\n", "{{ }}", "{{}}", "{{{}}}", "}}}}"]
-NAMES = ["a", "b", "c", "d", "a}b", " a b ", "a\nb", "}", "a }", "{a", "a.b", " ", "", ".", "\t"]
-
-
-def generated(r: random.Random) -> str:
-    parts, open_names = [], []
-    for _ in range(r.randint(1, 16)):
-        c = r.random()
-        if c < 0.4:
-            parts.append(r.choice(TEXT))
-        elif c < 0.55 and open_names:
-            parts.append(r.choice(["", "  ", " \t"]) + "{{/" + open_names.pop() + "}}"
-                         + r.choice(["", "\n", "\r\n", " \n", "\r"]))
-        elif c < 0.7:
-            name = r.choice("abcd")
-            open_names.append(name)
-            parts.append(r.choice(["", "  ", "\n"]) + "{{" + r.choice("#^") + r.choice(["", " "]) + name
-                         + "}}" + r.choice(["", "\n", "\r\n", " "]))
-        else:
-            kind, name = r.choice(["", "&", "!", ">", "{", "#", "/", "^"]), r.choice(NAMES)
-            parts.append("{{{" + name + "}}}" if kind == "{" else
-                         "{{" + kind + r.choice(["", " ", "\n"]) + name + r.choice(["", " "]) + "}}")
-    if r.random() < 0.7:
-        while open_names:
-            parts.append(r.choice(["", "\n", " "]) + "{{/" + open_names.pop() + "}}")
-    return "".join(parts)
-
-
-@pytest.mark.timeout(60)
-def test_default_parser_gives_the_general_parsers_nodes():
-    r = random.Random(7)
-    fast = 0
-    for _ in range(20000):
-        text = generated(r)
-        try:
-            general = mustache._parse_general(text)
-        except mustache.MustacheError:
-            general = None
-        nodes = mustache._parse_default(text)
-        if nodes is None:
-            # Left to the general parser: only for what it reports (an error or a warning).
-            assert general is None or general.warnings, text
-            continue
-        fast += 1
-        assert general is not None and not general.warnings, text
-        assert nodes == general.nodes, text
-    assert fast > 5000  # the corpus exercises the fast path, not just the fallback
-
-
-def test_set_delimiter_templates_take_the_general_parser():
-    assert mustache.render("{{=<% %>=}}\n<%a%> {{a}}", {"a": 1}) == "1 {{a}}"
-    with pytest.raises(mustache.MustacheError) as err:
-        mustache.parse("x\n{{#a}}\n{{/b}}\n")
-    assert err.value.line == 3
-
 
 @pytest.mark.parametrize("release, expected", [
     ("6.18.44-fc-v769", True), ("5.8.0", True), ("5.10.0-28-amd64", True),
