@@ -9,13 +9,16 @@ Measured processes:
   stoker-occ            `python -m collector.cli`, stoker's drop-in `os-collect-config`
   upstream-occ          with --upstream: the real os-collect-config from PyPI (installed once into a
                         venv under the temp dir, as the side-by-side tests do), `request` collector
+  stoker-agent-heat     with --heat: `stoker agent` polling with the `heat` collector (keystone v3
+                        password auth against stoker's /v3, then Heat's resource metadata API), for
+                        a POLL_SERVER_HEAT server of a stack, as os-collect-config.conf says
   stoker-agent-after    with --after-deployment: `stoker agent` for another server (a new one each
                         run) that has one `script` deployment, measured once it has run and
                         signalled it (a configured guest's steady state: hook and signal code loaded)
 
 With --runs N every process is measured N times and the median of each figure is printed.
 
-    .venv/bin/python bench/agent_idle.py [--seconds 60] [--runs 1] [--upstream] [--after-deployment]
+    .venv/bin/python bench/agent_idle.py [--seconds 60] [--runs 1] [--upstream] [--after-deployment] [--heat]
 
 Goal (issue 3): stoker's processes at most 30 MB RSS and under 1% CPU while idle.
 """
@@ -103,6 +106,40 @@ def after_deployment(session: requests.Session, base: str, work: Path) -> tuple:
     return stoker_argv("agent", "--root", str(root)), lambda p: done.is_dir() and any(done.glob("*.notify.json"))
 
 
+HEAT_TEMPLATE = {
+    "heat_template_version": "2018-08-31",
+    "resources": {"vm": {"type": "OS::Heat::DeployedServer",
+                         "properties": {"software_config_transport": "POLL_SERVER_HEAT"}}},
+    "outputs": {"occ": {"value": {"get_attr": ["vm", "os_collect_config"]}}},
+}
+
+
+def heat_agent(session: requests.Session, base: str, work: Path) -> tuple:
+    """(argv, ready) of an agent polling with the `heat` collector for a POLL_SERVER_HEAT server;
+    ready once its first poll stored the heat metadata."""
+    name = f"idleheat-{secrets.token_hex(4)}"
+    url = session.post(f"{base}/v1/bench/stacks", json={"stack_name": name, "template": HEAT_TEMPLATE},
+                       timeout=10).headers["Location"]
+    deadline = time.monotonic() + 60
+    while True:
+        outputs = session.get(url, timeout=10).json()["stack"].get("outputs") or []
+        occ = next((o["output_value"] for o in outputs if o["output_key"] == "occ" and o["output_value"]), None)
+        if occ or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if not occ:
+        raise SystemExit("--heat: the stack gave no os_collect_config output within 60 s")
+    root = work / f"root-heat-{secrets.token_hex(4)}"
+    conf = root / "etc" / "os-collect-config.conf"
+    conf.parent.mkdir(parents=True)
+    keys = ("auth_url", "user_id", "password", "project_id", "stack_id", "resource_name")
+    conf.write_text("[DEFAULT]\ncollectors = heat\nsplay = 0\n[heat]\n"
+                    + "".join(f"{k} = {occ['heat'][k]}\n" for k in keys))
+    conf.chmod(0o600)
+    cache = root / "var/lib/os-collect-config/heat.json"
+    return stoker_argv("agent", "--root", str(root)), lambda p: cache.exists()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60)
@@ -110,6 +147,8 @@ def main() -> int:
     parser.add_argument("--upstream", action="store_true", help="also measure upstream os-collect-config")
     parser.add_argument("--after-deployment", action="store_true",
                         help="also measure an agent that has run and signalled one deployment")
+    parser.add_argument("--heat", action="store_true",
+                        help="also measure an agent polling with the heat collector (keystone auth)")
     args = parser.parse_args()
     upstream = upstream_occ() if args.upstream else None
     with tempfile.TemporaryDirectory(prefix="stoker-idle-") as tmp:
@@ -132,6 +171,8 @@ def main() -> int:
             ]
             if args.after_deployment:
                 plans.append(("stoker-agent-after", lambda: after_deployment(session, base, work)))
+            if args.heat:
+                plans.append(("stoker-agent-heat", lambda: heat_agent(session, base, work)))
             if upstream:
                 up_conf = work / "upstream-occ.conf"
                 up_cache = work / "upstream-cache"
