@@ -45,20 +45,16 @@ class KeystoneError(Exception):
 
 @dataclass(frozen=True)
 class Credentials:
-    """A keystone user's password and the project to scope to. The user is `user_id`, or
-    `username` in the domain `user_domain_id` (or `user_domain_name`); the project is
-    `project_id`, or `project_name` in `project_domain_id` (or `project_domain_name`)."""
+    """A keystone user's password and the project to scope to, as Heat hands them out: the user is
+    `user_id`, or `username` in the domain `user_domain_id` ("default" when not given); without
+    `project_id` the token is unscoped."""
 
     auth_url: str
     password: str
     user_id: Optional[str] = None
     username: Optional[str] = None
     user_domain_id: Optional[str] = None
-    user_domain_name: Optional[str] = None
     project_id: Optional[str] = None
-    project_name: Optional[str] = None
-    project_domain_id: Optional[str] = None
-    project_domain_name: Optional[str] = None
 
     def cache_key(self) -> str:
         return hashlib.sha256(json.dumps(astuple(self)).encode()).hexdigest()
@@ -69,20 +65,11 @@ class Credentials:
         if self.user_id:
             user["id"] = self.user_id
         else:
-            user.update(name=self.username, domain=_domain(self.user_domain_id, self.user_domain_name))
+            user.update(name=self.username, domain={"id": self.user_domain_id or "default"})
         auth: dict[str, Any] = {"identity": {"methods": ["password"], "password": {"user": user}}}
         if self.project_id:
             auth["scope"] = {"project": {"id": self.project_id}}
-        elif self.project_name:
-            auth["scope"] = {"project": {"name": self.project_name,
-                                         "domain": _domain(self.project_domain_id, self.project_domain_name)}}
         return {"auth": auth}
-
-
-def _domain(domain_id: Optional[str], name: Optional[str]) -> dict[str, str]:
-    if domain_id:
-        return {"id": domain_id}
-    return {"name": name} if name else {"id": "default"}
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """heat and zaqar collectors through stoker_common's keystone client, against recorded exchanges
 replayed on loopback."""
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ from collector.errors import SourceNotAvailable, SourceNotConfigured
 from collector.heat import HeatCollector
 from collector.merger import explode
 from collector.zaqar import ZaqarCollector
+from stoker_common.http_client import HttpClient
+from stoker_common.keystone import EXPIRY_MARGIN, Keystone
 
 EXCHANGES = json.loads((Path(__file__).parent / "fixtures" / "openstack_exchanges.json").read_text())
 PASSWORD = "s3cret-pw"
@@ -174,3 +177,17 @@ def test_zaqar_each_required_option(missing):
     settings[missing] = ""
     with pytest.raises(SourceNotConfigured, match=f"No {missing} configured"):
         ZaqarCollector(settings).collect()
+
+
+@pytest.mark.timeout(30)
+def test_heat_token_is_renewed_a_minute_before_keystone_says_it_expires(replay):
+    use(replay, "keystone_token", "heat_metadata")
+    expires = datetime(2099, 1, 1, tzinfo=timezone.utc).timestamp()  # the recorded token's expires_at
+    now = [expires - EXPIRY_MARGIN - 1]
+    collector = HeatCollector(heat_settings(replay), keystone_client=Keystone(HttpClient(), 5.0, clock=lambda: now[0]))
+    collector.collect()
+    collector.collect()
+    now[0] = expires - EXPIRY_MARGIN + 1
+    collector.collect()
+    posts = [r for r in replay.requests if r["method"] == "POST"]
+    assert len(posts) == 2 and len(replay.requests) == 5
