@@ -67,5 +67,5 @@ def call(keystone: Keystone, settings: Mapping[str, Any], where: str,
     token, resp = attempt()
     if resp.status == 401:
         keystone.forget(token)  # revoked, or expired before keystone said
-        token, resp = attempt()
+        resp = attempt()[1]
     return resp
