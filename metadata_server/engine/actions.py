@@ -15,20 +15,21 @@ from metadata_server.engine.errors import ActionInProgress, StackExists, StackNo
 from metadata_server.engine.operations import HOOKS
 from metadata_server.engine.validation import suspend_graph
 from metadata_server.service.errors import InvalidInput
+from metadata_server.store.stack_records import StackRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.reads import StackReads
     from metadata_server.engine.runner import OperationRunner
     from metadata_server.engine.runtimes import RuntimeFactory
     from metadata_server.engine.steps import Steps
+    from metadata_server.engine.store_seam import EngineStore
     from metadata_server.engine.tree_limits import TreeLimits
     from metadata_server.service.clock import Clock
     from metadata_server.service.endpoints import Endpoints
-    from metadata_server.store.stacks import StackStore
 
 
 class StackActions:
-    def __init__(self, stacks: StackStore, clock: Clock, engine_id: str, *,
+    def __init__(self, stacks: EngineStore, clock: Clock, engine_id: str, *,
                  runner: OperationRunner, runtimes: RuntimeFactory, steps: Steps,
                  tree: TreeLimits, reads: StackReads, max_events_per_stack: int):
         self.stacks, self.clock, self.engine_id = stacks, clock, engine_id
@@ -44,15 +45,12 @@ class StackActions:
         if self.stacks.find_stack(tenant, name) is not None:
             raise StackExists(name)
         self.tree.check_stack_quota(tenant)
-        now = self.clock()
-        stack = {"id": str(uuid.uuid4()), "tenant": tenant, "name": name, "parent_id": None,
-                 "parent_resource": None, "definition": definition, "previous_definition": None,
-                 "action": st.CREATE, "status": st.IN_PROGRESS,
-                 "status_reason": "Stack CREATE started", "created_at": now, "updated_at": None,
-                 "deleted_at": None, "engine_id": self.engine_id, "heartbeat_at": now, **options}
+        record = StackRecord.creating(str(uuid.uuid4()), tenant, name, definition, self.clock(),
+                                      self.engine_id, **options)
+        stack = record.as_row()
         rt = self.runtimes.prepare_create(stack, endpoints)
         self.tree.check_tree(rt)
-        self.stacks.insert_stack(stack)
+        self.stacks.insert_stack(record)
         self.runner.start(rt, st.CREATE, lambda op: self.steps.create(
             op.runtime, op.token, not stack["disable_rollback"]))
         return stack

@@ -13,6 +13,7 @@ from metadata_server.engine.errors import ChildStackFailed
 from metadata_server.engine.recovery import STACK_INTERRUPTED, stack_interrupted
 from metadata_server.engine.validation import suspend_graph
 from metadata_server.engine.walker import CancelToken
+from metadata_server.store.stack_records import StackRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.context import PluginContext
@@ -21,9 +22,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.runner import OperationRunner
     from metadata_server.engine.runtimes import RuntimeFactory
     from metadata_server.engine.steps import Steps
+    from metadata_server.engine.store_seam import EngineStore
     from metadata_server.engine.tree_limits import TreeLimits
     from metadata_server.service.clock import Clock
-    from metadata_server.store.stacks import StackStore
 
 __all__ = ["ChildStackFailed", "NestedStacks"]
 
@@ -31,7 +32,7 @@ __all__ = ["ChildStackFailed", "NestedStacks"]
 class NestedStacks:
     """Implements context.ChildStacks."""
 
-    def __init__(self, stacks: StackStore, clock: Clock, engine_id: str, *,
+    def __init__(self, stacks: EngineStore, clock: Clock, engine_id: str, *,
                  runner: OperationRunner, runtimes: RuntimeFactory, steps: Steps,
                  tree: TreeLimits, recovery: Recovery, reads: StackReads):
         self.stacks, self.clock, self.engine_id = stacks, clock, engine_id
@@ -39,23 +40,19 @@ class NestedStacks:
         self.tree, self.recovery, self.reads = tree, recovery, reads
 
     def create_child(self, ctx: PluginContext, resource_name: str, definition: dict) -> str:
-        now = self.clock()
         parent = self.stacks.get_stack(ctx.stack_id) or {}
-        stack = {"id": str(uuid.uuid4()), "tenant": ctx.tenant,
-                 "name": f"{ctx.stack_name}-{resource_name}-{ctx.short_id()}",
-                 "parent_id": ctx.stack_id, "parent_resource": resource_name,
-                 "definition": definition, "previous_definition": None, "action": st.CREATE,
-                 "status": st.IN_PROGRESS, "status_reason": "Stack CREATE started",
-                 "created_at": now, "updated_at": None, "deleted_at": None,
-                 "engine_id": self.engine_id, "heartbeat_at": now, "timeout_mins": None,
-                 "disable_rollback": True, "tags": None}
+        record = StackRecord.creating(
+            str(uuid.uuid4()), ctx.tenant, f"{ctx.stack_name}-{resource_name}-{ctx.short_id()}",
+            definition, self.clock(), self.engine_id, parent_id=ctx.stack_id,
+            parent_resource=resource_name)
+        stack = record.as_row()
         rt = self.runtimes.prepare_create(stack, ctx.endpoints)
         self.tree.check_child(ctx.stack_id, f"{ctx.stack_name}: resources.{resource_name}", rt)
         rt.ctx.parent_facade = {"metadata": None, "deletion_policy": "Delete",
                                 "update_policy": None, "parent": parent.get("name")}
-        self.stacks.insert_stack(stack)
+        self.stacks.insert_stack(record)
         self.runner.register(rt)
-        return stack["id"]
+        return record.id
 
     def run_child_create(self, child_id: str, token: CancelToken) -> None:
         rt = self.runner.runtime(child_id)

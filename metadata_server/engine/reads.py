@@ -14,13 +14,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.runner import OperationRunner
     from metadata_server.engine.runtimes import RuntimeFactory
     from metadata_server.engine.state import StackRuntime
-    from metadata_server.store.stacks import StackStore
+    from metadata_server.engine.store_seam import EngineStore
 
 
 class StackReads:
     """Also the ResourceFinder resource plugins are given (find_resource)."""
 
-    def __init__(self, stacks: StackStore, runner: OperationRunner, runtimes: RuntimeFactory):
+    def __init__(self, stacks: EngineStore, runner: OperationRunner, runtimes: RuntimeFactory):
         self.stacks, self.runner, self.runtimes = stacks, runner, runtimes
 
     def runtime(self, stack: dict) -> StackRuntime:

@@ -24,8 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.runner import OperationRunner
     from metadata_server.engine.runtimes import RuntimeFactory
     from metadata_server.engine.steps import Steps
+    from metadata_server.engine.store_seam import EngineStore
     from metadata_server.service.clock import Clock
-    from metadata_server.store.stacks import StackStore
 
 log = logging.getLogger("stoker.engine")
 
@@ -53,7 +53,7 @@ def stack_interrupted(stack: dict) -> bool:
 class Recovery:
     """The heartbeat of this engine's operations and the sweep that takes over others'."""
 
-    def __init__(self, stacks: StackStore, clock: Clock, engine_id: str, *,
+    def __init__(self, stacks: EngineStore, clock: Clock, engine_id: str, *,
                  runner: OperationRunner, runtimes: RuntimeFactory, steps: Steps,
                  liveness: LockFileLiveness | None, stale_after: float, resume: bool):
         self.stacks, self.clock, self.engine_id = stacks, clock, engine_id

@@ -22,8 +22,8 @@ from metadata_server.engine.walker import CancelToken, WalkResult, walk
 
 if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.budget import Budget
+    from metadata_server.engine.store_seam import EngineStore
     from metadata_server.service.clock import Clock
-    from metadata_server.store.stacks import StackStore
 
 log = logging.getLogger("stoker.engine")
 
@@ -38,7 +38,7 @@ class Operation:
 
 
 class OperationRunner:
-    def __init__(self, stacks: StackStore, clock: Clock, engine_id: str, budget: Budget, *,
+    def __init__(self, stacks: EngineStore, clock: Clock, engine_id: str, budget: Budget, *,
                  max_events_per_stack: int, minute: float = 60.0):
         self.stacks, self.clock, self.engine_id = stacks, clock, engine_id
         self.budget = budget

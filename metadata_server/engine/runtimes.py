@@ -22,14 +22,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.drivers import CloudDriver
     from metadata_server.engine.limits import Limits
     from metadata_server.engine.parse_cache import ParseCache
+    from metadata_server.engine.store_seam import EngineStore
     from metadata_server.service.clock import Clock
     from metadata_server.service.endpoints import Endpoints
     from metadata_server.store import Store
-    from metadata_server.store.stacks import StackStore
 
 
 class RuntimeFactory:
-    def __init__(self, store: Store, stacks: StackStore, clock: Clock, *, driver: CloudDriver,
+    def __init__(self, store: Store, stacks: EngineStore, clock: Clock, *, driver: CloudDriver,
                  endpoints: Endpoints, limits: Limits, parse_cache: ParseCache,
                  poll_interval: float, released: threading.Event, flusher: Flusher):
         self.store, self.stacks, self.clock = store, stacks, clock

@@ -44,6 +44,7 @@ from metadata_server.engine.runner import Operation, OperationRunner
 from metadata_server.engine.runtimes import RuntimeFactory
 from metadata_server.engine.state import Flusher
 from metadata_server.engine.steps import Steps
+from metadata_server.engine.store_seam import EngineStore
 from metadata_server.engine.template import StackIdentity
 from metadata_server.engine.tree_limits import TreeLimits
 from metadata_server.service.clock import Clock, system_clock
@@ -63,22 +64,28 @@ LIVENESS_CONNECTIONS = 2  # the heartbeat and its sweep: never queued behind eng
 
 
 class Engine:
-    def __init__(self, store: Store, clock: Clock = system_clock, *,
+    def __init__(self, store: Store | None, clock: Clock = system_clock, *,
                  driver: CloudDriver | None = None, endpoints: Endpoints = LOCAL,
                  threads: int = DEFAULT_THREADS, threads_per_tenant: int | None = None,
                  db_connections: int = DEFAULT_DB_CONNECTIONS, poll_interval: float = 0.2,
                  heartbeat_interval: float = 5.0, stale_after: float = 30.0,
                  recover: bool = True, resume: bool = True, minute: float = 60.0,
-                 liveness: LockFileLiveness | None = None, limits: Limits = DEFAULT):
+                 liveness: LockFileLiveness | None = None, limits: Limits = DEFAULT,
+                 stacks: EngineStore | None = None):
+        """`stacks`: the engine's tables (store_seam.EngineStore); by default StackStore on the
+        store's database. With another (store_fake.MemoryStackStore) `store` may be None: the
+        engine then needs no database, as long as its resources need none."""
         self.store, self.clock, self.limits = store, clock, limits
-        self.stacks = StackStore(store.engine)
+        self.stacks = stacks if stacks is not None else StackStore(store.engine)
         self.engine_id = str(uuid.uuid4())
         self.driver = driver or LocalDriver()
         self.liveness = liveness
         self.heartbeat_interval = heartbeat_interval
         # engine threads: a bounded pool of connections each, apart from the requests' pool
-        self.db_lane = add_lane(store.engine, ENGINE_LANE, db_connections)
-        add_lane(store.engine, LIVENESS_LANE, LIVENESS_CONNECTIONS)
+        self.db_lane = None
+        if store is not None:
+            self.db_lane = add_lane(store.engine, ENGINE_LANE, db_connections)
+            add_lane(store.engine, LIVENESS_LANE, LIVENESS_CONNECTIONS)
         self.budget = Budget(threads, threads_per_tenant, initializer=lambda: use_lane(ENGINE_LANE))
         self._flusher = Flusher(initializer=lambda: use_lane(ENGINE_LANE))
         self._stop = threading.Event()

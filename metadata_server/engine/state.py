@@ -17,8 +17,8 @@ from typing import Any, Callable
 
 from metadata_server.engine.resources import Resource, resource_class
 from metadata_server.engine.resources.base import select_path
+from metadata_server.engine.store_seam import EngineStore
 from metadata_server.service.clock import Clock
-from metadata_server.store.stacks import StackStore
 
 STACK_TYPE = "OS::Heat::Stack"
 log = logging.getLogger("stoker.engine")
@@ -69,7 +69,7 @@ class Flusher:
 
 
 class Recorder:
-    def __init__(self, stacks: StackStore, interval: float = 0.05,
+    def __init__(self, stacks: EngineStore, interval: float = 0.05,
                  released: threading.Event | None = None, flusher: Flusher | None = None):
         self._stacks = stacks
         self._flusher = flusher

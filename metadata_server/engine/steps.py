@@ -20,12 +20,12 @@ from metadata_server.engine.walker import CancelToken
 if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.runner import Operation, OperationRunner
     from metadata_server.engine.runtimes import RuntimeFactory
+    from metadata_server.engine.store_seam import EngineStore
     from metadata_server.service.clock import Clock
-    from metadata_server.store.stacks import StackStore
 
 
 class Steps:
-    def __init__(self, runner: OperationRunner, runtimes: RuntimeFactory, stacks: StackStore,
+    def __init__(self, runner: OperationRunner, runtimes: RuntimeFactory, stacks: EngineStore,
                  clock: Clock):
         self.runner, self.runtimes = runner, runtimes
         self.stacks, self.clock = stacks, clock

@@ -17,11 +17,11 @@ from metadata_server.engine.stack_tree import check_tree
 if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.limits import Limits
     from metadata_server.engine.state import StackRuntime
-    from metadata_server.store.stacks import StackStore
+    from metadata_server.engine.store_seam import EngineStore
 
 
 class TreeLimits:
-    def __init__(self, stacks: StackStore, limits: Limits, bind: Callable):
+    def __init__(self, stacks: EngineStore, limits: Limits, bind: Callable):
         self.stacks, self.limits, self.bind = stacks, limits, bind
         self._lock = threading.Lock()
         self._counted: set[str] = set()   # top-level stacks whose whole tree was counted

@@ -1,4 +1,5 @@
-"""Queries of the engine's tables; rows come back as plain dicts, as from the main Store."""
+"""Queries of the engine's tables; rows come back as plain dicts, as from the main Store (a new
+stack goes in as a StackRecord). engine/store_seam.py is the engine's view of this class."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,15 +8,16 @@ from typing import Iterable
 from sqlalchemy import delete, func, insert, select, update
 
 from metadata_server.store.queries import Queries, Row
+from metadata_server.store.stack_records import StackRecord
 from metadata_server.store.stack_tables import stack, stack_event, stack_resource
 
 
 
 class StackStore(Queries):
     # -- stacks ------------------------------------------------------------------------------
-    def insert_stack(self, row: Row) -> None:
+    def insert_stack(self, record: StackRecord) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(stack).values(**row))
+            conn.execute(insert(stack).values(**record.as_row()))
 
     def get_stack(self, stack_id: str) -> Row | None:
         return self._one(select(stack).where(stack.c.id == stack_id))
