@@ -63,6 +63,10 @@ def register(subparsers, name: str, help_text: str) -> None:
                         help="with the local driver: how long its servers' agents outlive the "
                         "last node on this machine, so a restarted node adopts them "
                         "(default %(default)g)")
+    parser.add_argument("--local-cloud-dir", metavar="DIR",
+                        help="with the local driver: its records and its servers' agents "
+                        "(default STATE_DIR/local-cloud); the nodes on one machine that give "
+                        "the same one keep and adopt each other's agents")
     parser.add_argument("--local-max-servers", type=_count, default=100, metavar="N",
                         help="with the local driver: servers with an agent process it runs on "
                         "this machine at most; one more fails to create (default %(default)s)")
@@ -188,7 +192,8 @@ def _start_engine(app, args: argparse.Namespace, base_url: str) -> None:
     if args.cloud_driver == "openstack":
         driver = make_driver("openstack", cloud=args.os_cloud)
     else:
-        driver = make_driver("local", state_dir=Path(args.state_dir) / "local-cloud",
+        driver = make_driver("local", state_dir=Path(args.local_cloud_dir or
+                                                     Path(args.state_dir) / "local-cloud"),
                              store=context.store, grace=args.local_agent_grace,
                              max_servers=args.local_max_servers)
     # engines of this state directory lock a file each: a restart sees a crashed one is gone

@@ -242,3 +242,31 @@ def test_a_deployment_running_while_its_node_stops_runs_once_on_the_adopted_agen
             if process is not None:
                 process.stop()
     assert "Traceback" not in (tmp_path / "node2.log").read_text()
+
+
+def test_nodes_with_their_own_state_keep_each_others_agents_through_one_local_cloud(tmp_path):
+    """Two nodes of one database on this machine, each with its own state directory and one
+    --local-cloud-dir: the one left alive keeps the killed one's agent past the grace."""
+    token, grace = secrets.token_urlsafe(16), 2.0
+    shared = ["--local-cloud-dir", str(tmp_path / "local-cloud"),
+              "--local-agent-grace", f"{grace:g}"]
+    db = f"sqlite:///{tmp_path / 'shared.db'}"
+    first, base = start_server(tmp_path / "a", token, tmp_path / "a.log", db, "127.0.0.1:0",
+                               *shared)
+    second = None
+    try:
+        second, _ = start_server(tmp_path / "b", token, tmp_path / "b.log", db, "127.0.0.1:0",
+                                 *shared)
+        outputs = Api(base, token).outputs_when_created(Api(base, token).create("vm", VM_STACK))
+        root = tmp_path / "local-cloud" / "servers" / outputs["vm"]
+        agent = _keeper(root)["agent_pid"]
+        os.killpg(first.proc.pid, signal.SIGKILL)
+        first.proc.wait()
+        lease = tmp_path / "local-cloud" / "nodes.lease"
+        gone = time.time()
+        until(lambda: lease.stat().st_mtime > gone + 3 * grace, LOADED, "three graces of lease")
+        assert _running(agent) and _keeper(root)["agent_pid"] == agent
+    finally:
+        for process in (first, second):
+            if process is not None:
+                process.stop()

@@ -51,7 +51,7 @@ class LocalDriver:
         self._max_servers = max_servers
         self.servers: LocalServers | None = None
         if self._dir is not None:   # with no state directory, servers stay records
-            self._dir.mkdir(parents=True, exist_ok=True)
+            self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # agents' credentials
             self.servers = LocalServers(
                 self._dir, agent_argv or [sys.executable, "-m", "cli.main", "agent"],
                 grace=grace, wanted=self._wanted)
