@@ -257,13 +257,13 @@ class LocalServers:
     def _stop_keeper(self, root: Path) -> None:
         """SIGTERM the keeper (it gives its agent STOP_TIMEOUT to end) and wait until its lock
         is free; SIGKILL it and its agent after STOP_WAIT."""
-        end, signalled, killed = time.monotonic() + STOP_WAIT, None, False
+        end, termed, killed = time.monotonic() + STOP_WAIT, None, False
         while keeper_alive(root):
             keeper = recorded_keeper(root)   # none yet: a keeper just spawned writes it first
-            if keeper is not None and keeper.pid != signalled:
+            if keeper is not None and keeper.pid != termed:
                 try:
                     keeper.send_signal(signal.SIGTERM)
-                    signalled = keeper.pid
+                    termed = keeper.pid
                 except psutil.Error:
                     pass
             if time.monotonic() > end:
