@@ -81,16 +81,19 @@ def install_upstream(directory: Path) -> str:
 
 
 def install_stoker(directory: Path) -> str:
-    """A bare venv holding this checkout's applier package, compiled, as `pip install` leaves it."""
+    """A bare venv holding this checkout's applier package and the stoker_common it imports, compiled,
+    as `pip install` leaves them."""
     target = directory / "stoker-venv"
     venv.EnvBuilder(with_pip=False).create(target)
     python = str(target / "bin" / "python")
     site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                check=True, capture_output=True, text=True).stdout.strip())
-    shutil.copytree(REPO / "applier", site / "applier", ignore=shutil.ignore_patterns("__pycache__"))
+    packages = ("applier", "stoker_common")
+    for package in packages:
+        shutil.copytree(REPO / package, site / package, ignore=shutil.ignore_patterns("__pycache__"))
     # pip compiles what it installs (upstream's venv has its .pyc files); without them every run
-    # would compile the package again (PYTHONDONTWRITEBYTECODE may be set in the environment).
-    subprocess.run([python, "-m", "compileall", "-q", str(site / "applier")], check=True)
+    # would compile the packages again (PYTHONDONTWRITEBYTECODE may be set in the environment).
+    subprocess.run([python, "-m", "compileall", "-q", *(str(site / p) for p in packages)], check=True)
     # PyYAML and Jinja2 (imported only on use) from the interpreter running the bench.
     paths = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
     (site / "stoker-deps.pth").write_text("\n".join(paths) + "\n")
