@@ -11,7 +11,7 @@ import logging
 import signal
 import sys
 
-from refresher import phases
+from refresher import phases, process
 from refresher.lock import DEFAULT_LOCKFILE, LockError, LockHeld, RunLock
 from refresher.timing import summary
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     limits = phases.Limits(opts.timeout, opts.phase_timeout, opts.script_timeout)
     # Scripts run in their own process groups, so a stop signal aimed at ours would miss them:
     # turn it into an exit that kills the running script's tree and releases the lock.
-    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGTERM, process.stop)
     try:
         with RunLock(opts.lockfile):
             report = phases.run(base, log, limits)
@@ -75,10 +75,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         log.debug("no script ran")
     return 0 if report.ok else 1
-
-
-def _stop(signum, frame) -> None:
-    raise SystemExit(128 + signum)
 
 
 def _logger(level: str) -> logging.Logger:

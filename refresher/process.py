@@ -13,14 +13,37 @@ import sys
 import time
 
 
+# A stop signal that arrives while a script is being started (Popen has not returned yet) must not
+# end the run there: the script, in its own session, would be left running unseen. The handler
+# holds it back until the script's process is known, then it ends the run and kills the script.
+_starting = False
+_held: list[int] = []
+
+
+def stop(signum: int, frame: object = None) -> None:
+    """The SIGTERM handler of os-refresh-config: exit 128 + signum, killing the running script."""
+    if _starting:
+        _held.append(signum)
+        return
+    raise SystemExit(128 + signum)
+
+
 def run_with_deadline(argv: list[str], env: dict[str, str], deadline: float | None) -> tuple[int | None, bool]:
     """(returncode, timed_out); returncode is None when the script was killed."""
+    global _starting
+    _starting = True
     try:
-        proc = _start(argv, env)
+        proc: subprocess.Popen | None = _start(argv, env)
     except OSError as e:
         print(f"{argv[0]}: cannot execute: {e.strerror}", file=sys.stderr)
-        return 126, False
+        proc = None
+    finally:
+        _starting = False
     try:
+        if _held:
+            raise SystemExit(128 + _held.pop())
+        if proc is None:
+            return 126, False
         if deadline is None:
             return proc.wait(), False
         try:
@@ -29,7 +52,8 @@ def run_with_deadline(argv: list[str], env: dict[str, str], deadline: float | No
             kill_tree(proc)
             return None, True
     except BaseException:
-        kill_tree(proc)
+        if proc is not None:
+            kill_tree(proc)
         raise
 
 

@@ -118,6 +118,27 @@ def test_sigterm_kills_the_running_script_and_releases_the_lock(tmp_path):
     assert (tmp_path / "lock").read_text() == ""
 
 
+@pytest.mark.timeout(30)
+def test_a_stop_while_the_script_starts_still_kills_it(tmp_path, monkeypatch):
+    # SIGTERM can arrive after the script was started but before Popen returned: the run must still
+    # end with the script killed, not leave it running in its own session.
+    from refresher import process
+    real_start, started = process._start, []
+
+    def start_then_stop(argv, env):
+        started.append(real_start(argv, env))
+        process.stop(15)  # the handler, as if the signal came now
+        return started[0]
+
+    monkeypatch.setattr(process, "_start", start_then_stop)
+    with pytest.raises(SystemExit) as stopped:
+        process.run_with_deadline(["sleep", "300"], dict(os.environ), None)
+    assert stopped.value.code == 128 + 15
+    assert started[0].returncode is not None and not _alive(started[0].pid)
+    with pytest.raises(SystemExit):
+        process.stop(15)  # outside a start, the handler ends the run at once
+
+
 @pytest.mark.parametrize("present, env, expected", [
     ({"/usr/libexec/os-refresh-config", "/opt/stack/os-config-refresh"}, {}, "/usr/libexec/os-refresh-config"),
     ({"/opt/stack/os-config-refresh"}, {}, "/opt/stack/os-config-refresh"),
