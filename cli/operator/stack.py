@@ -149,7 +149,7 @@ def update(args, client: Client):
                  "resource_type": r.get("resource_type"), "why": _why(r)}
                 for kind in ("added", "updated", "replaced", "deleted", "unchanged")
                 for r in changes.get(kind, [])]
-        if args.format in ("json", "yaml"):
+        if args.format in ("json", "yaml") and not args.columns:
             return format_data(changes, args.format, args.noindent)
         return show_listing(rows, ["change", "resource_name", "resource_type", "why"], args)
     seen = event_ids(client, path) if args.wait else None

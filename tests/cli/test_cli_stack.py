@@ -218,6 +218,10 @@ def test_show_list_outputs_events_preview_validate(heat, template):
     plan = run(heat, "stack", "update", "web", "-t", str(template), "--dry-run", "-f", "value")
     assert plan.splitlines() == ["added n T ",
                                  "updated u T property size changes; size: 1 -> 2"]
+    picked = run(heat, "stack", "update", "web", "-t", str(template), "--dry-run", "-f", "json",
+                 "-c", "Change", "-c", "resource_name", "--sort-column", "resource_name")
+    assert json.loads(picked) == [{"change": "added", "resource_name": "n"},
+                                  {"change": "updated", "resource_name": "u"}]
     assert "Description: d" in run(heat, "template", "validate", "-t", str(template))
     with pytest.raises(CliError) as caught:
         run(heat, "stack", "show", "nope")
