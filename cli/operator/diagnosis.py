@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from cli.operator.client import Client, q
 from cli.operator.errors import CliError
+from cli.operator.sources import display_path
 
 STDERR_LINES = 10
 MAX_DEPTH = 5        # nested stacks followed; a deeper tree still names the outer resource
@@ -98,13 +99,13 @@ def failure_lines(client: Client, stack_ref: str, first_event: dict | None,
     found = failed_resource(client, stack_ref)
     if found is not None:
         path, resource = found
-        lines.append(f"failed resource {'/'.join(path)} ({resource.get('resource_type')}): "
+        lines.append(f"failed resource {'/'.join(path)} ({_kind(resource)}): "
                      f"{resource.get('resource_status_reason') or 'no reason given'}")
         deployment_id = resource.get("physical_resource_id") \
             if is_deployment(resource.get("resource_type")) else None
     elif first_event is not None:
         lines.append(f"failed resource {first_event.get('resource_name')} "
-                     f"({first_event.get('resource_type')}): "
+                     f"({_kind(first_event)}): "
                      f"{first_event.get('resource_status_reason') or 'no reason given'}")
         deployment_id = first_event.get("physical_resource_id") \
             if is_deployment(first_event.get("resource_type")) else None
@@ -122,6 +123,11 @@ def failure_lines(client: Client, stack_ref: str, first_event: dict | None,
             lines.append(f"deployment {deployment_id} is gone with its output (a rollback "
                          "deletes it); create without --enable-rollback to keep it for reading")
     return lines
+
+
+def _kind(item: dict) -> str:
+    """A resource's type; a provider template's as the operator's path, not a file:// URL."""
+    return display_path(item.get("resource_type") or "")
 
 
 def blocker_hint(client: Client, stack_ref: str) -> str:
