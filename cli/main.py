@@ -13,7 +13,8 @@ import sys
 # name -> (module that defines `register(subparsers)`, one-line help)
 SUBCOMMANDS = {
     "agent": ("agent.cli", "run the in-guest agent (collect, deploy, signal)"),
-    "server": ("metadata_server.cli", "run the metadata / deployment server"),
+    "server": ("metadata_server.cli", "run the metadata / deployment server; register, list, "
+               "rotate and delete the servers whose agents poll it"),
     "wheelhouse": ("metadata_server.boot.wheelhouse_cli",
                    "gather the agent's wheels the server hands to the servers it boots"),
     "demo": ("cli.demo", "run stoker end to end here: server, agent, two chained deployments"),
