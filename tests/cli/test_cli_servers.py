@@ -2,6 +2,7 @@
 running the server itself; and deployments to servers stoker does not know."""
 from __future__ import annotations
 
+import email
 import json
 import stat
 
@@ -94,7 +95,6 @@ def test_register_writes_config_and_user_data_0600_with_install_options(stoker, 
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
     config = (tmp_path / "agent.conf").read_text()
     assert _config(config)["auth_token"] == issued["agent_config"]["auth_token"]
-    import email
     parts = [p for p in email.message_from_string((tmp_path / "user-data").read_text()).walk()
              if not p.is_multipart()]
     assert "package_update: true" in parts[0].get_payload(decode=True).decode()  # theirs first
@@ -126,7 +126,6 @@ def test_user_data_from_the_servers_wheelhouse_pins_its_hashes(stoker, tmp_path)
         (wheelhouse / "manifest.json").unlink()
     assert done.code == 0, done.err
     text = (tmp_path / "ud").read_text()
-    import email
     ours = [p for p in email.message_from_string(text).walk() if not p.is_multipart()][-1]
     script = {f["path"]: f for f in yaml.safe_load(ours.get_payload(decode=True).decode())[
         "write_files"]}["/usr/local/sbin/stoker-bootstrap"]["content"]
