@@ -185,7 +185,6 @@ def rotate_key(args: argparse.Namespace) -> int:
 def _start_engine(app, args: argparse.Namespace, base_url: str) -> None:
     from metadata_server.api.stacks import start_engine
     from metadata_server.engine.drivers import make_driver
-    from metadata_server.engine.liveness import LockFileLiveness
     from metadata_server.service.endpoints import Endpoints
 
     context = app.extensions["stoker"]
@@ -196,11 +195,22 @@ def _start_engine(app, args: argparse.Namespace, base_url: str) -> None:
                                                      Path(args.state_dir) / "local-cloud"),
                              store=context.store, grace=args.local_agent_grace,
                              max_servers=args.local_max_servers)
-    # engines of this state directory lock a file each: a restart sees a crashed one is gone
-    liveness = LockFileLiveness(Path(args.state_dir) / "engines")
+    liveness = _liveness(args, context.store.engine)
     start_engine(app, Endpoints(args.public_url or base_url, context.signing_key()), driver,
                  liveness, {"threads": args.engine_threads,
                             "db_connections": args.engine_db_connections})
+
+
+def _liveness(args: argparse.Namespace, db):
+    """How this engine tells that another one died, faster than its heartbeat going stale."""
+    from metadata_server.engine.liveness import AdvisoryLockLiveness, LockFileLiveness
+    from metadata_server.store.notify import shared
+
+    if shared(db):  # nodes on other hosts: PostgreSQL drops a dead session's advisory lock
+        return AdvisoryLockLiveness(
+            db.url.set(drivername="postgresql").render_as_string(hide_password=False))
+    # engines of this state directory lock a file each: a restart sees a crashed one is gone
+    return LockFileLiveness(Path(args.state_dir) / "engines")
 
 
 def _build(args: argparse.Namespace, token: str):

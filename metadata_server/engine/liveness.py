@@ -1,20 +1,33 @@
-"""Whether another engine on this host is still running, without waiting for its heartbeat.
+"""Whether another engine is still running, without waiting for its heartbeat.
 
-A heartbeat says an engine is alive; only its absence for `stale_after` (30 s) says it died, which
-is all an engine can know of one on another host. On the same host there is a faster answer: each
-engine holds an exclusive lock on its own file while its process lives, and the kernel drops the
-lock when the process dies, however it dies. So a restarted server takes over what a crashed one
-left at once, not 30 s later.
+A heartbeat says an engine is alive; only its absence for `stale_after` (30 s) says it died.
+There are faster answers, each a lock that something else drops when the engine's process dies,
+however it dies:
+- LockFileLiveness (SQLite, one host): each engine holds an exclusive lock on its own file; the
+  kernel drops it with the process. A restarted server takes over what a crashed one left at once.
+- AdvisoryLockLiveness (PostgreSQL, any number of hosts): each engine holds a session-level
+  advisory lock on a key made from its id, on a connection of its own; PostgreSQL drops it when
+  that session ends, which a killed process's closed socket ends at once. Another node's sweep
+  (every `sweep_interval` seconds) then takes over its stacks within seconds.
+The engine's operations are the engine's: its one lock stands for all of them, and a stack
+started or taken over is the engine's before its row says IN_PROGRESS, so there is no moment in
+which a running operation looks unowned.
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import logging
 import os
+import threading
 from pathlib import Path
+
+log = logging.getLogger("stoker.engine")
 
 
 class LockFileLiveness:
     """Engines of one state directory: `engine-<id>.lock` in `directory`, locked by its engine."""
+    sweep_interval: float | None = None  # the heartbeat's: a restart is found at its start
 
     def __init__(self, directory: str | os.PathLike):
         self._dir = Path(directory)
@@ -54,3 +67,70 @@ class LockFileLiveness:
             self._held = None
             path.unlink(missing_ok=True)
             os.close(fd)
+
+
+def advisory_key(engine_id: str) -> int:
+    """A signed 64-bit key for pg_advisory_lock, the same on every node for one engine id."""
+    digest = hashlib.sha256(f"stoker-engine:{engine_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class AdvisoryLockLiveness:
+    """Engines sharing a PostgreSQL database (`dsn`, a libpq URL)."""
+    sweep_interval = 1.0  # seconds between looks for engines that died: the takeover's delay
+
+    def __init__(self, dsn: str, connect_timeout: float = 10.0):
+        self.dsn, self.connect_timeout = dsn, connect_timeout
+        self._conn = None
+        self._engine_id: str | None = None
+        self._lock = threading.Lock()  # one session: register, probes and release take turns
+
+    def _connect(self):
+        import psycopg
+        conn = psycopg.connect(self.dsn, autocommit=True,
+                               connect_timeout=int(self.connect_timeout),
+                               application_name="stoker-engine-liveness")
+        if self._engine_id is not None:
+            held = conn.execute("SELECT pg_try_advisory_lock(%s)",
+                                (advisory_key(self._engine_id),)).fetchone()[0]
+            if not held:  # only a key collision: the heartbeat still speaks for this engine
+                log.warning("engine %s: its liveness lock is held by another session",
+                            self._engine_id)
+        return conn
+
+    def register(self, engine_id: str) -> None:
+        """This process runs `engine_id`: hold its lock while the session lives."""
+        with self._lock:
+            self._engine_id = engine_id
+            self._conn = self._connect()
+
+    def alive(self, engine_id: str) -> bool | None:
+        """False if no session holds `engine_id`'s lock (its engine is gone), True if one does;
+        None when this cannot be told (the database is away)."""
+        if engine_id == self._engine_id:
+            return True  # a session's own lock is granted again to it: never ask
+        with self._lock:
+            if self._engine_id is None:
+                return None  # released: a late sweep must not take the lock again
+            try:
+                if self._conn is None or self._conn.closed:
+                    # this engine's own session ended (the database restarted): take the lock
+                    # again, or others would take over what still runs here
+                    self._conn = self._connect()
+                key = advisory_key(engine_id)
+                free = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+                if free:
+                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                return not free
+            except Exception as exc:
+                log.warning("engine liveness check failed: %s: %s", type(exc).__name__, exc)
+                if self._conn is not None:
+                    self._conn.close()
+                return None
+
+    def release(self) -> None:
+        with self._lock:
+            self._engine_id = None
+            if self._conn is not None:
+                self._conn.close()  # the session ends: its lock with it
+                self._conn = None
