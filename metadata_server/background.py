@@ -5,7 +5,7 @@
   the LISTEN connection is made again, to catch up on anything a lost connection missed);
 - last-seen flush: write agents' poll times in one batch (every 10 s, and at exit);
 - the timeout sweep: fail deployments no agent finished, with a reason (every 2 s);
-- pruning of the change table (every 5 min).
+- pruning of the change table and of relayed stack requests (every 5 min).
 """
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from metadata_server.service import timeouts
 from metadata_server.service.document_cache import ChangeFeed
 from metadata_server.store import notify
 from metadata_server.store.repository import BACKGROUND_THREAD
+from metadata_server.store.stack_requests import RETENTION as REQUEST_RETENTION
+from metadata_server.store.stack_requests import StackRequests
 
 log = logging.getLogger("stoker.server")
 CHANGE_RETENTION = timedelta(hours=1)
@@ -40,7 +42,7 @@ class Background:
             ("change feed", feed_interval, self._poll_feed),
             ("last-seen flush", flush_interval, lambda: c.last_seen.flush(c.store)),
             ("timeout sweep", sweep_interval, self._sweep),
-            ("change pruning", 300.0, lambda: c.store.prune_changes(c.clock() - CHANGE_RETENTION)),
+            ("change pruning", 300.0, self._prune),
         ]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=BACKGROUND_THREAD, daemon=True)
@@ -51,6 +53,12 @@ class Background:
         for deployment_id in timeouts.sweep(c.store, c.clock, c.last_seen):
             log.warning("deployment %s timed out; marked FAILED", deployment_id)
             c.metrics.inc("stoker_deployments_timed_out_total")
+
+    def _prune(self) -> None:
+        c = self.context
+        c.store.prune_changes(c.clock() - CHANGE_RETENTION)
+        # relayed stack requests nobody waits for any more (stack_requests.py)
+        StackRequests(c.store.engine).prune(c.clock() - REQUEST_RETENTION)
 
     def _poll_feed(self) -> int:
         with self._feed_lock:

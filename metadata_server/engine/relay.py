@@ -59,14 +59,16 @@ class Relay:
         self.requests = StackRequests(engine.store.engine)
         self._wake = threading.Event()
         self._stop = threading.Event()
-        listener = notify.listener(engine.store.engine)
-        self._interval = WAKE_UNNOTIFIED if listener is None else WAKE_NOTIFIED
-        if listener is not None:
-            listener.subscribe(notify.ENGINES, self._notified, self._wake.set)
+        self._listener = notify.listener(engine.store.engine)
+        self._interval = WAKE_UNNOTIFIED if self._listener is None else WAKE_NOTIFIED
+        if self._listener is not None:
+            self._listener.subscribe(notify.ENGINES, self._notified, self._wake.set)
         self._thread = threading.Thread(target=self._run, daemon=True, name="stoker-engine-relay")
         self._thread.start()
 
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.unsubscribe(notify.ENGINES, self._notified)
         self._stop.set()
         self._wake.set()
         self._thread.join(10)

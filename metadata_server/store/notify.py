@@ -70,6 +70,11 @@ class Listener:
                                                 name="stoker-listen")
                 self._thread.start()
 
+    def unsubscribe(self, channel: str, on_message: Callable[[str], None]) -> None:
+        with self._lock:
+            subscriptions = self._subscriptions.get(channel, [])
+            subscriptions[:] = [s for s in subscriptions if s.on_message != on_message]
+
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, Table, delete, insert, select, update
+from sqlalchemy import (JSON, Column, DateTime, ForeignKey, String, Table, delete, insert,
+                        select, update)
 
 from metadata_server.store import notify
 from metadata_server.store.queries import Queries, Row
 from metadata_server.store.stack_tables import stack
 from metadata_server.store.tables import metadata
+
+RETENTION = timedelta(hours=1)  # then a request nobody acted on or read is pruned
 
 stack_request = Table(
     "stack_request", metadata,
@@ -66,5 +69,3 @@ class StackRequests(Queries):
         """Answered or abandoned requests older than `before`."""
         return self._write(delete(stack_request).where(stack_request.c.created_at < before))
 
-
-RETENTION = timedelta(hours=1)
