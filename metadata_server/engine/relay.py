@@ -32,7 +32,7 @@ CANCEL, DELETE, SIGNAL = "cancel", "delete", "signal"
 POLL_SECONDS = 0.05         # the receiver's look at its request's answer
 RECHECK_SECONDS = 0.5       # ... and at whether the operation ended meanwhile
 WAKE_UNNOTIFIED = 0.5       # how often a running engine looks for requests without NOTIFY
-WAKE_NOTIFIED = 5.0         # ... and with it, as a safety net
+WAKE_NOTIFIED = 1.0         # ... and with it (for what a stack taken over left pending)
 
 
 class Relayed(ServiceError):
@@ -78,7 +78,7 @@ class Relay:
         """Whether another engine runs `stack`'s operation now."""
         e = self.engine
         return (stack["status"] == st.IN_PROGRESS and stack.get("engine_id") is not None
-                and stack["engine_id"] != e.engine_id and stack["id"] not in e._runtimes)
+                and stack["engine_id"] != e.engine_id and e.runner.runtime(stack["id"]) is None)
 
     def ask(self, stack: dict, kind: str, body: dict) -> None:
         """Have the engine running `stack` act on the request; raise its error, if any."""
@@ -117,7 +117,7 @@ class Relay:
 
     # -- the running engine --------------------------------------------------------------------
     def _notified(self, stack_id: str) -> None:
-        if stack_id in self.engine._runtimes:
+        if self.engine.runner.runtime(stack_id) is not None:
             self._wake.set()
 
     def _run(self) -> None:
@@ -133,10 +133,12 @@ class Relay:
             except Exception:  # the database is away: the next look retries
                 log.exception("looking for relayed stack requests failed")
 
-    def act_on_pending(self) -> int:
-        """Act on the requests for stacks this engine runs; how many."""
-        with self.engine._lock:
-            running = list(self.engine._runtimes)
+    def act_on_pending(self, stack_ids: list[str] | None = None) -> int:
+        """Act on the requests for stacks this engine runs (or those of `stack_ids` among
+        them), oldest first; how many."""
+        running = self.engine.runner.running()
+        if stack_ids is not None:
+            running = [i for i in running if i in stack_ids]
         done = 0
         for row in self.requests.pending(running):
             if self.requests.take(row["id"], self.engine.engine_id):

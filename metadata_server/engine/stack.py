@@ -40,6 +40,7 @@ from metadata_server.engine.plan import Plan
 from metadata_server.engine.preview import Previews
 from metadata_server.engine.reads import StackReads
 from metadata_server.engine.recovery import LIVENESS_LANE, Recovery
+from metadata_server.engine.relay import CANCEL, DELETE, SIGNAL, Relay
 from metadata_server.engine.runner import Operation, OperationRunner
 from metadata_server.engine.runtimes import RuntimeFactory
 from metadata_server.engine.state import Flusher
@@ -112,14 +113,17 @@ class Engine:
                                      recovery=self.recovery, reads=self.reads)
         self.runtimes.serve_plugins(children=self.children, finder=self.reads)
         self.previews = Previews(self.runtimes, self.reads, limits)
+        # cancel, delete and signals for a stack another engine runs go to that engine
+        self.relay = Relay(self, lane=ENGINE_LANE)
 
         if liveness is not None:
             liveness.register(self.engine_id)
         if recover:
             self.recover()
         self._maintenance = threading.Thread(
-            target=self.recovery.maintain, args=(self._stop, heartbeat_interval), daemon=True,
-            name="stoker-engine-heartbeat")
+            target=self.recovery.maintain, args=(self._stop, heartbeat_interval,
+                                                 getattr(liveness, "sweep_interval", None)),
+            daemon=True, name="stoker-engine-heartbeat")
         self._maintenance.start()
 
     # -- settings tests and benches change on a running engine -------------------------------
@@ -194,6 +198,7 @@ class Engine:
     def _let_go(self) -> None:
         """What this engine holds outside the database: threads, the driver's resources, its
         lock."""
+        self.relay.close()
         self.budget.close()
         self._flusher.close()
         close_driver = getattr(self.driver, "close", None)
@@ -255,7 +260,8 @@ class Engine:
 
     def delete_stack(self, tenant: str, name_or_id: str,
                      endpoints: Endpoints | None = None) -> None:
-        self.actions.delete_stack(tenant, name_or_id, endpoints)
+        if not self._relayed(tenant, name_or_id, DELETE, {}):
+            self.actions.delete_stack(tenant, name_or_id, endpoints)
 
     def check_stack(self, tenant: str, name_or_id: str) -> None:
         self.actions.check_stack(tenant, name_or_id)
@@ -267,13 +273,26 @@ class Engine:
         self.actions.suspend_or_resume(tenant, name_or_id, st.RESUME)
 
     def cancel(self, tenant: str, name_or_id: str, rollback: bool = True) -> None:
-        self.actions.cancel(tenant, name_or_id, rollback)
+        if not self._relayed(tenant, name_or_id, CANCEL, {"rollback": rollback}):
+            self.actions.cancel(tenant, name_or_id, rollback)
 
     def mark_unhealthy(self, tenant: str, name_or_id: str, resource: str, body: dict) -> None:
         self.actions.mark_unhealthy(tenant, name_or_id, resource, body)
 
     def signal_resource(self, tenant: str, name_or_id: str, resource: str, body: Any) -> None:
-        self.actions.signal_resource(tenant, name_or_id, resource, body)
+        if not self._relayed(tenant, name_or_id, SIGNAL, {"resource": resource, "body": body}):
+            self.actions.signal_resource(tenant, name_or_id, resource, body)
+
+    def _relayed(self, tenant: str, name_or_id: str, kind: str, body: dict) -> bool:
+        """Whether another engine runs the stack's operation, so it was asked to act (relay.py)."""
+        stack = self.reads.get_stack(tenant, name_or_id)
+        if not self.relay.elsewhere(stack):
+            if self.runner.runtime(stack["id"]) is not None:
+                # requests relayed earlier (e.g. left for whoever took the stack over) first
+                self.relay.act_on_pending([stack["id"]])
+            return False
+        self.relay.ask(stack, kind, body)
+        return True
 
     # -- previews (nothing stored) -----------------------------------------------------------
     def preview_stack(self, tenant: str, body: dict) -> dict:
