@@ -113,8 +113,9 @@ class Engine:
                                      recovery=self.recovery, reads=self.reads)
         self.runtimes.serve_plugins(children=self.children, finder=self.reads)
         self.previews = Previews(self.runtimes, self.reads, limits)
-        # cancel, delete and signals for a stack another engine runs go to that engine
-        self.relay = Relay(self, lane=ENGINE_LANE)
+        # cancel, delete and signals for a stack another engine runs go to that engine (no
+        # database: no other engine)
+        self.relay = Relay(self, lane=ENGINE_LANE) if store is not None else None
 
         if liveness is not None:
             liveness.register(self.engine_id)
@@ -198,7 +199,8 @@ class Engine:
     def _let_go(self) -> None:
         """What this engine holds outside the database: threads, the driver's resources, its
         lock."""
-        self.relay.close()
+        if self.relay is not None:
+            self.relay.close()
         self.budget.close()
         self._flusher.close()
         close_driver = getattr(self.driver, "close", None)
@@ -285,6 +287,8 @@ class Engine:
 
     def _relayed(self, tenant: str, name_or_id: str, kind: str, body: dict) -> bool:
         """Whether another engine runs the stack's operation, so it was asked to act (relay.py)."""
+        if self.relay is None:
+            return False
         stack = self.reads.get_stack(tenant, name_or_id)
         if not self.relay.elsewhere(stack):
             if self.runner.runtime(stack["id"]) is not None:
