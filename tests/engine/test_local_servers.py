@@ -315,3 +315,41 @@ def test_a_failing_test_leaves_no_agent_running(tmp_path):
         started = json.loads(record.read_text())
         for pid in (started["pid"], started["agent_pid"]):
             assert not _running(pid), f"{record.name}: {pid} still runs"
+
+
+def _keeper_process(root: Path, agent_argv: list[str]) -> subprocess.Popen:
+    lease = root / "lease"
+    lease.write_text("30\n")
+    return subprocess.Popen(
+        [sys.executable, "-m", "metadata_server.engine.drivers.local_keeper", "--root",
+         str(root), "--lease", str(lease), "--grace", "30", "--restart-after", "0.1", "--",
+         *agent_argv], cwd=REPO, stderr=subprocess.PIPE, text=True)
+
+
+def test_the_keeper_starts_an_agent_that_exits_again(tmp_path):
+    exits = AGENT[:2] + [AGENT[2].replace("while True:\n    time.sleep(1)", "")]
+    assert exits != AGENT
+    keeper = _keeper_process(tmp_path, exits)
+    try:
+        until(lambda: len(_agents(tmp_path)) >= 3, LOADED, "three starts of the agent")
+    finally:
+        keeper.terminate()
+    assert keeper.wait(LOADED) == 0
+    assert "agent stopped: asked to stop (SIGTERM)" in keeper.stderr.read()
+
+
+def test_an_agent_that_cannot_start_is_said_once_and_tried_again(tmp_path):
+    keeper = _keeper_process(tmp_path, [str(tmp_path / "no-such-agent")])
+    try:
+        until(lambda: (tmp_path / "keeper.json").exists(), LOADED, "the keeper to start")
+        # a failed try leaves no trace but its one line: give it time for a few (one a second)
+        time.sleep(2.5)
+        assert keeper.poll() is None and _record(tmp_path)["agent_pid"] is None
+        (tmp_path / "no-such-agent").write_text("#!/bin/sh\necho $$ >> \"$2/starts\"\n")
+        (tmp_path / "no-such-agent").chmod(0o700)
+        until(lambda: _agents(tmp_path), LOADED, "the agent to start once it exists")
+    finally:
+        keeper.terminate()
+    said = keeper.stderr.read()
+    keeper.wait(LOADED)
+    assert said.count("cannot start the agent: [Errno 2] No such file or directory") == 1

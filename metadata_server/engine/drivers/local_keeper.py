@@ -70,6 +70,7 @@ class Keeper:
         self.reason = ""
         self.agent: subprocess.Popen | None = None
         self.started_at = -restart_after
+        self._last_failure = ""
         self._lease_seen = self._lease_mark()
         self._lease_changed_at = time.monotonic()
 
@@ -110,10 +111,13 @@ class Keeper:
                     stdout=log, stderr=log, start_new_session=True,
                     preexec_fn=_die_with_parent(os.getpid()))
         except OSError as exc:   # no such program, no memory: try again after restart_after
-            print(f"stoker local keeper: cannot start the agent: {exc}", file=sys.stderr,
-                  flush=True)
+            said = f"stoker local keeper: cannot start the agent: {exc}"
+            if said != self._last_failure:   # once, not every few seconds: the log is bounded
+                print(said, file=sys.stderr, flush=True)
+                self._last_failure = said
             self.agent = None
             return
+        self._last_failure = ""
         try:
             born = psutil.Process(self.agent.pid).create_time()
         except psutil.Error:   # already gone: the next round starts it again

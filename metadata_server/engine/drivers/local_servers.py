@@ -3,7 +3,7 @@ by every node and worker on the machine through the local-cloud directory.
 
 Nothing here belongs to the process that runs it. A server's keeper and agent live in their
 own session, so a worker or node that exits, or is killed, takes neither with it. Every node
-(each gunicorn worker, each `stoker server` on the machine sharing the state directory):
+(each gunicorn worker, each `stoker server` on the machine using this directory):
 
 - rewrites the lease file `nodes.lease` (its grace) every few seconds; keepers end their
   agents when it has not changed for that grace, so when the last node is gone no agent is
