@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Optional
 
@@ -50,7 +50,7 @@ class Credentials:
     `project_id` the token is unscoped."""
 
     auth_url: str
-    password: str
+    password: str = field(repr=False)  # kept out of repr(), so out of any log line
     user_id: Optional[str] = None
     username: Optional[str] = None
     user_domain_id: Optional[str] = None

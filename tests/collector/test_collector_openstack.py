@@ -191,3 +191,9 @@ def test_heat_token_is_renewed_a_minute_before_keystone_says_it_expires(replay):
     collector.collect()
     posts = [r for r in replay.requests if r["method"] == "POST"]
     assert len(posts) == 2 and len(replay.requests) == 5
+
+
+def test_credentials_never_show_the_password():
+    from collector.keystone import credentials
+    settings = {"auth_url": "http://127.0.0.1:9/v3", "user_id": "u", "password": PASSWORD, "project_id": "p"}
+    assert PASSWORD not in repr(credentials(settings)) and PASSWORD not in str(credentials(settings))
