@@ -21,7 +21,7 @@ import requests
 from cli.processes import start_server
 from tests.waiting import stack_when, until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(120)]
 
 SCRIPT = """#!/bin/sh
 echo "hello $who"
@@ -264,7 +264,7 @@ def test_nodes_with_their_own_state_keep_each_others_agents_through_one_local_cl
         first.proc.wait()
         lease = tmp_path / "local-cloud" / "nodes.lease"
         gone = time.time()
-        until(lambda: lease.stat().st_mtime > gone + 3 * grace, LOADED, "three graces of lease")
+        until(lambda: lease.stat().st_mtime > gone + 2 * grace, LOADED, "two graces of lease")
         assert _running(agent) and _keeper(root)["agent_pid"] == agent
     finally:
         for process in (first, second):
