@@ -31,7 +31,7 @@ from gunicorn.workers.gthread import _DEFER
 from metadata_server.api.document_endpoint import Park, held_in_loop
 from metadata_server.held_watches import Held, HeldWatches
 from metadata_server.http_worker import READ_BYTES, HeadFirstWorker, _Incoming
-from metadata_server.loop_answer import frame
+from metadata_server.loop_answer import Framer
 
 CLOSE_LINGER = 2.0  # seconds a closed answer waits for its client to hang up (gunicorn's)
 
@@ -41,6 +41,7 @@ class WatchWorker(HeadFirstWorker):
         self.held = HeldWatches()
         self.closing: dict = {}  # conn -> when to stop waiting for the client to hang up
         self.leading: dict = {}  # server id -> the woken poll rebuilding its document
+        self.framer = Framer(self.cfg)
         self.documents = None  # the app's DocumentCache, once loaded
         super().init_process()
 
@@ -112,7 +113,18 @@ class WatchWorker(HeadFirstWorker):
     def _close_later(self, conn) -> None:
         """gunicorn's graceful close, without blocking the loop: the answer's end is sent (FIN),
         then what the client still sends is drained here until it hangs up, so that unread
-        bytes do not make the kernel reset the connection and cut the answer short."""
+        bytes do not make the kernel reset the connection and cut the answer short. With
+        nothing unread there is nothing to drain: closed at once."""
+        try:
+            unread = conn.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            unread = b""
+        except OSError:
+            unread = b""
+        if not unread:
+            self.nr_conns -= 1
+            conn.close()
+            return
         try:
             conn.sock.shutdown(socket.SHUT_WR)
             conn.sock.setblocking(False)
@@ -181,7 +193,7 @@ class WatchWorker(HeadFirstWorker):
             return False
         force_close = (not self.alive or not self.cfg.keepalive
                        or len(self.keepalived_conns) >= self.max_keepalived)
-        data, keep = frame(held.http_request, self.cfg, *answer, force_close)
+        data, keep = self.framer.frame(held.http_request, *answer, force_close)
         try:
             sent = conn.sock.send(data)
         except (BlockingIOError, InterruptedError):
