@@ -123,8 +123,9 @@ def test_many_more_watchers_than_threads_all_wake_on_their_change(server, target
         for key in range(WATCHERS):
             _, path, token, etag = targets[key % SERVERS]
             socks.append(_watch(base, path, token, etag, 50, close=(key // SERVERS) % 2 == 0))
-        # a thread per watcher would leave none of the 8 for these
-        assert max(_healthz_seconds(base) for _ in range(10)) < 1.0
+        # a thread per watcher would leave none of the 8 for these until the waits end (50 s);
+        # 5 s allows a loaded machine
+        assert max(_healthz_seconds(base) for _ in range(10)) < 5.0
         early = _answered(socks, 0.5)
         assert early == [], [_answer(s) for s in early]
 
@@ -149,7 +150,7 @@ def test_many_more_watchers_than_threads_all_wake_on_their_change(server, target
         assert all(len(variants) == 1 for variants in heads.values()), heads
         # the unchanged servers' watchers still wait, and the API still answers
         assert _answered([s for s in socks if s not in woken], 0.5) == []
-        assert _healthz_seconds(base) < 1.0
+        assert _healthz_seconds(base) < 5.0
     finally:
         for sock in socks:
             sock.close()
