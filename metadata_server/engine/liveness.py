@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger("stoker.engine")
@@ -76,27 +77,48 @@ def advisory_key(engine_id: str) -> int:
 
 
 class AdvisoryLockLiveness:
-    """Engines sharing a PostgreSQL database (`dsn`, a libpq URL)."""
+    """Engines sharing a PostgreSQL database (`dsn`, a libpq URL).
+
+    A session that ends while its process lives (PostgreSQL restarted, the network dropped)
+    is made again at the next sweep (`hold`), which takes the lock again. After this engine's
+    own session was made again it judges no other engine by its lock for `reconnect_grace`
+    seconds, only by its heartbeat: after a restart of PostgreSQL every engine is reconnecting,
+    and a lock not taken yet does not mean its engine died."""
     sweep_interval = 1.0  # seconds between looks for engines that died: the takeover's delay
 
-    def __init__(self, dsn: str, connect_timeout: float = 10.0):
+    def __init__(self, dsn: str, connect_timeout: float = 10.0, reconnect_grace: float = 10.0):
         self.dsn, self.connect_timeout = dsn, connect_timeout
+        self.reconnect_grace = reconnect_grace
         self._conn = None
         self._engine_id: str | None = None
         self._lock = threading.Lock()  # one session: register, probes and release take turns
+        self._judge_after = 0.0  # time.monotonic() before which no lock is asked about
 
     def _connect(self):
         import psycopg
         conn = psycopg.connect(self.dsn, autocommit=True,
                                connect_timeout=int(self.connect_timeout),
                                application_name="stoker-engine-liveness")
-        if self._engine_id is not None:
-            held = conn.execute("SELECT pg_try_advisory_lock(%s)",
-                                (advisory_key(self._engine_id),)).fetchone()[0]
-            if not held:  # only a key collision: the heartbeat still speaks for this engine
-                log.warning("engine %s: its liveness lock is held by another session",
-                            self._engine_id)
+        held = conn.execute("SELECT pg_try_advisory_lock(%s)",
+                            (advisory_key(self._engine_id),)).fetchone()[0]
+        if not held:  # only a key collision: the heartbeat still speaks for this engine
+            log.warning("engine %s: its liveness lock is held by another session",
+                        self._engine_id)
         return conn
+
+    def _session(self):
+        """This engine's session, made again (with its lock, and the grace) if it ended."""
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+            self._judge_after = time.monotonic() + self.reconnect_grace
+            log.warning("engine %s: its database session was made again", self._engine_id)
+        return self._conn
+
+    def _lost(self, exc: Exception) -> None:
+        log.warning("engine liveness session failed: %s: %s", type(exc).__name__,
+                    str(exc).splitlines()[0] if str(exc) else "")
+        if self._conn is not None:
+            self._conn.close()
 
     def register(self, engine_id: str) -> None:
         """This process runs `engine_id`: hold its lock while the session lives."""
@@ -104,28 +126,35 @@ class AdvisoryLockLiveness:
             self._engine_id = engine_id
             self._conn = self._connect()
 
+    def hold(self) -> None:
+        """Every sweep: make sure this engine's session, and so its lock, still exists."""
+        with self._lock:
+            if self._engine_id is None:
+                return
+            try:
+                self._session().execute("SELECT 1")
+            except Exception as exc:
+                self._lost(exc)
+
     def alive(self, engine_id: str) -> bool | None:
         """False if no session holds `engine_id`'s lock (its engine is gone), True if one does;
-        None when this cannot be told (the database is away)."""
+        None when this cannot be told (the database is away, or was just reconnected)."""
         if engine_id == self._engine_id:
             return True  # a session's own lock is granted again to it: never ask
         with self._lock:
             if self._engine_id is None:
                 return None  # released: a late sweep must not take the lock again
             try:
-                if self._conn is None or self._conn.closed:
-                    # this engine's own session ended (the database restarted): take the lock
-                    # again, or others would take over what still runs here
-                    self._conn = self._connect()
+                conn = self._session()
+                if time.monotonic() < self._judge_after:
+                    return None
                 key = advisory_key(engine_id)
-                free = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+                free = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
                 if free:
-                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
                 return not free
             except Exception as exc:
-                log.warning("engine liveness check failed: %s: %s", type(exc).__name__, exc)
-                if self._conn is not None:
-                    self._conn.close()
+                self._lost(exc)
                 return None
 
     def release(self) -> None:

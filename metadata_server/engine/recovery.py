@@ -72,8 +72,11 @@ class Recovery:
         use_lane(LIVENESS_LANE)
         sweep_interval = min(sweep_interval or interval, interval)
         beat_due = time.monotonic() + interval
+        hold = getattr(self.liveness, "hold", None)  # keeps this engine's own lock held
         while not stop.wait(sweep_interval):
             try:
+                if hold is not None:
+                    hold()
                 if time.monotonic() >= beat_due:
                     beat_due = time.monotonic() + interval
                     self.stacks.heartbeat(self.runner.running(), self.clock())
