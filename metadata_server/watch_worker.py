@@ -71,7 +71,7 @@ class WatchWorker(HeadFirstWorker):
         finally:
             if lead is not None:  # the document is rebuilt: answer the others from memory
                 del self.leading[lead]
-                self._follow(lead)
+                self._follow(lead, after_leader=True)
 
     def _finish(self, conn, fs) -> None:
         park = getattr(conn, "stoker_park", None)
@@ -162,12 +162,15 @@ class WatchWorker(HeadFirstWorker):
         if server_id not in self.leading:  # else the leader's end answers them all
             self._follow(server_id)
 
-    def _follow(self, server_id: str) -> None:
+    def _follow(self, server_id: str, after_leader: bool = False) -> None:
         for conn in self.held.changed(server_id):
             if conn not in self.held:
                 continue
-            if self.documents.peek(server_id) is None:  # not rebuilt yet: this one rebuilds it
-                held = self._release(conn)
+            if self.documents.peek(server_id) is None:
+                if after_leader:  # not rebuilt by the leader (e.g. the server is gone): no
+                    self._wake(conn)  # point in leading one by one, each runs in full
+                    continue
+                held = self._release(conn)  # not rebuilt yet: this one rebuilds it
                 conn.stoker_lead = server_id
                 self.leading[server_id] = conn
                 self._run_again(conn, held)

@@ -222,3 +222,25 @@ def test_held_watchers_are_counted_released_when_gone_and_answered_at_stop(tmp_p
         for sock in socks:
             sock.close()
         process.stop(timeout=5)
+
+
+def test_the_watchers_of_a_deleted_server_are_answered_at_once(server):
+    base, admin, _ = server
+    session = requests.Session()
+    session.headers["X-Auth-Token"] = admin
+    body = session.post(f"{base}/v1/t1/servers", json={"name": "doomed"}, timeout=30).json()
+    sid, token = body["server"]["id"], body["credential"]["token"]
+    path = f"/v1/t1/servers/{sid}/metadata"
+    etag = requests.get(base + path, headers={"X-Auth-Token": token}, timeout=30).headers["ETag"]
+    socks = [_watch(base, path, token, etag, 50, close=key % 2 == 0) for key in range(40)]
+    try:
+        assert _answered(socks, 0.5) == []
+        assert session.delete(f"{base}/v1/t1/servers/{sid}", timeout=30).status_code == 204
+        for sock in socks:
+            status, _, body = _answer(sock)  # within the socket's 30 s, not the wait's 50
+            # 401 where the deletion dropped the cached credential, 404 where it is still
+            # cached (another worker, for up to its 60 s): as a poll that was not held
+            assert status in (401, 404) and json.loads(body)["error"]["type"]
+    finally:
+        for sock in socks:
+            sock.close()
