@@ -148,6 +148,13 @@ def test_many_more_watchers_than_threads_all_wake_on_their_change(server, target
                 (tuple(n for n in headers if n != "date"), body, headers["etag"]))
         assert len(heads) == 2 * len(changed)
         assert all(len(variants) == 1 for variants in heads.values()), heads
+        # a kept-alive connection answered from the loop takes its next request
+        key = next(k for k, sock in enumerate(socks) if sock in woken and (k // SERVERS) % 2)
+        sid, path, token, _ = targets[key % SERVERS]
+        socks[key].sendall(f"GET {path} HTTP/1.1\r\nHost: {base.split('//')[1]}\r\n"
+                           f"X-Auth-Token: {token}\r\n\r\n".encode())
+        status, headers, _ = _answer(socks[key])
+        assert status == 200 and headers["connection"] == "keep-alive"
         # the unchanged servers' watchers still wait, and the API still answers
         assert _answered([s for s in socks if s not in woken], 0.5) == []
         assert _healthz_seconds(base) < 5.0
