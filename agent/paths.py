@@ -56,6 +56,11 @@ class Paths:
         return os.path.join(self.root, "var/run/heat-config/deployed")
 
     @property
+    def oac_deployed_dir(self) -> str:
+        """One empty marker per os-apply-config deployment signalled (99-refresh-completed's)."""
+        return os.path.join(self.root, "var/lib/os-apply-config-deployments/deployed")
+
+    @property
     def outbox_dir(self) -> str:
         return os.path.join(self.state_dir, "outbox")
 

@@ -36,6 +36,7 @@ DEPLOYED = "deployed"
 ALREADY_DEPLOYED = "already-deployed"
 NO_HOOK = "no-hook"
 NO_ACTION = "no-component-action"
+APPLIED = "applied"  # an os-apply-config item: the refresh that rendered it succeeded, so it is signalled
 FAILED = "failed"  # the runner itself could not handle the item (bad item, unwritable marker...)
 RESUMED = "resumed"  # its result was recorded before a crash; only the signal was (re)queued
 
@@ -46,6 +47,8 @@ NO_HOOK_STATUS = 127
 
 # Groups that are applied by os-apply-config rather than a hook, so having no hook is expected.
 HOOKLESS_GROUPS = ("os-apply-config",)
+# What TIE's post-configure.d/99-refresh-completed signalled for each of them, once.
+APPLIED_STDOUT = "os-apply-config deployment {id} completed"
 _SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(agent.__file__)))
 
 
@@ -103,15 +106,22 @@ class DeploymentRunner:
             atomic.write_json(self.paths.heat_config, deployments, indent=None, mode=0o600)
             self._migrate_old_markers()
             atomic.ensure_dir(self.paths.deployed_dir)
-            reports = []
-            for item in deployments:
-                try:
-                    reports.append(self._deploy(item))
-                except Exception as exc:  # one item's problem must not stop the others
-                    log.error("%s: not deployed: %s", describe(item), exc)
-                    log.debug("details", exc_info=True)
-                    reports.append(ItemReport(_get(item, "id"), _get(item, "name"), FAILED))
+            reports = [self._each(self._deploy, item) for item in deployments]
+            # os-apply-config rendered these before this run (configure.d/20 precedes 55, and the
+            # daemon's collect precedes its run); they are signalled only once every hook ran, as
+            # 99-refresh-completed did after configure.d, so a stack using the group completes.
+            for index, item in enumerate(deployments):
+                if reports[index].outcome == NO_HOOK and _get(item, "group") in HOOKLESS_GROUPS:
+                    reports[index] = self._each(self._signal_applied, item)
             return reports
+
+    def _each(self, step, item: Any) -> ItemReport:
+        try:
+            return step(item)
+        except Exception as exc:  # one item's problem must not stop the others
+            log.error("%s: not deployed: %s", describe(item), exc)
+            log.debug("details", exc_info=True)
+            return ItemReport(_get(item, "id"), _get(item, "name"), FAILED)
 
     def _migrate_old_markers(self) -> None:
         """As 55-heat-config: markers kept in /var/run (lost at reboot) move to /var/lib once."""
@@ -194,6 +204,25 @@ class DeploymentRunner:
             self.phases.report(item)
         payload = self._run_hook(hook, item, state, log_dir, timeout)
         return self._finish(item, state, payload, report)
+
+    def _signal_applied(self, item: Any) -> ItemReport:
+        ident = deployment_id(item)
+        report = ItemReport(ident, item.get("name"), APPLIED)
+        state = self.states.get(ident)
+        marker = os.path.join(self.paths.oac_deployed_dir, ident)
+        if (state is None and os.path.exists(marker)) or (state is not None and state.state == SIGNALLED):
+            report.outcome = ALREADY_DEPLOYED  # signalled before, by stoker or by 99-refresh-completed
+            return report
+        if state is not None and state.state == FINISHED:
+            return self._resume_signal(item, state, report)
+        state = state or self.states.put(self._new_state(item))
+        # The marker upstream's 99-refresh-completed looks for: an image that runs both signals once.
+        atomic.ensure_dir(self.paths.oac_deployed_dir)
+        atomic.write_text(marker, "", mode=0o600)
+        payload = {"deploy_stdout": APPLIED_STDOUT.format(id=ident), "deploy_status_code": "0"}
+        report = self._finish(item, state, payload, report)
+        report.status_code = 0
+        return report
 
     def _new_state(self, item: dict) -> DeploymentState:
         return DeploymentState(id=item["id"], name=item.get("name"), group=item.get("group"),

@@ -170,7 +170,7 @@ def test_os_apply_config_deployments_get_their_own_cache_files(agent, fake, cach
     assert json.load(open(os.path.join(cache.cachedir, "os_config_files.json"))) == [
         cache.path("fake"), cache.path("oac-dep")]
     assert last(cache, "oac-dep") == {"setting": 1}
-    assert [r.outcome for r in result.reports] == ["no-hook", "deployed"]
+    assert [r.outcome for r in result.reports] == ["applied", "deployed"]
 
 
 def test_pending_signals_are_retried_at_the_start_of_each_iteration(agent, fake, transport, item_factory):

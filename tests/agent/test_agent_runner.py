@@ -9,7 +9,8 @@ import pytest
 
 from agent.outbox import NO_SIGNAL, SENT
 from agent.paths import Paths
-from agent.runner import ALREADY_DEPLOYED, DEPLOYED, FAILED, NO_ACTION, NO_HOOK, DeploymentRunner, signal_data
+from agent.runner import (ALREADY_DEPLOYED, APPLIED, DEPLOYED, FAILED, NO_ACTION, NO_HOOK, DeploymentRunner,
+                          signal_data)
 
 
 def mode(path):
@@ -53,17 +54,17 @@ def test_already_deployed_items_are_skipped_and_a_new_id_runs(runner, transport,
 def test_no_hook_is_reported_as_a_failure_without_a_marker(runner, paths, transport, item_factory, caplog):
     with caplog.at_level(logging.ERROR):
         reports = runner.run([item_factory("a", group="no-such-tool"), item_factory("b", group="os-apply-config")])
-    assert [r.outcome for r in reports] == [NO_HOOK, NO_HOOK]
+    assert [r.outcome for r in reports] == [NO_HOOK, APPLIED]
     # upstream skipped silently and Heat waited for its timeout; stoker says why, once
     message = f"no hook for group 'no-such-tool' (looked in {', '.join(paths.hook_dirs)} and the built-in hooks)"
-    assert transport.sent == [(reports and transport.sent[0][0], {
-        "deploy_stdout": "", "deploy_stderr": f"stoker: {message}\n", "deploy_status_code": 127})]
+    assert transport.payloads("a") == [
+        {"deploy_stdout": "", "deploy_stderr": f"stoker: {message}\n", "deploy_status_code": 127}]
     assert not (Path(paths.deployed_dir) / "a.json").exists()
     # os-apply-config deployments are applied by os-apply-config: no complaint about them
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [
         f"deployment a (a): {message}; reported as failed"]
     assert [r.outcome for r in runner.run([item_factory("a", group="no-such-tool")])] == [ALREADY_DEPLOYED]
-    assert len(transport.sent) == 1
+    assert len(transport.payloads("a")) == 1
 
 
 def test_hook_directories_take_precedence_in_order(tmp_path, hook_env, outbox, transport, item_factory):
@@ -175,3 +176,35 @@ def test_markers_in_the_old_directory_are_migrated(runner, paths, transport, ite
         ALREADY_DEPLOYED, DEPLOYED]
     assert not old.exists() and (Path(paths.deployed_dir) / "dep-1.json").read_text() == "{}"
     assert [item["id"] for item, _ in transport.sent] == ["dep-2"]
+
+
+def test_os_apply_config_items_are_signalled_once_after_every_hook_ran(runner, paths, transport, item_factory):
+    # 99-refresh-completed's signal: after the whole run, once per deployment, with its marker.
+    items = [item_factory("o1", group="os-apply-config", config={"x": 1}), item_factory("s1")]
+    reports = runner.run(items)
+    assert [(r.outcome, r.status_code) for r in reports] == [(APPLIED, 0), (DEPLOYED, 0)]
+    assert [item["id"] for item, _ in transport.sent] == ["s1", "o1"]
+    assert transport.payloads("o1") == [{"deploy_stdout": "os-apply-config deployment o1 completed",
+                                         "deploy_status_code": "0"}]
+    marker = Path(paths.oac_deployed_dir) / "o1"
+    assert marker.exists() and mode(marker) == 0o600
+    assert [r.outcome for r in runner.run(items)] == [ALREADY_DEPLOYED, ALREADY_DEPLOYED]
+    assert len(transport.sent) == 2
+
+
+def test_os_apply_config_item_marked_by_upstream_is_not_signalled_again(runner, paths, transport, item_factory):
+    Path(paths.oac_deployed_dir).mkdir(parents=True)
+    (Path(paths.oac_deployed_dir) / "o1").write_text("")
+    [report] = runner.run([item_factory("o1", group="os-apply-config", config={})])
+    assert report.outcome == ALREADY_DEPLOYED and transport.sent == []
+
+
+def test_os_apply_config_item_whose_signal_failed_is_resent_not_re_marked(runner, transport, item_factory):
+    item = item_factory("o1", group="os-apply-config", config={})
+    transport.fail_next()
+    [first] = runner.run([item])
+    assert first.outcome == APPLIED and transport.sent == []
+    runner.outbox.flush()
+    assert transport.payloads("o1") == [{"deploy_stdout": "os-apply-config deployment o1 completed",
+                                         "deploy_status_code": "0"}]
+    assert [r.outcome for r in runner.run([item])] == [ALREADY_DEPLOYED]
