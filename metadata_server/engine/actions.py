@@ -13,6 +13,7 @@ from metadata_server.engine import status as st
 from metadata_server.engine.definition import definition_from_body, stack_name, stack_options
 from metadata_server.engine.errors import ActionInProgress, StackExists, StackNotFound
 from metadata_server.engine.operations import HOOKS
+from metadata_server.engine.resources.base import Forward
 from metadata_server.engine.validation import suspend_graph
 from metadata_server.service.errors import InvalidInput
 from metadata_server.store.stack_records import StackRecord
@@ -177,17 +178,29 @@ class StackActions:
                 reason = f"Hook {hook} is cleared"
             else:
                 plugin = rt.plugin(row)
-                plugin.handle_signal(body)
+                forward = plugin.handle_signal(body)
                 row["data"] = plugin.data
                 rt.recorder.update(row["id"], {"data": plugin.data})
                 reason = (f"status:{body.get('status', 'SUCCESS')} reason:{body.get('reason', '')}"
                           if isinstance(body, dict) else "Signal received")
-            rt.recorder.event({"id": str(uuid.uuid4()), "stack_id": stack["id"],
-                               "resource_name": row["name"],
-                               "physical_resource_id": row.get("physical_id") or "",
-                               "resource_type": row["type"], "action": st.SIGNAL,
-                               "status": st.COMPLETE, "status_reason": reason,
-                               "created_at": self.clock()})
+                if isinstance(forward, Forward):  # a scaling policy hands it to its group
+                    self._signal_event(rt, stack, row, forward.reason)
+                    row = rt.find(forward.target)
+                    if row is None:
+                        raise StackNotFound(f"{stack['name']}/{forward.target}")
+                    target = rt.plugin(row)
+                    reason = forward.call(target)
+                    row["data"] = target.data
+                    rt.recorder.update(row["id"], {"data": target.data})
+            self._signal_event(rt, stack, row, reason)
         rt.recorder.flush()
         # signals come without an operation to end: each one keeps the stack within its events
         self.stacks.purge_events(stack["id"], self.max_events_per_stack)
+
+    def _signal_event(self, rt, stack: dict, row: dict, reason: str) -> None:
+        rt.recorder.event({"id": str(uuid.uuid4()), "stack_id": stack["id"],
+                           "resource_name": row["name"],
+                           "physical_resource_id": row.get("physical_id") or "",
+                           "resource_type": row["type"], "action": st.SIGNAL,
+                           "status": st.COMPLETE, "status_reason": reason,
+                           "created_at": self.clock()})

@@ -69,6 +69,16 @@ def select_path(value: Any, path: tuple) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Forward:
+    """What handle_signal returns to hand a signal on to another resource of the stack (a
+    scaling policy to its group): `call(target_plugin)` runs there and gives the target's event
+    reason; `reason` is the signalled resource's own event reason."""
+    target: str                  # the target's name or physical id
+    call: Any
+    reason: str
+
+
 class Resource:
     type_name = ""
     properties_schema: dict[str, Prop] = {}
@@ -164,7 +174,7 @@ class Resource:
         """The operation was cancelled while this resource was working (not called when the
         engine stops and hands the operation on: the next engine continues it)."""
 
-    def handle_signal(self, body: Any) -> None:
+    def handle_signal(self, body: Any) -> "Forward | None":
         raise StackValidationFailed(f"Resource {self.name} ({self.type_name}) does not accept signals")
 
     # -- what others see ---------------------------------------------------------------------

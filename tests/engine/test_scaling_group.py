@@ -1,0 +1,165 @@
+"""OS::Heat::AutoScalingGroup and OS::Heat::ScalingPolicy on the engine's plugin fakes."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from metadata_server.engine.errors import StackValidationFailed
+from metadata_server.engine.plugin_fakes import fake_context
+from metadata_server.engine.resources.base import Forward
+from metadata_server.engine.resources.scaling_group import AutoScalingGroup
+from metadata_server.engine.resources.scaling_policy import ScalingPolicy
+from metadata_server.engine.walker import CancelToken
+
+pytestmark = pytest.mark.timeout(30)
+
+MEMBER = {"type": "OS::Heat::TestResource", "properties": {"value": "m"}}
+
+
+def group_props(**extra):
+    raw = {"min_size": 1, "max_size": 3, "cooldown": 60, "resource": MEMBER, **extra}
+    return AutoScalingGroup.validate_properties("asg", raw)
+
+
+class Clock:
+    def __init__(self):
+        self.now = datetime(2026, 1, 1)
+
+    def __call__(self):
+        return self.now
+
+
+def make_group(**extra):
+    ctx = fake_context()
+    ctx.clock = Clock()
+    group = AutoScalingGroup("asg", ctx, group_props(**extra))
+    group.handle_create(CancelToken())
+    ctx.finder.rows[ctx.stack_id] = {"asg": {"name": "asg", "status": "COMPLETE",
+                                             "physical_id": group.physical_id}}
+    return ctx, group
+
+
+def child_members(ctx, group):
+    return json.loads(ctx.children.children[group.physical_id].definition["template"])["resources"]
+
+
+def test_create_makes_the_initial_members_and_starts_the_cooldown():
+    ctx, group = make_group(desired_capacity=2)
+    members = child_members(ctx, group)
+    assert list(members) == group.data["members"] and len(members) == 2
+    assert all(len(n) == 12 for n in members) and list(members.values()) == [MEMBER, MEMBER]
+    assert group.attribute("current_size") == 2
+    assert "cooldown until" in group.adjust(1, "change_in_capacity", None, None, "policy p")
+    assert len(child_members(ctx, group)) == 2  # refused: nothing changed
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"min_size": 3, "max_size": 2}, "MinSize can not be greater than MaxSize"),
+    ({"min_size": -1}, "out of range"),
+    ({"desired_capacity": 5}, "DesiredCapacity must be between MinSize and MaxSize"),
+    ({"resource": {"properties": {}}}, "Property type not assigned"),
+    ({"rolling_updates": {"max_batch_size": 0}}, "out of range (min: 1)"),
+])
+def test_validation(raw, message):
+    with pytest.raises(StackValidationFailed, match=message.replace("(", r"\(").replace(")", r"\)")):
+        group_props(**raw)
+
+
+def test_adjust_grows_and_stays_within_bounds():
+    ctx, group = make_group()
+    ctx.clock.now += timedelta(seconds=61)
+    first = group.data["members"][0]
+    reason = group.adjust(5, "change_in_capacity", None, 0, "policy up")
+    assert reason == "Scaled from 1 to 3 (policy up, change_in_capacity : 5)"
+    names = list(child_members(ctx, group))
+    assert names[0] == first and len(names) == 3 and group.attribute("current_size") == 3
+    assert group.data["scaling_in_progress"] is False
+    ctx.clock.now += timedelta(seconds=61)
+    assert group.adjust(1, "change_in_capacity", None, 0, "policy up") == (
+        "Scaling refused (policy up): no change in size (3)")
+
+
+def test_shrinking_removes_failed_members_first_then_the_oldest():
+    ctx, group = make_group(desired_capacity=3, max_size=4)
+    oldest, middle, newest = group.data["members"]
+    ctx.finder.rows[group.physical_id] = {newest: {"name": newest, "status": "FAILED"}}
+    assert group.attribute("current_size") == 2
+    assert group.attribute("refs") == [None, None, None]
+    assert group._ordered() == [newest, oldest, middle]
+    ctx.clock.now += timedelta(seconds=61)
+    assert group.adjust(-1, "change_in_capacity", None, 0, "p").startswith("Scaled from 2 to 1")
+    assert list(child_members(ctx, group)) == [middle]
+
+
+def test_cooldown_of_the_group_ends_and_policy_cooldown_is_stored():
+    ctx, group = make_group()
+    ctx.clock.now += timedelta(seconds=61)
+    assert group.adjust(1, "change_in_capacity", None, 300, "p").startswith("Scaled")
+    ctx.clock.now += timedelta(seconds=299)
+    assert "cooldown until" in group.adjust(1, "change_in_capacity", None, 0, "p")
+    ctx.clock.now += timedelta(seconds=2)
+    assert group.adjust(1, "change_in_capacity", None, 0, "p").startswith("Scaled from 2 to 3")
+
+
+def test_a_group_not_complete_refuses():
+    ctx, group = make_group()
+    ctx.finder.rows[ctx.stack_id]["asg"]["status"] = "IN_PROGRESS"
+    assert "the group is None_IN_PROGRESS" in group.adjust(1, "exact_capacity", None, 0, "p")
+
+
+def test_update_keeps_the_size_and_member_names_and_rolls_in_batches():
+    ctx, group = make_group(desired_capacity=2)
+    ctx.clock.now += timedelta(seconds=61)
+    group.adjust(1, "change_in_capacity", None, 0, "p")
+    names = list(group.data["members"])
+    new_member = {"type": "OS::Heat::TestResource", "properties": {"value": "n"}}
+    props = group_props(resource=new_member, desired_capacity=None)
+    group.handle_update(props, {"resource", "desired_capacity"}, CancelToken())
+    members = child_members(ctx, group)
+    assert list(members) == names
+    assert [m.get("depends_on") for m in members.values()] == [None, [names[0]], [names[1]]]
+    assert all(m["properties"] == {"value": "n"} for m in members.values())
+
+
+def test_outputs_and_outputs_list_follow_member_order():
+    ctx, group = make_group(desired_capacity=2)
+    a, b = group.data["members"]
+    child = ctx.children.children[group.physical_id]
+    child.members = {a: {None: "ref-a", "output": "A"}, b: {None: "ref-b", "output": "B"}}
+    assert group.attribute_at("outputs", ("output",)) == {a: "A", b: "B"}
+    assert group.attribute_at("outputs_list", ("output",)) == ["A", "B"]
+    assert group.attribute("refs_map") == {a: "ref-a", b: "ref-b"}
+    assert group.attribute("refs") == ["ref-a", "ref-b"]
+
+
+def test_policy_forwards_to_its_group_with_heats_reason():
+    ctx = fake_context()
+    props = ScalingPolicy.validate_properties("up", {
+        "auto_scaling_group_id": "grp-id", "adjustment_type": "change_in_capacity",
+        "scaling_adjustment": 1, "cooldown": 30})
+    policy = ScalingPolicy("up", ctx, props)
+    assert policy.attribute("alarm_url") is None
+    policy.handle_create(CancelToken())
+    assert "/resources/up/signal?sig=" in policy.attribute("alarm_url")
+    assert policy.attribute("signal_url").endswith("/resources/up/signal")
+    forward = policy.handle_signal({"previous": "ok", "current": "alarm", "reason": "hot"})
+    assert isinstance(forward, Forward) and forward.target == "grp-id"
+    assert forward.reason == "alarm state changed from ok to alarm (hot)"
+    calls = []
+
+    class Group:
+        def adjust(self, *args):
+            calls.append(args)
+            return "done"
+    assert forward.call(Group()) == "done"
+    assert calls == [(1, "change_in_capacity", None, 30, "policy up")]
+    assert policy.handle_signal(None).reason == "No signal details provided"
+
+
+def test_min_adjustment_step_only_with_percent():
+    with pytest.raises(StackValidationFailed, match="only be specified"):
+        ScalingPolicy.validate_properties("up", {
+            "auto_scaling_group_id": "g", "adjustment_type": "change_in_capacity",
+            "scaling_adjustment": 1, "min_adjustment_step": 2})
