@@ -163,3 +163,16 @@ def test_min_adjustment_step_only_with_percent():
         ScalingPolicy.validate_properties("up", {
             "auto_scaling_group_id": "g", "adjustment_type": "change_in_capacity",
             "scaling_adjustment": 1, "min_adjustment_step": 2})
+
+
+def test_the_tree_limits_hold_for_the_largest_group(app):
+    """Policies grow a group without a stack operation that would count the tree again: a
+    max_size beyond max_resources_per_stack is refused when the stack is created."""
+    from engine_helpers import ADMIN, hot
+    client = app.test_client()
+    client.environ_base["HTTP_X_AUTH_TOKEN"] = ADMIN
+    template = hot({"asg": {"type": "OS::Heat::AutoScalingGroup", "properties": {
+        "min_size": 1, "max_size": 5000, "resource": MEMBER}}})
+    answer = client.post("/v1/t1/stacks", json={"stack_name": "big", "template": template})
+    assert answer.status_code == 400, answer.json
+    assert "max_resources_per_stack" in answer.json["error"]["message"]

@@ -60,8 +60,9 @@ class AutoScalingGroup(_Group):
 
     @classmethod
     def member_count(cls, properties):
-        size = _count(properties.get("desired_capacity"))
-        size = size if size else _count(properties.get("min_size"))
+        """Counted at max_size: policies may grow the group there without a stack operation
+        that would count the tree again, so the limits must hold for the largest group."""
+        size = _count(properties.get("max_size"))
         member = properties.get("resource")
         if size is None or not isinstance(member, dict):
             return None
