@@ -11,7 +11,7 @@ SERVER_PYTHON = "; python_version >= '3.11'"
 EXTRAS = {
     "server": [d + SERVER_PYTHON for d in ("flask>=3.0", "gunicorn>=27,<28", "SQLAlchemy>=2.0", "alembic>=1.13",
                                            "regex>=2023.0")],   # allowed_pattern time limit
-    "postgres": ["psycopg[binary]>=3.1" + SERVER_PYTHON],
+    "postgres": ["psycopg[binary]>=3.2" + SERVER_PYTHON],
     "openstack": ["openstacksdk>=3.0" + SERVER_PYTHON],   # the server's OpenStack driver (the agent needs none)
     "watch": ["watchdog>=4.0"],
     "yaql": ["yaql>=3.0" + SERVER_PYTHON],   # the optional HOT yaql function
