@@ -140,8 +140,8 @@ class Relay:
         if stack_ids is not None:
             running = [i for i in running if i in stack_ids]
         done = 0
-        for row in self.requests.pending(running):
-            if self.requests.take(row["id"], self.engine.engine_id):
+        for row in self.requests.pending(running) + self._stranded(running):
+            if self.requests.take(row["id"], self.engine.engine_id, row["taken_by"]):
                 answer: dict[str, Any] = {}
                 try:
                     self._act(row)
@@ -152,6 +152,15 @@ class Relay:
                 self.requests.answer(row["id"], answer)
                 done += 1
         return done
+
+    def _stranded(self, running: list[str]) -> list[dict]:
+        """Requests an engine took and died before answering (their stack was taken over
+        here): acted on again, since whatever that engine did died with it."""
+        alive = getattr(self.engine.liveness, "alive", None)
+        if alive is None or not running:
+            return []
+        return [row for row in self.requests.unanswered(running, self.engine.engine_id)
+                if alive(row["taken_by"]) is False]
 
     def _act(self, row: dict) -> None:
         e, body = self.engine, row["body"]

@@ -49,11 +49,24 @@ class StackRequests(Queries):
         return self._all(select(stack_request).where(r.stack_id.in_(ids), r.taken_by.is_(None))
                          .order_by(r.created_at, r.id))
 
-    def take(self, request_id: str, engine_id: str) -> bool:
-        """Claim a pending request; False if another engine claimed it first."""
+    def take(self, request_id: str, engine_id: str, from_engine: str | None = None) -> bool:
+        """Claim a pending request (or one `from_engine` took and never answered); False if
+        another engine claimed it first."""
         r = stack_request.c
-        return self._write(update(stack_request).where(r.id == request_id, r.taken_by.is_(None))
+        held = r.taken_by.is_(None) if from_engine is None else r.taken_by == from_engine
+        return self._write(update(stack_request).where(r.id == request_id, held,
+                                                       r.answer.is_(None))
                            .values(taken_by=engine_id)) == 1
+
+    def unanswered(self, stack_ids: Iterable[str], engine_id: str) -> list[Row]:
+        """Requests for these stacks that another engine took and has not answered."""
+        ids = list(stack_ids)
+        if not ids:
+            return []
+        r = stack_request.c
+        return self._all(select(stack_request).where(
+            r.stack_id.in_(ids), r.taken_by.is_not(None), r.taken_by != engine_id,
+            r.answer.is_(None)).order_by(r.created_at, r.id))
 
     def answer(self, request_id: str, answer: dict) -> None:
         self._write(update(stack_request).where(stack_request.c.id == request_id)

@@ -102,3 +102,28 @@ def test_a_delete_received_elsewhere_stops_and_deletes(engines):
                           else None)(receives.stacks.get_stack(stack["id"])), 30,
                  "the delete", pause=0.02)
     assert done["deleted_at"] is not None
+
+
+def test_a_request_whose_engine_died_before_answering_is_acted_on_again(db_url, store):
+    """The request was taken by an engine that died (no session holds its lock): the engine
+    running the stack now acts on it."""
+    import uuid
+
+    from metadata_server.engine.liveness import AdvisoryLockLiveness
+    from metadata_server.store.stack_requests import StackRequests
+
+    runs = Engine(store, system_clock, driver=FakeDriver(), endpoints=ENDPOINTS,
+                  poll_interval=0.02, liveness=AdvisoryLockLiveness(db_url))
+    try:
+        stack = _create(runs, {"slow": {"type": "OS::Heat::TestResource",
+                                        "properties": {"wait_secs": 60}}})
+        requests = StackRequests(store.engine)
+        request_id = str(uuid.uuid4())
+        requests.add({"id": request_id, "stack_id": stack["id"], "kind": "cancel",
+                      "body": {"rollback": False}, "created_at": system_clock(),
+                      "taken_by": str(uuid.uuid4())})
+        done = _settled(runs, stack["id"])
+        assert done["status_reason"] == "Stack CREATE cancelled"
+        assert requests.get(request_id)["answer"] == {}
+    finally:
+        runs.close()
