@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from cli.operator.client import Client, q
 from cli.operator.common import connection_parent, leaf, nested
 from cli.operator.errors import NOT_FOUND, CliError
-from cli.operator.explain import explain
 from cli.operator.output import format_record, show_record
+from metadata_server.service.deployment_explain import explain
 
 
 def explain_command(args, client: Client):

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 from cli.operator.client import Client, q
 from cli.operator.common import connection_parent, leaf, read_text
 from cli.operator.errors import NOT_FOUND, USAGE, CliError
-from cli.operator.explain import parse_time, when
 from cli.operator.output import show_listing, show_record
+from metadata_server.service.deployment_explain import parse_time, when
 
 SERVER_COLUMNS = ["id", "name", "last_seen", "phase", "deployments"]
 

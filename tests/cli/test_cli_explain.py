@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from cli.operator.explain import explain, parse_time
+from metadata_server.service.deployment_explain import explain, parse_time
 
 CASES = sorted((Path(__file__).parent / "fixtures" / "explain").glob("*.json"))
 

@@ -1,5 +1,7 @@
 """Why a deployment is where it is, in plain words (pure: deployment + server + now -> record).
 
+`stoker deployment explain` and the dashboard's deployment page both tell it with this.
+
 Inputs are the API's bodies: the deployment (`status`, `status_reason`, `creation_time`,
 `updated_time`, and, when the server knows them, `phase`, `last_signal_time`, `timeout_time`) and
 the server (`last_seen_time`), or None when the server id is not registered with stoker.
