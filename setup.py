@@ -15,7 +15,8 @@ EXTRAS = {
     "openstack": ["openstacksdk>=3.0" + SERVER_PYTHON],   # the server's OpenStack driver (the agent needs none)
     "watch": ["watchdog>=4.0"],
     "yaql": ["yaql>=3.0" + SERVER_PYTHON],   # the optional HOT yaql function
-    "test": ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100"],
+    "test": ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100",
+             "selenium>=4.20" + SERVER_PYTHON],   # the dashboard in headless system Chromium
 }
 
 setup(

@@ -8,6 +8,7 @@ from metadata_server.api import (cfn, cfn_waitcondition, configs, deployments, h
                                  versions, wheelhouse)
 from metadata_server.api.common import Context, install_error_handlers
 from metadata_server.api.fast_path import PollFastPath
+from metadata_server.dashboard import bp as dashboard
 from metadata_server.engine.limits import DEFAULT, Limits
 from metadata_server.service.clock import Clock, system_clock
 from metadata_server.service.deployments import DEFAULT_TIMEOUT_SECONDS
@@ -31,5 +32,6 @@ def create_app(store: Store, admin_token_hash: str, *, clock: Clock = system_clo
     for module in (versions, cfn, health, configs, deployments, servers, signals, tokens,
                    signed_metadata, stacks, identity, cfn_waitcondition, wheelhouse):
         app.register_blueprint(module.bp)
+    app.register_blueprint(dashboard)   # the web pages at /dashboard
     install_error_handlers(app)
     return app
