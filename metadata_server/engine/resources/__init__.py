@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from metadata_server.engine.errors import StackValidationFailed
 from metadata_server.engine.resources import (cfn_wait_condition, cloud, core, groups, nested,
-                                              scaling_group, scaling_policy, servers,
+                                              scaling_aws, scaling_group, scaling_policy, servers,
                                               software_config, software_deployment,
                                               wait_condition)
 from metadata_server.engine.resources.base import Prop, Resource
@@ -23,7 +23,7 @@ for _cls in (core.Value, core.NoneResource, core.TestResource, core.RandomString
              servers.DeployedServer, servers.Server, servers.KeyPair,
              groups.ResourceGroup, groups.SoftwareDeploymentGroup,
              groups.StructuredDeploymentGroup,
-             scaling_group.AutoScalingGroup, scaling_policy.ScalingPolicy,
+             scaling_group.AutoScalingGroup, scaling_policy.ScalingPolicy, *scaling_aws.TYPES,
              wait_condition.WaitConditionHandle, wait_condition.WaitCondition,
              cfn_wait_condition.CfnWaitConditionHandle, cfn_wait_condition.CfnWaitCondition,
              *cloud.TYPES):

@@ -68,6 +68,25 @@ class AutoScalingGroup(_Group):
             return None
         return size, member
 
+    # -- what the AWS spellings answer differently (scaling_aws.py) --------------------------
+    @staticmethod
+    def sizes(properties: dict) -> tuple[int, int, int | None, float | None]:
+        """(min, max, desired, cooldown) from the properties."""
+        return (properties["min_size"], properties["max_size"], properties["desired_capacity"],
+                properties["cooldown"])
+
+    def member_definition(self) -> dict:
+        definition = self.properties["resource"]
+        return {k: v for k, v in definition.items()
+                if k in ("type", "properties", "metadata") and v is not None}
+
+    def batch_size(self) -> int:
+        rolling = dict(ROLLING_DEFAULTS, **(self.properties.get("rolling_updates") or {}))
+        return max(1, int(rolling["max_batch_size"]))
+
+    def member_changed(self, changed: set[str]) -> bool:
+        return "resource" in changed
+
     # -- members -----------------------------------------------------------------------------
     def _failed(self, member: str) -> bool:
         row = self.ctx.finder.find_resource(self.physical_id, member) if self.physical_id else None
@@ -98,16 +117,13 @@ class AutoScalingGroup(_Group):
         self.data["members"] = names
 
     def members(self):
-        definition = self.properties["resource"]
-        member = {k: v for k, v in definition.items()
-                  if k in ("type", "properties", "metadata") and v is not None}
+        member = self.member_definition()
         return {name: dict(member) for name in self.data.get("members") or []}
 
     def _batched(self, members, policy_key):
         if not self._rolling:
             return members
-        rolling = dict(ROLLING_DEFAULTS, **(self.properties.get("rolling_updates") or {}))
-        names, size = list(members), max(1, int(rolling["max_batch_size"]))
+        names, size = list(members), self.batch_size()
         for index in range(size, len(names)):
             batch = index // size
             members[names[index]] = dict(members[names[index]],
@@ -116,13 +132,14 @@ class AutoScalingGroup(_Group):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _initial_size(self) -> int:
-        return self.properties["desired_capacity"] or self.properties["min_size"]
+        low, _, desired, _ = self.sizes(self.properties)
+        return desired or low
 
     def handle_create(self, token):
         self._choose(self._initial_size())
         super().handle_create(token)
         # a fresh group is in cooldown for its own cooldown, as in Heat
-        finish_scaling(self.data, self.ctx.clock(), self.properties["cooldown"],
+        finish_scaling(self.data, self.ctx.clock(), self.sizes(self.properties)[3],
                        str(len(self.data["members"])), True)
 
     def handle_update(self, new_properties, changed, token):
@@ -130,16 +147,16 @@ class AutoScalingGroup(_Group):
         `resource` updates the members in batches of rolling_updates.max_batch_size, in place
         where the member type allows, so they keep their names."""
         self.properties = new_properties
-        wanted = new_properties["desired_capacity"]
+        low, high, wanted, cooldown = self.sizes(new_properties)
         size = self.current_size() if wanted is None else wanted
-        size = max(new_properties["min_size"], min(new_properties["max_size"], size))
+        size = max(low, min(high, size))
         self._choose(size)
-        self._rolling = "resource" in changed
+        self._rolling = self.member_changed(changed)
         try:
             super().handle_update(new_properties, changed, token)
         finally:
             self._rolling = False
-        finish_scaling(self.data, self.ctx.clock(), new_properties["cooldown"], str(size), True)
+        finish_scaling(self.data, self.ctx.clock(), cooldown, str(size), True)
 
     def adjust(self, adjustment: float, adjustment_type: str, min_step: int | None,
                cooldown: float | None, source: str) -> str:
@@ -151,11 +168,11 @@ class AutoScalingGroup(_Group):
             return (f"Scaling refused ({source}): the group is "
                     f"{row.get('action')}_{row.get('status')}")
         current = self.current_size()
-        size = new_capacity(current, adjustment, adjustment_type, min_step,
-                            self.properties["min_size"], self.properties["max_size"])
+        low, high, _, own_cooldown = self.sizes(self.properties)
+        size = new_capacity(current, adjustment, adjustment_type, min_step, low, high)
         if size == current:
             return f"Scaling refused ({source}): no change in size ({current})"
-        cooldown = self.properties["cooldown"] if cooldown is None else cooldown
+        cooldown = own_cooldown if cooldown is None else cooldown
         why = cooldown_refusal(self.data, self.ctx.clock())
         if why:
             return f"Scaling refused ({source}): {why}"

@@ -55,18 +55,21 @@ class ScalingPolicy(Resource):
     def handle_create(self, token):
         self.physical_id = str(uuid.uuid4())
 
-    def handle_signal(self, body):
+    def rule(self) -> tuple[str, float, str, int | None, float | None]:
+        """(group reference, adjustment, adjustment type, min step, cooldown)."""
         props = self.properties
+        return (props["auto_scaling_group_id"], props["scaling_adjustment"],
+                props["adjustment_type"], props["min_adjustment_step"], props["cooldown"])
+
+    def handle_signal(self, body):
+        group_ref, adjustment, kind, step, cooldown = self.rule()
 
         def adjust(group):
-            if not hasattr(group, "adjust"):
-                raise StackValidationFailed(
-                    f"{props['auto_scaling_group_id']} is not a scaling group",
-                    f"resources.{self.name}.properties.auto_scaling_group_id")
-            return group.adjust(props["scaling_adjustment"], props["adjustment_type"],
-                                props["min_adjustment_step"], props["cooldown"],
-                                f"policy {self.name}")
-        return Forward(props["auto_scaling_group_id"], adjust, signal_reason(body))
+            if not callable(getattr(group, "adjust", None)):
+                raise StackValidationFailed(f"{group_ref} is not a group that policies scale",
+                                            f"resources.{self.name}.properties")
+            return group.adjust(adjustment, kind, step, cooldown, f"policy {self.name}")
+        return Forward(group_ref, adjust, signal_reason(body))
 
     def _url(self) -> str:
         return self.ctx.endpoints.resource_signal_url(self.ctx.tenant, self.ctx.stack_name,

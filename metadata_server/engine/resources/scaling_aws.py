@@ -1,0 +1,183 @@
+"""The CloudFormation spellings of autoscaling: AWS::AutoScaling::LaunchConfiguration,
+AWS::AutoScaling::AutoScalingGroup, AWS::AutoScaling::ScalingPolicy and OS::Heat::InstanceGroup.
+
+They share scaling_group.py's members, order, cooldown and resize; what differs is the names, the
+member (a server made from the launch configuration: stoker has no AWS::EC2::Instance, so the
+member is an OS::Nova::Server with the same image, flavor, key, user data and security groups),
+the `InstanceList` attribute and where the rolling update's batch size comes from (UpdatePolicy).
+"""
+from __future__ import annotations
+
+from metadata_server.engine.errors import StackValidationFailed
+from metadata_server.engine.resources.base import Prop, Resource
+from metadata_server.engine.resources.groups import _count
+from metadata_server.engine.resources.scaling_capacity import ADJUSTMENT_TYPES, PERCENT
+from metadata_server.engine.resources.scaling_group import AutoScalingGroup
+from metadata_server.engine.resources.scaling_policy import ScalingPolicy
+
+# launch configuration property -> the member server's property
+_SERVER = {"ImageId": "image", "InstanceType": "flavor", "KeyName": "key_name",
+           "UserData": "user_data", "SecurityGroups": "security_groups"}
+
+
+class LaunchConfiguration(Resource):
+    type_name = "AWS::AutoScaling::LaunchConfiguration"
+    properties_schema = {"ImageId": Prop("string", required=True),
+                         "InstanceType": Prop("string", required=True),
+                         "KeyName": Prop("string"), "UserData": Prop("string"),
+                         "SecurityGroups": Prop("list"), "KernelId": Prop("string"),
+                         "RamDiskId": Prop("string"), "BlockDeviceMappings": Prop("list"),
+                         "NovaSchedulerHints": Prop("list"), "InstanceId": Prop("string")}
+
+    def handle_create(self, token):
+        # Heat: the reference is the physical name; every change makes a new configuration
+        self.physical_id = self.physical_name()
+        self.data["launch"] = {_SERVER[k]: v for k, v in self.properties.items()
+                               if k in _SERVER and v not in (None, "", [])}
+
+
+class InstanceGroup(AutoScalingGroup):
+    """OS::Heat::InstanceGroup: a fixed `Size`; policies do not scale it (as in Heat)."""
+    type_name = "OS::Heat::InstanceGroup"
+    properties_schema = {"Size": Prop("integer", required=True, update_allowed=True),
+                         "LaunchConfigurationName": Prop("string", required=True,
+                                                         update_allowed=True),
+                         "AvailabilityZones": Prop("list", default=[]),
+                         "LoadBalancerNames": Prop("list", default=[]),
+                         "Tags": Prop("list", default=[])}
+    attributes_schema = ("InstanceList",)
+    update_policy_key = "RollingUpdate"
+    tag_key = "metering.groupname"
+    adjust = None
+
+    @classmethod
+    def check(cls, name, properties):
+        low, high, desired, _ = cls.sizes(properties)
+        path = f"resources.{name}.properties"
+        if low < 0:
+            raise StackValidationFailed(f"{low} is out of range (min: 0)", f"{path}.MinSize")
+        if high < low:
+            raise StackValidationFailed("MinSize can not be greater than MaxSize", path)
+        if desired is not None and not low <= desired <= high:
+            raise StackValidationFailed("DesiredCapacity must be between MinSize and MaxSize",
+                                        f"{path}.DesiredCapacity")
+        for tag in properties.get("Tags") or []:
+            if not isinstance(tag, dict) or set(tag) != {"Key", "Value"}:
+                raise StackValidationFailed("each tag must be {Key: ..., Value: ...}",
+                                            f"{path}.Tags")
+
+    @staticmethod
+    def sizes(properties):
+        size = properties["Size"]
+        return size, size, size, None
+
+    @classmethod
+    def member_count(cls, properties):
+        size = _count(properties.get("MaxSize", properties.get("Size")))
+        return None if size is None else (size, {"type": "OS::Nova::Server", "properties": {}})
+
+    def member_definition(self):
+        reference = self.properties["LaunchConfigurationName"]
+        row = self.ctx.finder.find_resource(self.ctx.stack_id, reference)
+        if row is None or row.get("type") != LaunchConfiguration.type_name:
+            raise StackValidationFailed(
+                f"{reference} is not a launch configuration of this stack",
+                f"resources.{self.name}.properties.LaunchConfigurationName")
+        server = dict((row.get("data") or {}).get("launch") or {})
+        tags = {t["Key"]: t["Value"] for t in self.properties.get("Tags") or []}
+        # the group's name, not its reference: that is known only once the members exist
+        server["metadata"] = dict(tags, **{self.tag_key: self.name})
+        return {"type": "OS::Nova::Server", "properties": server}
+
+    def batch_size(self):
+        policy = (self.definition.update_policy if self.definition is not None else None) or {}
+        rolling = policy.get(self.update_policy_key) if isinstance(policy, dict) else None
+        return max(1, int((rolling or {}).get("MaxBatchSize") or 1))
+
+    def member_changed(self, changed):
+        return "LaunchConfigurationName" in changed
+
+    def attribute(self, name):
+        if name == "InstanceList":
+            if not self.physical_id or not self.data.get("members"):
+                return None
+            return ",".join(str(self._member_attr(n, "first_address") or "0.0.0.0")
+                            for n in self._ordered())
+        return super().attribute(name)
+
+
+class AwsAutoScalingGroup(InstanceGroup):
+    type_name = "AWS::AutoScaling::AutoScalingGroup"
+    properties_schema = {"MinSize": Prop("integer", required=True, update_allowed=True),
+                         "MaxSize": Prop("integer", required=True, update_allowed=True),
+                         "DesiredCapacity": Prop("integer", update_allowed=True),
+                         "Cooldown": Prop("integer", update_allowed=True),
+                         "LaunchConfigurationName": Prop("string", update_allowed=True),
+                         "InstanceId": Prop("string"),
+                         "AvailabilityZones": Prop("list", required=True),
+                         "LoadBalancerNames": Prop("list", default=[]),
+                         "VPCZoneIdentifier": Prop("list", default=[]),
+                         "HealthCheckType": Prop("string", allowed=("EC2", "ELB")),
+                         "HealthCheckGracePeriod": Prop("integer"),
+                         "Tags": Prop("list", default=[])}
+    update_policy_key = "AutoScalingRollingUpdate"
+    tag_key = "metering.AutoScalingGroupName"
+    adjust = AutoScalingGroup.adjust
+
+    @classmethod
+    def check(cls, name, properties):
+        super().check(name, properties)
+        path = f"resources.{name}.properties"
+        if properties["InstanceId"] is not None:
+            raise StackValidationFailed("InstanceId is not supported by stoker yet: give a "
+                                        "LaunchConfigurationName", f"{path}.InstanceId")
+        if properties["LaunchConfigurationName"] is None:
+            raise StackValidationFailed("Either 'InstanceId' or 'LaunchConfigurationName' "
+                                        "must be provided.", path)
+        if len(properties["VPCZoneIdentifier"]) > 1:
+            raise StackValidationFailed("Only one VPCZoneIdentifier is supported",
+                                        f"{path}.VPCZoneIdentifier")
+
+    @staticmethod
+    def sizes(properties):
+        return (properties["MinSize"], properties["MaxSize"], properties["DesiredCapacity"],
+                properties["Cooldown"])
+
+
+class AwsScalingPolicy(ScalingPolicy):
+    type_name = "AWS::AutoScaling::ScalingPolicy"
+    properties_schema = {
+        "AutoScalingGroupName": Prop("string", required=True),
+        "ScalingAdjustment": Prop("integer", required=True, update_allowed=True),
+        "AdjustmentType": Prop("string", required=True, update_allowed=True,
+                               allowed=tuple(k for k in ADJUSTMENT_TYPES if k[0].isupper())),
+        "Cooldown": Prop("integer", update_allowed=True),
+        "MinAdjustmentStep": Prop("integer", update_allowed=True),
+    }
+    attributes_schema = ("AlarmUrl",)
+
+    @classmethod
+    def check(cls, name, properties):
+        step = properties["MinAdjustmentStep"]
+        path = f"resources.{name}.properties.MinAdjustmentStep"
+        if step is not None and step < 0:
+            raise StackValidationFailed(f"{step} is out of range (min: 0)", path)
+        if step is not None and ADJUSTMENT_TYPES[properties["AdjustmentType"]] != PERCENT:
+            raise StackValidationFailed("MinAdjustmentStep property should only be specified "
+                                        "for AdjustmentType with value "
+                                        "PercentChangeInCapacity.", path)
+
+    def rule(self):
+        props = self.properties
+        return (props["AutoScalingGroupName"], props["ScalingAdjustment"],
+                props["AdjustmentType"], props["MinAdjustmentStep"], props["Cooldown"])
+
+    def reference_id(self):
+        # Heat: the policy's Ref is its alarm URL (its name before it exists)
+        return self.attribute("alarm_url") or self.name
+
+    def attribute(self, name):
+        return super().attribute("alarm_url" if name == "AlarmUrl" else name)
+
+
+TYPES = (LaunchConfiguration, InstanceGroup, AwsAutoScalingGroup, AwsScalingPolicy)

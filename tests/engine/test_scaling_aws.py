@@ -1,0 +1,98 @@
+"""The CloudFormation spellings of autoscaling through the API: a launch configuration's servers,
+an AWS group scaled by an AWS policy's AlarmUrl (which is also its Ref), and an InstanceGroup."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from engine_helpers import ADMIN, hot
+
+pytestmark = pytest.mark.timeout(60)
+
+RESOURCES = {
+    "lc": {"type": "AWS::AutoScaling::LaunchConfiguration", "properties": {
+        "ImageId": "cirros", "InstanceType": "m1.tiny", "UserData": "#!/bin/sh\n"}},
+    "asg": {"type": "AWS::AutoScaling::AutoScalingGroup", "properties": {
+        "MinSize": "1", "MaxSize": "2", "AvailabilityZones": ["nova"],
+        "LaunchConfigurationName": {"get_resource": "lc"},
+        "Tags": [{"Key": "role", "Value": "web"}]}},
+    "up": {"type": "AWS::AutoScaling::ScalingPolicy", "properties": {
+        "AutoScalingGroupName": {"get_resource": "asg"}, "ScalingAdjustment": 1,
+        "AdjustmentType": "ChangeInCapacity"}},
+    "fixed": {"type": "OS::Heat::InstanceGroup", "properties": {
+        "Size": 2, "LaunchConfigurationName": {"get_resource": "lc"}}},
+    "nope": {"type": "AWS::AutoScaling::ScalingPolicy", "properties": {
+        "AutoScalingGroupName": {"get_resource": "fixed"}, "ScalingAdjustment": 1,
+        "AdjustmentType": "ChangeInCapacity"}},
+}
+OUTPUTS = {"url": {"value": {"get_attr": ["up", "AlarmUrl"]}},
+           "ref": {"value": {"get_resource": "up"}},
+           "nope": {"value": {"get_attr": ["nope", "AlarmUrl"]}},
+           "asg": {"value": {"get_attr": ["asg", "InstanceList"]}},
+           "fixed": {"value": {"get_attr": ["fixed", "InstanceList"]}}}
+
+
+def test_aws_group_scales_by_its_policy_and_instance_group_does_not(app):
+    client = app.test_client()
+    client.environ_base["HTTP_X_AUTH_TOKEN"] = ADMIN
+    created = client.post("/v1/t1/stacks", json={"stack_name": "aws",
+                                                 "template": hot(RESOURCES, OUTPUTS)})
+    assert created.status_code == 201, created.json
+    stack_id = created.json["stack"]["id"]
+    app.extensions["stoker-engine"].wait(stack_id, 30)
+    base = f"/v1/t1/stacks/aws/{stack_id}"
+
+    def outputs():
+        stack = client.get(base).json["stack"]
+        assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
+        return {o["output_key"]: o.get("output_value") for o in stack["outputs"]}
+    first = outputs()
+    assert first["url"] == first["ref"] and "/resources/up/signal?sig=" in first["url"]
+    assert len(first["asg"].split(",")) == 1 and len(first["fixed"].split(",")) == 2
+
+    members = client.get(f"{base}/resources/asg").json["resource"]["physical_resource_id"]
+    nested = urlsplit(client.get(f"/v1/t1/stacks/{members}").headers["Location"]).path
+    servers = client.get(f"{nested}/resources").json
+    assert [r["resource_type"] for r in servers["resources"]] == ["OS::Nova::Server"]
+
+    anonymous = app.test_client()
+    url = urlsplit(first["url"])
+    for _ in range(2):  # the second one: no change at MaxSize 2
+        assert anonymous.post(f"{url.path}?{url.query}", json={}).status_code == 200
+    assert len(outputs()["asg"].split(",")) == 2
+    nope = urlsplit(first["nope"])
+    refused = anonymous.post(f"{nope.path}?{nope.query}", json={})
+    assert refused.status_code == 400 and "not a group that policies scale" in refused.text
+    assert len(outputs()["fixed"].split(",")) == 2
+
+    events = client.get(f"{base}/resources/asg/events").json["events"]
+    assert [e["resource_status_reason"] for e in events
+            if e["resource_status"] == "SIGNAL_COMPLETE"] == [
+        "Scaled from 1 to 2 (policy up, ChangeInCapacity : 1)",
+        "Scaling refused (policy up): no change in size (2)"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"MinSize": 3}, "MinSize can not be greater than MaxSize"),
+    ({"DesiredCapacity": 5}, "DesiredCapacity must be between MinSize and MaxSize"),
+    ({"LaunchConfigurationName": None}, "Either 'InstanceId' or 'LaunchConfigurationName'"),
+    ({"InstanceId": "i-1"}, "InstanceId is not supported"),
+    ({"Tags": [{"Key": "k"}]}, "each tag must be"),
+])
+def test_aws_group_validation(extra, message):
+    from metadata_server.engine.errors import StackValidationFailed
+    from metadata_server.engine.resources.scaling_aws import AwsAutoScalingGroup
+    raw = {"MinSize": 1, "MaxSize": 2, "AvailabilityZones": ["nova"],
+           "LaunchConfigurationName": "lc-x", **extra}
+    with pytest.raises(StackValidationFailed, match=message):
+        AwsAutoScalingGroup.validate_properties("asg", raw)
+
+
+def test_aws_policy_min_step_only_with_percent():
+    from metadata_server.engine.errors import StackValidationFailed
+    from metadata_server.engine.resources.scaling_aws import AwsScalingPolicy
+    base = {"AutoScalingGroupName": "g", "ScalingAdjustment": 10, "MinAdjustmentStep": 2}
+    AwsScalingPolicy.validate_properties("p", dict(base, AdjustmentType="PercentChangeInCapacity"))
+    with pytest.raises(StackValidationFailed, match="only be specified"):
+        AwsScalingPolicy.validate_properties("p", dict(base, AdjustmentType="ExactCapacity"))
