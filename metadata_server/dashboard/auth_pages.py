@@ -30,10 +30,10 @@ def sign_in_page():
 
 @bp.post("/sign-in")
 def sign_in():
-    tenant = request.form.get("tenant", "")[:64]
+    tenant = request.form.get("tenant", "")
     cookie, error = sessions.sign_in(request.form.get("token", ""), tenant)
     if cookie is None:
-        return render_template("dashboard/sign_in.html", error=error, tenant=tenant,
+        return render_template("dashboard/sign_in.html", error=error, tenant=tenant[:255],
                                next=request.form.get("next", ""), session=None), 401
     response = redirect(_next_page(request.form.get("next")), code=303)
     sessions.set_cookie(response, cookie)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 220, 64, 60, 18, 12
-MAX_NODES = 500      # beyond it the picture is unreadable anyway; the table lists them all
+MAX_NODES = 500      # beyond it the picture is unreadable anyway; the page's table lists all
 LABEL_CHARS = 28
 
 # status -> (css class, icon); the class sets the colour, the icon and text say it in words

@@ -21,7 +21,7 @@ from metadata_server.api.common import ctx
 from metadata_server.service.auth import ADMIN
 from metadata_server.service.credentials import token_hash
 from metadata_server.service.errors import ServiceError
-from metadata_server.service.validate import identifier
+from metadata_server.service.validate import identifier, max_length
 
 COOKIE = "stoker_dashboard"
 MAX_AGE = 12 * 3600          # a session lasts a working day at most
@@ -71,6 +71,7 @@ def sign_in(token: str, tenant: str) -> tuple[str | None, str | None]:
     if not tenant:
         return None, "Tenant: give the tenant (project id) whose stacks and servers to show."
     try:
+        max_length("tenant", tenant, 64)
         identifier("tenant", tenant)
     except ServiceError as exc:
         return None, exc.message

@@ -38,7 +38,9 @@ def _graph(eng, stack: dict):
         for user in users:
             depends_on.setdefault(user, []).append(dep)
     resources = [{"name": r["name"], "type": r["type"], "status": _status(r),
-                  "reason": r.get("status_reason") or ""} for r in rows]
+                  "kind": graph_svg.status_kind(_status(r)),
+                  "reason": r.get("status_reason") or ""}
+                  for r in sorted(rows, key=lambda r: r["name"])]
     return graph_svg.render(resources, depends_on), resources
 
 
@@ -58,18 +60,23 @@ def _live(eng, stack: dict) -> dict:
             "settled": stack["status"] != "IN_PROGRESS"}
 
 
+def _current(session, stack_id: str):
+    eng = engine()
+    row = eng.get_stack(session.tenant, stack_id)
+    return eng, row, _live(eng, row)
+
+
 @bp.get("/stacks/<stack_id>")
 @sessions.signed_in
 def stack(session, stack_id):
-    eng = engine()
-    row = eng.get_stack(session.tenant, stack_id)
-    live = _live(eng, row)
+    eng, row, live = _current(session, stack_id)
     outputs = eng.outputs(row)
     for output in outputs:
         value = output.get("output_value")
-        output["text"] = value if isinstance(value, str) else json.dumps(value, indent=2)
+        output["text"] = value if isinstance(value, str) else json.dumps(value, indent=2,
+                                                                         default=str)
     return render_template("dashboard/stack.html", session=session, stack=row, live=live,
-                           events=live["events"],
+                           events=live["events"], resources=live["resources"],
                            parameters=eng.parameters(row), outputs=outputs)
 
 
@@ -77,12 +84,12 @@ def stack(session, stack_id):
 @sessions.signed_in
 def stack_live(session, stack_id):
     """What the stack page's script redraws every couple of seconds."""
-    eng = engine()
-    row = eng.get_stack(session.tenant, stack_id)
-    live = _live(eng, row)
+    _, _, live = _current(session, stack_id)
     return jsonify({
         "stack_status": live["stack_status"], "reason": live["reason"],
         "kind": live["kind"][0], "icon": live["kind"][1], "settled": live["settled"],
         "svg": str(live["svg"]),
         "events": render_template("dashboard/_events.html", events=live["events"]),
+        "resources": render_template("dashboard/_resources.html",
+                                     resources=live["resources"]),
     })

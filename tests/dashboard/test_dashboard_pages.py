@@ -75,6 +75,9 @@ def test_create_from_an_upload_then_the_stack_page_shows_graph_events_parameters
     assert "hush" not in page                           # a hidden parameter stays masked
     assert "<pre>dashboard</pre>" in page and "the greeting" in page
     assert "Stack CREATE completed successfully" in page        # the events timeline
+    table = page[page.index('<tbody id="resources">'):]          # the graph's text alternative
+    assert table.index("<td>first</td><td>OS::Heat::Value</td>") < table.index("</tbody>")
+    assert "CREATE_COMPLETE" in live["resources"]
     listing = signed_in.get("/dashboard/stacks").get_data(as_text=True)
     assert ">web</a>" in listing and "CREATE_COMPLETE" in listing
 

@@ -100,3 +100,10 @@ def test_sign_in_goes_back_only_to_a_dashboard_page(browser):
         response = browser.client.post("/dashboard/sign-in", data={
             "token": ADMIN, "tenant": TENANT, "next": target})
         assert response.headers["Location"] == expected
+
+
+def test_a_bad_tenant_is_refused_with_the_reason(browser):
+    for tenant, reason in (("x" * 65, "longer than 64 characters"), ("a/b", "holds a character"),
+                           ("", "give the tenant")):
+        response = browser.sign_in(tenant=tenant)
+        assert response.status_code == 401 and reason in response.get_data(as_text=True)

@@ -22,6 +22,7 @@
     // svg and events are markup the server rendered with escaping; status text goes in as text
     box.innerHTML = data.svg;
     document.getElementById("events").innerHTML = data.events;
+    document.getElementById("resources").innerHTML = data.resources;
     var status = document.getElementById("stack-status");
     if (status.getAttribute("data-status") !== data.stack_status) {
       status.setAttribute("data-status", data.stack_status);
