@@ -25,6 +25,12 @@ _engine_lock = threading.Lock()
 ACTIONS = ("suspend", "resume", "check", "cancel_update", "cancel_without_rollback")
 RESOURCE_FILTERS = {"type", "status", "name", "action", "id", "physical_resource_id",
                     "nested_depth", "with_detail"}
+ANY_METHOD = ["GET", "PUT", "PATCH", "DELETE", "POST"]
+# /stacks/{name}/{these} answer 302 to the same path under the stack's canonical URL
+LOOKUP_SUBPATHS = ("resources", "events", "template", "environment", "files", "outputs",
+                   "actions", "preview", "export")
+STACK = "/stacks/<name>/<stack_id>"
+RESOURCE = STACK + "/resources/<resource>"
 
 
 def start_engine(app, endpoints: Endpoints, driver=None, liveness=None,
@@ -138,97 +144,201 @@ def validate(tenant):
 
 
 # -- lookup by name or id: 302 to the canonical URL -------------------------------------------
-@bp.route("/stacks/<name>", methods=["GET", "PUT", "PATCH", "DELETE", "POST"])
-@bp.route("/stacks/<name>/<stack_id>/<path:rest>", methods=["GET", "PUT", "PATCH", "DELETE",
-                                                            "POST"])
-def lookup(tenant, name, stack_id=None, rest=None):
-    parts = (rest or "").strip("/").split("/")
-    if not _agent_route(parts, request.method):
-        admin()
-    elif "sig" not in request.args:
-        caller()  # some valid credential, before anything about the stack is told; the handler
-        # then decides what this one may do
-    if stack_id is not None:
-        return _dispatch_sub(tenant, name, stack_id, rest)
+@bp.route("/stacks/<name>", methods=ANY_METHOD)
+def lookup(tenant, name):
+    admin()
     stack = engine().get_stack(tenant, name)
     return redirect(views.stack_path(_base(), tenant, stack), code=302)
 
 
-def _agent_route(parts: list[str], method: str) -> bool:
-    """Routes whose handler authorises the caller itself: signals (a wait condition's signed
-    URL, a deployment's own keystone user) and a server reading its metadata."""
-    return len(parts) == 3 and parts[0] == "resources" and (
-        (parts[2] == "signal" and method == "POST") or (parts[2] == "metadata" and method == "GET"))
-
-
-@bp.route("/stacks/<name>/<sub>", methods=["GET", "PUT", "PATCH", "DELETE", "POST"])
-def two_parts(tenant, name, sub):
+# before STACK: for a name in the list, this rule and STACK weigh the same, and the first one
+# added is tried first
+@bp.route(f"/stacks/<name>/<any({', '.join(LOOKUP_SUBPATHS)}):sub>", methods=ANY_METHOD)
+def lookup_subpath(tenant, name, sub):
     admin()
-    if sub in ("resources", "events", "template", "environment", "files", "outputs",
-               "actions", "preview", "export"):
-        stack = engine().get_stack(tenant, name)
-        return redirect(views.stack_path(_base(), tenant, stack) + "/" + sub, code=302)
-    return _stack_root(tenant, name, sub)
+    stack = engine().get_stack(tenant, name)
+    return redirect(views.stack_path(_base(), tenant, stack) + "/" + sub, code=302)
 
 
-def _stack_root(tenant, name, stack_id):
+# -- one stack ---------------------------------------------------------------------------------
+def _operator_stack(tenant, name, stack_id) -> tuple[Engine, dict]:
+    """The caller first, then the stack: nothing about a stack is told to whom may not ask."""
+    admin()
     eng = engine()
-    if request.method == "GET":
-        stack = _stack(tenant, name, stack_id)
-        resolve = request.args.get("resolve_outputs", "true").lower() != "false"
-        outputs = eng.outputs(stack) if resolve else None
-        return jsonify({"stack": views.format_stack(
-            _base(), stack, detail=True, outputs=outputs, parameters=eng.parameters(stack),
-            description=_description(stack))})
-    if request.method in ("PUT", "PATCH"):
-        stack = _stack(tenant, name, stack_id)
-        eng.update_stack(tenant, stack["id"], json_body(), patch=request.method == "PATCH",
-                         endpoints=_endpoints())
-        return "", 202
-    if request.method == "DELETE":
-        stack = _stack(tenant, name, stack_id)
-        eng.delete_stack(tenant, stack["id"], _endpoints())
-        return "", 204
+    return eng, _stack(tenant, name, stack_id)
+
+
+@bp.get(STACK)
+def show(tenant, name, stack_id):
+    eng, stack = _operator_stack(tenant, name, stack_id)
+    resolve = request.args.get("resolve_outputs", "true").lower() != "false"
+    outputs = eng.outputs(stack) if resolve else None
+    return jsonify({"stack": views.format_stack(
+        _base(), stack, detail=True, outputs=outputs, parameters=eng.parameters(stack),
+        description=_description(stack))})
+
+
+@bp.route(STACK, methods=["PUT", "PATCH"])
+def update(tenant, name, stack_id):
+    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng.update_stack(tenant, stack["id"], json_body(), patch=request.method == "PATCH",
+                     endpoints=_endpoints())
+    return "", 202
+
+
+@bp.delete(STACK)
+def delete(tenant, name, stack_id):
+    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng.delete_stack(tenant, stack["id"], _endpoints())
+    return "", 204
+
+
+@bp.post(STACK)
+def post_to_stack(tenant, name, stack_id):
+    admin()
     raise InvalidInput(f"{request.method} is not supported on a stack")
 
 
-def _dispatch_sub(tenant, name, stack_id, rest):
-    eng = engine()
-    stack = _stack(tenant, name, stack_id)
-    parts = rest.strip("/").split("/")
-    method = request.method
-    head = parts[0]
-    if head == "preview" and method in ("PUT", "PATCH") and len(parts) == 1:
-        return jsonify(eng.preview_update(tenant, stack["id"], json_body(),
-                                          patch=method == "PATCH"))
-    if head in ("template", "environment", "files") and method == "GET" and len(parts) == 1:
-        definition = stack["definition"]
-        value = {"template": definition.get("template"),
-                 "environment": definition.get("environment") or {},
-                 "files": definition.get("files") or {}}[head]
-        return jsonify(value)
-    if head == "export" and method == "GET" and len(parts) == 1:
-        return jsonify(eng.export_stack(tenant, stack["id"]))
-    if head == "outputs" and method == "GET":
-        return _outputs(eng, stack, parts[1] if len(parts) > 1 else None)
-    if head == "actions" and method == "POST" and len(parts) == 1:
-        return _actions(eng, tenant, stack)
-    if head == "events" and method == "GET" and len(parts) == 1:
-        return _events(eng, stack, None)
-    if head == "resources":
-        return _resources(eng, tenant, stack, parts[1:])
-    raise NotFound(f"no such stack route: {method} {request.path}", "NotFound")
+@bp.route(STACK + "/preview", methods=["PUT", "PATCH"])
+def preview_update(tenant, name, stack_id):
+    eng, stack = _operator_stack(tenant, name, stack_id)
+    return jsonify(eng.preview_update(tenant, stack["id"], json_body(),
+                                      patch=request.method == "PATCH"))
 
 
-def _outputs(eng, stack, key):
-    if key is None:
-        outputs = eng.outputs(stack)
-        return jsonify({"outputs": [{"output_key": o["output_key"],
-                                     "description": o.get("description")} for o in outputs]})
-    found = eng.outputs(stack, key)
+def definition_part(tenant, name, stack_id, part):
+    _, stack = _operator_stack(tenant, name, stack_id)
+    definition = stack["definition"]
+    return jsonify({"template": definition.get("template"),
+                    "environment": definition.get("environment") or {},
+                    "files": definition.get("files") or {}}[part])
+
+
+for _part in ("template", "environment", "files"):
+    bp.add_url_rule(f"{STACK}/{_part}", f"stack_{_part}", definition_part, methods=["GET"],
+                    defaults={"part": _part})
+
+
+@bp.get(STACK + "/export")
+def export(tenant, name, stack_id):
+    eng, stack = _operator_stack(tenant, name, stack_id)
+    return jsonify(eng.export_stack(tenant, stack["id"]))
+
+
+@bp.get(STACK + "/outputs")
+def outputs(tenant, name, stack_id):
+    eng, stack = _operator_stack(tenant, name, stack_id)
+    return jsonify({"outputs": [{"output_key": o["output_key"],
+                                 "description": o.get("description")}
+                                for o in eng.outputs(stack)]})
+
+
+@bp.get(STACK + "/outputs/<output_key>")
+def output(tenant, name, stack_id, output_key):
+    eng, stack = _operator_stack(tenant, name, stack_id)
+    found = eng.outputs(stack, output_key)
     if not found:
-        raise NotFound(f"Specified output key {key} not found.", "NotFound")
+        raise NotFound(f"Specified output key {output_key} not found.", "NotFound")
     return jsonify({"output": found[0]})
+
+
+@bp.post(STACK + "/actions")
+def actions(tenant, name, stack_id):
+    eng, stack = _operator_stack(tenant, name, stack_id)
+    return _actions(eng, tenant, stack)
+
+
+@bp.get(STACK + "/events")
+def stack_events(tenant, name, stack_id):
+    eng, stack = _operator_stack(tenant, name, stack_id)
+    return _events(eng, stack, None)
+
+
+# -- resources of a stack ----------------------------------------------------------------------
+@bp.get(STACK + "/resources")
+def resources(tenant, name, stack_id):
+    eng, stack = _operator_stack(tenant, name, stack_id)
+    unknown = set(request.args) - RESOURCE_FILTERS
+    if unknown:
+        raise InvalidInput(f"Invalid filter parameters {sorted(unknown)}")
+    rows = eng.resources(stack)
+    required = _required_by(rows, stack, eng)
+    for key, field in (("name", "name"), ("type", "type"), ("id", "id"),
+                       ("physical_resource_id", "physical_id"), ("action", "action"),
+                       ("status", "status")):
+        wanted = request.args.getlist(key)
+        if wanted:
+            rows = [r for r in rows if r[field] in wanted]
+    return jsonify({"resources": [views.format_resource(_base(), stack, r,
+                                                        required.get(r["name"], []))
+                                  for r in rows]})
+
+
+def _operator_resource(tenant, name, stack_id, resource) -> tuple[Engine, dict, list, dict]:
+    eng, stack = _operator_stack(tenant, name, stack_id)
+    rows = eng.resources(stack)
+    row = next((r for r in rows if resource in (r["name"], r["physical_id"])), None)
+    if row is None:
+        raise NotFound(f"The Resource ({resource}) could not be found.", "EntityNotFound")
+    return eng, stack, rows, row
+
+
+@bp.get(RESOURCE)
+def resource_show(tenant, name, stack_id, resource):
+    eng, stack, rows, row = _operator_resource(tenant, name, stack_id, resource)
+    attributes = None
+    with_attr = request.args.getlist("with_attr")
+    if with_attr:
+        attributes = {a: eng.resource_attribute(stack, row["name"], a) for a in with_attr}
+    return jsonify({"resource": views.format_resource(
+        _base(), stack, row, _required_by(rows, stack, eng).get(row["name"], []), attributes)})
+
+
+@bp.patch(RESOURCE)
+def mark_unhealthy(tenant, name, stack_id, resource):
+    eng, stack, _, row = _operator_resource(tenant, name, stack_id, resource)
+    eng.mark_unhealthy(tenant, stack["id"], row["name"], json_body())
+    return "", 200
+
+
+@bp.get(RESOURCE + "/events")
+def resource_events(tenant, name, stack_id, resource):
+    eng, stack, _, row = _operator_resource(tenant, name, stack_id, resource)
+    return _events(eng, stack, row["name"])
+
+
+@bp.route(STACK + "/<path:rest>", methods=ANY_METHOD)
+def no_such_route(tenant, name, stack_id, rest):
+    """What no rule matched: Heat's 404, after the checks a real route there makes first (the
+    caller, the stack and, for a path under one resource, the resource)."""
+    parts = rest.strip("/").split("/")
+    if len(parts) > 1 and parts[0] == "resources":
+        _operator_resource(tenant, name, stack_id, parts[1])
+        raise NotFound(f"no such resource route: {request.method} {request.path}", "NotFound")
+    _operator_stack(tenant, name, stack_id)
+    raise NotFound(f"no such stack route: {request.method} {request.path}", "NotFound")
+
+
+# -- the two resource routes agents call with their own credentials (resource_agents.py) ------
+def _agent_stack(tenant, name, stack_id) -> tuple[Engine, dict]:
+    """Some valid credential (unless the URL is signed), before anything about the stack is
+    told; the handler then decides what this caller may do."""
+    if "sig" not in request.args:
+        caller()
+    eng = engine()
+    return eng, _stack(tenant, name, stack_id)
+
+
+@bp.post(RESOURCE + "/signal")
+def signal(tenant, name, stack_id, resource):
+    eng, stack = _agent_stack(tenant, name, stack_id)
+    return _signal(eng, tenant, stack, resource)
+
+
+@bp.get(RESOURCE + "/metadata")
+def metadata(tenant, name, stack_id, resource):
+    eng, stack = _agent_stack(tenant, name, stack_id)
+    return resource_agents.server_metadata(eng, stack, resource)
 
 
 def _actions(eng, tenant, stack):
@@ -263,48 +373,6 @@ def _required_by(rows: list[dict], stack: dict, eng) -> dict[str, list[str]]:
     except Exception:  # a stack whose template no longer binds still lists its resources
         pass
     return result
-
-
-def _resources(eng, tenant, stack, parts):
-    method = request.method
-    rows = eng.resources(stack)
-    if not parts:
-        unknown = set(request.args) - RESOURCE_FILTERS
-        if unknown:
-            raise InvalidInput(f"Invalid filter parameters {sorted(unknown)}")
-        required = _required_by(rows, stack, eng)
-        for key, field in (("name", "name"), ("type", "type"), ("id", "id"),
-                           ("physical_resource_id", "physical_id"), ("action", "action"),
-                           ("status", "status")):
-            wanted = request.args.getlist(key)
-            if wanted:
-                rows = [r for r in rows if r[field] in wanted]
-        return jsonify({"resources": [views.format_resource(_base(), stack, r,
-                                                            required.get(r["name"], []))
-                                      for r in rows]})
-    name = parts[0]
-    if len(parts) == 2 and parts[1] == "signal" and method == "POST":
-        return _signal(eng, tenant, stack, name)
-    if len(parts) == 2 and parts[1] == "metadata" and method == "GET":
-        return resource_agents.server_metadata(eng, stack, name)
-    admin()
-    row = next((r for r in rows if name in (r["name"], r["physical_id"])), None)
-    if row is None:
-        raise NotFound(f"The Resource ({name}) could not be found.", "EntityNotFound")
-    if len(parts) == 1 and method == "GET":
-        attributes = None
-        with_attr = request.args.getlist("with_attr")
-        if with_attr:
-            attributes = {a: eng.resource_attribute(stack, row["name"], a) for a in with_attr}
-        return jsonify({"resource": views.format_resource(
-            _base(), stack, row, _required_by(rows, stack, eng).get(row["name"], []),
-            attributes)})
-    if len(parts) == 1 and method == "PATCH":
-        eng.mark_unhealthy(tenant, stack["id"], row["name"], json_body())
-        return "", 200
-    if len(parts) == 2 and parts[1] == "events" and method == "GET":
-        return _events(eng, stack, row["name"])
-    raise NotFound(f"no such resource route: {method} {request.path}", "NotFound")
 
 
 def _signal(eng, tenant, stack, resource):

@@ -79,9 +79,11 @@ def _bodies(ids: dict, b_config: str) -> list[dict]:
 
 def _paths(rule: str, ids: dict, tenant: str) -> list[str]:
     params = PARAM.findall(rule)
-    unknown = [p for p in params if p not in ids and p not in ("tenant", "rest", "filename")]
+    unknown = [p for p in params if p not in ids and p not in ("tenant", "rest", "filename",
+                                                               "resource", "output_key")]
     assert not unknown, f"{rule}: teach this test what to put in {unknown}"
-    values = dict(ids, tenant=tenant, filename="x")
+    # names inside a stack are the same in A's stack and the missing one
+    values = dict(ids, tenant=tenant, filename="x", resource="v", output_key="o")
     rests = STACK_REST if "rest" in params else [""]
     return [PARAM.sub(lambda m: rest if m.group(1) == "rest" else values[m.group(1)], rule)
             for rest in rests]
