@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, redirect, request
 
-from metadata_server.api import resource_agents
+from metadata_server.api import event_list, resource_agents
 from metadata_server.api.common import admin, caller, ctx, json_body
 from metadata_server.engine import views
 from metadata_server.engine.drivers import LocalDriver
@@ -251,7 +251,7 @@ def actions(tenant, name, stack_id):
 @bp.get(STACK + "/events")
 def stack_events(tenant, name, stack_id):
     eng, stack = _operator_stack(tenant, name, stack_id)
-    return _events(eng, stack, None)
+    return event_list.events_response(eng, stack, None)
 
 
 # -- resources of a stack ----------------------------------------------------------------------
@@ -304,7 +304,7 @@ def mark_unhealthy(tenant, name, stack_id, resource):
 @bp.get(RESOURCE + "/events")
 def resource_events(tenant, name, stack_id, resource):
     eng, stack, _, row = _operator_resource(tenant, name, stack_id, resource)
-    return _events(eng, stack, row["name"])
+    return event_list.events_response(eng, stack, row["name"])
 
 
 @bp.route(STACK + "/<path:rest>", methods=ANY_METHOD)
@@ -388,25 +388,3 @@ def _signal(eng, tenant, stack, resource):
         admin()
     eng.signal_resource(tenant, stack["id"], resource, json_body())
     return "", 200
-
-
-def _events(eng, stack, resource):
-    rows = eng.events(stack, resource)
-    for key, field in (("resource_action", "action"), ("resource_status", "status"),
-                       ("resource_name", "resource_name"), ("resource_type", "resource_type")):
-        wanted = request.args.getlist(key)
-        if wanted:
-            rows = [r for r in rows if r[field] in wanted]
-    marker = request.args.get("marker")
-    if marker:
-        ids = [r["id"] for r in rows]
-        rows = rows[ids.index(marker) + 1:] if marker in ids else rows
-    if request.args.get("sort_dir") == "desc":
-        rows = list(reversed(rows))
-    limit = request.args.get("limit")
-    if limit is not None:
-        try:
-            rows = rows[:max(0, int(limit))]
-        except ValueError:
-            raise InvalidInput(f"limit: must be a non-negative integer, got {limit!r}")
-    return jsonify({"events": [views.format_event(_base(), stack, r) for r in rows]})

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from metadata_server.engine import status as st
 from metadata_server.engine.errors import StackNotFound
+from metadata_server.store.events import EventQuery
 
 if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.runner import OperationRunner
@@ -43,11 +44,12 @@ class StackReads:
                 return [dict(r) for r in rt.current.values()]
         return [r for r in self.stacks.resources(stack["id"]) if not r.get("replaced_by")]
 
-    def events(self, stack: dict, resource: str | None = None) -> list[dict]:
+    def events(self, stack: dict, resource: str | None = None,
+               query: EventQuery = EventQuery()) -> list[dict]:
         rt = self.runner.runtime(stack["id"])
         if rt is not None:
             rt.recorder.flush()
-        return self.stacks.events(stack["id"], resource)
+        return self.stacks.events(stack["id"], resource, query)
 
     def find_resource(self, stack_id: str, name_or_physical: str) -> dict | None:
         rt = self.runner.runtime(stack_id)

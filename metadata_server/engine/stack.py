@@ -51,6 +51,7 @@ from metadata_server.engine.tree_limits import TreeLimits
 from metadata_server.service.clock import Clock, system_clock
 from metadata_server.service.endpoints import LOCAL, Endpoints
 from metadata_server.store import Store
+from metadata_server.store.events import EventQuery
 from metadata_server.store.lanes import add_lane, use_lane
 from metadata_server.store.stacks import StackStore
 
@@ -223,8 +224,9 @@ class Engine:
     def resources(self, stack: dict) -> list[dict]:
         return self.reads.resources(stack)
 
-    def events(self, stack: dict, resource: str | None = None) -> list[dict]:
-        return self.reads.events(stack, resource)
+    def events(self, stack: dict, resource: str | None = None,
+               query: EventQuery = EventQuery()) -> list[dict]:
+        return self.reads.events(stack, resource, query)
 
     def find_resource(self, stack_id: str, name_or_physical: str) -> dict | None:
         return self.reads.find_resource(stack_id, name_or_physical)

@@ -2,8 +2,8 @@
 
 They share `tables.metadata`, so one Alembic environment and one TRUNCATE cover them.
 """
-from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Table,
-                        Text)
+from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String,
+                        Table, Text)
 
 from metadata_server.store.tables import metadata
 
@@ -58,8 +58,7 @@ stack_event = Table(
     "stack_event", metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("id", String(36), nullable=False, unique=True),
-    Column("stack_id", String(36), ForeignKey("stack.id", ondelete="CASCADE"),
-           nullable=False, index=True),
+    Column("stack_id", String(36), ForeignKey("stack.id", ondelete="CASCADE"), nullable=False),
     Column("resource_name", String(255), nullable=False),
     Column("physical_resource_id", String(255)),
     Column("resource_type", String(255)),
@@ -68,3 +67,7 @@ stack_event = Table(
     Column("status_reason", Text),
     Column("created_at", DateTime, nullable=False),
 )
+# event lists page in SQL (store/events.py, migration 0004)
+Index("ix_stack_event_stack_seq", stack_event.c.stack_id, stack_event.c.seq)
+Index("ix_stack_event_stack_resource_seq", stack_event.c.stack_id, stack_event.c.resource_name,
+      stack_event.c.seq)

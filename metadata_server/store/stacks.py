@@ -7,6 +7,7 @@ from typing import Iterable
 
 from sqlalchemy import delete, func, insert, select, update
 
+from metadata_server.store.events import EventQuery, list_events
 from metadata_server.store.queries import Queries, Row
 from metadata_server.store.stack_records import StackRecord
 from metadata_server.store.stack_tables import stack, stack_event, stack_resource
@@ -143,8 +144,6 @@ class StackStore(Queries):
             return conn.execute(delete(stack_event).where(stack_event.c.stack_id == stack_id,
                                                           stack_event.c.seq <= cutoff)).rowcount
 
-    def events(self, stack_id: str, resource_name: str | None = None) -> list[Row]:
-        stmt = select(stack_event).where(stack_event.c.stack_id == stack_id)
-        if resource_name is not None:
-            stmt = stmt.where(stack_event.c.resource_name == resource_name)
-        return self._all(stmt.order_by(stack_event.c.seq))
+    def events(self, stack_id: str, resource_name: str | None = None,
+               query: EventQuery = EventQuery()) -> list[Row]:
+        return list_events(self.engine, stack_id, resource_name, query)

@@ -1,0 +1,83 @@
+"""A stack's event list: Heat's filters, sort keys and marker paging, done by the database, as one
+table of query -> events (fixtures/stack_events/queries.yaml), on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.server.conftest import ADMIN
+
+pytestmark = pytest.mark.timeout(60)
+TABLE = yaml.safe_load((Path(__file__).parent / "fixtures" / "stack_events" / "queries.yaml")
+                       .read_text())
+T0 = datetime(2026, 1, 2, 3, 4, 5)
+# (resource, action, status, type, seconds after T0); the last one's clock went back, so time
+# order is not insertion order
+EVENTS = [("ev", "CREATE", "IN_PROGRESS", "OS::Heat::Stack", 0),
+          ("a", "CREATE", "IN_PROGRESS", "T::A", 1),
+          ("b", "CREATE", "IN_PROGRESS", "T::B", 1),
+          ("a", "CREATE", "COMPLETE", "T::A", 2),
+          ("b", "CREATE", "FAILED", "T::B", 3),
+          ("a", "UPDATE", "IN_PROGRESS", None, 4),
+          ("a", "UPDATE", "COMPLETE", "T::A", 5),
+          ("ev", "CREATE", "FAILED", "OS::Heat::Stack", 2)]
+
+
+@pytest.fixture
+def stack(store):
+    """A stack row with one resource and EVENTS, written straight to the store (ids are unique
+    per test: stack rows outlive a test on PostgreSQL)."""
+    from metadata_server.store.stacks import StackStore
+
+    stacks = StackStore(store.engine)
+    stack_id, run = str(uuid.uuid4()), uuid.uuid4().hex[:8]
+    stacks.insert_stack({"id": stack_id, "tenant": "t1", "name": f"ev-{run}",
+                         "definition": {"template": {"heat_template_version": "2018-08-31"}},
+                         "action": "CREATE", "status": "COMPLETE", "created_at": T0})
+    ids = [f"{run}-e{i}" for i in range(len(EVENTS))]
+    stacks.apply([{"id": str(uuid.uuid4()), "stack_id": stack_id, "name": "a", "type": "T::A",
+                   "action": "CREATE", "status": "COMPLETE", "created_at": T0}], [], [],
+                 [{"id": ids[i], "stack_id": stack_id, "resource_name": name, "action": action,
+                   "status": status, "resource_type": rtype, "status_reason": "",
+                   "created_at": T0 + timedelta(seconds=at)}
+                  for i, (name, action, status, rtype, at) in enumerate(EVENTS)])
+    yield f"/v1/t1/stacks/ev-{run}/{stack_id}", ids
+    stacks.purge_stack(stack_id)
+
+
+def test_event_lists_answer_as_the_table_says(app, stack):
+    path, ids = stack
+    client = app.test_client()
+    marks = {f"e{i}": event_id for i, event_id in enumerate(ids)}
+    problems = []
+    for row in TABLE:
+        url = f"{path}/{row.get('path', 'events')}?{row['query'].format(**marks)}"
+        response = client.get(url, headers={"X-Auth-Token": ADMIN})
+        if response.status_code != row.get("status", 200):
+            problems.append(f"{url}: {response.status_code} {response.get_data(True)[:200]}")
+        elif response.status_code != 200:
+            if response.get_json()["error"]["message"] != row["message"]:
+                problems.append(f"{url}: {response.get_json()['error']['message']!r}")
+        else:
+            listed = [ids.index(e["id"]) for e in response.get_json()["events"]]
+            if listed != row["events"]:
+                problems.append(f"{url}: {listed}, expected {row['events']}")
+    assert not problems, "\n".join(problems)
+
+
+def test_an_event_is_shown_in_heats_shape(app, stack):
+    path, ids = stack
+    listed = app.test_client().get(f"{path}/events?resource_type=T::B&limit=1",
+                                   headers={"X-Auth-Token": ADMIN}).get_json()["events"]
+    assert listed == [{
+        "id": ids[2], "event_time": "2026-01-02T03:04:06Z", "resource_name": "b",
+        "logical_resource_id": "b", "physical_resource_id": "",
+        "resource_status": "CREATE_IN_PROGRESS", "resource_status_reason": "",
+        "resource_type": "T::B",
+        "links": [{"href": f"http://stoker.test{path}/resources/b/events/{ids[2]}", "rel": "self"},
+                  {"href": f"http://stoker.test{path}/resources/b", "rel": "resource"},
+                  {"href": f"http://stoker.test{path}", "rel": "stack"}]}]
