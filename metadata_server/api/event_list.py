@@ -7,7 +7,7 @@ from flask import jsonify, request
 from metadata_server.api.common import ctx
 from metadata_server.engine import views
 from metadata_server.service.errors import InvalidInput
-from metadata_server.store.events import FILTERS, SORT_KEYS, EventQuery
+from metadata_server.store.event_query import FILTER_FIELDS, SORT_FIELDS, EventQuery
 
 
 def event_query(args) -> EventQuery:
@@ -24,11 +24,12 @@ def event_query(args) -> EventQuery:
         raise InvalidInput(f"sort_dir: must be asc or desc, got {sort_dir!r}")
     sort_keys = tuple(key for value in args.getlist("sort_keys") for key in value.split(",")
                       if key)
-    unknown = [key for key in sort_keys if key not in SORT_KEYS]
+    unknown = [key for key in sort_keys if key not in SORT_FIELDS]
     if unknown:
         raise InvalidInput(f"sort_keys: {unknown[0]!r} is not a sort key of events; one of "
-                           f"{', '.join(SORT_KEYS)}")
-    filters = {name: tuple(args.getlist(name)) for name in FILTERS if args.getlist(name)}
+                           f"{', '.join(SORT_FIELDS)}")
+    filters = {name: tuple(args.getlist(name)) for name in FILTER_FIELDS
+               if args.getlist(name)}
     return EventQuery(filters=filters, marker=args.get("marker") or None, limit=limit,
                       sort_keys=sort_keys, descending=sort_dir == "desc")
 

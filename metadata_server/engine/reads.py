@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from metadata_server.engine import status as st
 from metadata_server.engine.errors import StackNotFound
-from metadata_server.store.events import EventQuery
+from metadata_server.store.event_query import EventQuery
 
 if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.runner import OperationRunner

@@ -51,7 +51,7 @@ from metadata_server.engine.tree_limits import TreeLimits
 from metadata_server.service.clock import Clock, system_clock
 from metadata_server.service.endpoints import LOCAL, Endpoints
 from metadata_server.store import Store
-from metadata_server.store.events import EventQuery
+from metadata_server.store.event_query import EventQuery
 from metadata_server.store.lanes import add_lane, use_lane
 from metadata_server.store.stacks import StackStore
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Iterable
 
 from metadata_server.engine.store_seam import Row
+from metadata_server.store.event_query import EventQuery, page_of
 from metadata_server.store.stack_records import StackRecord
 
 
@@ -137,7 +138,8 @@ class MemoryStackStore:
             self._events = [e for e in self._events if id(e) not in doomed]
             return len(doomed)
 
-    def events(self, stack_id: str, resource_name: str | None = None) -> list[Row]:
+    def events(self, stack_id: str, resource_name: str | None = None,
+               query: EventQuery = EventQuery()) -> list[Row]:
         with self._lock:
-            return copy.deepcopy([e for e in self._events if e["stack_id"] == stack_id and (
-                resource_name is None or e["resource_name"] == resource_name)])
+            return copy.deepcopy(page_of([e for e in self._events if e["stack_id"] == stack_id and (
+                resource_name is None or e["resource_name"] == resource_name)], query))

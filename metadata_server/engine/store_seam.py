@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Protocol
 
+from metadata_server.store.event_query import EventQuery
 from metadata_server.store.stack_records import StackRecord
 
 Row = dict[str, Any]
@@ -68,5 +69,7 @@ class EngineStore(Protocol):
     def purge_events(self, stack_id: str, keep: int) -> int:
         """Keep the newest `keep` events; how many went."""
 
-    def events(self, stack_id: str, resource_name: str | None = None) -> list[Row]:
-        """In the order they were written."""
+    def events(self, stack_id: str, resource_name: str | None = None,
+               query: EventQuery = EventQuery()) -> list[Row]:
+        """In the order they were written, unless `query` (store/events.py) filters, sorts or
+        pages them."""

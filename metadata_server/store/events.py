@@ -1,4 +1,4 @@
-"""A stack's events, filtered, sorted and paged in SQL (Heat's event list parameters).
+"""A stack's events, filtered, sorted and paged in SQL (the EventQuery of event_query.py).
 
 One statement answers a page: WHERE for the filters and for what comes after the marker, ORDER BY
 the sort keys (the insertion order `seq` breaks ties, so every order is total), and LIMIT. The
@@ -7,35 +7,17 @@ indexes of migration 0004 serve the usual pages: (stack_id, seq) for a stack's l
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 
+from metadata_server.store.event_query import FILTER_FIELDS, SORT_FIELDS, EventQuery
 from metadata_server.store.queries import Row
 from metadata_server.store.stack_tables import stack_event
 
-# Heat's filter names -> the columns they match (`resource_status` is the status alone, as events
-# keep action and status apart)
-FILTERS = {"resource_action": stack_event.c.action, "resource_status": stack_event.c.status,
-           "resource_name": stack_event.c.resource_name,
-           "resource_type": stack_event.c.resource_type}
-# Heat's sort keys for events; a missing resource type sorts as the empty string, so that a
-# marker on such an event still has a value to page from
-SORT_KEYS = {"event_time": stack_event.c.created_at,
-             "resource_type": func.coalesce(stack_event.c.resource_type, "")}
-
-
-@dataclass(frozen=True)
-class EventQuery:
-    """What to list: filter name -> accepted values, the id of the event to continue after
-    (one this stack has and the filters keep; otherwise the list starts at its beginning),
-    how many at most, and the order."""
-    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    marker: str | None = None
-    limit: int | None = None
-    sort_keys: tuple[str, ...] = ()
-    descending: bool = False
+FILTERS = {name: stack_event.c[column] for name, column in FILTER_FIELDS.items()}
+SORT_KEYS = {name: (func.coalesce(stack_event.c[column], "") if stack_event.c[column].nullable
+                    else stack_event.c[column])
+             for name, column in SORT_FIELDS.items()}
 
 
 def list_events(engine: Engine, stack_id: str, resource_name: str | None = None,

@@ -7,7 +7,8 @@ from typing import Iterable
 
 from sqlalchemy import delete, func, insert, select, update
 
-from metadata_server.store.events import EventQuery, list_events
+from metadata_server.store.event_query import EventQuery
+from metadata_server.store.events import list_events
 from metadata_server.store.queries import Queries, Row
 from metadata_server.store.stack_records import StackRecord
 from metadata_server.store.stack_tables import stack, stack_event, stack_resource
