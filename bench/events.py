@@ -119,9 +119,10 @@ def main() -> int:
     db_url = args.db or f"sqlite:///{state / 'stoker.db'}"
     admin = secrets.token_urlsafe(16)
     server = Process("server", [sys.executable, __file__, "serve", "--bind", "127.0.0.1:0",
-                                "--state-dir", str(state), "--db", db_url,
+                                "--state-dir", str(state), "--db", db_url, "--single-node",
                                 "--log-level", "WARNING"],
                      state / "server.log", child_env(STOKER_ADMIN_TOKEN=admin))
+    stack_id = None
     try:
         base = server.wait_for_line("listening on", 60).rsplit(" ", 1)[1]
         session = requests.Session()
@@ -131,14 +132,15 @@ def main() -> int:
             "heat_template_version": "2018-08-31",
             "resources": {"v": {"type": "OS::Heat::Value", "properties": {"value": 1}}}}})
         created.raise_for_status()
-        stack = f"{base}/v1/bench/stacks/{name}/{created.json()['stack']['id']}"
+        stack_id = created.json()["stack"]["id"]
+        stack = f"{base}/v1/bench/stacks/{name}/{stack_id}"
         deadline = time.monotonic() + 60
         while session.get(stack).json()["stack"]["stack_status"] != "CREATE_COMPLETE":
             if time.monotonic() > deadline:
                 raise SystemExit("the stack was not created in 60 s")
             time.sleep(0.1)
         began = time.monotonic()
-        ids = insert_events(db_url, created.json()["stack"]["id"], args.events)
+        ids = insert_events(db_url, stack_id, args.events)
         print(f"inserted {args.events} events in {time.monotonic() - began:.1f} s "
               f"({'SQLite' if db_url.startswith('sqlite') else 'PostgreSQL'})")
         cases = {
@@ -168,6 +170,10 @@ def main() -> int:
             print(f"{label:<74} {old:>9.1f} {new:>9.1f} {old / new:>8.1f}")
     finally:
         server.stop()
+        if args.db and stack_id:  # a database that outlives the bench gets its stack back
+            from metadata_server.store.database import create_db_engine
+            from metadata_server.store.stacks import StackStore
+            StackStore(create_db_engine(db_url)).purge_stack(stack_id)
         shutil.rmtree(state, ignore_errors=True)
     return 0
 
