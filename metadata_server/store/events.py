@@ -2,7 +2,7 @@
 
 One statement answers a page: WHERE for the filters and for what comes after the marker, ORDER BY
 the sort keys (the insertion order `seq` breaks ties, so every order is total), and LIMIT. The
-indexes of migration 0004 serve the usual pages: (stack_id, seq) for a stack's list and
+indexes of migration 0005 serve the usual pages: (stack_id, seq) for a stack's list and
 (stack_id, resource_name, seq) for one resource's.
 """
 from __future__ import annotations

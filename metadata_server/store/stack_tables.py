@@ -67,7 +67,7 @@ stack_event = Table(
     Column("status_reason", Text),
     Column("created_at", DateTime, nullable=False),
 )
-# event lists page in SQL (store/events.py, migration 0004)
+# event lists page in SQL (store/events.py, migration 0005)
 Index("ix_stack_event_stack_seq", stack_event.c.stack_id, stack_event.c.seq)
 Index("ix_stack_event_stack_resource_seq", stack_event.c.stack_id, stack_event.c.resource_name,
       stack_event.c.seq)
