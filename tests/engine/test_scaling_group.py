@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -32,7 +33,7 @@ class Clock:
 
 
 def make_group(**extra):
-    ctx = fake_context()
+    ctx = fake_context(stack_id=str(uuid.uuid4()))  # scaling state is kept per group
     ctx.clock = Clock()
     group = AutoScalingGroup("asg", ctx, group_props(**extra))
     group.handle_create(CancelToken())
@@ -176,3 +177,20 @@ def test_the_tree_limits_hold_for_the_largest_group(app):
     answer = client.post("/v1/t1/stacks", json={"stack_name": "big", "template": template})
     assert answer.status_code == 400, answer.json
     assert "max_resources_per_stack" in answer.json["error"]["message"]
+
+
+def test_a_signal_loaded_before_the_previous_one_was_stored_sees_its_state():
+    """Each signal loads the stack afresh: the second one's copy of the group predates the
+    first one's resize, yet it starts from the members and cooldown the first one left."""
+    ctx, group = make_group()
+    ctx.clock.now += timedelta(seconds=61)
+    stale = AutoScalingGroup("asg", ctx, group.properties, group.physical_id, dict(group.data))
+    assert group.adjust(1, "change_in_capacity", None, 300, "p").startswith("Scaled from 1 to 2")
+    assert "cooldown until" in stale.adjust(1, "change_in_capacity", None, 0, "p")
+    assert stale.data["members"] == group.data["members"]
+    ctx.clock.now += timedelta(seconds=301)
+    again = AutoScalingGroup("asg", ctx, group.properties, group.physical_id,
+                             dict(stale.data, members=group.data["members"][:1],
+                                  scaling_serial=1))
+    assert again.adjust(1, "change_in_capacity", None, 0, "p").startswith("Scaled from 2 to 3")
+    assert again.data["members"][:2] == group.data["members"]

@@ -9,7 +9,11 @@ runs, a signal is refused.
 from __future__ import annotations
 
 import math
+import threading
+import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Iterator
 
 CHANGE, EXACT, PERCENT = "change_in_capacity", "exact_capacity", "percent_change_in_capacity"
 # the AWS spellings name the same three
@@ -62,3 +66,45 @@ def finish_scaling(data: dict, now: datetime, cooldown: float | None, reason: st
         if until >= stored:
             data["cooldown_end"] = {until: reason}
     data["scaling_in_progress"] = False
+    data["scaling_serial"] = int(data.get("scaling_serial", 0)) + 1
+
+
+# what a scaling changes in the group's data; the serial tells the newer of two copies
+STATE_KEYS = ("members", "cooldown_end", "scaling_in_progress", "scaling_serial")
+
+
+class _Guard:
+    """One resize at a time per group in this process, from the group's latest state: each
+    signal loads the stack afresh, and the state an earlier signal left may not be stored yet
+    when the next one starts. Entries idle for KEEP seconds are dropped (their state is in the
+    store by then), so the table stays as small as the recent signals."""
+    KEEP = 300.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._groups: dict[tuple, tuple[threading.Lock, float, dict]] = {}
+
+    @contextmanager
+    def holding(self, key: tuple, stored: dict) -> Iterator[dict]:
+        """The group's lock, and its scaling state: the newer (by serial) of `stored` and
+        what this process last left. What the body leaves in the yielded dict is kept."""
+        with self._lock:
+            now = time.monotonic()
+            for old in [k for k, (lock, at, _) in self._groups.items()
+                        if now - at > self.KEEP and not lock.locked()]:
+                del self._groups[old]
+            lock, _, latest = self._groups.get(key, (threading.Lock(), now, {}))
+            self._groups[key] = (lock, now, latest)
+        with lock:
+            latest = self._groups[key][2]
+            newer = latest if latest.get("scaling_serial", 0) > stored.get(
+                "scaling_serial", 0) else stored
+            state = {k: newer[k] for k in STATE_KEYS if k in newer}
+            try:
+                yield state
+            finally:
+                with self._lock:
+                    self._groups[key] = (lock, time.monotonic(), dict(state))
+
+
+GUARD = _Guard()

@@ -13,8 +13,8 @@ from metadata_server.engine import status as st
 from metadata_server.engine.errors import StackValidationFailed
 from metadata_server.engine.resources.base import Prop
 from metadata_server.engine.resources.groups import _count, _Group
-from metadata_server.engine.resources.scaling_capacity import (cooldown_refusal, finish_scaling,
-                                                               new_capacity)
+from metadata_server.engine.resources.scaling_capacity import (
+    GUARD, STATE_KEYS, cooldown_refusal, finish_scaling, new_capacity)
 
 # a resize runs outside any stack operation (a signal starts it): this bounds its wait
 RESIZE_TIMEOUT = 3600.0
@@ -160,13 +160,22 @@ class AutoScalingGroup(_Group):
 
     def adjust(self, adjustment: float, adjustment_type: str, min_step: int | None,
                cooldown: float | None, source: str) -> str:
-        """A policy's signal: resize now, or say why not (the reason of the group's event)."""
-        from metadata_server.engine.walker import CancelToken
-
+        """A policy's signal: resize now, or say why not (the reason of the group's event).
+        One at a time per group (scaling_capacity.GUARD), from the group's latest state."""
         row = self.ctx.finder.find_resource(self.ctx.stack_id, self.name) or {}
         if row.get("status") != st.COMPLETE or not self.physical_id:
             return (f"Scaling refused ({source}): the group is "
                     f"{row.get('action')}_{row.get('status')}")
+        key = (self.ctx.stack_id, self.name, self.physical_id)
+        with GUARD.holding(key, row.get("data") or self.data) as state:
+            self.data.update(state)
+            reason = self._adjust(adjustment, adjustment_type, min_step, cooldown, source)
+            state.update({k: self.data[k] for k in STATE_KEYS if k in self.data})
+        return reason
+
+    def _adjust(self, adjustment, adjustment_type, min_step, cooldown, source) -> str:
+        from metadata_server.engine.walker import CancelToken
+
         current = self.current_size()
         low, high, _, own_cooldown = self.sizes(self.properties)
         size = new_capacity(current, adjustment, adjustment_type, min_step, low, high)
