@@ -133,6 +133,11 @@ def bind(template: Template, environment: Environment | None = None,
                                         f"{name}.update_policy") or {}
         if not isinstance(update_policy, dict):
             raise template.error('"update_policy" must be a map', path + ("update_policy",))
+        if update_policy and (match.provider_template or is_template_path(raw.type)):
+            # as in Heat, a provider-template resource has no update policy schema
+            raise template.error(f"Property error: Unknown Property {sorted(update_policy)[0]}"
+                                 " (a provider-template resource takes no update policy)",
+                                 path + ("update_policy", sorted(update_policy)[0]), key=True)
         external_id = b._static_value(raw.external_id, path + ("external_id",),
                                       f"{name}.external_id")
         deletion = "Retain" if external_id is not None else _deletion_policy(
@@ -165,7 +170,13 @@ def bind(template: Template, environment: Environment | None = None,
     sections += [(("outputs", name, "value"), "output value", parsed)
                  for name, (enabled, parsed) in b._outputs.items() if enabled]
     for path, what, parsed in sections:
-        if check_static(parsed, static, cap) > cap:
+        try:
+            size = check_static(parsed, static, cap)
+        except TemplateError:
+            if path[0] == "outputs" and not b.features.output_errors_fail_create:
+                continue   # CFN: the stack is created and the output shows output_error
+            raise
+        if size > cap:
             raise template.error(section_too_big(template.limits, what), path,
                                  "RequestLimitExceeded")
     return b

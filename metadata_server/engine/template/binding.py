@@ -10,11 +10,10 @@ from typing import Any, Callable, Protocol
 from .conditions import Conditions
 from .environment import Environment
 from .errors import TemplateError
-from .functions import NULL, ArgError, NeedsResource, Resolver, Scope, parse, references, tables
+from .formats import format_of
+from .functions import NULL, ArgError, NeedsResource, Resolver, Scope, parse, references
 from .functions.sizes import measure, section_too_big
 from .model import ResourceDefinition, Template
-from .parameters import PSEUDO
-from .versions import Features
 
 HIDDEN_MASK = "******"
 _MIN_MASKED_SUBSTRING = 3   # shorter hidden values are masked only when a whole value equals them
@@ -55,7 +54,8 @@ class BoundTemplate:
         self.limits = template.limits   # the resolver's function-result limits
         self.environment = environment
         self.identity = identity
-        self.features = Features(template.version)
+        fmt = format_of(template)
+        self.features = fmt.features(template.version)
         self.files = template.files
         self._fetch = fetch
         self.values: dict[str, Any] = {}
@@ -66,22 +66,19 @@ class BoundTemplate:
         self._parsed: dict[tuple[str, str], Any] = {}
         self._outputs: dict[str, tuple[bool, Any]] = {}
         self.warnings: list[str] = []   # "file:line:col: path: message", for validate output
-        table, removed, condition_table = tables(template.version)
+        self.pseudo: dict[str, Any] = fmt.pseudo_parameters(identity)
+        table, removed, condition_table = fmt.tables(template.version)
         self._table, self._removed, self._condition_table = table, removed, condition_table
 
     # -- what the functions ask ------------------------------------------------------------
     def has_param(self, name: str) -> bool:
-        return name in self.values or name in PSEUDO
+        return name in self.values or name in self.pseudo
 
     def param(self, name: str) -> Any:
         if name in self.values:
             return self.values[name]
-        if name == "OS::stack_name":
-            return self.identity.stack_name
-        if name == "OS::stack_id":
-            return self.identity.stack_id
-        if name == "OS::project_id":
-            return self.identity.project_id
+        if name in self.pseudo:
+            return self.pseudo[name]
         if name in self.template.parameters:
             raise NeedsResource()   # not strict: a required parameter without a value yet
         raise ArgError(f"The Parameter ({name}) was not provided.", "UserParameterMissing")
@@ -206,9 +203,7 @@ class BoundTemplate:
 
     def parameter_values(self) -> dict[str, Any]:
         """Coerced values of every parameter that has one, pseudo parameters included."""
-        return {**self.values, "OS::stack_name": self.identity.stack_name,
-                "OS::stack_id": self.identity.stack_id,
-                "OS::project_id": self.identity.project_id}
+        return {**self.values, **self.pseudo}
 
     def shown_parameters(self) -> dict[str, str]:
         """Stack show's `parameters`: every value as a string, hidden ones masked."""

@@ -23,11 +23,8 @@ def detect_version(data: Any, positions: Positions) -> str:
                               "InvalidTemplateVersion")
     if not present:
         raise positions.error("Template version was not provided", (), "InvalidTemplateVersion")
-    key = present[0]
+    key = present[0]   # formats.detect sends only heat_template_version documents here
     value = data[key]
-    if key != "heat_template_version":
-        raise positions.error(f'"{key}" templates (CFN format) are not supported by stoker; '
-                              "use heat_template_version", (key,), "InvalidTemplateVersion")
     version = canonical(value) if isinstance(value, str) else None
     if version is None:
         raise positions.error(f'The template version is invalid: "{key}: {value}". '
@@ -83,7 +80,8 @@ def _resource(name: str, spec: Any, positions: Positions, features: Features
         description=description)
 
 
-def _output(name: str, spec: Any, positions: Positions, features: Features) -> OutputDefinition:
+def build_output(name: str, spec: Any, positions: Positions, features: Features
+                 ) -> OutputDefinition:
     path = ("outputs", name)
     if not isinstance(spec, dict):
         raise positions.error(f'Output "{name}" must be a map with a "value"', path)
@@ -108,20 +106,9 @@ def _section_map(data: dict, key: str, positions: Positions) -> dict:
     return value
 
 
-def build_template(data: Any, positions: Positions, files: dict[str, str],
-                   limits: Limits = DEFAULT) -> Template:
-    version = detect_version(data, positions)
-    features = Features(version)
-    for key in data:
-        if key not in features.sections:
-            hint = (" (conditions need 2016-10-14 or later)" if key == "conditions"
-                    else did_you_mean(key, features.sections))
-            raise positions.error(f"The template section is invalid: {key}{hint}", (key,),
-                                  "InvalidTemplateSection", key=True)
-    description = data.get("description", "No description")
-    parameters = parse_schemas(data.get("parameters"), positions, features)
-    groups = parse_groups(data.get("parameter_groups"), parameters, positions)
-    raw_resources = _section_map(data, "resources", positions)
+def build_resources(raw_resources: dict, parameters: dict, positions: Positions, features: Any,
+                    limits: Limits) -> dict[str, ResourceDefinition]:
+    """The resources section (HOT keys; the CFN format translates its keys first)."""
     if len(raw_resources) > limits.max_resources_per_stack:
         raise positions.error("Maximum resources per stack exceeded "
                               f"({named(limits, 'max_resources_per_stack')})",
@@ -135,7 +122,25 @@ def build_template(data: Any, positions: Positions, files: dict[str, str],
     if clash:
         raise positions.error("Duplicate names {%s}" % ", ".join(clash),
                               ("resources", clash[0]), key=True)
-    outputs = {name: _output(name, spec, positions, features)
+    return resources
+
+
+def build_template(data: Any, positions: Positions, files: dict[str, str],
+                   limits: Limits = DEFAULT) -> Template:
+    version = detect_version(data, positions)
+    features = Features(version)
+    for key in data:
+        if key not in features.sections:
+            hint = (" (conditions need 2016-10-14 or later)" if key == "conditions"
+                    else did_you_mean(key, features.sections))
+            raise positions.error(f"The template section is invalid: {key}{hint}", (key,),
+                                  "InvalidTemplateSection", key=True)
+    description = data.get("description", "No description")
+    parameters = parse_schemas(data.get("parameters"), positions, features)
+    groups = parse_groups(data.get("parameter_groups"), parameters, positions)
+    resources = build_resources(_section_map(data, "resources", positions), parameters,
+                                positions, features, limits)
+    outputs = {name: build_output(name, spec, positions, features)
                for name, spec in _section_map(data, "outputs", positions).items()}
     conditions = _section_map(data, "conditions", positions)
     return Template(version=version, description=description, parameters=parameters,

@@ -190,12 +190,12 @@ def load_document(text: str | bytes, filename: str, what: str = "template",
 
 def parse_template(text: str | bytes, filename: str = "<template>",
                    files: dict[str, str] | None = None, limits: Limits = DEFAULT):
-    """Parse a HOT template (YAML or JSON) into a `Template`.
+    """Parse a template (YAML or JSON; HOT or CFN, by its version key) into a `Template`.
 
     Errors are TemplateError with the file, line, column and the path inside the template.
     `files` is the get_file / provider-template map (key -> content) the template may use.
     """
-    from .hot import build_template
+    from .formats import build
 
     data, positions = load_document(text, filename, limits=limits)
-    return build_template(data, positions, dict(files or {}), limits)
+    return build(data, positions, dict(files or {}), limits)

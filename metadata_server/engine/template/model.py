@@ -95,7 +95,8 @@ class OutputDefinition:
 
 @dataclass
 class Template:
-    """A parsed HOT template. `version` is the canonical date (aliases resolved)."""
+    """A parsed template. `version` is the canonical date (aliases resolved); `format` says
+    which format (HOT, CFN) read it and answers for its features and functions."""
     version: str
     description: str
     parameters: dict[str, ParameterSchema]
@@ -108,6 +109,7 @@ class Template:
     files: dict[str, str] = field(default_factory=dict)
     positions: Positions = field(default_factory=lambda: Positions("<template>"))
     limits: Limits = DEFAULT
+    format: Any = None             # formats.TemplateFormat; None is HOT
 
     def error(self, message: str, path: tuple = (), kind: str = "StackValidationFailed",
               key: bool = False) -> TemplateError:

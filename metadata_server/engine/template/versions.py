@@ -5,8 +5,6 @@ VERSIONS = ["2013-05-23", "2014-10-16", "2015-04-30", "2015-10-15", "2016-04-08"
             "2017-02-24", "2017-09-01", "2018-03-02", "2018-08-31", "2021-04-16"]
 ALIASES = {"newton": "2016-10-14", "ocata": "2017-02-24", "pike": "2017-09-01",
            "queens": "2018-03-02", "rocky": "2018-08-31", "wallaby": "2021-04-16"}
-CFN_VERSIONS = {"AWSTemplateFormatVersion": ["2010-09-09"],
-                "HeatTemplateFormatVersion": ["2012-12-12"]}
 VERSION_KEYS = ("heat_template_version", "HeatTemplateFormatVersion", "AWSTemplateFormatVersion")
 
 # function -> (first version, version from which it is "Removed" or None)
@@ -76,6 +74,9 @@ class Features:
         self.parameter_tags = at_least(version, "2018-03-02")
         self.two_arg_if = at_least(version, "2021-04-16")
         self.attr_path_to_resource = at_least(version, "2014-10-16")
+        # HOT refuses a stack whose output fails without resources; CFN creates it and shows
+        # the output's error (output_error)
+        self.output_errors_fail_create = True
         self.all_attributes = at_least(version, "2015-10-15")
         self.json_in_str_replace = at_least(version, "2015-10-15")
         self.multi_list_join = at_least(version, "2015-10-15")

@@ -15,11 +15,11 @@ class If(Function):
         if not isinstance(raw_args, list) or len(raw_args) not in sizes:
             form = ("[condition, value_if_true(, value_if_false)]" if scope.features.two_arg_if
                     else "[condition_name, value_if_true, value_if_false]")
-            raise scope.error(f'Arguments to "if" must be of the form: {form}',
+            raise scope.error(f'Arguments to "{name}" must be of the form: {form}',
                               path + (name,), "ValueError", key=True)
         if scope.condition is None:
-            raise scope.error('The function "if" is invalid in this context', path + (name,),
-                              key=True)
+            raise scope.error(f'The function "{name}" is invalid in this context',
+                              path + (name,), key=True)
         chosen = scope.condition(raw_args[0], path + (name, 0))
         if chosen:
             return parse(raw_args[1], scope, path + (name, 1))
