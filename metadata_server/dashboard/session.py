@@ -24,6 +24,7 @@ from metadata_server.service.errors import ServiceError
 from metadata_server.service.validate import identifier, max_length
 
 COOKIE = "stoker_dashboard"
+SIGN_IN_COOKIE = "stoker_dashboard_sign_in"   # the sign-in form's own CSRF nonce
 MAX_AGE = 12 * 3600          # a session lasts a working day at most
 SALT = "stoker-dashboard-session"
 MAX_TOKEN = 512              # longer is no token of ours; never hashed
@@ -112,14 +113,34 @@ def _still_valid(c, key: str, payload: dict) -> bool:
     return hmac.compare_digest(_fingerprint(key, digest), fingerprint)
 
 
+def _secure() -> bool:
+    return (ctx().public_url or request.host_url).startswith("https:")
+
+
 def set_cookie(response, value: str) -> None:
-    secure = (ctx().public_url or request.host_url).startswith("https:")
     response.set_cookie(COOKIE, value, max_age=MAX_AGE, httponly=True, samesite="Strict",
-                        secure=secure, path="/dashboard")
+                        secure=_secure(), path="/dashboard")
 
 
 def clear_cookie(response) -> None:
     response.delete_cookie(COOKIE, path="/dashboard", httponly=True, samesite="Strict")
+
+
+def sign_in_nonce(response_factory):
+    """Render the sign-in form with a fresh nonce, also set as a cookie: a sign-in posted from
+    another site (to sign the victim in as the attacker) carries no matching pair."""
+    nonce = secrets.token_urlsafe(24)
+    response = response_factory(nonce)
+    response.set_cookie(SIGN_IN_COOKIE, nonce, max_age=3600, httponly=True, samesite="Strict",
+                        secure=_secure(), path="/dashboard")
+    return response
+
+
+def sign_in_nonce_matches() -> bool:
+    expected = request.cookies.get(SIGN_IN_COOKIE, "")
+    given = request.form.get("csrf_token", "")
+    return bool(expected) and hmac.compare_digest(expected.encode("utf-8", "replace"),
+                                                  given.encode("utf-8", "replace"))
 
 
 def signed_in(view):

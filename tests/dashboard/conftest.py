@@ -44,8 +44,11 @@ class Browser:
     def __init__(self, client):
         self.client = client
 
-    def sign_in(self, token=ADMIN, tenant=TENANT):
-        return self.client.post("/dashboard/sign-in", data={"token": token, "tenant": tenant})
+    def sign_in(self, token=ADMIN, tenant=TENANT, **extra):
+        """The sign-in form, filled in and posted with its CSRF nonce."""
+        form = self.get("/dashboard/sign-in").get_data(as_text=True)
+        return self.client.post("/dashboard/sign-in", data=dict(
+            token=token, tenant=tenant, csrf_token=csrf_of(form), **extra))
 
     def get(self, path, **kw):
         return self.client.get(path, **kw)

@@ -20,11 +20,21 @@ def test_a_visitor_is_sent_to_sign_in_and_the_live_feed_answers_401(browser):
     assert browser.get("/dashboard/").headers["Location"] == "/dashboard/sign-in"
 
 
-def test_a_wrong_token_is_refused_without_a_cookie(browser):
+def test_a_wrong_token_is_refused_without_a_session(browser):
     response = browser.sign_in(token="not-a-token")
     assert response.status_code == 401
     assert "The token is not valid" in response.get_data(as_text=True)
-    assert not response.headers.getlist("Set-Cookie")
+    assert not [h for h in response.headers.getlist("Set-Cookie")
+                if h.startswith("stoker_dashboard=")]
+
+
+def test_a_sign_in_without_the_forms_nonce_is_refused(browser):
+    """Login CSRF: another site cannot sign the browser in as someone else."""
+    response = browser.client.post("/dashboard/sign-in", data={"token": ADMIN, "tenant": TENANT,
+                                                               "csrf_token": "guessed"})
+    assert response.status_code == 403
+    assert "sign in again" in response.get_data(as_text=True)
+    assert browser.get("/dashboard/stacks").status_code == 302
 
 
 def test_the_cookie_is_httponly_strict_and_holds_neither_token_nor_digest(browser):
@@ -97,8 +107,7 @@ def test_sign_in_goes_back_only_to_a_dashboard_page(browser):
     for target, expected in (("/dashboard/servers", "/dashboard/servers"),
                              ("https://evil.example/", "/dashboard/stacks"),
                              ("//evil.example/dashboard/", "/dashboard/stacks")):
-        response = browser.client.post("/dashboard/sign-in", data={
-            "token": ADMIN, "tenant": TENANT, "next": target})
+        response = browser.sign_in(next=target)
         assert response.headers["Location"] == expected
 
 
