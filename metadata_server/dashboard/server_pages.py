@@ -22,6 +22,11 @@ QUIET_POLLS = 3             # an agent missing this many polls in a row is calle
 MIN_QUIET = 90.0            # seconds: long polls and a loaded machine stay "healthy" below this
 
 
+def _now() -> datetime:
+    """The server's clock, aware (the explain text compares it with the API's UTC times)."""
+    return ctx().clock().replace(tzinfo=timezone.utc)
+
+
 def _health(server: dict, now: datetime) -> tuple[str, str, str]:
     """(css kind, icon, words) for the agent's health, from when it last polled."""
     seen = parse_time(server.get("last_seen_time"))
@@ -58,7 +63,7 @@ def _deployment_view(body: dict, server: dict | None, now: datetime) -> dict:
 @sessions.signed_in
 def servers_list(session):
     c = ctx()
-    now = datetime.now(timezone.utc)
+    now = _now()
     rows = [servers.format_server(_seen(c, r)) for r in c.store.list_servers(session.tenant)]
     counts: dict[str, int] = {}
     for d in c.store.list_deployments(session.tenant):
@@ -71,7 +76,7 @@ def servers_list(session):
 @sessions.signed_in
 def server(session, server_id):
     c = ctx()
-    now = datetime.now(timezone.utc)
+    now = _now()
     body = _server_body(session.tenant, server_id)
     rows = c.store.list_deployments(session.tenant, server_id)
     views = [_deployment_view(deployments.format_deployment(r), body, now) for r in rows]
@@ -83,7 +88,7 @@ def server(session, server_id):
 @sessions.signed_in
 def deployment(session, deployment_id):
     c = ctx()
-    now = datetime.now(timezone.utc)
+    now = _now()
     body = deployments.format_deployment(
         deployments.get_deployment(c.store, session.tenant, deployment_id))
     row = c.store.get_server(body["server_id"], session.tenant)
