@@ -8,7 +8,6 @@ model's paths back to the keys written in the document.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from metadata_server.engine.limits import Limits
@@ -70,6 +69,9 @@ class CfnFeatures(Features):
         self.version = version
         self.conditions = version == WITH_CONDITIONS
         self.output_errors_fail_create = False
+
+    def key(self, name: str) -> str:
+        return RESOURCE_KEYS.get(name) or OUTPUT_KEYS.get(name, name)
 
     @property
     def resource_keys(self) -> set[str]:
@@ -144,14 +146,12 @@ def build_template(data: dict, positions: Positions, files: dict[str, str], limi
         name: _translated("resource", name, spec, RESOURCE_KEYS, features.resource_keys,
                           positions, ("Resources",))
         for name, spec in _section(data, "Resources", positions).items()}
-    keys = SimpleNamespace(resource_keys=features.resource_keys,
-                           output_keys=features.output_keys)
-    resources = build_resources(raw_resources, parameters, positions, keys, limits)
+    resources = build_resources(raw_resources, parameters, positions, features, limits)
     outputs = {}
     for name, spec in _section(data, "Outputs", positions).items():
         spec = _translated("output", name, spec, OUTPUT_KEYS, features.output_keys, positions,
                            ("Outputs",))
-        outputs[name] = build_output(name, spec, positions, keys)
+        outputs[name] = build_output(name, spec, positions, features)
     return Template(version=version, description=description, parameters=parameters,
                     parameter_groups=[], resources=resources, outputs=outputs,
                     conditions=_section(data, "Conditions", positions), raw=data,

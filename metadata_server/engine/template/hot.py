@@ -55,23 +55,27 @@ def _resource(name: str, spec: Any, positions: Positions, features: Features
                               path + (unknown[0],), key=True)
     rtype = spec.get("type")
     if not isinstance(rtype, str) or not rtype:
-        raise positions.error(f'Resource {name} is missing "type"' if rtype is None else
-                              f"Resource {name} type must be a string, not {rtype!r}",
+        raise positions.error(f'Resource {name} is missing "{features.key("type")}"'
+                              if rtype is None else
+                              f"Resource {name} {features.key('type')} must be a string, "
+                              f"not {rtype!r}",
                               path + (("type",) if "type" in spec else ()))
     depends = spec.get("depends_on")
     depends_on = [] if depends is None else _string_list(depends)
     if depends_on is None:
-        raise positions.error(f"Resource {name} depends_on must be a list of resource names"
+        raise positions.error(f"Resource {name} {features.key('depends_on')} must be a list of "
+                              "resource names"
                               " or a string", path + ("depends_on",))
     for key in ("update_policy",):
         if spec.get(key) is not None and not isinstance(spec[key], dict):
-            raise positions.error(f'"{key}" must be a map', path + (key,))
+            raise positions.error(f'"{features.key(key)}" must be a map', path + (key,))
     if spec.get("external_id") is not None and depends_on:
         raise positions.error(f'Resource {name} with external_id cannot depend on other '
                               "resources (remove depends_on)", path + ("depends_on",))
     description = spec.get("description") or ""
     if not isinstance(description, str):
-        raise positions.error("description must be a string", path + ("description",))
+        raise positions.error(f"{features.key('description')} must be a string",
+                              path + ("description",))
     return ResourceDefinition(
         name=name, type=rtype, template_type=rtype, properties=spec.get("properties"),
         depends_on=depends_on, deletion_policy=spec.get("deletion_policy", "Delete"),
@@ -84,14 +88,15 @@ def build_output(name: str, spec: Any, positions: Positions, features: Features
                  ) -> OutputDefinition:
     path = ("outputs", name)
     if not isinstance(spec, dict):
-        raise positions.error(f'Output "{name}" must be a map with a "value"', path)
+        raise positions.error(f'Output "{name}" must be a map with a "{features.key("value")}"',
+                              path)
     for key in spec:
         if key not in features.output_keys:
             raise positions.error(f'"{key}" is not a valid keyword inside a output definition'
                                   + did_you_mean(key, features.output_keys), path + (key,),
                                   key=True)
     if "value" not in spec:
-        raise positions.error(f'Output "{name}" has no "value"', path)
+        raise positions.error(f'Output "{name}" has no "{features.key("value")}"', path)
     return OutputDefinition(name=name, value=spec["value"],
                             description=str(spec.get("description") or "No description given"),
                             condition=spec.get("condition"))

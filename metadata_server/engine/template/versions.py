@@ -83,6 +83,10 @@ class Features:
         self.repeat_maps = at_least(version, "2016-10-14")
         self.repeat_permutations = at_least(version, "2017-09-01")
 
+    def key(self, name: str) -> str:
+        """A resource or output key as this format writes it (for messages)."""
+        return name
+
     @property
     def resource_keys(self) -> set[str]:
         keys = {"type", "properties", "metadata", "depends_on", "deletion_policy",
