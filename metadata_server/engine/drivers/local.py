@@ -12,6 +12,7 @@ period (local_servers.py, local_keeper.py).
 """
 from __future__ import annotations
 
+import copy
 import fcntl
 import ipaddress
 import json
@@ -24,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from metadata_server.engine.drivers import local_network
+from metadata_server.engine.drivers.base import CloudError
 from metadata_server.engine.drivers.local_servers import GRACE, MAX_SERVERS, LocalServers
 
 NAMESPACE = uuid.UUID("6f1c1d2e-7c55-4a51-9d3b-5c6c2f0a7e11")
@@ -82,14 +85,27 @@ class LocalDriver:
         """The records as the file holds them now, under the file lock; saved when `write`."""
         with self._lock:
             if self._path is None:
-                yield
+                with self._undone_on_error(write):
+                    yield
                 return
             with open(self._dir / "local-cloud.lock", "a") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX if write else fcntl.LOCK_SH)
                 self._reload()
-                yield
+                with self._undone_on_error(write):
+                    yield
                 if write:
                     self._save()
+
+    @contextmanager
+    def _undone_on_error(self, write: bool):
+        """A change refused half-way (no free address, too many servers) leaves no trace."""
+        before = (copy.deepcopy(self._objects), self._counter) if write else None
+        try:
+            yield
+        except BaseException:
+            if before is not None:
+                self._objects, self._counter = before
+            raise
 
     def _reload(self) -> None:
         try:
@@ -125,24 +141,32 @@ class LocalDriver:
     def _attributes(self, kind: str, physical_id: str, name: str, properties: dict) -> dict:
         attributes: dict[str, Any] = {"id": physical_id, "name": name}
         self._counter += 1
-        if kind == "subnet":
-            cidr = properties.get("cidr") or "10.0.0.0/24"
-            network = ipaddress.ip_network(cidr, strict=False)
-            attributes.update(cidr=str(network), gateway_ip=str(next(network.hosts())),
-                              ip_version=network.version)
-        elif kind in ("port", "server"):
-            attributes.update(first_address=f"10.0.{self._counter // 250}.{self._counter % 250 + 2}",
-                              mac_address="fa:16:3e:%02x:%02x:%02x" % (
-                                  self._counter >> 16 & 255, self._counter >> 8 & 255,
-                                  self._counter & 255))
-            attributes["fixed_ips"] = [{"ip_address": attributes["first_address"]}]
+        records = self._objects
+        if kind == "net":
+            attributes.update(status="ACTIVE", subnets=[], mtu=1450)
+        elif kind == "subnet":
+            attributes.update(local_network.subnet_attributes(records, properties))
+        elif kind == "port":
+            attributes.update(local_network.port_attributes(records, properties))
+        elif kind == "server":
+            ports = local_network.server_ports(records, physical_id, properties.get("networks"))
+            attributes.update(local_network.server_addresses(records, ports), ports=ports,
+                              instance_name="instance-%08x" % self._counter, accessIPv4="",
+                              accessIPv6="")
         elif kind == "floating_ip":
-            attributes["floating_ip_address"] = f"172.24.4.{self._counter % 250 + 2}"
+            attributes.update(local_network.floating_ip_attributes(records, properties))
+        elif kind == "floating_ip_association":
+            floating = records.get(properties.get("floatingip_id") or "")
+            if floating is None or floating.get("kind") != "floating_ip":
+                raise CloudError(f"Floating IP {properties.get('floatingip_id')} could not be found")
+            floating["attributes"].update(local_network.association(records, properties))
         elif kind == "volume":
             attributes.update(size=properties.get("size"), status="available")
         elif kind == "keypair":
             attributes.update(public_key=properties.get("public_key") or "ssh-ed25519 AAAA-local")
         attributes.update({k: v for k, v in properties.items() if k not in attributes})
+        if kind == "server":
+            attributes["show"] = _server_show(attributes)
         return attributes
 
     def create(self, kind, name, properties, *, physical_id=None):
@@ -150,12 +174,14 @@ class LocalDriver:
         runs_agent = kind == "server" and watch and self.servers is not None
         with self._records(write=True):
             physical_id = physical_id or str(uuid.uuid5(NAMESPACE, f"{kind}/{name}/{self._counter}"))
-            if runs_agent:   # counted and claimed under the lock every process takes
-                self.servers.claim(physical_id, self._max_servers)
             recorded = {k: v for k, v in properties.items()
                         if k not in ("os_collect_config", "user_data", "admin_pass")}
             attributes = self._attributes(kind, physical_id, name, recorded)
+            if runs_agent:   # counted and claimed under the lock every process takes
+                self.servers.claim(physical_id, self._max_servers)
             self._objects[physical_id] = {"kind": kind, "attributes": attributes}
+            if kind == "subnet":
+                local_network.add_subnet(self._objects, attributes)
         if runs_agent:
             self.servers.start(physical_id, self._agent_conf(watch))
         return physical_id, attributes
@@ -163,17 +189,57 @@ class LocalDriver:
     def update(self, kind, physical_id, properties):
         with self._records(write=True):
             record = self._objects.setdefault(physical_id, {"kind": kind, "attributes": {}})
-            record["attributes"].update(properties)
-            return dict(record["attributes"])
+            attributes = record["attributes"]
+            if kind == "floating_ip" and {"port_id", "fixed_ip_address"} & set(properties):
+                properties = {**properties, **local_network.association(
+                    self._objects, {**attributes, **properties})}
+            if kind == "port" and "fixed_ips" in properties:
+                attributes["fixed_ips"] = []   # its own addresses are free for the new choice
+                properties = {**properties, **local_network.port_attributes(self._objects, {
+                    "network": attributes.get("network_id"), "fixed_ips": properties["fixed_ips"],
+                    "mac_address": attributes.get("mac_address")})}
+            if kind == "server":   # the property must not hide the attribute of that name
+                properties = {k: v for k, v in properties.items() if k != "networks"}
+            attributes.update(properties)
+            if kind == "server":
+                attributes["show"] = _server_show(attributes)
+            return dict(attributes)
 
     def delete(self, kind, physical_id):
         # the record goes first: a sweep seeing the agent stopped then does not start it again
         with self._records(write=True):
+            local_network.remove(self._objects, kind, physical_id)
             self._objects.pop(physical_id, None)
         if kind == "server" and self.servers is not None:
             self.servers.stop(physical_id)
+
+    def server_addresses(self, physical_id: str) -> dict | None:
+        """A server's addresses, networks and first_address now: a floating IP associated with
+        its port after it was made shows, as Heat reads them from Nova at get_attr time."""
+        with self._records():
+            record = self._objects.get(physical_id)
+            if record is None or record.get("kind") != "server":
+                return None
+            return local_network.server_addresses(self._objects, record["attributes"].get("ports") or [])
 
     def show(self, kind, physical_id):
         with self._records():
             record = self._objects.get(physical_id)
             return dict(record["attributes"]) if record else None
+
+
+def _server_show(attributes: dict) -> dict:
+    """What Nova's GET /servers/<id> would show of a local server (the `show` attribute):
+    addresses by network name only, without Heat's additions."""
+    nova_keys = ("addr", "version", "OS-EXT-IPS:type", "OS-EXT-IPS-MAC:mac_addr")
+    addresses = {label: [{k: e[k] for k in nova_keys} for e in entries]
+                 for label, entries in attributes["addresses"].items()
+                 if not any(e["network"].get("id") == label != e["network"].get("name")
+                            for e in entries)}
+    return {"id": attributes["id"], "name": attributes["name"], "status": "ACTIVE",
+            "addresses": addresses, "accessIPv4": attributes["accessIPv4"],
+            "accessIPv6": attributes["accessIPv6"],
+            "OS-EXT-SRV-ATTR:instance_name": attributes["instance_name"],
+            "flavor": {"original_name": attributes.get("flavor")},
+            "image": {"id": attributes.get("image")} if attributes.get("image") else "",
+            "metadata": attributes.get("metadata") or {}, "key_name": attributes.get("key_name")}

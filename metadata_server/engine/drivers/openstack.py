@@ -114,7 +114,7 @@ class OpenStackDriver(NetworkCalls, VolumeCalls):
                 "networks": networks,
                 "first_address": openstack_addresses.first_address(server.addresses),
                 "accessIPv4": server.access_ipv4 or "",
-                "instance_name": server.instance_name}
+                "instance_name": server.instance_name, "show": _nova_body(server)}
 
     def _update_server(self, server_id, p):
         compute = self.conn.compute
@@ -154,3 +154,12 @@ class OpenStackDriver(NetworkCalls, VolumeCalls):
 
     def _delete_keypair(self, name):
         self.conn.compute.delete_keypair(name, ignore_missing=True)
+
+
+def _nova_body(server) -> dict:
+    """The server as Nova's GET showed it (Heat's `show`): the sdk keeps the body it read;
+    its to_dict() would rename keys and add ones Nova never sent."""
+    body = getattr(getattr(server, "_body", None), "attributes", None)
+    if isinstance(body, dict):
+        return dict(body)
+    return server.to_dict(body=True, headers=False, computed=False, original_names=True, ignore_none=True)

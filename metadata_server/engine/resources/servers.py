@@ -108,7 +108,18 @@ class Server(AgentServer):
         "deployment_swift_data": Prop("map", update_allowed=True),
     }
     attributes_schema = ("name", "os_collect_config", "first_address", "networks", "addresses",
-                         "accessIPv4", "instance_name")
+                         "accessIPv4", "accessIPv6", "instance_name")
+
+    def attribute(self, name):
+        if name in ("show", "name") and name in self.data.get("attributes", {}):
+            return self.data["attributes"][name]   # the cloud's view of the server, as Heat's
+        live = getattr(self.ctx.driver, "server_addresses", None)
+        if name in ("addresses", "networks", "first_address") and live and "cloud_id" in self.data:
+            # Heat reads these at get_attr time: a floating IP associated later shows
+            current = live(self.data["cloud_id"])
+            if current is not None:
+                return current[name]
+        return super().attribute(name)
 
     def _users_text(self) -> str:
         text = self.properties.get("user_data") or ""
