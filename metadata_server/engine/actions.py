@@ -6,6 +6,8 @@ then hands the walk (steps.py) to the runner, which queues it on the engine's bu
 """
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,8 @@ from metadata_server.engine.resources.base import Forward
 from metadata_server.engine.validation import suspend_graph
 from metadata_server.service.errors import InvalidInput
 from metadata_server.store.stack_records import StackRecord
+
+log = logging.getLogger("stoker.engine")
 
 if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.reads import StackReads
@@ -184,17 +188,33 @@ class StackActions:
                 reason = (f"status:{body.get('status', 'SUCCESS')} reason:{body.get('reason', '')}"
                           if isinstance(body, dict) else "Signal received")
                 if isinstance(forward, Forward):  # a scaling policy hands it to its group
-                    self._signal_event(rt, stack, row, forward.reason)
-                    row = rt.find(forward.target)
-                    if row is None:
+                    reason = forward.reason
+                    target_row = rt.find(forward.target)
+                    if target_row is None:
                         raise StackNotFound(f"{stack['name']}/{forward.target}")
-                    target = rt.plugin(row)
-                    reason = forward.call(target)
-                    row["data"] = target.data
-                    rt.recorder.update(row["id"], {"data": target.data})
+                    target = rt.plugin(target_row)
+                    forward.check(target)
+                    # answered at once, as Heat does: a resize may wait for servers to boot
+                    threading.Thread(target=self._forwarded, name="stoker-engine-signal",
+                                     args=(rt, stack, target_row, target, forward),
+                                     daemon=True).start()
             self._signal_event(rt, stack, row, reason)
         rt.recorder.flush()
         # signals come without an operation to end: each one keeps the stack within its events
+        self.stacks.purge_events(stack["id"], self.max_events_per_stack)
+
+    def _forwarded(self, rt, stack: dict, row: dict, target, forward: Forward) -> None:
+        """A handed-on signal's work (a group's resize), then the target's event."""
+        try:
+            reason = forward.call(target)
+        except Exception as exc:  # noqa: BLE001 - nobody waits for this thread: say it in the event
+            log.exception("signal to %s/%s failed", stack["name"], row["name"])
+            reason = f"Signal failed: {exc}"
+        with rt.lock:
+            row["data"] = target.data
+            rt.recorder.update(row["id"], {"data": target.data})
+            self._signal_event(rt, stack, row, reason)
+        rt.recorder.flush()
         self.stacks.purge_events(stack["id"], self.max_events_per_stack)
 
     def _signal_event(self, rt, stack: dict, row: dict, reason: str) -> None:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from engine_helpers import ADMIN, hot
+from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -56,19 +57,26 @@ def test_aws_group_scales_by_its_policy_and_instance_group_does_not(app):
     servers = client.get(f"{nested}/resources").json
     assert [r["resource_type"] for r in servers["resources"]] == ["OS::Nova::Server"]
 
+    def group_signals(count):
+        def found():
+            events = client.get(f"{base}/resources/asg/events").json["events"]
+            reasons = [e["resource_status_reason"] for e in events
+                       if e["resource_status"] == "SIGNAL_COMPLETE"]
+            return reasons if len(reasons) >= count else None
+        return until(found, 30, f"{count} signal events of the group")
+
     anonymous = app.test_client()
     url = urlsplit(first["url"])
-    for _ in range(2):  # the second one: no change at MaxSize 2
+    for count in (1, 2):  # the second one: no change at MaxSize 2
         assert anonymous.post(f"{url.path}?{url.query}", json={}).status_code == 200
+        reasons = group_signals(count)
     assert len(outputs()["asg"].split(",")) == 2
     nope = urlsplit(first["nope"])
     refused = anonymous.post(f"{nope.path}?{nope.query}", json={})
     assert refused.status_code == 400 and "not a group that policies scale" in refused.text
     assert len(outputs()["fixed"].split(",")) == 2
 
-    events = client.get(f"{base}/resources/asg/events").json["events"]
-    assert [e["resource_status_reason"] for e in events
-            if e["resource_status"] == "SIGNAL_COMPLETE"] == [
+    assert reasons == [
         "Scaled from 1 to 2 (policy up, ChangeInCapacity : 1)",
         "Scaling refused (policy up): no change in size (2)"]
 

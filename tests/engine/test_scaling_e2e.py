@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from cli.processes import start_server
-from tests.waiting import stack_when
+from tests.waiting import stack_when, until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -59,24 +59,34 @@ def test_alarm_url_scales_within_max_size_and_cooldown_refusal_is_an_event(tmp_p
         alarm_url = first["alarm_url"]
         assert "sig=" in alarm_url
 
+        def group_signals(count):
+            """The group's SIGNAL event reasons once there are `count` (a resize runs after
+            the sender has its answer, as in Heat)."""
+            def found():
+                events = session.get(f"{url}/resources/asg/events", timeout=10).json()["events"]
+                reasons = [e["resource_status_reason"] for e in events
+                           if e["resource_status"] == "SIGNAL_COMPLETE"]
+                return reasons if len(reasons) >= count else None
+            return until(found, 60, f"{count} signal events of the group")
+
         # no token, as Aodh posts: grows by 5, capped at max_size 3
-        answer = requests.post(alarm_url, json=AODH_BODY, timeout=60)
+        answer = requests.post(alarm_url, json=AODH_BODY, timeout=10)
         assert answer.status_code == 200, answer.text
+        group_signals(1)
         assert outputs()["size"] == 3
         # inside the cooldown the up policy started: refused, nothing changes
-        refused = requests.post(first["down_url"], json=AODH_BODY, timeout=60)
+        refused = requests.post(first["down_url"], json=AODH_BODY, timeout=10)
         assert refused.status_code == 200, refused.text
+        group_signals(2)
         assert outputs()["size"] == 3
-        again = requests.post(alarm_url, json=AODH_BODY, timeout=60)
+        again = requests.post(alarm_url, json=AODH_BODY, timeout=10)
         assert again.status_code == 200, again.text
+        signals = group_signals(3)
         assert outputs()["size"] == 3
         forged = requests.post(alarm_url.split("?")[0] + "?sig=forged", json=AODH_BODY,
                                timeout=10)
         assert forged.status_code == 403
 
-        events = session.get(f"{url}/resources/asg/events", timeout=10).json()["events"]
-        signals = [e["resource_status_reason"] for e in events
-                   if e["resource_status"] == "SIGNAL_COMPLETE"]
         assert signals[0] == "Scaled from 1 to 3 (policy up, change_in_capacity : 5)"
         assert signals[1].startswith(
             "Scaling refused (policy down): the group is in cooldown until")

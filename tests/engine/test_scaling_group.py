@@ -154,6 +154,9 @@ def test_policy_forwards_to_its_group_with_heats_reason():
         def adjust(self, *args):
             calls.append(args)
             return "done"
+    forward.check(Group())
+    with pytest.raises(StackValidationFailed, match="not a group that policies scale"):
+        forward.check(object())
     assert forward.call(Group()) == "done"
     assert calls == [(1, "change_in_capacity", None, 30, "policy up")]
     assert policy.handle_signal(None).reason == "No signal details provided"

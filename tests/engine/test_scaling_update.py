@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from engine_helpers import ADMIN, hot
+from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -40,6 +41,8 @@ def test_update_keeps_size_and_member_ids(app):
         return {o["output_key"]: o.get("output_value") for o in stack["outputs"]}
     url = urlsplit(outputs("CREATE_COMPLETE")["url"])
     assert app.test_client().post(f"{url.path}?{url.query}", json={}).status_code == 200
+    until(lambda: any(e["resource_status"] == "SIGNAL_COMPLETE" for e in client.get(
+        f"{base}/resources/asg/events").json["events"]), 30, "the group's signal event")
     scaled = outputs("CREATE_COMPLETE")
     assert scaled["values"] == ["a", "a", "a"] and len(scaled["refs"]) == 3
 

@@ -72,11 +72,14 @@ def select_path(value: Any, path: tuple) -> Any:
 @dataclass(frozen=True)
 class Forward:
     """What handle_signal returns to hand a signal on to another resource of the stack (a
-    scaling policy to its group): `call(target_plugin)` runs there and gives the target's event
-    reason; `reason` is the signalled resource's own event reason."""
+    scaling policy to its group): `check(target_plugin)` runs before the signal is answered,
+    `call(target_plugin)` after, on a thread of its own, and gives the target's event reason;
+    `reason` is the signalled resource's own event reason."""
     target: str                  # the target's name or physical id
     call: Any
     reason: str
+    check: Any = lambda target: None  # raises at once if the target cannot take it
+
 
 
 class Resource:

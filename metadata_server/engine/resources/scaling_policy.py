@@ -64,12 +64,14 @@ class ScalingPolicy(Resource):
     def handle_signal(self, body):
         group_ref, adjustment, kind, step, cooldown = self.rule()
 
-        def adjust(group):
+        def check(group):
             if not callable(getattr(group, "adjust", None)):
                 raise StackValidationFailed(f"{group_ref} is not a group that policies scale",
                                             f"resources.{self.name}.properties")
+
+        def adjust(group):
             return group.adjust(adjustment, kind, step, cooldown, f"policy {self.name}")
-        return Forward(group_ref, adjust, signal_reason(body))
+        return Forward(group_ref, adjust, signal_reason(body), check)
 
     def _url(self) -> str:
         return self.ctx.endpoints.resource_signal_url(self.ctx.tenant, self.ctx.stack_name,
