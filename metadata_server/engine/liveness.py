@@ -22,8 +22,19 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Protocol
 
 log = logging.getLogger("stoker.engine")
+
+
+class Liveness(Protocol):
+    """What the engine asks of a liveness: both kinds below are one."""
+    sweep_interval: float | None  # seconds between sweeps; None: the heartbeat's interval
+
+    def register(self, engine_id: str) -> None: ...
+    def hold(self) -> None: ...
+    def alive(self, engine_id: str) -> bool | None: ...
+    def release(self) -> None: ...
 
 
 class LockFileLiveness:
@@ -44,6 +55,9 @@ class LockFileLiveness:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._held = (path, fd)
+
+    def hold(self) -> None:
+        """Nothing to renew: the kernel holds a file lock as long as the process lives."""
 
     def alive(self, engine_id: str) -> bool | None:
         """False if `engine_id` ran here and its process is gone; True if it runs; None if it

@@ -21,7 +21,7 @@ from metadata_server.store.lanes import use_lane
 if TYPE_CHECKING:  # pragma: no cover
     import threading
 
-    from metadata_server.engine.liveness import LockFileLiveness
+    from metadata_server.engine.liveness import Liveness
     from metadata_server.engine.runner import OperationRunner
     from metadata_server.engine.runtimes import RuntimeFactory
     from metadata_server.engine.steps import Steps
@@ -56,7 +56,7 @@ class Recovery:
 
     def __init__(self, stacks: EngineStore, clock: Clock, engine_id: str, *,
                  runner: OperationRunner, runtimes: RuntimeFactory, steps: Steps,
-                 liveness: LockFileLiveness | None, stale_after: float, resume: bool):
+                 liveness: Liveness | None, stale_after: float, resume: bool):
         self.stacks, self.clock, self.engine_id = stacks, clock, engine_id
         self.runner, self.runtimes, self.steps = runner, runtimes, steps
         self.liveness = liveness        # engines of this host that died are taken over at once
@@ -72,11 +72,10 @@ class Recovery:
         use_lane(LIVENESS_LANE)
         sweep_interval = min(sweep_interval or interval, interval)
         beat_due = time.monotonic() + interval
-        hold = getattr(self.liveness, "hold", None)  # keeps this engine's own lock held
         while not stop.wait(sweep_interval):
             try:
-                if hold is not None:
-                    hold()
+                if self.liveness is not None:
+                    self.liveness.hold()  # keeps this engine's own lock held
                 if time.monotonic() >= beat_due:
                     beat_due = time.monotonic() + interval
                     self.stacks.heartbeat(self.runner.running(), self.clock())

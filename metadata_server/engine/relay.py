@@ -25,7 +25,11 @@ from metadata_server.store.lanes import use_lane
 from metadata_server.store.stack_requests import StackRequests
 
 if TYPE_CHECKING:  # pragma: no cover
-    from metadata_server.engine.stack import Engine
+    from sqlalchemy.engine import Engine as SAEngine
+
+    from metadata_server.engine.runner import OperationRunner
+    from metadata_server.engine.store_seam import EngineStore
+    from metadata_server.service.clock import Clock
 
 log = logging.getLogger("stoker.engine")
 CANCEL, DELETE, SIGNAL = "cancel", "delete", "signal"
@@ -54,12 +58,20 @@ def _error(exc: BaseException) -> dict:
 
 
 class Relay:
-    def __init__(self, engine: "Engine", lane: str | None = None, wait_seconds: float = 30.0):
-        self.engine, self.lane, self.wait_seconds = engine, lane, wait_seconds
-        self.requests = StackRequests(engine.store.engine)
+    """Built with what it needs: the database its requests live in, the stacks, the running
+    operations, and `act` (the facade's own cancel, delete or signal for a stack it runs)."""
+
+    def __init__(self, db: "SAEngine", stacks: EngineStore, runner: OperationRunner,
+                 clock: Clock, engine_id: str, *, act: Callable[[dict, str, dict], None],
+                 alive: Callable[[str], bool | None] | None = None, lane: str | None = None,
+                 wait_seconds: float = 30.0):
+        self.stacks, self.runner, self.clock, self.engine_id = stacks, runner, clock, engine_id
+        self._act_on, self._alive = act, alive
+        self.lane, self.wait_seconds = lane, wait_seconds
+        self.requests = StackRequests(db)
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._listener = notify.listener(engine.store.engine)
+        self._listener = notify.listener(db)
         self._interval = WAKE_UNNOTIFIED if self._listener is None else WAKE_NOTIFIED
         if self._listener is not None:
             self._listener.subscribe(notify.ENGINES, self._notified, self._wake.set)
@@ -76,15 +88,15 @@ class Relay:
     # -- the receiving engine ------------------------------------------------------------------
     def elsewhere(self, stack: dict) -> bool:
         """Whether another engine runs `stack`'s operation now."""
-        e = self.engine
         return (stack["status"] == st.IN_PROGRESS and stack.get("engine_id") is not None
-                and stack["engine_id"] != e.engine_id and e.runner.runtime(stack["id"]) is None)
+                and stack["engine_id"] != self.engine_id
+                and self.runner.runtime(stack["id"]) is None)
 
     def ask(self, stack: dict, kind: str, body: dict) -> None:
         """Have the engine running `stack` act on the request; raise its error, if any."""
         request_id = str(uuid.uuid4())
         self.requests.add({"id": request_id, "stack_id": stack["id"], "kind": kind,
-                           "body": body, "created_at": self.engine.clock()})
+                           "body": body, "created_at": self.clock()})
         deadline = time.monotonic() + self.wait_seconds
         recheck = time.monotonic() + RECHECK_SECONDS
         while time.monotonic() < deadline:
@@ -99,7 +111,7 @@ class Relay:
             if row["taken_by"] is None and time.monotonic() >= recheck:
                 recheck = time.monotonic() + RECHECK_SECONDS
                 if self._ended(stack["id"]) and self.requests.take(request_id,
-                                                                   self.engine.engine_id):
+                                                                   self.engine_id):
                     try:
                         self._act(row)  # the operation ended meanwhile: nobody else will
                     finally:
@@ -111,13 +123,13 @@ class Relay:
                     self.wait_seconds)
 
     def _ended(self, stack_id: str) -> bool:
-        now = self.engine.stacks.get_stack(stack_id)
+        now = self.stacks.get_stack(stack_id)
         return now is None or now["status"] != st.IN_PROGRESS or (
-            now.get("engine_id") in (None, self.engine.engine_id))
+            now.get("engine_id") in (None, self.engine_id))
 
     # -- the running engine --------------------------------------------------------------------
     def _notified(self, stack_id: str) -> None:
-        if self.engine.runner.runtime(stack_id) is not None:
+        if self.runner.runtime(stack_id) is not None:
             self._wake.set()
 
     def _run(self) -> None:
@@ -136,12 +148,12 @@ class Relay:
     def act_on_pending(self, stack_ids: list[str] | None = None) -> int:
         """Act on the requests for stacks this engine runs (or those of `stack_ids` among
         them), oldest first; how many."""
-        running = self.engine.runner.running()
+        running = self.runner.running()
         if stack_ids is not None:
             running = [i for i in running if i in stack_ids]
         done = 0
         for row in self.requests.pending(running) + self._stranded(running):
-            if self.requests.take(row["id"], self.engine.engine_id, row["taken_by"]):
+            if self.requests.take(row["id"], self.engine_id, row["taken_by"]):
                 answer: dict[str, Any] = {}
                 try:
                     self._act(row)
@@ -156,21 +168,12 @@ class Relay:
     def _stranded(self, running: list[str]) -> list[dict]:
         """Requests an engine took and died before answering (their stack was taken over
         here): acted on again, since whatever that engine did died with it."""
-        alive = getattr(self.engine.liveness, "alive", None)
-        if alive is None or not running:
+        if self._alive is None or not running:
             return []
-        return [row for row in self.requests.unanswered(running, self.engine.engine_id)
-                if alive(row["taken_by"]) is False]
+        return [row for row in self.requests.unanswered(running, self.engine_id)
+                if self._alive(row["taken_by"]) is False]
 
     def _act(self, row: dict) -> None:
-        e, body = self.engine, row["body"]
-        stack = e.stacks.get_stack(row["stack_id"])
-        if stack is None:
-            return
-        actions: dict[str, Callable[[], Any]] = {
-            CANCEL: lambda: e.cancel(stack["tenant"], stack["id"], rollback=body["rollback"]),
-            DELETE: lambda: e.delete_stack(stack["tenant"], stack["id"]),
-            SIGNAL: lambda: e.signal_resource(stack["tenant"], stack["id"], body["resource"],
-                                              body["body"]),
-        }
-        actions[row["kind"]]()
+        stack = self.stacks.get_stack(row["stack_id"])
+        if stack is not None:
+            self._act_on(stack, row["kind"], row["body"])

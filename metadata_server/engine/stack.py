@@ -33,7 +33,7 @@ from metadata_server.engine.actions import StackActions
 from metadata_server.engine.budget import Budget
 from metadata_server.engine.drivers import CloudDriver, LocalDriver
 from metadata_server.engine.limits import DEFAULT, Limits
-from metadata_server.engine.liveness import LockFileLiveness
+from metadata_server.engine.liveness import Liveness
 from metadata_server.engine.nested_stacks import NestedStacks
 from metadata_server.engine.parse_cache import ParseCache
 from metadata_server.engine.plan import Plan
@@ -72,7 +72,7 @@ class Engine:
                  db_connections: int = DEFAULT_DB_CONNECTIONS, poll_interval: float = 0.2,
                  heartbeat_interval: float = 5.0, stale_after: float = 30.0,
                  recover: bool = True, resume: bool = True, minute: float = 60.0,
-                 liveness: LockFileLiveness | None = None, limits: Limits = DEFAULT,
+                 liveness: Liveness | None = None, limits: Limits = DEFAULT,
                  stacks: EngineStore | None = None):
         """`stacks`: the engine's tables (store_seam.EngineStore); by default StackStore on the
         store's database. With another (store_fake.MemoryStackStore) `store` may be None: the
@@ -116,7 +116,9 @@ class Engine:
         self.previews = Previews(self.runtimes, self.reads, limits)
         # cancel, delete and signals for a stack another engine runs go to that engine (no
         # database: no other engine)
-        self.relay = Relay(self, lane=ENGINE_LANE) if store is not None else None
+        self.relay = None if store is None else Relay(
+            store.engine, self.stacks, self.runner, clock, self.engine_id, act=self._act_relayed,
+            alive=liveness.alive if liveness else None, lane=ENGINE_LANE)
 
         if liveness is not None:
             liveness.register(self.engine_id)
@@ -124,7 +126,7 @@ class Engine:
             self.recover()
         self._maintenance = threading.Thread(
             target=self.recovery.maintain, args=(self._stop, heartbeat_interval,
-                                                 getattr(liveness, "sweep_interval", None)),
+                                                 liveness.sweep_interval if liveness else None),
             daemon=True, name="stoker-engine-heartbeat")
         self._maintenance.start()
 
@@ -299,6 +301,16 @@ class Engine:
             return False
         self.relay.ask(stack, kind, body)
         return True
+
+    def _act_relayed(self, stack: dict, kind: str, body: dict) -> None:
+        """Act on a request another engine received for a stack this one runs."""
+        tenant, stack_id = stack["tenant"], stack["id"]
+        if kind == CANCEL:
+            self.actions.cancel(tenant, stack_id, body["rollback"])
+        elif kind == DELETE:
+            self.delete_stack(tenant, stack_id)
+        else:
+            self.actions.signal_resource(tenant, stack_id, body["resource"], body["body"])
 
     # -- previews (nothing stored) -----------------------------------------------------------
     def preview_stack(self, tenant: str, body: dict) -> dict:
