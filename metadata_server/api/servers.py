@@ -38,16 +38,8 @@ def _credentials(tenant: str, server_id: str, issued: servers.IssuedCredentials)
 def index(tenant):
     admin()
     c = ctx()
-    return jsonify({"servers": [servers.format_server(_seen(c, r))
+    return jsonify({"servers": [servers.format_server(c.last_seen.latest(r))
                                 for r in c.store.list_servers(tenant)]})
-
-
-def _seen(c, row: dict) -> dict:
-    """The row with a last-seen time noted but not yet written (as `show` gives it)."""
-    pending = c.last_seen.pending(row["id"])
-    if pending is not None and (row["last_seen_at"] is None or pending > row["last_seen_at"]):
-        return dict(row, last_seen_at=pending)
-    return row
 
 
 @bp.post("")
@@ -72,7 +64,7 @@ def rotate(tenant, server_id):
 def show(tenant, server_id):
     admin()
     c = ctx()
-    row = _seen(c, servers.get_server(c.store, tenant, server_id))
+    row = c.last_seen.latest(servers.get_server(c.store, tenant, server_id))
     return jsonify({"server": servers.format_server(row)})
 
 

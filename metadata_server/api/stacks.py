@@ -262,7 +262,7 @@ def resources(tenant, name, stack_id):
     if unknown:
         raise InvalidInput(f"Invalid filter parameters {sorted(unknown)}")
     rows = eng.resources(stack)
-    required = _required_by(rows, stack, eng)
+    required = required_by_map(rows, stack, eng)
     for key, field in (("name", "name"), ("type", "type"), ("id", "id"),
                        ("physical_resource_id", "physical_id"), ("action", "action"),
                        ("status", "status")):
@@ -291,7 +291,7 @@ def resource_show(tenant, name, stack_id, resource):
     if with_attr:
         attributes = {a: eng.resource_attribute(stack, row["name"], a) for a in with_attr}
     return jsonify({"resource": views.format_resource(
-        _base(), stack, row, _required_by(rows, stack, eng).get(row["name"], []), attributes)})
+        _base(), stack, row, required_by_map(rows, stack, eng).get(row["name"], []), attributes)})
 
 
 @bp.patch(RESOURCE)
@@ -363,7 +363,7 @@ def _actions(eng, tenant, stack):
     raise InvalidInput(f"action {action} is not supported by stoker's engine", "NotSupported")
 
 
-def _required_by(rows: list[dict], stack: dict, eng) -> dict[str, list[str]]:
+def required_by_map(rows: list[dict], stack: dict, eng) -> dict[str, list[str]]:
     result = {r["name"]: [] for r in rows}
     try:
         bound = eng.bind(stack["definition"], eng.identity(stack))

@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 from flask import render_template
 
 from metadata_server.api.common import ctx
-from metadata_server.api.servers import _seen
 from metadata_server.dashboard import graph_svg
 from metadata_server.dashboard import session as sessions
 from metadata_server.dashboard.blueprint import bp
@@ -42,7 +41,7 @@ def _health(server: dict, now: datetime) -> tuple[str, str, str]:
 
 def _server_body(tenant: str, server_id: str) -> dict:
     c = ctx()
-    return servers.format_server(_seen(c, servers.get_server(c.store, tenant, server_id)))
+    return servers.format_server(c.last_seen.latest(servers.get_server(c.store, tenant, server_id)))
 
 
 def _deployment_view(body: dict, server: dict | None, now: datetime) -> dict:
@@ -64,7 +63,8 @@ def _deployment_view(body: dict, server: dict | None, now: datetime) -> dict:
 def servers_list(session):
     c = ctx()
     now = _now()
-    rows = [servers.format_server(_seen(c, r)) for r in c.store.list_servers(session.tenant)]
+    rows = [servers.format_server(c.last_seen.latest(r))
+            for r in c.store.list_servers(session.tenant)]
     counts: dict[str, int] = {}
     for d in c.store.list_deployments(session.tenant):
         counts[d["server_id"]] = counts.get(d["server_id"], 0) + 1
@@ -92,7 +92,7 @@ def deployment(session, deployment_id):
     body = deployments.format_deployment(
         deployments.get_deployment(c.store, session.tenant, deployment_id))
     row = c.store.get_server(body["server_id"], session.tenant)
-    server_body = servers.format_server(_seen(c, row)) if row is not None else None
+    server_body = servers.format_server(c.last_seen.latest(row)) if row is not None else None
     return render_template("dashboard/deployment.html", session=session,
                            deployment=_deployment_view(body, server_body, now),
                            server=server_body)

@@ -5,12 +5,13 @@ import json
 
 from flask import jsonify, render_template
 
-from metadata_server.api.stacks import _required_by, engine
+from metadata_server.api.stacks import engine, required_by_map
 from metadata_server.dashboard import graph_svg
 from metadata_server.dashboard import session as sessions
 from metadata_server.dashboard.blueprint import bp
 from metadata_server.engine import views
 from metadata_server.engine.status import joined
+from metadata_server.store.event_query import EventQuery
 
 MAX_EVENTS = 200   # the newest ones; the API pages through all of them
 
@@ -32,7 +33,7 @@ def stacks(session):
 
 def _graph(eng, stack: dict):
     rows = eng.resources(stack)
-    required_by = _required_by(rows, stack, eng)
+    required_by = required_by_map(rows, stack, eng)
     depends_on: dict[str, list[str]] = {}
     for dep, users in required_by.items():
         for user in users:
@@ -45,8 +46,9 @@ def _graph(eng, stack: dict):
 
 
 def _events(eng, stack: dict) -> list[dict]:
-    rows = eng.events(stack)[-MAX_EVENTS:]
-    events = [views.format_event("", stack, r) for r in reversed(rows)]
+    # only the newest page is read: a stack may hold up to max_events_per_stack events
+    rows = eng.events(stack, None, EventQuery(limit=MAX_EVENTS, descending=True))
+    events = [views.format_event("", stack, r) for r in rows]
     for event in events:
         event["kind"] = graph_svg.status_kind(event["resource_status"])
     return events

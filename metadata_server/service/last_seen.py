@@ -18,6 +18,13 @@ class SeenRecorder:
     def pending(self, server_id: str) -> datetime | None:
         return self._pending.get(server_id)
 
+    def latest(self, row: dict) -> dict:
+        """A server row with the last-seen time noted here but not yet written."""
+        pending = self.pending(row["id"])
+        if pending is not None and (row["last_seen_at"] is None or pending > row["last_seen_at"]):
+            return dict(row, last_seen_at=pending)
+        return row
+
     def flush(self, store: Store) -> int:
         with self._lock:
             batch, self._pending = self._pending, {}
