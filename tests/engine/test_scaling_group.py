@@ -197,3 +197,33 @@ def test_a_signal_loaded_before_the_previous_one_was_stored_sees_its_state():
                                   scaling_serial=1))
     assert again.adjust(1, "change_in_capacity", None, 0, "p").startswith("Scaled from 2 to 3")
     assert again.data["members"][:2] == group.data["members"]
+
+
+def test_a_stack_update_waits_for_a_running_resize_and_starts_from_its_result():
+    import threading
+
+    from metadata_server.engine.resources.scaling_capacity import GUARD
+    ctx, group = make_group()
+    key = (ctx.stack_id, "asg", group.physical_id)
+    holding, release = threading.Event(), threading.Event()
+
+    def resize():  # stands for a policy's resize that takes a while
+        with GUARD.holding(key, group.data) as state:
+            holding.set()
+            release.wait(10)
+            state.update(members=state["members"] + ["later0000000"],
+                         scaling_serial=state["scaling_serial"] + 1)
+    resizing = threading.Thread(target=resize)
+    resizing.start()
+    assert holding.wait(10)
+    stale = AutoScalingGroup("asg", ctx, group.properties, group.physical_id, dict(group.data))
+    updating = threading.Thread(target=stale.handle_update,
+                                args=(group.properties, set(), CancelToken()))
+    updating.start()
+    updating.join(0.3)  # bounded look: it must still be waiting for the resize
+    assert updating.is_alive() and ("update", group.physical_id) not in ctx.children.calls
+    release.set()
+    resizing.join(10)
+    updating.join(10)
+    assert ("update", group.physical_id) in ctx.children.calls
+    assert stale.data["members"][-1] == "later0000000" and len(stale.data["members"]) == 2

@@ -7,7 +7,8 @@ members go first, then the oldest. A policy's signal reaches `adjust` (scaling_p
 """
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from metadata_server.engine import status as st
 from metadata_server.engine.errors import StackValidationFailed
@@ -146,32 +147,44 @@ class AutoScalingGroup(_Group):
         """desired_capacity if given, else the current size, within the new bounds; a changed
         `resource` updates the members in batches of rolling_updates.max_batch_size, in place
         where the member type allows, so they keep their names."""
-        self.properties = new_properties
-        low, high, wanted, cooldown = self.sizes(new_properties)
-        size = self.current_size() if wanted is None else wanted
-        size = max(low, min(high, size))
-        self._choose(size)
-        self._rolling = self.member_changed(changed)
-        try:
-            super().handle_update(new_properties, changed, token)
-        finally:
-            self._rolling = False
-        finish_scaling(self.data, self.ctx.clock(), cooldown, str(size), True)
+        with self._latest():
+            self.properties = new_properties
+            low, high, wanted, cooldown = self.sizes(new_properties)
+            size = self.current_size() if wanted is None else wanted
+            size = max(low, min(high, size))
+            self._choose(size)
+            self._rolling = self.member_changed(changed)
+            try:
+                super().handle_update(new_properties, changed, token)
+            finally:
+                self._rolling = False
+            finish_scaling(self.data, self.ctx.clock(), cooldown, str(size), True)
+
+    @contextmanager
+    def _latest(self, stored: dict | None = None) -> Iterator[None]:
+        """The group to itself: no resize, update or delete of it runs beside another in this
+        process, and each starts from the members and cooldown the previous one left."""
+        key = (self.ctx.stack_id, self.name, self.physical_id)
+        with GUARD.holding(key, stored or self.data) as state:
+            self.data.update(state)
+            yield
+            state.update({k: self.data[k] for k in STATE_KEYS if k in self.data})
+
+    def handle_delete(self, token):
+        with self._latest():
+            super().handle_delete(token)
 
     def adjust(self, adjustment: float, adjustment_type: str, min_step: int | None,
                cooldown: float | None, source: str) -> str:
-        """A policy's signal: resize now, or say why not (the reason of the group's event).
-        One at a time per group (scaling_capacity.GUARD), from the group's latest state."""
-        row = self.ctx.finder.find_resource(self.ctx.stack_id, self.name) or {}
-        if row.get("status") != st.COMPLETE or not self.physical_id:
-            return (f"Scaling refused ({source}): the group is "
-                    f"{row.get('action')}_{row.get('status')}")
-        key = (self.ctx.stack_id, self.name, self.physical_id)
-        with GUARD.holding(key, row.get("data") or self.data) as state:
-            self.data.update(state)
-            reason = self._adjust(adjustment, adjustment_type, min_step, cooldown, source)
-            state.update({k: self.data[k] for k in STATE_KEYS if k in self.data})
-        return reason
+        """A policy's signal: resize now, or say why not (the reason of the group's event)."""
+        def row() -> dict:
+            return self.ctx.finder.find_resource(self.ctx.stack_id, self.name) or {}
+        with self._latest(row().get("data")):
+            now = row()  # after waiting for the group: a stack update may have run meanwhile
+            if now.get("status") != st.COMPLETE or not self.physical_id:
+                return (f"Scaling refused ({source}): the group is "
+                        f"{now.get('action')}_{now.get('status')}")
+            return self._adjust(adjustment, adjustment_type, min_step, cooldown, source)
 
     def _adjust(self, adjustment, adjustment_type, min_step, cooldown, source) -> str:
         from metadata_server.engine.walker import CancelToken
