@@ -227,3 +227,12 @@ def test_a_stack_update_waits_for_a_running_resize_and_starts_from_its_result():
     updating.join(10)
     assert ("update", group.physical_id) in ctx.children.calls
     assert stale.data["members"][-1] == "later0000000" and len(stale.data["members"]) == 2
+
+
+def test_a_signal_while_the_group_is_busy_is_refused_at_once():
+    from metadata_server.engine.resources.scaling_capacity import GUARD
+    ctx, group = make_group(cooldown=0)
+    with GUARD.holding((ctx.stack_id, "asg", group.physical_id), group.data):
+        assert group.adjust(1, "change_in_capacity", None, 0, "p") == (
+            "Scaling refused (p): a scaling of the group is already running")
+    assert group.adjust(1, "change_in_capacity", None, 0, "p").startswith("Scaled from 1 to 2")

@@ -85,9 +85,10 @@ class _Guard:
         self._groups: dict[tuple, tuple[threading.Lock, float, dict]] = {}
 
     @contextmanager
-    def holding(self, key: tuple, stored: dict) -> Iterator[dict]:
+    def holding(self, key: tuple, stored: dict, wait: bool = True) -> Iterator[dict | None]:
         """The group's lock, and its scaling state: the newer (by serial) of `stored` and
-        what this process last left. What the body leaves in the yielded dict is kept."""
+        what this process last left. What the body leaves in the yielded dict is kept.
+        With wait=False, None at once when another holds the group."""
         with self._lock:
             now = time.monotonic()
             for old in [k for k, (lock, at, _) in self._groups.items()
@@ -95,7 +96,10 @@ class _Guard:
                 del self._groups[old]
             lock, _, latest = self._groups.get(key, (threading.Lock(), now, {}))
             self._groups[key] = (lock, now, latest)
-        with lock:
+        if not lock.acquire(blocking=wait):
+            yield None
+            return
+        try:
             latest = self._groups[key][2]
             newer = latest if latest.get("scaling_serial", 0) > stored.get(
                 "scaling_serial", 0) else stored
@@ -105,6 +109,8 @@ class _Guard:
             finally:
                 with self._lock:
                     self._groups[key] = (lock, time.monotonic(), dict(state))
+        finally:
+            lock.release()
 
 
 GUARD = _Guard()

@@ -161,13 +161,17 @@ class AutoScalingGroup(_Group):
             finish_scaling(self.data, self.ctx.clock(), cooldown, str(size), True)
 
     @contextmanager
-    def _latest(self, stored: dict | None = None) -> Iterator[None]:
+    def _latest(self, stored: dict | None = None, wait: bool = True) -> Iterator[bool]:
         """The group to itself: no resize, update or delete of it runs beside another in this
-        process, and each starts from the members and cooldown the previous one left."""
+        process, and each starts from the members and cooldown the previous one left. With
+        wait=False, False at once when one runs."""
         key = (self.ctx.stack_id, self.name, self.physical_id)
-        with GUARD.holding(key, stored or self.data) as state:
+        with GUARD.holding(key, stored or self.data, wait) as state:
+            if state is None:
+                yield False
+                return
             self.data.update(state)
-            yield
+            yield True
             state.update({k: self.data[k] for k in STATE_KEYS if k in self.data})
 
     def handle_delete(self, token):
@@ -179,8 +183,10 @@ class AutoScalingGroup(_Group):
         """A policy's signal: resize now, or say why not (the reason of the group's event)."""
         def row() -> dict:
             return self.ctx.finder.find_resource(self.ctx.stack_id, self.name) or {}
-        with self._latest(row().get("data")):
-            now = row()  # after waiting for the group: a stack update may have run meanwhile
+        with self._latest(row().get("data"), wait=False) as mine:
+            if not mine:  # Heat drops a signal while the group scales or is updated
+                return f"Scaling refused ({source}): a scaling of the group is already running"
+            now = row()
             if now.get("status") != st.COMPLETE or not self.physical_id:
                 return (f"Scaling refused ({source}): the group is "
                         f"{now.get('action')}_{now.get('status')}")
