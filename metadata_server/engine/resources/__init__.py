@@ -4,7 +4,7 @@ from __future__ import annotations
 from metadata_server.engine.errors import StackValidationFailed
 from metadata_server.engine.resources import (cfn_wait_condition, cloud, core, groups, nested,
                                               scaling_aws, scaling_group, scaling_policy, servers,
-                                              software_config, software_deployment,
+                                              software_component, software_config, software_deployment,
                                               wait_condition)
 from metadata_server.engine.resources.base import Prop, Resource
 
@@ -19,6 +19,7 @@ def register(cls: type[Resource], *aliases: str) -> None:
 for _cls in (core.Value, core.NoneResource, core.TestResource, core.RandomString,
              software_config.SoftwareConfig, software_config.StructuredConfig,
              software_config.MultipartMime, software_config.CloudConfig,
+             software_component.SoftwareComponent,
              software_deployment.SoftwareDeployment, software_deployment.StructuredDeployment,
              servers.DeployedServer, servers.Server, servers.KeyPair,
              groups.ResourceGroup, groups.SoftwareDeploymentGroup,

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from metadata_server.engine.errors import Cancelled, StackValidationFailed, UpdateReplace
+from metadata_server.engine.resources import software_component
 from metadata_server.engine.resources.base import Prop, Resource
 from metadata_server.service import deployments
 from metadata_server.service.derived_config import (TRANSPORTS, DeployContext, derive_body,
@@ -89,11 +90,16 @@ class SoftwareDeployment(Resource):
         return max(1.0, min(seconds, 604800))
 
     # -- actions -----------------------------------------------------------------------------
+    def _runs_for(self, action: str, source: dict) -> bool:
+        if source.get("group") == software_component.GROUP:   # its entries say, as in Heat
+            return action in software_component.component_actions(source["body"])
+        return action in (self.properties.get("actions") or [])
+
     def _deploy(self, action: str, token) -> None:
-        if action not in (self.properties.get("actions") or []):
+        source = self._source()
+        if not self._runs_for(action, source):
             return
         store, clock = self.ctx.store, self.ctx.clock
-        source = self._source()
         timeout = self._timeout(token)
         transport = self.properties["signal_transport"]
         status = "COMPLETE" if transport == "NO_SIGNAL" else "IN_PROGRESS"
@@ -185,7 +191,11 @@ class SoftwareDeployment(Resource):
         row = store.get_deployment(self.physical_id) if self.physical_id else None
         if row is None:
             return
-        if "DELETE" in (self.properties.get("actions") or []):
+        try:
+            source = self._source()
+        except DeploymentFailed:
+            source = {}   # its config is gone: only the deployment's own `actions` can say
+        if self._runs_for("DELETE", source):
             self._deploy("DELETE", token)
             row = store.get_deployment(self.physical_id)
         deployments.delete_deployment(store, self.ctx.clock, self.ctx.tenant, row["id"])
