@@ -90,7 +90,10 @@ def _stack(tenant: str, name: str, stack_id: str) -> dict:
 
 
 def _description(stack: dict) -> str:
-    template = stack["definition"].get("template")
+    definition = stack["definition"]
+    if "description" in definition:
+        return definition["description"]
+    template = definition.get("template")  # a stack stored before the description was kept
     if isinstance(template, dict):
         return template.get("description", "")
     return ""

@@ -94,6 +94,7 @@ class RuntimeFactory:
         self._remember(endpoints)
         bound = self.bind_stored(stack)
         graph = validate(bound)
+        _keep_description(stack["definition"], bound)
         rt = StackRuntime(stack, bound, [], self.context(stack, endpoints, parent_facade),
                           self.recorder(), self.clock)
         rt.graph = graph
@@ -112,9 +113,16 @@ class RuntimeFactory:
         except (StackValidationFailed, InvalidInput, NotImplementedError):
             previous = None
         graph = validate(bound)
+        _keep_description(definition, bound)
         rt = StackRuntime(dict(stack, definition=definition), bound,
                           self.stacks.resources(stack["id"]), self.context(stack, endpoints),
                           self.recorder(), self.clock)
         rt.ctx.definition = definition
         rt.graph, rt.previous_bound = graph, previous
         return rt
+
+
+def _keep_description(definition: dict, bound) -> None:
+    """The template's description rides with the stored definition, so listing stacks (Heat
+    shows each one's) never parses a template, whatever its format or whether it came as text."""
+    definition["description"] = bound.template.description

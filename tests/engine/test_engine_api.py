@@ -206,3 +206,24 @@ def test_check_and_export(client, app):
     exported = client.get(f"/v1/t1/stacks/web/{stack_id}/export").json
     assert exported["id"] == stack_id and set(exported["resources"]) == {"v", "t"}
     assert exported["template"]["heat_template_version"] == "2018-08-31"
+
+
+@pytest.mark.parametrize("template, description", [
+    ("heat_template_version: 2018-08-31\ndescription: sent as text\n"
+     "resources:\n  v: {type: OS::Heat::Value, properties: {value: 1}}\n", "sent as text"),
+    ("AWSTemplateFormatVersion: '2010-09-09'\nDescription: a CFN one\n"
+     "Resources:\n  v: {Type: OS::Heat::Value, Properties: {value: 1}}\n", "a CFN one"),
+    (hot({"v": {"type": "OS::Heat::Value", "properties": {"value": 1}}}), "No description"),
+], ids=["hot-text", "cfn-text", "no-description"])
+def test_show_and_list_give_the_templates_description(client, app, template, description):
+    stack_id = create(client, app, "described", template)
+    assert client.get(f"/v1/t1/stacks/described/{stack_id}").json["stack"][
+        "description"] == description
+    listed = {s["id"]: s for s in client.get("/v1/t1/stacks").json["stacks"]}
+    assert listed[stack_id]["description"] == description
+    patched = "heat_template_version: 2018-08-31\ndescription: updated\nresources: {}\n"
+    assert client.patch(f"/v1/t1/stacks/described/{stack_id}",
+                        json={"template": patched}).status_code == 202
+    wait(app, stack_id)
+    assert client.get(f"/v1/t1/stacks/described/{stack_id}").json["stack"][
+        "description"] == "updated"
