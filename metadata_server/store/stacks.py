@@ -7,6 +7,7 @@ from typing import Iterable
 
 from sqlalchemy import delete, func, insert, select, update
 
+from metadata_server.store import event_outbox
 from metadata_server.store.event_query import EventQuery
 from metadata_server.store.events import list_events
 from metadata_server.store.queries import Queries, Row
@@ -130,6 +131,7 @@ class StackStore(Queries):
                 conn.execute(delete(stack_resource).where(stack_resource.c.id.in_(resource_deletes)))
             if events:
                 conn.execute(insert(stack_event), events)
+                event_outbox.enqueue(conn, events)  # their deliveries to event sinks, if any
 
     def purge_events(self, stack_id: str, keep: int) -> int:
         """Keep the newest `keep` events of the stack (Heat's max_events_per_stack)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from metadata_server.engine.limits import DEFAULT, Limits
+from metadata_server.service.event_sinks_spec import MAX_SINKS_PER_STACK, sink_problem
 
 from .errors import TemplateError, did_you_mean
 from .loader import load_document
@@ -107,11 +108,14 @@ def parse_environment(text: str | bytes | dict | None, filename: str = "<environ
         if key in data and not isinstance(data[key], list):
             raise positions.error(f'environment section "{key}" must be a list', (key,),
                                   "ValueError")
-    for index, sink in enumerate(data.get("event_sinks") or []):
-        if not isinstance(sink, dict) or sink.get("type") != "zaqar-queue" \
-                or "target" not in sink:
-            raise positions.error("an event sink must be {type: zaqar-queue, target: <queue>"
-                                  "[, ttl: <seconds>]}", ("event_sinks", index), "ValueError")
+    sinks = data.get("event_sinks") or []
+    if len(sinks) > MAX_SINKS_PER_STACK:
+        raise positions.error(f"at most {MAX_SINKS_PER_STACK} event sinks", ("event_sinks",),
+                              "ValueError")
+    for index, sink in enumerate(sinks):
+        problem = sink_problem(sink)
+        if problem is not None:
+            raise positions.error(problem, ("event_sinks", index), "ValueError")
     for param, strategy in (data.get("parameter_merge_strategies") or {}).items():
         if strategy not in STRATEGIES:
             raise positions.error(f'Invalid merge strategy "{strategy}" for {param}; use one '

@@ -1,0 +1,99 @@
+"""What an event sink is, what it is sent and how it is signed: no I/O here, so the engine's
+environment check and the delivery worker (event_sinks.py) share one definition.
+
+Sinks: Heat's `{type: zaqar-queue, target: <queue>, ttl: <s>}` and stoker's
+`{type: webhook, target: <http(s) URL>, secret: <text>}`. The server-wide webhook
+(`--event-webhook`) is the sink `{type: server}`, resolved by each process from its own options,
+so its URL and secret never sit in the database.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from urllib.parse import urlsplit
+
+from metadata_server.service.clock import isotime
+
+WEBHOOK, ZAQAR, SERVER = "webhook", "zaqar-queue", "server"
+MAX_SINKS_PER_STACK = 10
+MAX_TARGET_CHARS = 2048
+MAX_SECRET_CHARS = 256
+SIGNATURE_HEADER = "X-Stoker-Signature"
+TIMESTAMP_HEADER = "X-Stoker-Timestamp"
+EVENT_ID_HEADER = "X-Stoker-Event-Id"
+
+
+def sink_problem(sink) -> str | None:
+    """Why `sink` (one entry of an environment's event_sinks) is not a sink, or None."""
+    if not isinstance(sink, dict):
+        return "an event sink must be a map"
+    kind, target = sink.get("type"), sink.get("target")
+    if kind == ZAQAR:
+        if not isinstance(target, str) or not target:
+            return "a zaqar-queue event sink needs target: <queue name>"
+        ttl = sink.get("ttl")
+        if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 1):
+            return "an event sink's ttl must be a whole number of seconds"
+        return None
+    if kind == WEBHOOK:
+        if not isinstance(target, str) or len(target) > MAX_TARGET_CHARS:
+            return f"a webhook event sink needs target: <http(s) URL of at most " \
+                   f"{MAX_TARGET_CHARS} characters>"
+        parts = urlsplit(target)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return f"a webhook event sink's target must be an http(s) URL, not {target!r}"
+        secret = sink.get("secret")
+        if secret is not None and (not isinstance(secret, str) or not secret
+                                   or len(secret) > MAX_SECRET_CHARS):
+            return f"a webhook event sink's secret must be text of 1 to {MAX_SECRET_CHARS} " \
+                   "characters"
+        unknown = set(sink) - {"type", "target", "secret"}
+        if unknown:
+            return f"a webhook event sink has unknown keys: {', '.join(sorted(unknown))}"
+        return None
+    return "an event sink must be {type: zaqar-queue, target: <queue>[, ttl: <seconds>]} or " \
+           "{type: webhook, target: <http(s) URL>[, secret: <text>]}"
+
+
+def sink_key(sink: dict) -> str:
+    """What one sink's deliveries share a concurrency bound by (never its secret)."""
+    if sink.get("type") == SERVER:
+        return SERVER
+    return f"{sink.get('type')}:{sink.get('target')}"[:MAX_TARGET_CHARS + 32]
+
+
+def payload(event: dict, stack_name: str, tenant: str) -> dict:
+    """The body of one delivery: the event as Heat's API shows it, and its stack."""
+    return {
+        "type": "os.heat.event", "version": "0.1",
+        "id": event["id"], "event_time": isotime(event["created_at"]),
+        "resource_name": event["resource_name"],
+        "logical_resource_id": event["resource_name"],
+        "physical_resource_id": event.get("physical_resource_id") or "",
+        "resource_type": event.get("resource_type"),
+        "resource_action": event["action"],
+        "resource_status": f"{event['action']}_{event['status']}",
+        "resource_status_reason": event.get("status_reason") or "",
+        "stack_id": event["stack_id"], "stack_name": stack_name, "project_id": tenant,
+    }
+
+
+def body_bytes(body: dict) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>." followed by the body, as the header carries it."""
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(secret: str, headers, body: bytes, now: float, tolerance: float = 300) -> bool:
+    """What a receiver does: the signature matches and the timestamp is recent (no replays
+    of an old delivery; a receiver also drops event ids it has seen)."""
+    stamp = headers.get(TIMESTAMP_HEADER, "")
+    if not stamp.isdigit() or abs(now - int(stamp)) > tolerance:
+        return False
+    return hmac.compare_digest(signature(secret, int(stamp), body),
+                               headers.get(SIGNATURE_HEADER, ""))

@@ -1,0 +1,150 @@
+"""The event outbox: one row per (event, sink) still to deliver, written in the same transaction
+as the events themselves (StackStore.apply), so an event the API shows is never lost to its
+sinks by a crash. The delivery worker (service/event_sinks.py) claims, deletes and reschedules
+rows here; several processes may share the table (a claim is a compare-and-swap on next_at).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+
+from sqlalchemy import (JSON, Column, Float, Integer, String, Table, Text, delete, func, insert,
+                        select, update)
+
+from metadata_server.service.event_sinks_spec import SERVER, payload, sink_key, sink_problem
+from metadata_server.store.stack_tables import stack
+from metadata_server.store.tables import metadata
+
+log = logging.getLogger("stoker.event_sinks")
+
+event_outbox = Table(
+    "event_outbox", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False),
+    Column("tenant", String(64), nullable=False, index=True),
+    Column("stack_id", String(36), nullable=False),   # no foreign key: a purged stack's
+    Column("sink_key", String(2080), nullable=False),  # events are still delivered
+    Column("sink", JSON, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),      # epoch seconds: the give-up age
+    Column("next_at", Float, nullable=False, index=True),
+    Column("last_error", Text),
+)
+
+
+class OutboxSettings:
+    """What the process that writes events knows: whether a server-wide sink exists, and how
+    many undelivered rows one tenant may have (past it, new ones are dropped and counted)."""
+
+    def __init__(self):
+        self.server_sink = False
+        self.max_pending_per_tenant = 10000
+        self.dropped = 0            # read by the metrics (no other seam reaches the engine)
+        self.wake = threading.Event()
+
+
+SETTINGS = OutboxSettings()
+_sinks_cache: "OrderedDict[tuple, list[dict]]" = OrderedDict()
+_cache_lock = threading.Lock()
+CACHE_SIZE = 1024
+
+
+def _stack_sinks(conn, stack_id: str, updated_at) -> list[dict]:
+    """The event_sinks of a stack's environment, parsed once per stack version."""
+    key = (stack_id, updated_at)
+    with _cache_lock:
+        if key in _sinks_cache:
+            _sinks_cache.move_to_end(key)
+            return _sinks_cache[key]
+    definition = conn.execute(select(stack.c.definition).where(stack.c.id == stack_id)
+                              ).scalar_one_or_none() or {}
+    sinks: list[dict] = []
+    try:
+        from metadata_server.engine import template as hot
+        from metadata_server.engine.loader import _environment_texts
+        envs = [hot.parse_environment(text, name) for name, text in
+                _environment_texts(definition)]
+        if envs:
+            sinks = [s for s in hot.merge_environments(envs).event_sinks
+                     if sink_problem(s) is None]
+    except Exception as exc:  # the engine refused such an environment already: no sinks
+        log.debug("stack %s: no event sinks read: %s", stack_id, type(exc).__name__)
+    with _cache_lock:
+        _sinks_cache[key] = sinks
+        while len(_sinks_cache) > CACHE_SIZE:
+            _sinks_cache.popitem(last=False)
+    return sinks
+
+
+def enqueue(conn, events: list[dict], now: float | None = None) -> int:
+    """Outbox rows for `events`, on the caller's connection (its transaction)."""
+    now = time.time() if now is None else now
+    stack_ids = sorted({e["stack_id"] for e in events})
+    stacks = {r.id: r for r in conn.execute(
+        select(stack.c.id, stack.c.tenant, stack.c.name, stack.c.updated_at)
+        .where(stack.c.id.in_(stack_ids)))}
+    rows, pending = [], {}
+    for event in events:
+        found = stacks.get(event["stack_id"])
+        if found is None:
+            continue
+        sinks = list(_stack_sinks(conn, found.id, found.updated_at))
+        if SETTINGS.server_sink:
+            sinks.append({"type": SERVER})
+        if not sinks:
+            continue
+        if found.tenant not in pending:
+            pending[found.tenant] = conn.execute(
+                select(func.count()).select_from(event_outbox)
+                .where(event_outbox.c.tenant == found.tenant)).scalar_one()
+        body = payload(event, found.name, found.tenant)
+        for sink in sinks:
+            if pending[found.tenant] >= SETTINGS.max_pending_per_tenant:
+                SETTINGS.dropped += 1
+                log.warning("event sinks: tenant %s has %d undelivered events; event %s "
+                            "dropped", found.tenant, pending[found.tenant], event["id"])
+                continue
+            pending[found.tenant] += 1
+            rows.append({"event_id": event["id"], "tenant": found.tenant,
+                         "stack_id": found.id, "sink_key": sink_key(sink), "sink": sink,
+                         "body": body, "attempts": 0, "created_at": now, "next_at": now})
+    if rows:
+        conn.execute(insert(event_outbox), rows)
+        SETTINGS.wake.set()
+    return len(rows)
+
+
+class Outbox:
+    """The delivery worker's queries."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def due(self, now: float, limit: int) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(
+                select(event_outbox).where(event_outbox.c.next_at <= now)
+                .order_by(event_outbox.c.next_at, event_outbox.c.seq).limit(limit))]
+
+    def claim(self, row: dict, until: float) -> bool:
+        """Take `row` for one attempt, unless another process just did (CAS on next_at)."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(event_outbox).where(
+                event_outbox.c.seq == row["seq"], event_outbox.c.next_at == row["next_at"])
+                .values(next_at=until)).rowcount == 1
+
+    def done(self, seq: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(event_outbox).where(event_outbox.c.seq == seq))
+
+    def retry(self, seq: int, attempts: int, next_at: float, error: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(event_outbox).where(event_outbox.c.seq == seq).values(
+                attempts=attempts, next_at=next_at, last_error=error[:500]))
+
+    def pending(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(event_outbox)).scalar_one()
