@@ -47,6 +47,8 @@ class Background:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=BACKGROUND_THREAD, daemon=True)
         self._failing: set[str] = set()
+        # work on threads of its own, started and stopped with this (event delivery)
+        self.companions: list = []
 
     def _sweep(self) -> None:
         c = self.context
@@ -81,10 +83,14 @@ class Background:
         if self._listener is not None:  # here, not at build: a forked worker listens itself
             self._listener.subscribe(notify.CHANGES, self._notified, self._poll_feed)
         self._thread.start()
+        for companion in self.companions:
+            companion.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        for companion in self.companions:
+            companion.stop()
         self._thread.join(5)
         self.context.last_seen.flush(self.context.store)
 

@@ -77,6 +77,7 @@ def register(subparsers, name: str, help_text: str) -> None:
     parser.add_argument("--engine-db-connections", type=_count, default=8, metavar="N",
                         help="database connections for all stack operations of a server "
                         "process, apart from those of requests (default %(default)s)")
+    _add_event_sink_options(parser)
     parser.add_argument("--log-level", default="INFO", help="logging level (default %(default)s)")
     from metadata_server.engine import limits   # template, stack and function limits
     limits.add_options(parser)
@@ -103,6 +104,48 @@ def _register_rotate_key(actions) -> None:
                         help="how long the previous key is still accepted; 0 retires it at once "
                         "(a leaked key) (default %(default)g)")
     rotate.set_defaults(func=rotate_key)
+
+
+def _add_event_sink_options(parser) -> None:
+    """Event notifications (service/event_sinks.py; docs/operations.md "Event sinks")."""
+    parser.add_argument("--event-webhook", metavar="URL",
+                        help="also POST every stack and resource event of every tenant to this "
+                        "http(s) URL, signed with the secret of --event-webhook-secret-file or "
+                        "STOKER_EVENT_WEBHOOK_SECRET")
+    parser.add_argument("--event-webhook-secret-file", metavar="FILE",
+                        help="file holding the server-wide webhook's HMAC secret (mode 0600)")
+    parser.add_argument("--event-sink-allow-network", action="append", default=[],
+                        metavar="CIDR", help="let tenants' webhook sinks reach addresses in "
+                        "this private, loopback or link-local network (repeatable; by default "
+                        "such targets are refused)")
+    parser.add_argument("--event-sink-max-age", type=float, default=86400, metavar="SECONDS",
+                        help="give up on an event not delivered after this long "
+                        "(default %(default)g)")
+    parser.add_argument("--event-sink-max-pending", type=_count, default=10000, metavar="N",
+                        help="undelivered events one tenant may have waiting; past it new ones "
+                        "are dropped and counted (default %(default)s)")
+
+
+def _event_delivery(args: argparse.Namespace, context):
+    from metadata_server.service.event_sinks import DeliveryOptions, EventDelivery
+
+    secret = None
+    if args.event_webhook:
+        secret = os.environ.get("STOKER_EVENT_WEBHOOK_SECRET")
+        if args.event_webhook_secret_file:
+            path = Path(args.event_webhook_secret_file)
+            if path.stat().st_mode & 0o077:
+                raise SystemExit(f"stoker server: {path} is open to group or others; "
+                                 "chmod 600 it")
+            secret = path.read_text().strip()
+        if not secret:
+            raise SystemExit("stoker server: --event-webhook needs a secret: "
+                             "--event-webhook-secret-file FILE or STOKER_EVENT_WEBHOOK_SECRET")
+    options = DeliveryOptions(server_url=args.event_webhook, server_secret=secret,
+                              allow_networks=args.event_sink_allow_network,
+                              max_age=args.event_sink_max_age,
+                              max_pending_per_tenant=args.event_sink_max_pending)
+    return EventDelivery(context.store.engine, context.metrics, options)
 
 
 def _count(text: str) -> int:
@@ -230,7 +273,9 @@ def _build(args: argparse.Namespace, token: str):
     app = create_app(store, token_hash(token), public_url=args.public_url,
                      deployment_timeout=args.deployment_timeout, poll_interval=args.poll_interval,
                      limits=from_options(args))
-    return app, Background(app.extensions["stoker"])
+    background = Background(app.extensions["stoker"])
+    background.companions.append(_event_delivery(args, app.extensions["stoker"]))
+    return app, background
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
 from metadata_server.api.common import ctx
+from metadata_server.store import event_outbox
 
 bp = Blueprint("health", __name__)
 
@@ -26,7 +27,8 @@ def metrics():
               "stoker_watchers": c.documents.watchers,
               'stoker_db_queries_total{origin="request"}': c.store.queries["request"],
               'stoker_db_queries_total{origin="background"}': c.store.queries["background"],
-              "stoker_process_id": os.getpid()}
+              "stoker_process_id": os.getpid(),
+              "stoker_event_sink_dropped_total": event_outbox.SETTINGS.dropped}
     engine = current_app.extensions.get("stoker-engine")  # made by `stoker server` at start
     if engine is not None:
         gauges.update(engine.gauges())

@@ -39,7 +39,8 @@ class DeliveryOptions:
     max_age: float = 86400.0               # give up on an event this old (seconds)
     max_pending_per_tenant: int = 10000
     threads: int = 8
-    per_sink: int = 2
+    per_sink: int = 2                      # fewer than threads: one hung sink cannot hold all
+    batch: int = 128                       # rows read per pass
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
     backoff_base: float = 1.0
@@ -132,13 +133,15 @@ class EventDelivery:
         now = self.clock()
         lease = now + self.options.connect_timeout + self.options.read_timeout + 30
         started = 0
-        for row in self.outbox.due(now, self.options.threads * 16):
+        with self._lock:   # a busy (maybe hung) sink's rows are not even read: others go on
+            busy = [k for k, n in self._in_flight.items() if n >= self.options.per_sink]
+        for row in self.outbox.due(now, self.options.batch, busy):
             key = row["sink_key"]
             with self._lock:
                 if self._in_flight.get(key, 0) >= self.options.per_sink:
-                    continue   # this sink is busy (maybe hung): others go on
-                if sum(self._in_flight.values()) >= self.options.threads * 2:
-                    break
+                    continue
+                if sum(self._in_flight.values()) >= self.options.threads:
+                    break      # never queued behind a hung delivery in the pool
                 if not self.outbox.claim(row, lease):
                     continue
                 self._in_flight[key] = self._in_flight.get(key, 0) + 1
