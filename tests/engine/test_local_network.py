@@ -126,3 +126,14 @@ def test_a_server_on_a_network_the_local_cloud_lacks_gets_one_and_an_address():
     assert attributes["first_address"] == "10.0.0.2"
     _, other = driver.create("server", "vm2", {"networks": [{"network": "private"}]})
     assert other["first_address"] == "10.0.0.3"
+
+
+def test_a_server_update_of_networks_replaces_its_own_ports():
+    driver = LocalDriver()
+    server, attributes = driver.create("server", "vm", {"networks": [{"network": "a"}]})
+    assert list(attributes["networks"])[0] == "a"
+    changed = driver.update("server", server, {"networks": [{"network": "b", "fixed_ip": "10.0.0.9"}]})
+    assert changed["networks"]["b"] == ["10.0.0.9"] and "a" not in changed["networks"]
+    assert changed["show"]["addresses"]["b"][0]["addr"] == "10.0.0.9"
+    assert [r["attributes"]["network_id"] for r in driver._objects.values()
+            if r["kind"] == "port"] == [driver.server_addresses(server)["addresses"]["b"][0]["network"]["id"]]

@@ -198,8 +198,12 @@ class LocalDriver:
                 properties = {**properties, **local_network.port_attributes(self._objects, {
                     "network": attributes.get("network_id"), "fixed_ips": properties["fixed_ips"],
                     "mac_address": attributes.get("mac_address")})}
-            if kind == "server":   # the property must not hide the attribute of that name
+            if kind == "server" and "networks" in properties:
+                # as Heat's interface changes: its own ports go, the new entries get theirs
+                local_network.remove(self._objects, "server", physical_id)
+                ports = local_network.server_ports(self._objects, physical_id, properties["networks"])
                 properties = {k: v for k, v in properties.items() if k != "networks"}
+                properties.update(local_network.server_addresses(self._objects, ports), ports=ports)
             attributes.update(properties)
             if kind == "server":
                 attributes["show"] = _server_show(attributes)
