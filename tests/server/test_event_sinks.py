@@ -101,6 +101,7 @@ def delivery(app):  # noqa: F811
     for worker in started:
         worker.stop()
     event_outbox.SETTINGS.server_sink = False
+    event_outbox.SETTINGS.max_pending_per_tenant = DeliveryOptions().max_pending_per_tenant
 
 
 def _create(api: Api, name: str, sinks: list[dict]) -> str:
@@ -215,3 +216,32 @@ def test_a_bad_sink_is_refused_at_create_naming_it(app, sink, fault):  # noqa: F
     assert answer.status_code == 400, answer.get_data(as_text=True)
     assert fault in answer.get_data(as_text=True)
     assert "event_sinks" in answer.get_data(as_text=True)
+
+
+def test_an_event_never_accepted_is_given_up_when_too_old_and_logged_without_secrets(
+        app, receivers, delivery, caplog):  # noqa: F811
+    api, receiver = Api(app.test_client(), "admin-token-for-tests"), receivers(fail_first=10**6)
+    worker = delivery(max_age=0.5)
+    url = _create(api, "doomed", [{"type": "webhook", "target": receiver.url,
+                                   "secret": SECRET}])
+    until(lambda: _status(api, url) == "CREATE_COMPLETE", what="CREATE_COMPLETE")
+    until(lambda: worker.outbox.pending() == 0, what="the undeliverable events given up")
+    metrics = app.extensions["stoker"].metrics
+    assert metrics.value("stoker_event_sink_failed_total", sink="webhook") == 8
+    assert receiver.attempts >= 8 and not receiver.received
+    given_up = [r.getMessage() for r in caplog.records if "not delivered" in r.getMessage()]
+    assert len(given_up) == 8 and "127.0.0.1" in given_up[0] and "HTTP 503" in given_up[0]
+    assert not any(SECRET in m or "token=x" in m for m in caplog.messages)
+
+
+def test_a_tenant_past_its_pending_limit_has_new_deliveries_dropped_and_counted(
+        app, receivers, delivery):  # noqa: F811
+    api, receiver = Api(app.test_client(), "admin-token-for-tests"), receivers(hang=True)
+    worker = delivery(max_pending_per_tenant=3, per_sink=1, threads=2)
+    dropped = event_outbox.SETTINGS.dropped
+    url = _create(api, "chatty", [{"type": "webhook", "target": receiver.url}])
+    until(lambda: _status(api, url) == "CREATE_COMPLETE", what="CREATE_COMPLETE")
+    assert worker.outbox.pending() <= 3
+    assert event_outbox.SETTINGS.dropped - dropped >= 5
+    metrics = api.client.get("/metrics").get_data(as_text=True)
+    assert f"stoker_event_sink_dropped_total {event_outbox.SETTINGS.dropped}" in metrics
