@@ -236,3 +236,28 @@ def test_a_signal_while_the_group_is_busy_is_refused_at_once():
         assert group.adjust(1, "change_in_capacity", None, 0, "p") == (
             "Scaling refused (p): a scaling of the group is already running")
     assert group.adjust(1, "change_in_capacity", None, 0, "p").startswith("Scaled from 1 to 2")
+
+
+def test_opt_in_cooldown_lasts_until_the_new_members_deployments_finish():
+    ctx, group = make_group(cooldown=3600, cooldown_until_deployed=True)
+    deployments = {}
+
+    class Deployments:  # the store's deployments, by server
+        def list_deployments(self, tenant, server_id=None):
+            return [{"status": deployments.get(server_id, "COMPLETE")}]
+    ctx.store = Deployments()
+    child = ctx.children.children[group.physical_id]
+    # no fixed cooldown: the group's 3600 s do not hold it back
+    assert group.adjust(1, "change_in_capacity", None, None, "p").startswith("Scaled from 1 to 2")
+    new = group.data["awaiting"]
+    assert len(new) == 1 and new[0] == group.data["members"][-1]
+    child.members = {name: {None: f"server-{name}"} for name in group.data["members"]}
+    deployments[f"server-{new[0]}"] = "IN_PROGRESS"
+    assert group.adjust(1, "change_in_capacity", None, None, "p") == (
+        "Scaling refused (p): the members the last scaling added have deployments in "
+        f"progress: {new[0]}")
+    deployments[f"server-{new[0]}"] = "FAILED"
+    assert group.adjust(1, "change_in_capacity", None, None, "p").startswith("Scaled from 2 to 3")
+    # a scaling that added nobody has nothing to wait for: the fixed cooldown holds after it
+    assert group.adjust(-1, "change_in_capacity", None, 60, "p").startswith("Scaled from 3 to 2")
+    assert "cooldown until" in group.adjust(-1, "change_in_capacity", None, 60, "p")

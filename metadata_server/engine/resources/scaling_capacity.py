@@ -70,7 +70,7 @@ def finish_scaling(data: dict, now: datetime, cooldown: float | None, reason: st
 
 
 # what a scaling changes in the group's data; the serial tells the newer of two copies
-STATE_KEYS = ("members", "cooldown_end", "scaling_in_progress", "scaling_serial")
+STATE_KEYS = ("members", "cooldown_end", "scaling_in_progress", "scaling_serial", "awaiting")
 
 
 class _Guard:

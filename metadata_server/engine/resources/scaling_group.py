@@ -31,6 +31,9 @@ class AutoScalingGroup(_Group):
         "cooldown": Prop("integer", update_allowed=True),
         "resource": Prop("map", required=True, update_allowed=True),
         "rolling_updates": Prop("map", default=ROLLING_DEFAULTS, update_allowed=True),
+        # stoker's opt-in: the cooldown lasts until the members the last scaling added have
+        # finished their deployments, instead of `cooldown` seconds
+        "cooldown_until_deployed": Prop("boolean", default=False, update_allowed=True),
     }
     attributes_schema = ("current_size", "outputs", "outputs_list", "refs", "refs_map")
     _rolling = False
@@ -138,6 +141,7 @@ class AutoScalingGroup(_Group):
 
     def handle_create(self, token):
         self._choose(self._initial_size())
+        self.data["awaiting"] = list(self.data["members"])
         super().handle_create(token)
         # a fresh group is in cooldown for its own cooldown, as in Heat
         finish_scaling(self.data, self.ctx.clock(), self.sizes(self.properties)[3],
@@ -201,15 +205,20 @@ class AutoScalingGroup(_Group):
         if size == current:
             return f"Scaling refused ({source}): no change in size ({current})"
         cooldown = own_cooldown if cooldown is None else cooldown
-        why = cooldown_refusal(self.data, self.ctx.clock())
+        # the opt-in replaces the fixed cooldown after a scaling that added members
+        until_deployed = bool(self.properties.get("cooldown_until_deployed")
+                              and self.data.get("awaiting"))
+        why = self._deploying() if until_deployed else cooldown_refusal(self.data,
+                                                                         self.ctx.clock())
         if why:
             return f"Scaling refused ({source}): {why}"
         what = f"{adjustment_type} : {adjustment:g}"
         self.data["scaling_in_progress"] = True
         self.checkpoint()
-        changed = False
+        changed, before = False, set(self.data.get("members") or [])
         try:
             self._choose(size)
+            self.data["awaiting"] = [n for n in self.data["members"] if n not in before]
             self.ctx.children.update_child(self.physical_id, self._definition(),
                                            CancelToken(RESIZE_TIMEOUT))
             changed = True
@@ -218,6 +227,21 @@ class AutoScalingGroup(_Group):
         finally:
             finish_scaling(self.data, self.ctx.clock(), cooldown, what, changed)
         return f"Scaled from {current} to {size} ({source}, {what})"
+
+    def _deploying(self) -> str | None:
+        """Why the opt-in cooldown still runs: deployments to the members the last scaling
+        added (each member's reference is its server) that are not COMPLETE or FAILED."""
+        members = set(self.data.get("members") or [])
+        busy = []
+        for name in [n for n in self.data.get("awaiting") or [] if n in members]:
+            server = self._member_attr(name, None)
+            if server and any(d.get("status") == "IN_PROGRESS" for d in
+                              self.ctx.store.list_deployments(self.ctx.tenant, server)):
+                busy.append(name)
+        if busy:
+            return ("the members the last scaling added have deployments in progress: "
+                    + ", ".join(busy[:10]) + (" ..." if len(busy) > 10 else ""))
+        return None
 
     # -- attributes --------------------------------------------------------------------------
     def attribute_at(self, name, path):
