@@ -33,15 +33,15 @@ def _describe_stack_resource(params: dict[str, str]) -> Response:
         raise CfnError(403, "InvalidClientTokenId", "The EC2 access key is not known")
     server, secret_key = found
     verify(secret_key, signature, request.method, request.host, request.path, params, c.clock())
-    stack_name = params.get("StackName") or server["id"]
+    stack_name = params.get("StackName") or server.id
     resource = params.get("LogicalResourceId") or "server"
-    c.last_seen.record(server["id"], c.clock())
-    cached = c.documents.get(server["id"], server["tenant"], documents.cfn_settings(
+    c.last_seen.record(server.id, c.clock())
+    cached = c.documents.get(server.id, server.tenant, documents.cfn_settings(
         f"{c.base_url()}/v1/", stack_name, resource, access_key, secret_key), variant="cfn")
     body = describe_stack_resource(c.documents.document(cached), server, stack_name, resource)
     if params.get("ContentType") == "JSON":
         return jsonify({"DescribeStackResourceResponse": {"DescribeStackResourceResult": {
             "StackResourceDetail": {"Metadata": c.documents.document(cached),
                                     "LogicalResourceId": resource, "StackName": stack_name,
-                                    "PhysicalResourceId": server["id"]}}}})
+                                    "PhysicalResourceId": server.id}}}})
     return Response(body, mimetype="application/xml")

@@ -40,7 +40,7 @@ def deployment_signal(eng: Engine, stack: dict, name: str):
     c = ctx()
     deployment = get_deployment(c.store, stack["tenant"], row["physical_id"])
     caller().require_deployment(deployment)
-    return signals.apply(deployment["id"])
+    return signals.apply(deployment.id)
 
 
 def server_metadata(eng: Engine, stack: dict, name: str):

@@ -46,10 +46,10 @@ def index(tenant):
 def register(tenant):
     principal = admin()
     c = ctx()
-    row, issued = servers.register_server(c.store, c.clock, tenant, json_body(),
-                                          may_choose_id=principal.tenant is None)
-    return jsonify(dict({"server": servers.format_server(row)},
-                        **_credentials(tenant, row["id"], issued))), 201
+    registered, issued = servers.register_server(c.store, c.clock, tenant, json_body(),
+                                                 may_choose_id=principal.tenant is None)
+    return jsonify(dict({"server": servers.format_server(registered)},
+                        **_credentials(tenant, registered.id, issued))), 201
 
 
 @bp.post("/<server_id>/credentials")

@@ -29,7 +29,7 @@ def document(server_id):
     c.last_seen.record(server_id, c.clock())
     endpoints = c.endpoints()
     status, headers, body = respond(c.documents, DocumentRequest(
-        server["tenant"], server_id, parse_if_none_match(request.headers.get("If-None-Match")),
+        server.tenant, server_id, parse_if_none_match(request.headers.get("If-None-Match")),
         parse_wait(request.args.get("wait")),
         documents.request_settings(endpoints.signed_metadata_url(server_id, access_key)),
         head=request.method == "HEAD",

@@ -10,7 +10,8 @@ from metadata_server.service.clock import Clock
 from metadata_server.service.credential_cache import CredentialCache
 from metadata_server.service.credentials import token_hash
 from metadata_server.service.errors import Forbidden, Unauthorized
-from metadata_server.store import Store
+from metadata_server.service.store_protocol import ServiceStore
+from metadata_server.store.records import DeploymentRecord
 
 ADMIN, SERVER = "admin", "server"
 # a keystone token of a HEAT_SIGNAL deployment user: it may signal that one deployment
@@ -43,17 +44,17 @@ class Principal:
         if self.server_id != server_id or (tenant is not None and self.tenant != tenant):
             raise Forbidden(f"this credential belongs to another server, not {server_id}")
 
-    def require_deployment(self, deployment: dict) -> None:
+    def require_deployment(self, deployment: DeploymentRecord) -> None:
         """Signal a deployment: admin, its server, or that deployment's own keystone user."""
         if self.kind == DEPLOYMENT:
-            if self.deployment_id != deployment["id"]:
+            if self.deployment_id != deployment.id:
                 raise Forbidden(f"this credential belongs to another deployment, not "
-                                f"{deployment['id']}")
+                                f"{deployment.id}")
             return
-        self.require_server(deployment["server_id"])
+        self.require_server(deployment.server_id)
 
 
-def authenticate(store: Store, admin_token_hash: str, token: str | None, clock: Clock,
+def authenticate(store: ServiceStore, admin_token_hash: str, token: str | None, clock: Clock,
                  cache: CredentialCache | None = None,
                  signing_keys: Callable[[], Sequence[str]] | None = None) -> Principal:
     if not token:
@@ -69,7 +70,7 @@ def authenticate(store: Store, admin_token_hash: str, token: str | None, clock: 
     now = clock()
     server = store.server_for_token(digest, now)
     if server is not None:
-        principal = Principal(SERVER, server["id"], server["tenant"])
+        principal = Principal(SERVER, server.id, server.tenant)
         if cache is not None:
             cache.put(digest, principal)
         return principal
@@ -79,7 +80,7 @@ def authenticate(store: Store, admin_token_hash: str, token: str | None, clock: 
     raise Unauthorized("the X-Auth-Token is not valid (unknown, revoked or expired)")
 
 
-def _keystone_principal(store: Store, token: str, clock: Clock, cache: CredentialCache | None,
+def _keystone_principal(store: ServiceStore, token: str, clock: Clock, cache: CredentialCache | None,
                         keys: Sequence[str]) -> Principal:
     now = clock()
     # signature and expiry first: the cache must not outlive the token

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 
 from metadata_server.service.clock import isotime
+from metadata_server.store.records import ServerRecord
 from stoker_common.ec2_signature import sign_v2
 
 
@@ -100,17 +101,18 @@ def _aws_time(name: str, text: str) -> datetime:
     return value
 
 
-def describe_stack_resource(document: dict, server: dict, stack_name: str, resource: str) -> bytes:
+def describe_stack_resource(document: dict, server: ServerRecord, stack_name: str,
+                            resource: str) -> bytes:
     """DescribeStackResourceResponse with the document as the Metadata element's JSON text."""
     root = ET.Element("DescribeStackResourceResponse")
     result = ET.SubElement(root, "DescribeStackResourceResult")
     detail = ET.SubElement(result, "StackResourceDetail")
-    fields = [("Description", ""), ("LastUpdatedTimestamp", isotime(server["created_at"])),
+    fields = [("Description", ""), ("LastUpdatedTimestamp", isotime(server.created_at)),
               ("LogicalResourceId", resource),
               ("Metadata", json.dumps(document)),
-              ("PhysicalResourceId", server["id"]), ("ResourceStatusReason", ""),
+              ("PhysicalResourceId", server.id), ("ResourceStatusReason", ""),
               ("ResourceType", "OS::Heat::DeployedServer"),
-              ("StackId", f"arn:openstack:heat::{server['tenant']}:stacks/{stack_name}/{server['id']}"),
+              ("StackId", f"arn:openstack:heat::{server.tenant}:stacks/{stack_name}/{server.id}"),
               ("StackName", stack_name), ("ResourceStatus", "CREATE_COMPLETE")]
     for tag, text in fields:
         ET.SubElement(detail, tag).text = text

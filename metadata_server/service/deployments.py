@@ -8,8 +8,9 @@ from metadata_server.service.clock import Clock, isotime
 from metadata_server.service.derived_config import TRANSPORTS, DeployContext, derive_body
 from metadata_server.service.endpoints import Endpoints
 from metadata_server.service.errors import InvalidInput, NotFound
+from metadata_server.service.store_protocol import ServiceStore
 from metadata_server.service.validate import identifier, max_length, optional, required
-from metadata_server.store import Store
+from metadata_server.store.records import ConfigRecord, DeploymentRecord
 
 IN_PROGRESS, COMPLETE, FAILED = "IN_PROGRESS", "COMPLETE", "FAILED"
 DEFAULT_TIMEOUT_SECONDS = 3600  # Heat's stack_action_timeout: the longest Heat would ever wait
@@ -19,29 +20,32 @@ SIGNAL_URL_SLACK = timedelta(days=1)
 UPDATABLE = ("config_id", "input_values", "output_values", "action", "status", "status_reason")
 
 
-def format_deployment(row: dict) -> dict:
-    result = {key: row[key] for key in ("id", "server_id", "config_id", "input_values",
-                                        "output_values", "action", "status", "status_reason")}
-    result["creation_time"] = isotime(row["created_at"])
-    if row["updated_at"] is not None:
-        result["updated_time"] = isotime(row["updated_at"])
+def format_deployment(deployment: DeploymentRecord) -> dict:
+    """Heat's JSON shape of a deployment, with stoker's additions once they are known."""
+    d = deployment
+    result = {"id": d.id, "server_id": d.server_id, "config_id": d.config_id,
+              "input_values": d.input_values, "output_values": d.output_values,
+              "action": d.action, "status": d.status, "status_reason": d.status_reason,
+              "creation_time": isotime(d.created_at)}
+    if d.updated_at is not None:
+        result["updated_time"] = isotime(d.updated_at)
     # stoker's additions, present only once known (as Heat adds updated_time)
-    for key, value in (("phase", row.get("phase")),
-                       ("last_signal_time", isotime(row.get("last_signal_at"))),
-                       ("timeout_time", isotime(row.get("timeout_at")))):
+    for key, value in (("phase", d.phase), ("last_signal_time", isotime(d.last_signal_at)),
+                       ("timeout_time", isotime(d.timeout_at))):
         if value is not None:
             result[key] = value
     return result
 
 
-def get_deployment(store: Store, tenant: str | None, deployment_id: str) -> dict:
-    row = store.get_deployment(deployment_id, tenant)
-    if row is None:
+def get_deployment(store: ServiceStore, tenant: str | None,
+                   deployment_id: str) -> DeploymentRecord:
+    found = store.get_deployment(deployment_id, tenant)
+    if found is None:
         raise NotFound(f"Deployment with id {deployment_id} not found", "NotFound")
-    return row
+    return found
 
 
-def _config_for(store: Store, tenant: str, config_id: str) -> dict:
+def _config_for(store: ServiceStore, tenant: str, config_id: str) -> ConfigRecord:
     config = store.get_config(config_id, tenant)
     if config is None:
         raise InvalidInput(f"config_id: config with id {config_id} not found")
@@ -70,20 +74,20 @@ def _deadline(status: str | None, start: datetime, seconds: float) -> datetime |
     return start + timedelta(seconds=seconds) + TIMEOUT_GRACE if status == IN_PROGRESS else None
 
 
-def _check_server(store: Store, tenant: str, server_id: str, required: bool) -> None:
+def _check_server(store: ServiceStore, tenant: str, server_id: str, required: bool) -> None:
     """Another tenant's server is not found, exactly as a missing one is, so a deployment can
     neither reach it nor tell that it exists. A server not registered at all is accepted when
     not `required`: Heat's API lets a deployment name any server id, and the server may register
     with that id later."""
-    row = store.get_server(server_id)
-    if (row is None and required) or (row is not None and row["tenant"] != tenant):
+    found = store.get_server(server_id)
+    if (found is None and required) or (found is not None and found.tenant != tenant):
         raise NotFound(f"Server with id {server_id} not found", "NotFound")
 
 
-def create_deployment(store: Store, clock: Clock, tenant: str, body: dict,
+def create_deployment(store: ServiceStore, clock: Clock, tenant: str, body: dict,
                       endpoints: Endpoints,
                       default_timeout: float = DEFAULT_TIMEOUT_SECONDS, *,
-                      require_server: bool = False) -> dict:
+                      require_server: bool = False) -> DeploymentRecord:
     """Create a deployment; with `signal_transport` in the body, derive its config first.
 
     `endpoints` makes the signal URL or keystone user an agent signals this deployment's result
@@ -119,34 +123,34 @@ def create_deployment(store: Store, clock: Clock, tenant: str, body: dict,
             raise InvalidInput("signal_transport: HEAT_SIGNAL signals a stack resource and needs "
                                "stack_id and resource_name; use TEMP_URL_SIGNAL or CFN_SIGNAL "
                                "for a deployment made outside a stack")
-        name = optional(body, "name", str, "a string") or source["name"]
-        derived = {"id": str(uuid.uuid4()), "tenant": tenant, "name": name,
-                   "group": source["group"] or "Heat::Ungrouped",
-                   "body": derive_body(source["body"], input_values, ctx, endpoints.signal_target(
-                                       tenant, deployment_id,
-                                       _deadline(IN_PROGRESS, now, timeout) + SIGNAL_URL_SLACK)),
-                   "created_at": now}
+        name = optional(body, "name", str, "a string") or source.name
+        derived = ConfigRecord(
+            id=str(uuid.uuid4()), tenant=tenant, name=name,
+            group=source.group or "Heat::Ungrouped",
+            body=derive_body(source.body, input_values, ctx, endpoints.signal_target(
+                tenant, deployment_id, _deadline(IN_PROGRESS, now, timeout) + SIGNAL_URL_SLACK)),
+            created_at=now)
         store.insert_config(derived)
-        config_id = derived["id"]
+        config_id = derived.id
         if status is None:
             status = COMPLETE if transport == "NO_SIGNAL" else IN_PROGRESS
             reason = ("Not waiting for outputs signal" if transport == "NO_SIGNAL"
                       else "Deploy data available")
 
-    row = {"id": deployment_id, "tenant": tenant, "server_id": server_id, "config_id": config_id,
-           "input_values": input_values, "output_values": None,
-           # Heat's defaults for a deployment created through the API
-           "action": action or "INIT", "status": status or COMPLETE,
-           "status_reason": "" if reason is None else str(reason),
-           "stack_user_project_id": project, "created_at": now, "updated_at": None}
-    row["timeout_at"] = _deadline(row["status"], now, timeout)
-    store.insert_deployment(row)
+    # Heat's defaults for a deployment created through the API
+    status = status or COMPLETE
+    store.insert_deployment(DeploymentRecord(
+        id=deployment_id, tenant=tenant, server_id=server_id, config_id=config_id,
+        input_values=input_values, output_values=None, action=action or "INIT", status=status,
+        status_reason="" if reason is None else str(reason), stack_user_project_id=project,
+        created_at=now, timeout_at=_deadline(status, now, timeout)))
     store.record_change(server_id, now)
     return store.get_deployment(deployment_id)
 
 
-def update_deployment(store: Store, clock: Clock, tenant: str, deployment_id: str,
-                      body: dict, default_timeout: float = DEFAULT_TIMEOUT_SECONDS) -> dict:
+def update_deployment(store: ServiceStore, clock: Clock, tenant: str, deployment_id: str,
+                      body: dict,
+                      default_timeout: float = DEFAULT_TIMEOUT_SECONDS) -> DeploymentRecord:
     optional(body, "config_id", str, "the id of a software config")
     optional(body, "input_values", dict, "an object")
     optional(body, "output_values", dict, "an object")
@@ -159,25 +163,25 @@ def update_deployment(store: Store, clock: Clock, tenant: str, deployment_id: st
     if "status_reason" in values:
         values["status_reason"] = str(values["status_reason"])
     while True:
-        row = get_deployment(store, tenant, deployment_id)
+        current = get_deployment(store, tenant, deployment_id)
         now = clock()
         changes = dict(values, updated_at=now)
         if values.get("status") == IN_PROGRESS or values.get("config_id"):
             # a new action or config starts a new wait for its signal
-            status = values.get("status", row["status"])
-            timeout = _timeout_seconds(body, values.get("input_values") or row["input_values"] or {},
-                                       default_timeout)
+            status = values.get("status", current.status)
+            timeout = _timeout_seconds(body, values.get("input_values") or current.input_values
+                                       or {}, default_timeout)
             changes.update(timeout_at=_deadline(status, now, timeout), phase=None)
         elif "status" in values:
             changes["timeout_at"] = None
-        if store.update_deployment(deployment_id, row["version"], changes):
-            if values.get("config_id") and values["config_id"] != row["config_id"]:
+        if store.update_deployment(deployment_id, current.version, changes):
+            if values.get("config_id") and values["config_id"] != current.config_id:
                 # Heat pushes metadata only when the config changed: the document is the configs
-                store.record_change(row["server_id"], now)
+                store.record_change(current.server_id, now)
             return store.get_deployment(deployment_id)
 
 
-def delete_deployment(store: Store, clock: Clock, tenant: str, deployment_id: str) -> None:
-    row = get_deployment(store, tenant, deployment_id)
+def delete_deployment(store: ServiceStore, clock: Clock, tenant: str, deployment_id: str) -> None:
+    found = get_deployment(store, tenant, deployment_id)
     store.delete_deployment(deployment_id)
-    store.record_change(row["server_id"], clock())
+    store.record_change(found.server_id, clock())

@@ -15,6 +15,7 @@ from typing import Callable
 
 from metadata_server.service import documents
 from metadata_server.service.clock import Clock
+from metadata_server.service.store_protocol import ServiceStore
 from metadata_server.store import Store
 
 MAX_WAIT_SECONDS = 60.0
@@ -31,7 +32,7 @@ class CachedDocument:
 
 
 class DocumentCache:
-    def __init__(self, store: Store, clock: Clock):
+    def __init__(self, store: ServiceStore, clock: Clock):
         self.store, self.clock = store, clock
         self._docs: dict[tuple[str, str], CachedDocument] = {}
         self._lock = threading.Lock()

@@ -5,23 +5,24 @@ import hashlib
 import json
 
 from metadata_server.service.clock import isotime
-from metadata_server.store import Store
+from metadata_server.service.store_protocol import ServiceStore
+from metadata_server.store.records import ConfigRecord
 
 
-def format_item(config: dict) -> dict:
-    body = config["body"]
-    item = {"id": config["id"], "name": config["name"], "group": config["group"],
-            "creation_time": isotime(config["created_at"]), "config": body.get("config"),
+def format_item(config: ConfigRecord) -> dict:
+    body = config.body
+    item = {"id": config.id, "name": config.name, "group": config.group,
+            "creation_time": isotime(config.created_at), "config": body.get("config"),
             "inputs": body.get("inputs", []), "outputs": body.get("outputs", []),
             "options": body.get("options")}
     # real Heat output omits null-valued keys
     return {k: v for k, v in item.items() if v is not None}
 
 
-def deployment_items(store: Store, server_id: str, tenant: str | None = None) -> list[dict]:
+def deployment_items(store: ServiceStore, server_id: str, tenant: str | None = None) -> list[dict]:
     pairs = store.deployments_with_configs(server_id, tenant)
     # oldest first, then a stable sort by config name: names give operators the run order
-    configs = sorted((config for _, config in pairs), key=lambda c: c["name"] or "")
+    configs = sorted((config for _, config in pairs), key=lambda c: c.name or "")
     return [format_item(c) for c in configs]
 
 

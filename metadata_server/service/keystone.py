@@ -24,7 +24,7 @@ from typing import Any, Sequence
 from metadata_server.service.clock import Clock
 from metadata_server.service.credentials import sign, signed_by_any, token_hash
 from metadata_server.service.errors import InvalidInput, Unauthorized
-from metadata_server.store import Store
+from metadata_server.service.store_protocol import ServiceStore
 
 TOKEN_PREFIX = "stk-ks."
 TOKEN_LIFETIME = timedelta(hours=1)
@@ -79,21 +79,21 @@ def _password_user(body: Any) -> tuple[dict, str | None]:
     return user, project_id
 
 
-def _check_password(store: Store, keys: Sequence[str], clock: Clock, user: dict) -> Grant:
+def _check_password(store: ServiceStore, keys: Sequence[str], clock: Clock, user: dict) -> Grant:
     user_id, password = user.get("id") or user.get("name"), user["password"]
     deployment = store.get_deployment(user_id)
     if deployment is not None:
         if not signed_by_any(keys, password, lambda key: deployment_password(key, user_id)):
             raise Unauthorized(REFUSED)
-        return Grant(user_id, deployment["tenant"], deployment["server_id"], deployment["id"])
+        return Grant(user_id, deployment.tenant, deployment.server_id, deployment.id)
     digest = token_hash(password)
     server = store.server_for_token(digest, clock())
-    if server is None or server["id"] != user_id:
+    if server is None or server.id != user_id:
         raise Unauthorized(REFUSED)
-    return Grant(user_id, server["tenant"], server["id"], credential_hash=digest)
+    return Grant(user_id, server.tenant, server.id, credential_hash=digest)
 
 
-def issue(store: Store, keys: Sequence[str], clock: Clock, body: Any,
+def issue(store: ServiceStore, keys: Sequence[str], clock: Clock, body: Any,
           base_url: str) -> tuple[str, dict]:
     """Answer POST /v3/auth/tokens: the token (X-Subject-Token) and the token document.
     `keys` are the accepted signing keys, the current one (which signs the token) first."""
@@ -157,11 +157,11 @@ def read(keys: Sequence[str], token: str, now: datetime) -> Grant | None:
     return grant if expires > now else None
 
 
-def still_valid(store: Store, grant: Grant, now: datetime) -> bool:
+def still_valid(store: ServiceStore, grant: Grant, now: datetime) -> bool:
     """Has what the token was issued for been deleted, rotated or revoked since?"""
     if grant.deployment_id is not None:
         deployment = store.get_deployment(grant.deployment_id)
-        return (deployment is not None and deployment["tenant"] == grant.tenant
-                and deployment["server_id"] == grant.server_id)
+        return (deployment is not None and deployment.tenant == grant.tenant
+                and deployment.server_id == grant.server_id)
     server = store.server_for_token(grant.credential_hash or "", now)
-    return server is not None and server["id"] == grant.server_id
+    return server is not None and server.id == grant.server_id

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime
 
-from metadata_server.store import Store
+from metadata_server.service.store_protocol import ServiceStore
+from metadata_server.store.records import ServerRecord
 
 
 class SeenRecorder:
@@ -18,14 +20,15 @@ class SeenRecorder:
     def pending(self, server_id: str) -> datetime | None:
         return self._pending.get(server_id)
 
-    def latest(self, row: dict) -> dict:
-        """A server row with the last-seen time noted here but not yet written."""
-        pending = self.pending(row["id"])
-        if pending is not None and (row["last_seen_at"] is None or pending > row["last_seen_at"]):
-            return dict(row, last_seen_at=pending)
-        return row
+    def latest(self, server: ServerRecord) -> ServerRecord:
+        """The server as shown, with the last-seen time noted here but not yet written (a copy:
+        the batch writes it soon)."""
+        pending = self.pending(server.id)
+        if pending is not None and (server.last_seen_at is None or pending > server.last_seen_at):
+            return replace(server, last_seen_at=pending)
+        return server
 
-    def flush(self, store: Store) -> int:
+    def flush(self, store: ServiceStore) -> int:
         with self._lock:
             batch, self._pending = self._pending, {}
         store.mark_seen_many(batch)

@@ -8,7 +8,7 @@ from metadata_server.service.clock import Clock, isotime
 from metadata_server.service.credentials import new_token, token_hash
 from metadata_server.service.errors import InvalidInput, NotFound
 from metadata_server.service.validate import max_length, optional, required
-from metadata_server.store import Store
+from metadata_server.service.store_protocol import ServiceStore
 
 
 def format_token(row: dict) -> dict:
@@ -21,7 +21,7 @@ def format_token(row: dict) -> dict:
 MAX_EXPIRES_IN = 100 * 365 * 24 * 3600  # beyond it, leave expires_in out: the token never expires
 
 
-def create_token(store: Store, clock: Clock, body: dict) -> tuple[dict, str]:
+def create_token(store: ServiceStore, clock: Clock, body: dict) -> tuple[dict, str]:
     name = required(body, "name", str, "a non-empty string")
     tenant = optional(body, "tenant", str, "a tenant id")
     max_length("name", name, 255)
@@ -42,6 +42,6 @@ def create_token(store: Store, clock: Clock, body: dict) -> tuple[dict, str]:
     return row, secret
 
 
-def revoke_token(store: Store, clock: Clock, token_id: str) -> None:
+def revoke_token(store: ServiceStore, clock: Clock, token_id: str) -> None:
     if store.revoke_operator_token(token_id, clock()) == 0:
         raise NotFound(f"Token with id {token_id} not found or already revoked", "NotFound")

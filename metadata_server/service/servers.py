@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from metadata_server.service.clock import Clock, isotime
 from metadata_server.service.credentials import new_token, token_hash
 from metadata_server.service.errors import Conflict, Forbidden, NotFound
+from metadata_server.service.store_protocol import ServiceStore
 from metadata_server.service.validate import identifier, max_length, optional, required
-from metadata_server.store import Store
+from metadata_server.store.records import ServerRecord
 
 
-def format_server(row: dict) -> dict:
-    return {"id": row["id"], "name": row["name"], "creation_time": isotime(row["created_at"]),
-            "last_seen_time": isotime(row["last_seen_at"])}
+def format_server(server: ServerRecord) -> dict:
+    return {"id": server.id, "name": server.name, "creation_time": isotime(server.created_at),
+            "last_seen_time": isotime(server.last_seen_at)}
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,8 @@ def _issue(server_id: str, now) -> tuple[IssuedCredentials, list[dict]]:
     return IssuedCredentials(token, access_key, secret_key), rows
 
 
-def register_server(store: Store, clock: Clock, tenant: str, body: dict,
-                    may_choose_id: bool = True) -> tuple[dict, IssuedCredentials]:
+def register_server(store: ServiceStore, clock: Clock, tenant: str, body: dict,
+                    may_choose_id: bool = True) -> tuple[ServerRecord, IssuedCredentials]:
     """Create the server and its credentials; they are returned only this once.
 
     Server ids are shared by every tenant, so a chosen id taken by another tenant would answer
@@ -59,13 +60,13 @@ def register_server(store: Store, clock: Clock, tenant: str, body: dict,
     identifier("id", server_id)
     now = clock()
     issued, credentials = _issue(server_id, now)
-    row = {"id": server_id, "tenant": tenant, "name": name, "created_at": now, "last_seen_at": None}
-    if not store.insert_server(row, credentials):
+    record = ServerRecord(id=server_id, tenant=tenant, name=name, created_at=now)
+    if not store.insert_server(record, credentials):
         raise Conflict(f"a server with id {server_id} already exists")
-    return row, issued
+    return record, issued
 
 
-def rotate_credentials(store: Store, clock: Clock, tenant: str, server_id: str) -> IssuedCredentials:
+def rotate_credentials(store: ServiceStore, clock: Clock, tenant: str, server_id: str) -> IssuedCredentials:
     """New credentials for the server; the old ones stop working at once."""
     get_server(store, tenant, server_id)
     now = clock()
@@ -75,14 +76,14 @@ def rotate_credentials(store: Store, clock: Clock, tenant: str, server_id: str) 
     return issued
 
 
-def get_server(store: Store, tenant: str, server_id: str) -> dict:
-    row = store.get_server(server_id, tenant)
-    if row is None:
+def get_server(store: ServiceStore, tenant: str, server_id: str) -> ServerRecord:
+    found = store.get_server(server_id, tenant)
+    if found is None:
         raise NotFound(f"Server with id {server_id} not found", "NotFound")
-    return row
+    return found
 
 
-def delete_server(store: Store, clock: Clock, tenant: str, server_id: str) -> None:
+def delete_server(store: ServiceStore, clock: Clock, tenant: str, server_id: str) -> None:
     get_server(store, tenant, server_id)
     store.delete_server(server_id)
     store.record_change(server_id, clock())

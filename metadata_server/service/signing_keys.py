@@ -16,17 +16,17 @@ from datetime import datetime, timedelta
 
 from metadata_server.service.clock import isotime
 from metadata_server.service.credentials import SIGNING_SECRET, new_token
-from metadata_server.store import Store
+from metadata_server.service.store_protocol import ServiceStore
 
 PREVIOUS = "signal-signing-key-previous"  # JSON: [{"key": ..., "until": ISO time}, ...]
 DEFAULT_GRACE = timedelta(hours=24)
 
 
-def current(store: Store) -> str:
+def current(store: ServiceStore) -> str:
     return store.secret(SIGNING_SECRET, new_token)
 
 
-def accepted(store: Store, now: datetime) -> tuple[str, ...]:
+def accepted(store: ServiceStore, now: datetime) -> tuple[str, ...]:
     """The keys a signature may be made with at `now`: the current one first."""
     return (current(store), *(p["key"] for p in _previous(store) if _until(p) > now))
 
@@ -47,7 +47,7 @@ class Rotation:
                 f"accepted until {isotime(self.accepted_until)}")
 
 
-def rotate(store: Store, now: datetime, grace: timedelta = DEFAULT_GRACE) -> Rotation:
+def rotate(store: ServiceStore, now: datetime, grace: timedelta = DEFAULT_GRACE) -> Rotation:
     """Make a new current key; keep the current one accepted until `now + grace`. Keys whose
     grace period is over are forgotten; a grace of 0 (a leaked key) retires every old key."""
     old = current(store)
@@ -61,7 +61,7 @@ def rotate(store: Store, now: datetime, grace: timedelta = DEFAULT_GRACE) -> Rot
     return Rotation(fingerprint(new), fingerprint(old), until)
 
 
-def _previous(store: Store) -> list[dict]:
+def _previous(store: ServiceStore) -> list[dict]:
     try:
         value = json.loads(store.secret(PREVIOUS, lambda: "[]"))
     except ValueError:

@@ -1,6 +1,8 @@
 """The Store: every query the service layer needs, and nothing the service should decide.
 
-Rows come back as plain dicts so the service layer never sees SQLAlchemy objects.
+It implements service/store_protocol.py's ServiceStore. Configs, deployments and servers come
+back as the frozen records of store/records.py, other rows as plain dicts, so the service layer
+never sees SQLAlchemy objects.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from metadata_server.store import notify
 from metadata_server.store.encodable import clean_bound_text
 from metadata_server.store.queries import Queries, Row
+from metadata_server.store.records import (ConfigRecord, ConfigSummary, DeploymentRecord,
+                                           ServerRecord, to_row)
 from metadata_server.store.tables import (document_change, operator_token, secret, server,
                                           server_credential,
                                           signal_attempt, software_config, software_deployment)
@@ -41,27 +45,27 @@ class Store(Queries):
         self.queries[origin] += 1
 
     # -- software configs --------------------------------------------------------------------
-    def insert_config(self, row: Row) -> None:
-        self._write(insert(software_config).values(**row))
+    def insert_config(self, config: ConfigRecord) -> None:
+        self._write(insert(software_config).values(**to_row(config)))
 
-    def get_config(self, config_id: str, tenant: str | None = None) -> Row | None:
+    def get_config(self, config_id: str, tenant: str | None = None) -> ConfigRecord | None:
         stmt = select(software_config).where(software_config.c.id == config_id)
         if tenant is not None:
             stmt = stmt.where(software_config.c.tenant == tenant)
-        return self._one(stmt)
+        return _record(ConfigRecord, self._one(stmt))
 
     def list_configs(self, tenant: str, limit: int | None = None,
-                     marker: Row | None = None) -> list[Row]:
+                     marker: ConfigRecord | None = None) -> list[ConfigSummary]:
         c = software_config.c
         stmt = select(c.id, c.name, c.group, c.created_at).where(c.tenant == tenant)
         if marker is not None:
             # newest first, then id: continue strictly after the marker in that order
-            stmt = stmt.where((c.created_at < marker["created_at"]) | and_(
-                c.created_at == marker["created_at"], c.id > marker["id"]))
+            stmt = stmt.where((c.created_at < marker.created_at) | and_(
+                c.created_at == marker.created_at, c.id > marker.id))
         stmt = stmt.order_by(c.created_at.desc(), c.id)
         if limit is not None:
             stmt = stmt.limit(limit)
-        return self._all(stmt)
+        return [ConfigSummary(**row) for row in self._all(stmt)]
 
     def config_in_use(self, config_id: str) -> bool:
         stmt = select(func.count()).select_from(software_deployment).where(
@@ -77,34 +81,37 @@ class Store(Queries):
             return -1
 
     # -- software deployments ----------------------------------------------------------------
-    def insert_deployment(self, row: Row) -> None:
-        self._write(insert(software_deployment).values(version=1, **row))
+    def insert_deployment(self, deployment: DeploymentRecord) -> None:
+        self._write(insert(software_deployment).values(dict(to_row(deployment), version=1)))
 
-    def get_deployment(self, deployment_id: str, tenant: str | None = None) -> Row | None:
+    def get_deployment(self, deployment_id: str,
+                       tenant: str | None = None) -> DeploymentRecord | None:
         stmt = select(software_deployment).where(software_deployment.c.id == deployment_id)
         if tenant is not None:
             stmt = stmt.where(software_deployment.c.tenant == tenant)
-        return self._one(stmt)
+        return _record(DeploymentRecord, self._one(stmt))
 
-    def overdue_deployments(self, now: datetime) -> list[Row]:
+    def overdue_deployments(self, now: datetime) -> list[DeploymentRecord]:
         d = software_deployment.c
-        return self._all(select(software_deployment).where(
-            d.status == "IN_PROGRESS", d.timeout_at.is_not(None), d.timeout_at < now))
+        return [DeploymentRecord(**row) for row in self._all(select(software_deployment).where(
+            d.status == "IN_PROGRESS", d.timeout_at.is_not(None), d.timeout_at < now))]
 
     def list_deployments(self, tenant: str | None = None,
-                         server_id: str | None = None) -> list[Row]:
+                         server_id: str | None = None) -> list[DeploymentRecord]:
         d = software_deployment.c
         stmt = select(software_deployment)
         if tenant is not None:
             stmt = stmt.where(d.tenant == tenant)
         if server_id is not None:
             stmt = stmt.where(d.server_id == server_id)
-        return self._all(stmt.order_by(d.created_at, d.id))
+        return [DeploymentRecord(**row) for row in self._all(stmt.order_by(d.created_at, d.id))]
 
-    def deployments_with_configs(self, server_id: str, tenant: str | None = None) -> list[tuple[Row, Row]]:
+    def deployments_with_configs(self, server_id: str, tenant: str | None = None
+                                 ) -> list[tuple[DeploymentRecord, ConfigRecord]]:
         """The server's deployments, oldest first, each with its config (missing configs dropped)."""
         d, c = software_deployment.c, software_config.c
-        stmt = (select(software_deployment, software_config.c.name.label("config_name"),
+        stmt = (select(software_deployment, c.tenant.label("config_tenant"),
+                       c.name.label("config_name"),
                        c.group.label("config_group"), c.body.label("config_body"),
                        c.created_at.label("config_created_at"))
                 .join(software_config, d.config_id == c.id)
@@ -114,10 +121,11 @@ class Store(Queries):
             stmt = stmt.where(d.tenant == tenant)
         pairs = []
         for row in self._all(stmt):
-            config = {"id": row["config_id"], "name": row.pop("config_name"),
-                      "group": row.pop("config_group"), "body": row.pop("config_body"),
-                      "created_at": row.pop("config_created_at")}
-            pairs.append((row, config))
+            config = ConfigRecord(id=row["config_id"], tenant=row.pop("config_tenant"),
+                                  name=row.pop("config_name"), group=row.pop("config_group"),
+                                  body=row.pop("config_body"),
+                                  created_at=row.pop("config_created_at"))
+            pairs.append((DeploymentRecord(**row), config))
         return pairs
 
     def update_deployment(self, deployment_id: str, expected_version: int, values: Row,
@@ -159,38 +167,39 @@ class Store(Queries):
         return self._write(delete(software_deployment).where(software_deployment.c.id == deployment_id))
 
     # -- servers and credentials -------------------------------------------------------------
-    def insert_server(self, row: Row, credentials: list[Row]) -> bool:
+    def insert_server(self, record: ServerRecord, credentials: list[Row]) -> bool:
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(server).values(**row))
+                conn.execute(insert(server).values(**to_row(record)))
                 for credential in credentials:
                     conn.execute(insert(server_credential).values(**credential))
         except IntegrityError:
             return False
         return True
 
-    def get_server(self, server_id: str, tenant: str | None = None) -> Row | None:
+    def get_server(self, server_id: str, tenant: str | None = None) -> ServerRecord | None:
         stmt = select(server).where(server.c.id == server_id)
         if tenant is not None:
             stmt = stmt.where(server.c.tenant == tenant)
-        return self._one(stmt)
+        return _record(ServerRecord, self._one(stmt))
 
-    def list_servers(self, tenant: str) -> list[Row]:
-        return self._all(select(server).where(server.c.tenant == tenant)
-                         .order_by(server.c.created_at, server.c.id))
+    def list_servers(self, tenant: str) -> list[ServerRecord]:
+        return [ServerRecord(**row) for row in self._all(
+            select(server).where(server.c.tenant == tenant)
+            .order_by(server.c.created_at, server.c.id))]
 
     def delete_server(self, server_id: str) -> int:
         with self.engine.begin() as conn:
             conn.execute(delete(server_credential).where(server_credential.c.server_id == server_id))
             return conn.execute(delete(server).where(server.c.id == server_id)).rowcount
 
-    def server_for_token(self, token_hash: str, now: datetime) -> Row | None:
+    def server_for_token(self, token_hash: str, now: datetime) -> ServerRecord | None:
         cred = server_credential.c
         stmt = (select(server)
                 .join(server_credential, cred.server_id == server.c.id)
                 .where(cred.token_hash == token_hash, cred.revoked_at.is_(None),
                        cred.expires_at.is_(None) | (cred.expires_at > now)))
-        return self._one(stmt)
+        return _record(ServerRecord, self._one(stmt))
 
     def operator_for_token(self, token_hash: str, now: datetime) -> Row | None:
         t = operator_token.c
@@ -220,7 +229,8 @@ class Store(Queries):
             for credential in credentials:
                 conn.execute(insert(server_credential).values(**credential))
 
-    def server_with_access_key(self, server_id: str, now: datetime) -> tuple[Row, str] | None:
+    def server_with_access_key(self, server_id: str,
+                               now: datetime) -> tuple[ServerRecord, str] | None:
         """The server and its current EC2 access key."""
         cred = server_credential.c
         stmt = (select(server, cred.access_key)
@@ -231,9 +241,10 @@ class Store(Queries):
         if row is None:
             return None
         access_key = row.pop("access_key")
-        return row, access_key
+        return ServerRecord(**row), access_key
 
-    def server_for_access_key(self, access_key: str, now: datetime) -> tuple[Row, str] | None:
+    def server_for_access_key(self, access_key: str,
+                              now: datetime) -> tuple[ServerRecord, str] | None:
         """The server owning an EC2-style access key, and the key's secret."""
         cred = server_credential.c
         stmt = (select(server, cred.secret_key)
@@ -244,7 +255,7 @@ class Store(Queries):
         if row is None:
             return None
         secret_key = row.pop("secret_key")
-        return row, secret_key
+        return ServerRecord(**row), secret_key
 
     def mark_seen(self, server_id: str, when: datetime) -> None:
         self._write(update(server).where(server.c.id == server_id).values(last_seen_at=when))
@@ -307,3 +318,7 @@ class Store(Queries):
                 if not conn.execute(update(secret).where(secret.c.name == name)
                                     .values(value=value)).rowcount:
                     conn.execute(insert(secret).values(name=name, value=value))
+
+
+def _record(kind: type, row: Row | None):
+    return kind(**row) if row is not None else None

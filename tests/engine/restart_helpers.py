@@ -94,8 +94,8 @@ def deploying(engine, store, stack, name="deploy", action="CREATE") -> dict:
     def ready():
         row = stored(engine, stack, name)
         found = store.get_deployment(row["physical_id"]) if row.get("physical_id") else None
-        if (row.get("status") == "IN_PROGRESS" and found and found["action"] == action
-                and found["status"] == "IN_PROGRESS"):
+        if (row.get("status") == "IN_PROGRESS" and found and found.action == action
+                and found.status == "IN_PROGRESS"):
             return found
         return None
     return wait_for(ready, what=f"deployment {name} {action} stored as IN_PROGRESS")
@@ -103,7 +103,7 @@ def deploying(engine, store, stack, name="deploy", action="CREATE") -> dict:
 
 def server_deployments(engine, store, stack) -> list[str]:
     server = engine.find_resource(stack["id"], "server")["physical_id"]
-    return [d["id"] for d in store.list_deployments(server_id=server)]
+    return [d.id for d in store.list_deployments(server_id=server)]
 
 
 def reasons(engine, stack, name) -> list[str]:

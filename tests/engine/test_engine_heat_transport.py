@@ -49,7 +49,7 @@ def test_heat_collector_and_heat_signal_through_the_stack_routes(app, store):
     stack_url = f"/v1/t1/stacks/app/{stack_id}"
     engine = app.extensions["stoker-engine"]
     pending = wait_for(lambda: [d for d in store.list_deployments()
-                                if d["status"] == "IN_PROGRESS"] if len(store.list_deployments()) == 2
+                                if d.status == "IN_PROGRESS"] if len(store.list_deployments()) == 2
                        else None, what="two deployments")
     occ = engine.resource_attribute(engine.get_stack("t1", stack_id), "a", "os_collect_config")
     heat = occ["heat"]

@@ -22,8 +22,8 @@ def _settle(engine, store, stack_id: str) -> dict:
     """Wait for the operation's end, answering for the agent every deployment it waits on."""
     def done():
         for dep in store.list_deployments(tenant="t1"):
-            if dep["status"] == "IN_PROGRESS":
-                signals.signal_deployment(store, system_clock, dep["id"],
+            if dep.status == "IN_PROGRESS":
+                signals.signal_deployment(store, system_clock, dep.id,
                                           {"deploy_status_code": 0, "deploy_stdout": "ok"})
         stack = engine.stacks.get_stack(stack_id)
         return stack if stack["status"] != "IN_PROGRESS" else None

@@ -26,12 +26,12 @@ def test_signal_that_came_while_down_completes_the_deployment(engines, store, cl
         {"result": {"value": {"get_attr": ["after", "value"]}}})})
     dep = deploying(first, store, stack)
     crash(first)
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0,
+    signals.signal_deployment(store, clock, dep.id, {"deploy_status_code": 0,
                                                         "result": "ran once"})
     second = take_over(engines, clock)
     row = run(second, stack["id"])
     assert (row["action"], row["status"]) == ("CREATE", "COMPLETE"), row["status_reason"]
-    assert server_deployments(second, store, stack) == [dep["id"]]  # nothing deployed again
+    assert server_deployments(second, store, stack) == [dep.id]  # nothing deployed again
     assert second.outputs(row)[0]["output_value"] == "ran once"
     assert reasons(second, row, "deploy")[-3:] == ["CREATE interrupted by an engine restart",
                                                    "CREATE continued after an engine restart",
@@ -46,13 +46,13 @@ def test_failure_signalled_while_down_fails_the_deployment_with_heats_reason(eng
         {"config": CONFIG, "server": SERVER, "deploy": deployment()})})
     dep = deploying(first, store, stack)
     crash(first)
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 1})
+    signals.signal_deployment(store, clock, dep.id, {"deploy_status_code": 1})
     second = take_over(engines, clock)
     row = run(second, stack["id"])
     assert (row["action"], row["status"]) == ("CREATE", "FAILED")
     assert row["status_reason"] == f"Resource CREATE failed: Error: resources.deploy: {FAILED_REASON}"
     assert stored(second, row, "deploy")["status_reason"] == f"Error: resources.deploy: {FAILED_REASON}"
-    assert server_deployments(second, store, stack) == [dep["id"]]
+    assert server_deployments(second, store, stack) == [dep.id]
 
 
 def test_running_deployment_is_waited_for_within_the_remaining_stack_timeout(engines, store,
@@ -67,10 +67,10 @@ def test_running_deployment_is_waited_for_within_the_remaining_stack_timeout(eng
     wait_for(lambda: stored(second, stack, "deploy").get("status_reason")
              == "CREATE continued after an engine restart", what="the deployment continued")
     assert second.stacks.get_stack(stack["id"])["status"] == "IN_PROGRESS"
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    signals.signal_deployment(store, clock, dep.id, {"deploy_status_code": 0})
     row = run(second, stack["id"])
     assert (row["action"], row["status"]) == ("CREATE", "COMPLETE"), row["status_reason"]
-    assert server_deployments(second, store, stack) == [dep["id"]]
+    assert server_deployments(second, store, stack) == [dep.id]
 
 
 def test_operation_whose_timeout_passed_while_down_times_out(engines, store, clock):
@@ -84,7 +84,7 @@ def test_operation_whose_timeout_passed_while_down_times_out(engines, store, clo
         "CREATE", "FAILED", "Create timed out")
     assert states(engines(), row) == {"config": "CREATE_COMPLETE", "server": "CREATE_COMPLETE",
                                       "deploy": "CREATE_FAILED"}
-    assert server_deployments(engines(), store, stack) == [dep["id"]]
+    assert server_deployments(engines(), store, stack) == [dep.id]
 
 
 def test_interrupted_update_waits_for_the_updated_deployment(engines, store, clock):
@@ -92,7 +92,7 @@ def test_interrupted_update_waits_for_the_updated_deployment(engines, store, clo
     resources = {"config": CONFIG, "server": SERVER, "deploy": deployment(input_values={"who": "a"})}
     stack = first.create_stack("t1", {"stack_name": "s", "template": hot(resources)})
     dep = deploying(first, store, stack)
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    signals.signal_deployment(store, clock, dep.id, {"deploy_status_code": 0})
     run(first, stack["id"])
     resources["deploy"] = deployment(input_values={"who": "b"})
     first.update_stack("t1", stack["id"], {"template": hot(resources)})
@@ -101,16 +101,16 @@ def test_interrupted_update_waits_for_the_updated_deployment(engines, store, clo
     second = take_over(engines, clock)
     wait_for(lambda: stored(second, stack, "deploy").get("status_reason")
              == "UPDATE continued after an engine restart", what="the update continued")
-    assert store.get_deployment(dep["id"])["config_id"] == updating["config_id"]  # not redeployed
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    assert store.get_deployment(dep.id).config_id == updating.config_id  # not redeployed
+    signals.signal_deployment(store, clock, dep.id, {"deploy_status_code": 0})
     row = run(second, stack["id"])
     assert (row["action"], row["status"]) == ("UPDATE", "COMPLETE"), row["status_reason"]
     server = second.find_resource(stack["id"], "server")["physical_id"]
     (item,) = documents.deployment_items(store, server)
     values = {i["name"]: i.get("value") for i in item["inputs"]}
-    assert item["id"] == updating["config_id"]  # the document the agent already had
+    assert item["id"] == updating.config_id  # the document the agent already had
     assert (values["who"], values["deploy_action"]) == ("b", "UPDATE")
-    assert [d["id"] for d in store.list_deployments(server_id=server)] == [dep["id"]]
+    assert [d.id for d in store.list_deployments(server_id=server)] == [dep.id]
 
 
 def test_interrupted_delete_waits_for_the_delete_deployment(engines, store, clock):
@@ -118,7 +118,7 @@ def test_interrupted_delete_waits_for_the_delete_deployment(engines, store, cloc
     stack = first.create_stack("t1", {"stack_name": "s", "template": hot(
         {"config": CONFIG, "server": SERVER, "deploy": deployment(actions=["CREATE", "DELETE"])})})
     dep = deploying(first, store, stack)
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    signals.signal_deployment(store, clock, dep.id, {"deploy_status_code": 0})
     run(first, stack["id"])
     server = first.find_resource(stack["id"], "server")["physical_id"]
     first.delete_stack("t1", stack["id"])
@@ -127,12 +127,12 @@ def test_interrupted_delete_waits_for_the_delete_deployment(engines, store, cloc
     second = take_over(engines, clock)
     wait_for(lambda: stored(second, stack, "deploy").get("status_reason")
              == "DELETE continued after an engine restart", what="the delete continued")
-    assert store.get_deployment(dep["id"])["config_id"] == deleting["config_id"]
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    assert store.get_deployment(dep.id).config_id == deleting.config_id
+    signals.signal_deployment(store, clock, dep.id, {"deploy_status_code": 0})
     row = run(second, stack["id"])
     assert (row["action"], row["status"]) == ("DELETE", "COMPLETE"), row["status_reason"]
     assert store.list_deployments(server_id=server) == []
-    assert store.get_config(deleting["config_id"]) is None
+    assert store.get_config(deleting.config_id) is None
 
 
 def test_deployment_group_members_continue(engines, store, clock):
@@ -148,11 +148,11 @@ def test_deployment_group_members_continue(engines, store, clock):
     child = first.stacks.get_stack(child_id)
     running = {name: deploying(first, store, child, name) for name in ("first", "second")}
     crash(first)
-    signals.signal_deployment(store, clock, running["first"]["id"], {"deploy_status_code": 0})
+    signals.signal_deployment(store, clock, running["first"].id, {"deploy_status_code": 0})
     second = take_over(engines, clock)
     wait_for(lambda: stored(second, child, "second").get("status_reason")
              == "CREATE continued after an engine restart", what="the member continued")
-    signals.signal_deployment(store, clock, running["second"]["id"], {"deploy_status_code": 3})
+    signals.signal_deployment(store, clock, running["second"].id, {"deploy_status_code": 3})
     row = run(second, stack["id"])
     assert (row["action"], row["status"]) == ("CREATE", "FAILED")
     assert row["status_reason"].endswith(
@@ -163,8 +163,8 @@ def test_deployment_group_members_continue(engines, store, clock):
     assert stored(second, stack, "group")["physical_id"] == child_id  # not replaced
     for name in ("a", "b"):
         server = second.find_resource(stack["id"], name)["physical_id"]
-        assert [d["id"] for d in store.list_deployments(server_id=server)] == [
-            running["first" if name == "a" else "second"]["id"]]
+        assert [d.id for d in store.list_deployments(server_id=server)] == [
+            running["first" if name == "a" else "second"].id]
 
 
 def test_wait_condition_keeps_its_signals_and_its_timeout(engines, store, clock):
@@ -212,14 +212,14 @@ def test_deployment_gone_while_down_is_replaced(engines, store, clock):
         {"config": CONFIG, "server": SERVER, "deploy": deployment()})})
     dep = deploying(first, store, stack)
     crash(first)
-    deployments.delete_deployment(store, clock, "t1", dep["id"])
+    deployments.delete_deployment(store, clock, "t1", dep.id)
     second = take_over(engines, clock)
     again = deploying(second, store, stack)
-    assert again["id"] != dep["id"]
-    signals.signal_deployment(store, clock, again["id"], {"deploy_status_code": 0})
+    assert again.id != dep.id
+    signals.signal_deployment(store, clock, again.id, {"deploy_status_code": 0})
     row = run(second, stack["id"])
     assert (row["action"], row["status"]) == ("CREATE", "COMPLETE"), row["status_reason"]
-    assert server_deployments(second, store, stack) == [again["id"]]
+    assert server_deployments(second, store, stack) == [again.id]
 
 
 def test_interrupted_suspend_suspends_the_rest_and_continues_the_deployment(engines, store,
@@ -230,7 +230,7 @@ def test_interrupted_suspend_suspends_the_rest_and_continues_the_deployment(engi
          "deploy": deployment(actions=["CREATE", "SUSPEND"]),
          "after": {"type": "OS::Heat::None", "depends_on": ["deploy"]}})})
     dep = deploying(first, store, stack)
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    signals.signal_deployment(store, clock, dep.id, {"deploy_status_code": 0})
     run(first, stack["id"])
     first.suspend_stack("t1", stack["id"])  # in reverse: `after` first, then the deployment
     suspending = deploying(first, store, stack, action="SUSPEND")
@@ -238,12 +238,12 @@ def test_interrupted_suspend_suspends_the_rest_and_continues_the_deployment(engi
     second = take_over(engines, clock)
     wait_for(lambda: stored(second, stack, "deploy").get("status_reason")
              == "SUSPEND continued after an engine restart", what="the suspend continued")
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    signals.signal_deployment(store, clock, dep.id, {"deploy_status_code": 0})
     row = run(second, stack["id"])
     assert (row["action"], row["status"]) == ("SUSPEND", "COMPLETE"), row["status_reason"]
     assert states(second, row) == {"config": "SUSPEND_COMPLETE", "server": "SUSPEND_COMPLETE",
                                    "deploy": "SUSPEND_COMPLETE", "after": "SUSPEND_COMPLETE"}
-    assert store.get_deployment(dep["id"])["config_id"] == suspending["config_id"]
+    assert store.get_deployment(dep.id).config_id == suspending.config_id
 
 
 def test_interrupted_rollback_continues_without_the_stack_timeout(engines, store, clock):
@@ -255,7 +255,7 @@ def test_interrupted_rollback_continues_without_the_stack_timeout(engines, store
              "bad": {"type": "OS::Heat::TestResource", "depends_on": ["deploy"],
                      "properties": {"fail": True}}})})
     dep = deploying(first, store, stack)
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    signals.signal_deployment(store, clock, dep.id, {"deploy_status_code": 0})
     # `bad` fails, the rollback deletes what was made: the deployment runs its DELETE action
     deleting = deploying(first, store, stack, action="DELETE")
     assert first.stacks.get_stack(stack["id"])["action"] == "ROLLBACK"
@@ -263,11 +263,11 @@ def test_interrupted_rollback_continues_without_the_stack_timeout(engines, store
     second = take_over(engines, clock)  # past the stack's 1 minute: a rollback has no deadline
     wait_for(lambda: stored(second, stack, "deploy").get("status_reason")
              == "ROLLBACK continued after an engine restart", what="the rollback continued")
-    assert store.get_deployment(dep["id"])["config_id"] == deleting["config_id"]
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    assert store.get_deployment(dep.id).config_id == deleting.config_id
+    signals.signal_deployment(store, clock, dep.id, {"deploy_status_code": 0})
     row = run(second, stack["id"])
     assert (row["action"], row["status"]) == ("ROLLBACK", "COMPLETE"), row["status_reason"]
-    assert store.get_deployment(dep["id"]) is None
+    assert store.get_deployment(dep.id) is None
 
 
 # -- a graceful stop: the engine hands its operations on ------------------------------------

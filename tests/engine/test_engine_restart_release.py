@@ -29,15 +29,15 @@ def test_released_operation_stays_in_progress_and_the_next_engine_takes_it_at_on
     assert (row["action"], row["status"], row["heartbeat_at"]) == ("CREATE", "IN_PROGRESS", None)
     assert stored(first, row, "deploy")["status"] == "IN_PROGRESS"  # not failed by the stop
     assert "cancelled" not in " ".join(reasons(first, row, "deploy"))
-    assert store.get_deployment(dep["id"])["status"] == "IN_PROGRESS"
+    assert store.get_deployment(dep.id).status == "IN_PROGRESS"
 
     second = engines()  # no clock advance: a released heartbeat is stale at once
     wait_for(lambda: stored(second, stack, "deploy").get("status_reason")
              == "CREATE continued after an engine restart", what="the deployment continued")
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0, "result": "ok"})
+    signals.signal_deployment(store, clock, dep.id, {"deploy_status_code": 0, "result": "ok"})
     row = run(second, stack["id"])
     assert (row["action"], row["status"]) == ("CREATE", "COMPLETE"), row["status_reason"]
-    assert server_deployments(second, store, stack) == [dep["id"]]
+    assert server_deployments(second, store, stack) == [dep.id]
     assert second.outputs(row)[0]["output_value"] == "ok"
 
 
@@ -55,12 +55,12 @@ def test_released_nested_stack_is_continued_by_the_parent(engines, store, clock)
     assert first.stacks.get_stack(child_id)["status"] == "IN_PROGRESS"
 
     second = engines()
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    signals.signal_deployment(store, clock, dep.id, {"deploy_status_code": 0})
     row = run(second, stack["id"])
     assert (row["action"], row["status"]) == ("CREATE", "COMPLETE"), row["status_reason"]
     assert stored(second, stack, "group")["physical_id"] == child_id  # not replaced
     server = second.find_resource(stack["id"], "a")["physical_id"]
-    assert [d["id"] for d in store.list_deployments(server_id=server)] == [dep["id"]]
+    assert [d.id for d in store.list_deployments(server_id=server)] == [dep.id]
 
 
 # -- a crashed engine of this host is known dead at once ------------------------------------
@@ -90,8 +90,8 @@ def test_crashed_engine_of_this_host_is_taken_over_without_waiting(engines, stor
     second = engines(liveness=LockFileLiveness(tmp_path))  # no clock advance
     assert first.stacks.get_stack(stack["id"])["engine_id"] in (second.engine_id,
                                                                  watching.engine_id)
-    signals.signal_deployment(store, clock, dep["id"], {"deploy_status_code": 0})
+    signals.signal_deployment(store, clock, dep.id, {"deploy_status_code": 0})
     row = wait_for(lambda: (lambda r: r if r["status"] != "IN_PROGRESS" else None)(
         second.stacks.get_stack(stack["id"])), what="the resumed create to end")
     assert (row["action"], row["status"]) == ("CREATE", "COMPLETE"), row["status_reason"]
-    assert server_deployments(second, store, stack) == [dep["id"]]
+    assert server_deployments(second, store, stack) == [dep.id]

@@ -35,7 +35,7 @@ def server_id(engine, stack):
 
 def pending(store, server):
     return wait_for(lambda: [d for d in store.list_deployments(server_id=server)
-                             if d["status"] == "IN_PROGRESS"], what="an IN_PROGRESS deployment")
+                             if d.status == "IN_PROGRESS"], what="an IN_PROGRESS deployment")
 
 
 def test_deployment_waits_for_signal_and_exposes_outputs(engine, store):
@@ -57,8 +57,8 @@ def test_deployment_waits_for_signal_and_exposes_outputs(engine, store):
     assert values["who"] == "stoker" and values["deploy_action"] == "CREATE"
     assert values["deploy_stack_id"] == f"sw/{stack['id']}"
     assert values["deploy_resource_name"] == "deploy"
-    assert values["deploy_signal_id"].startswith(f"http://stoker.test/v1/signal/deployments/{dep['id']}?")
-    signals.signal_deployment(store, system_clock, dep["id"],
+    assert values["deploy_signal_id"].startswith(f"http://stoker.test/v1/signal/deployments/{dep.id}?")
+    signals.signal_deployment(store, system_clock, dep.id,
                               {"deploy_stdout": "hi stoker", "deploy_status_code": 0,
                                "result": "done"})
     stack = run(engine, stack["id"])
@@ -81,7 +81,7 @@ def test_failed_deployment_fails_stack_with_heat_reason(engine, store):
     stack = start(engine, {"config": CONFIG, "server": SERVER, "deploy": deployment(),
                            "after": {"type": "OS::Heat::None", "depends_on": ["deploy"]}})
     (dep,) = pending(store, server_id(engine, stack))
-    signals.signal_deployment(store, system_clock, dep["id"],
+    signals.signal_deployment(store, system_clock, dep.id,
                               {"deploy_stdout": "", "deploy_stderr": "bad", "deploy_status_code": 1})
     stack = run(engine, stack["id"])
     assert stack["status"] == "FAILED"
@@ -135,13 +135,13 @@ def test_delete_action_runs_before_the_deployment_goes(engine, store):
     stack = start(engine, resources)
     server = server_id(engine, stack)
     (dep,) = pending(store, server)
-    signals.signal_deployment(store, system_clock, dep["id"], {"deploy_status_code": 0})
+    signals.signal_deployment(store, system_clock, dep.id, {"deploy_status_code": 0})
     run(engine, stack["id"])
     engine.delete_stack("t1", stack["id"])
     (again,) = pending(store, server)
     item = documents.deployment_items(store, server)[0]
     assert {i["name"]: i.get("value") for i in item["inputs"]}["deploy_action"] == "DELETE"
-    signals.signal_deployment(store, system_clock, again["id"], {"deploy_status_code": 0})
+    signals.signal_deployment(store, system_clock, again.id, {"deploy_status_code": 0})
     assert run(engine, stack["id"])["status"] == "COMPLETE"
 
 
@@ -151,7 +151,7 @@ def test_cancel_without_rollback_fails_waiting_deployment(engine, store):
     engine.cancel("t1", stack["id"], rollback=False)
     stack = run(engine, stack["id"])
     assert (stack["action"], stack["status"]) == ("CREATE", "FAILED")
-    assert store.get_deployment(dep["id"])["status_reason"] == "Deployment cancelled."
+    assert store.get_deployment(dep.id).status_reason == "Deployment cancelled."
 
 
 def test_deployment_group_over_two_servers(engine, store):
@@ -242,7 +242,7 @@ def test_suspend_and_resume_deploy_when_listed(engine, store):
     server = engine.find_resource(stack["id"], "server")["physical_id"]
 
     def actions():
-        return sorted(d["action"] for d in store.list_deployments(server_id=server))
+        return sorted(d.action for d in store.list_deployments(server_id=server))
 
     assert actions() == ["CREATE", "CREATE"]
     with pytest.raises(Exception, match="only a suspended stack can be resumed"):

@@ -129,10 +129,10 @@ def test_change_made_by_another_worker_arrives_through_the_feed(db_url, clock, m
 def test_last_seen_is_batched(api, agent_of, app, store):
     sid, agent, url = agent_of()
     agent.get(url)
-    assert store.get_server(sid)["last_seen_at"] is None  # no write per poll
+    assert store.get_server(sid).last_seen_at is None  # no write per poll
     assert api.get(f"/v1/t1/servers/{sid}").json["server"]["last_seen_time"] is not None
     assert app.extensions["stoker"].last_seen.flush(store) == 1
-    assert store.get_server(sid)["last_seen_at"] is not None
+    assert store.get_server(sid).last_seen_at is not None
 
 
 def test_rotation_revokes_old_credentials_even_when_cached(api, agent_of):

@@ -1,10 +1,12 @@
 """Heat's signal rules, one fixture file per case (fixtures/signals/*.json)."""
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from metadata_server.service.signals import evaluate
+from metadata_server.store.records import DeploymentRecord
 
 CASES = sorted((Path(__file__).parent / "fixtures" / "signals").glob("*.json"))
 
@@ -12,7 +14,10 @@ CASES = sorted((Path(__file__).parent / "fixtures" / "signals").glob("*.json"))
 @pytest.mark.parametrize("case_file", CASES, ids=[c.stem for c in CASES])
 def test_signal_rule(case_file):
     case = json.loads(case_file.read_text())
-    deployment = dict({"id": "d1", "status_reason": ""}, **case["deployment"])
+    deployment = DeploymentRecord(**dict(
+        {"id": "d1", "tenant": "t1", "server_id": "s1", "config_id": "c1", "input_values": {},
+         "action": "CREATE", "status_reason": "", "stack_user_project_id": None,
+         "created_at": datetime(2026, 1, 1)}, **case["deployment"]))
     outcome = evaluate(deployment, case["outputs"], case["details"])
     expect = case["expect"]
     assert outcome.applied == expect["applied"]

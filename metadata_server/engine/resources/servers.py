@@ -126,7 +126,7 @@ class Server(AgentServer):
         if self.properties["user_data_format"] in ("RAW", "SOFTWARE_CONFIG"):
             row = self.ctx.store.get_config(text, self.ctx.tenant) if len(text) == 36 else None
             if row is not None:
-                value = row["body"].get("config")
+                value = row.body.get("config")
                 text = value if isinstance(value, str) else str(value)
         return text
 

@@ -36,7 +36,7 @@ class SoftwareConfig(Resource):
             "name": self.physical_name(), "group": self.properties.get("group") or "Heat::Ungrouped",
             "config": self.config_value(), "options": self.properties.get("options"),
             "inputs": self.properties.get("inputs"), "outputs": self.properties.get("outputs")})
-        self.physical_id = row["id"]
+        self.physical_id = row.id
 
     def handle_delete(self, token):
         if self.physical_id and self.ctx.store.get_config(self.physical_id) is not None:
@@ -46,7 +46,7 @@ class SoftwareConfig(Resource):
     def attribute(self, name):
         if name == "config":
             row = self.ctx.store.get_config(self.physical_id) if self.physical_id else None
-            return row["body"].get("config") if row else None
+            return row.body.get("config") if row else None
         return super().attribute(name)
 
 
@@ -76,7 +76,7 @@ class MultipartMime(SoftwareConfig):
         if UUID_LIKE.match(config or ""):
             row = self.ctx.store.get_config(config, self.ctx.tenant)
             if row is not None:
-                value = row["body"].get("config")
+                value = row.body.get("config")
                 return value if isinstance(value, str) else yaml.safe_dump(value)
         return config or ""
 

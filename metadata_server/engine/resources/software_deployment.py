@@ -17,6 +17,7 @@ from metadata_server.engine.resources.base import Prop, Resource
 from metadata_server.service import deployments
 from metadata_server.service.derived_config import (TRANSPORTS, DeployContext, derive_body,
                                                     derive_inputs)
+from metadata_server.store.records import ConfigRecord, DeploymentRecord
 
 ACTIONS = ("CREATE", "UPDATE", "DELETE", "SUSPEND", "RESUME")
 # Heat also knows ZAQAR_SIGNAL; the service derives configs for these
@@ -54,11 +55,14 @@ class SoftwareDeployment(Resource):
                 f"{path}.signal_transport")
 
     # -- the derived config ------------------------------------------------------------------
-    def _source(self) -> dict:
+    def _source(self) -> ConfigRecord:
+        """The config to derive from; without a `config` property, an empty one not stored
+        (its id is empty)."""
         config_id = self.properties.get("config")
         if not config_id:
-            return {"name": None, "group": "Heat::Ungrouped",
-                    "body": {"config": "", "inputs": [], "outputs": [], "options": {}}}
+            return ConfigRecord(id="", tenant=self.ctx.tenant, name=None, group="Heat::Ungrouped",
+                                body={"config": "", "inputs": [], "outputs": [], "options": {}},
+                                created_at=self.ctx.clock())
         row = self.ctx.store.get_config(config_id, self.ctx.tenant)
         if row is None:
             raise DeploymentFailed(f"Software config {config_id} not found")
@@ -68,21 +72,22 @@ class SoftwareDeployment(Resource):
         """StructuredDeployment substitutes get_input here; a plain deployment keeps the body."""
         return body
 
-    def _derive(self, source: dict, action: str, deployment_id: str, timeout: float) -> dict:
+    def _derive(self, source: ConfigRecord, action: str, deployment_id: str,
+                timeout: float) -> ConfigRecord:
         transport = self.properties["signal_transport"]
         context = DeployContext(server_id=self.properties["server"], action=action,
                                 transport=transport,
                                 stack_id=f"{self.ctx.stack_name}/{self.ctx.stack_id}",
                                 resource_name=self.name)
         expires = self.ctx.clock() + timedelta(seconds=timeout) + deployments.SIGNAL_URL_SLACK
-        body = derive_body(source["body"], self.properties.get("input_values") or {}, context,
+        body = derive_body(source.body, self.properties.get("input_values") or {}, context,
                            self.ctx.endpoints.signal_target(self.ctx.tenant, deployment_id,
                                                             expires))
         body = self.transform(body, body["inputs"])
-        name = self.properties.get("name") or source.get("name") or self.physical_name()
-        return {"id": str(uuid.uuid4()), "tenant": self.ctx.tenant, "name": name,
-                "group": source.get("group") or "Heat::Ungrouped", "body": body,
-                "created_at": self.ctx.clock()}
+        name = self.properties.get("name") or source.name or self.physical_name()
+        return ConfigRecord(id=str(uuid.uuid4()), tenant=self.ctx.tenant, name=name,
+                            group=source.group or "Heat::Ungrouped", body=body,
+                            created_at=self.ctx.clock())
 
     def _timeout(self, token) -> float:
         remaining = token.remaining()
@@ -110,56 +115,56 @@ class SoftwareDeployment(Resource):
             self.physical_id = self._create(source, action, timeout)
             self.checkpoint()
         else:
-            derived = self._derive(source, action, existing["id"], timeout)
+            derived = self._derive(source, action, existing.id, timeout)
             store.insert_config(derived)
-            deployments.update_deployment(store, clock, self.ctx.tenant, existing["id"], {
-                "config_id": derived["id"], "input_values": self.properties.get("input_values"),
+            deployments.update_deployment(store, clock, self.ctx.tenant, existing.id, {
+                "config_id": derived.id, "input_values": self.properties.get("input_values"),
                 "action": action, "status": status, "status_reason": reason,
                 "timeout": timeout})
-            if existing["config_id"] != derived["id"]:
-                store.delete_config(existing["config_id"])
-        self.data["config_id"] = store.get_deployment(self.physical_id)["config_id"]
+            if existing.config_id != derived.id:
+                store.delete_config(existing.config_id)
+        self.data["config_id"] = store.get_deployment(self.physical_id).config_id
         self._wait(token)
 
-    def _create(self, source: dict, action: str, timeout: float) -> str:
+    def _create(self, source: ConfigRecord, action: str, timeout: float) -> str:
         store = self.ctx.store
         body = {"server_id": self.properties["server"], "action": action,
                 "input_values": self.properties.get("input_values") or {},
                 "signal_transport": self.properties["signal_transport"],
                 "stack_id": f"{self.ctx.stack_name}/{self.ctx.stack_id}",
                 "resource_name": self.name, "timeout": timeout,
-                "name": self.properties.get("name") or source.get("name") or self.physical_name()}
+                "name": self.properties.get("name") or source.name or self.physical_name()}
         temporary = None
-        if "id" not in source or type(self).transform is not SoftwareDeployment.transform:
+        if not source.id or type(self).transform is not SoftwareDeployment.transform:
             # the service derives from a stored config; a config-less or structured deployment
             # stores what it should derive from first (the signal URL needs the deployment id
             # the service chooses, so structured substitution happens before derivation)
-            preview = derive_inputs(source["body"].get("inputs", []), body["input_values"],
+            preview = derive_inputs(source.inputs, body["input_values"],
                                     DeployContext(body["server_id"], action,
                                                   body["signal_transport"], body["stack_id"],
                                                   self.name), None)
-            temporary = {"id": str(uuid.uuid4()), "tenant": self.ctx.tenant,
-                         "name": source.get("name"), "group": source.get("group"),
-                         "body": self.transform(dict(source["body"]), preview),
-                         "created_at": self.ctx.clock()}
+            temporary = ConfigRecord(id=str(uuid.uuid4()), tenant=self.ctx.tenant,
+                                     name=source.name, group=source.group,
+                                     body=self.transform(dict(source.body), preview),
+                                     created_at=self.ctx.clock())
             store.insert_config(temporary)
-        body["config_id"] = temporary["id"] if temporary else source["id"]
+        body["config_id"] = temporary.id if temporary else source.id
         # as Heat's nova.server constraint: the server must be one of this tenant's
         row = deployments.create_deployment(store, self.ctx.clock, self.ctx.tenant, body,
                                             self.ctx.endpoints, timeout, require_server=True)
         if temporary:
-            store.delete_config(temporary["id"])
-        return row["id"]
+            store.delete_config(temporary.id)
+        return row.id
 
     def _wait(self, token) -> None:
         while True:
             row = self.ctx.store.get_deployment(self.physical_id)
             if row is None:
                 raise DeploymentFailed("the deployment was deleted while the stack waited for it")
-            if row["status"] == "COMPLETE":
+            if row.status == "COMPLETE":
                 return
-            if row["status"] == "FAILED":
-                raise DeploymentFailed(f"Deployment to server failed: {row['status_reason']}")
+            if row.status == "FAILED":
+                raise DeploymentFailed(f"Deployment to server failed: {row.status_reason}")
             if token.wait(self.ctx.poll_interval):
                 if not token.handed_on:
                     self.handle_cancel()
@@ -181,7 +186,7 @@ class SoftwareDeployment(Resource):
         """(name, value) of inputs declared replace_on_change: a change replaces the resource."""
         config_id = properties.get("config")
         row = self.ctx.store.get_config(config_id, self.ctx.tenant) if config_id else None
-        declared = row["body"].get("inputs", []) if row else []
+        declared = row.inputs if row else []
         values = properties.get("input_values") or {}
         return [(i["name"], values.get(i["name"], i.get("default")))
                 for i in declared if i.get("replace_on_change")]
@@ -198,8 +203,8 @@ class SoftwareDeployment(Resource):
         if self._runs_for("DELETE", source):
             self._deploy("DELETE", token)
             row = store.get_deployment(self.physical_id)
-        deployments.delete_deployment(store, self.ctx.clock, self.ctx.tenant, row["id"])
-        store.delete_config(row["config_id"])
+        deployments.delete_deployment(store, self.ctx.clock, self.ctx.tenant, row.id)
+        store.delete_config(row.config_id)
 
     def handle_suspend(self, token):
         self._deploy("SUSPEND", token)
@@ -209,29 +214,29 @@ class SoftwareDeployment(Resource):
 
     def handle_cancel(self):
         row = self.ctx.store.get_deployment(self.physical_id) if self.physical_id else None
-        if row is not None and row["status"] == "IN_PROGRESS":
+        if row is not None and row.status == "IN_PROGRESS":
             deployments.update_deployment(self.ctx.store, self.ctx.clock, self.ctx.tenant,
-                                          row["id"], {"status": "FAILED",
+                                          row.id, {"status": "FAILED",
                                                       "status_reason": "Deployment cancelled."})
 
     def attribute(self, name: str) -> Any:
         row = self.ctx.store.get_deployment(self.physical_id) if self.physical_id else None
         if name == "show":
             return deployments.format_deployment(row) if row else None
-        outputs = (row or {}).get("output_values") or {}
+        outputs = (row.output_values if row else None) or {}
         return outputs.get(name)
 
     # -- after an engine restart -------------------------------------------------------------
-    def _deploying(self, step: str) -> dict | None:
+    def _deploying(self, step: str) -> DeploymentRecord | None:
         """The stored deployment, if the interrupted `step` had already handed it to the agent:
         it shows the step's action and a derived config other than the one the resource last
         recorded (`data["config_id"]`, kept when an action completes or fails)."""
         row = self.ctx.store.get_deployment(self.physical_id) if self.physical_id else None
-        if (row is None or row["action"] != step
-                or row["config_id"] == self.data.get("config_id")):
+        if (row is None or row.action != step
+                or row.config_id == self.data.get("config_id")):
             return None
-        if (row["server_id"] != self.properties.get("server")
-                or (row["input_values"] or {}) != (self.properties.get("input_values") or {})):
+        if (row.server_id != self.properties.get("server")
+                or (row.input_values or {}) != (self.properties.get("input_values") or {})):
             return None  # made from other properties: not this step's deployment
         return row
 
@@ -244,13 +249,13 @@ class SoftwareDeployment(Resource):
         row = self._deploying(step)
         if row is None:
             raise DeploymentFailed("the deployment was deleted while the engine restarted")
-        self.data["config_id"] = row["config_id"]
+        self.data["config_id"] = row.config_id
         self._wait(token)
         if step == "DELETE":
             row = self.ctx.store.get_deployment(self.physical_id)
             deployments.delete_deployment(self.ctx.store, self.ctx.clock, self.ctx.tenant,
-                                          row["id"])
-            self.ctx.store.delete_config(row["config_id"])
+                                          row.id)
+            self.ctx.store.delete_config(row.config_id)
 
 
 class StructuredDeployment(SoftwareDeployment):
