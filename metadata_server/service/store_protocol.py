@@ -70,7 +70,7 @@ class ServiceStore(Protocol):
         """False when that attempt was already recorded."""
 
     # -- servers and their credentials ---------------------------------------------------------
-    def insert_server(self, server: ServerRecord, credentials: list[Row]) -> bool:
+    def insert_server(self, record: ServerRecord, credentials: list[Row]) -> bool:
         """False, and nothing stored, when the id or a credential is taken."""
 
     def get_server(self, server_id: str, tenant: str | None = None) -> ServerRecord | None: ...
