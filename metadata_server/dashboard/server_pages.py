@@ -67,7 +67,7 @@ def servers_list(session):
             for r in c.store.list_servers(session.tenant)]
     counts: dict[str, int] = {}
     for d in c.store.list_deployments(session.tenant):
-        counts[d["server_id"]] = counts.get(d["server_id"], 0) + 1
+        counts[d.server_id] = counts.get(d.server_id, 0) + 1
     items = [dict(r, health=_health(r, now), deployments=counts.get(r["id"], 0)) for r in rows]
     return render_template("dashboard/servers.html", session=session, servers=items)
 
