@@ -42,7 +42,7 @@ def test_the_deployment_carries_the_component_and_runs_for_its_entries_actions(e
 
     def action():
         (row,) = store.list_deployments(server_id=server)
-        return row["action"]
+        return row.action
 
     for operation, expected in ((engine.suspend_stack, "SUSPEND"), (engine.resume_stack, "RESUME")):
         operation("t1", stack["id"])

@@ -63,7 +63,7 @@ class SoftwareComponent(SoftwareConfig):
             "name": self.physical_name(), "group": GROUP, "config": self.config_value(),
             "options": self.properties.get("options"), "inputs": self.properties.get("inputs"),
             "outputs": self.properties.get("outputs")})
-        self.physical_id = row["id"]
+        self.physical_id = row.id
 
 
 def component_actions(config_body: dict) -> set[str]:

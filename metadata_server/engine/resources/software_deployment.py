@@ -95,9 +95,10 @@ class SoftwareDeployment(Resource):
         return max(1.0, min(seconds, 604800))
 
     # -- actions -----------------------------------------------------------------------------
-    def _runs_for(self, action: str, source: dict) -> bool:
-        if source.get("group") == software_component.GROUP:   # its entries say, as in Heat
-            return action in software_component.component_actions(source["body"])
+    def _runs_for(self, action: str, source: ConfigRecord | None) -> bool:
+        if source is not None and source.group == software_component.GROUP:
+            # its entries say, as in Heat
+            return action in software_component.component_actions(source.body)
         return action in (self.properties.get("actions") or [])
 
     def _deploy(self, action: str, token) -> None:
@@ -199,7 +200,7 @@ class SoftwareDeployment(Resource):
         try:
             source = self._source()
         except DeploymentFailed:
-            source = {}   # its config is gone: only the deployment's own `actions` can say
+            source = None   # its config is gone: only the deployment's own `actions` can say
         if self._runs_for("DELETE", source):
             self._deploy("DELETE", token)
             row = store.get_deployment(self.physical_id)
