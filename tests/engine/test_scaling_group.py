@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -244,7 +245,7 @@ def test_opt_in_cooldown_lasts_until_the_new_members_deployments_finish():
 
     class Deployments:  # the store's deployments, by server
         def list_deployments(self, tenant, server_id=None):
-            return [{"status": deployments.get(server_id, "COMPLETE")}]
+            return [SimpleNamespace(status=deployments.get(server_id, "COMPLETE"))]
     ctx.store = Deployments()
     child = ctx.children.children[group.physical_id]
     # no fixed cooldown: the group's 3600 s do not hold it back

@@ -235,7 +235,7 @@ class AutoScalingGroup(_Group):
         busy = []
         for name in [n for n in self.data.get("awaiting") or [] if n in members]:
             server = self._member_attr(name, None)
-            if server and any(d.get("status") == "IN_PROGRESS" for d in
+            if server and any(d.status == "IN_PROGRESS" for d in
                               self.ctx.store.list_deployments(self.ctx.tenant, server)):
                 busy.append(name)
         if busy:
