@@ -179,8 +179,8 @@ class EventDelivery:
         except Refused as exc:
             self._give_up(row, str(exc))
         else:
-            self.outbox.done(row["seq"])
             self.metrics.inc("stoker_event_sink_delivered_total", sink=kind)
+            self.outbox.done(row["seq"])
 
     def _post(self, url: str, secret: str | None, row: dict) -> None:
         body = body_bytes(row["body"])
@@ -233,11 +233,12 @@ class EventDelivery:
         self.outbox.retry(row["seq"], attempts, now + delay, reason)
 
     def _give_up(self, row: dict, reason: str) -> None:
-        self.outbox.done(row["seq"])
+        # counted before the row goes: who sees the outbox empty sees every count
         self.metrics.inc("stoker_event_sink_failed_total", sink=row["sink"].get("type"))
         log.warning("event sink %s (%s): event %s of stack %s not delivered: %s",
                     row["sink"].get("type"), _where(row["sink"]), row["event_id"],
                     row["stack_id"], reason)
+        self.outbox.done(row["seq"])
 
 
 def _where(sink: dict) -> str:

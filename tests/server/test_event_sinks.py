@@ -141,8 +141,9 @@ def test_a_created_stack_sends_its_events_signed(app, receivers, delivery):  # n
                     "resource_status", "resource_status_reason", "event_time"):
             assert event[key] == shown[event["id"]][key], key
         assert event["resource_status"].startswith(event["resource_action"] + "_")
-    assert app.extensions["stoker"].metrics.value("stoker_event_sink_delivered_total",
-                                                  sink="webhook") >= 8
+    until(lambda: app.extensions["stoker"].metrics.value("stoker_event_sink_delivered_total",
+                                                         sink="webhook") >= 8,
+          what="the deliveries counted")
 
 
 def test_a_failing_receiver_still_gets_every_event(app, receivers, delivery):  # noqa: F811
@@ -245,3 +246,22 @@ def test_a_tenant_past_its_pending_limit_has_new_deliveries_dropped_and_counted(
     assert event_outbox.SETTINGS.dropped - dropped >= 5
     metrics = api.client.get("/metrics").get_data(as_text=True)
     assert f"stoker_event_sink_dropped_total {event_outbox.SETTINGS.dropped}" in metrics
+
+
+def test_a_nested_stack_inherits_its_parents_sinks(app, receivers, delivery):  # noqa: F811
+    api, receiver = Api(app.test_client(), "admin-token-for-tests"), receivers()
+    delivery()
+    answer = api.post("/v1/t1/stacks", {
+        "stack_name": "outer", "environment": {"event_sinks": [
+            {"type": "webhook", "target": receiver.url}]},
+        "template": {"heat_template_version": "2018-08-31",
+                     "resources": {"inner": {"type": "inner.yaml"}}},
+        "files": {"inner.yaml": json.dumps(TEMPLATE)}})
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    url = f"/v1/t1/stacks/outer/{answer.json['stack']['id']}"
+    until(lambda: _status(api, url) == "CREATE_COMPLETE", what="CREATE_COMPLETE")
+
+    def inner_resources() -> set[str]:
+        return {e["resource_name"] for e in (json.loads(b) for _, b in list(receiver.received))
+                if e["stack_id"] not in url and e["resource_status"] == "CREATE_COMPLETE"}
+    until(lambda: inner_resources() >= {"a", "b", "c"}, what="the nested stack's events too")

@@ -41,8 +41,8 @@ def test_the_server_signs_and_sends_every_event(tmp_path):
         until(lambda: receiver.event_ids() >= expected, what="every event at the receiver")
         assert all(verify(SECRET, h, b, time.time()) for h, b in receiver.received)
         assert all(json.loads(b)["stack_name"] == "watched" for _, b in receiver.received)
-        metrics = requests.get(f"{base}/metrics", timeout=10).text
-        assert 'stoker_event_sink_delivered_total{sink="server"}' in metrics
+        until(lambda: 'stoker_event_sink_delivered_total{sink="server"}' in
+              requests.get(f"{base}/metrics", timeout=10).text, what="deliveries in /metrics")
     finally:
         server.stop()
         receiver.close()
