@@ -94,7 +94,7 @@ class RuntimeFactory:
         self._remember(endpoints)
         bound = self.bind_stored(stack)
         graph = validate(bound)
-        _keep_description(stack["definition"], bound)
+        _keep_derived(stack["definition"], bound)
         rt = StackRuntime(stack, bound, [], self.context(stack, endpoints, parent_facade),
                           self.recorder(), self.clock)
         rt.graph = graph
@@ -113,7 +113,7 @@ class RuntimeFactory:
         except (StackValidationFailed, InvalidInput, NotImplementedError):
             previous = None
         graph = validate(bound)
-        _keep_description(definition, bound)
+        _keep_derived(definition, bound)
         rt = StackRuntime(dict(stack, definition=definition), bound,
                           self.stacks.resources(stack["id"]), self.context(stack, endpoints),
                           self.recorder(), self.clock)
@@ -122,7 +122,10 @@ class RuntimeFactory:
         return rt
 
 
-def _keep_description(definition: dict, bound) -> None:
-    """The template's description rides with the stored definition, so listing stacks (Heat
-    shows each one's) never parses a template, whatever its format or whether it came as text."""
+def _keep_derived(definition: dict, bound) -> None:
+    """What readers below the engine need of a bound stack rides with its stored definition, so
+    they never parse a template or an environment: the description (listing stacks shows each
+    one's, whatever its format or whether it came as text) and the event sinks (the outbox
+    writes each event's deliveries in the events' own transaction)."""
     definition["description"] = bound.template.description
+    definition["event_sinks"] = list(bound.environment.event_sinks)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from metadata_server.service.event_sinks_spec import (EVENT_ID_HEADER, SERVER,
+from metadata_server.store.event_sinks_spec import (EVENT_ID_HEADER, SERVER,
                                                       SIGNATURE_HEADER, TIMESTAMP_HEADER,
                                                       WEBHOOK, ZAQAR, body_bytes, signature)
 from metadata_server.store import event_outbox

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from sqlalchemy import (JSON, Column, Float, Integer, String, Table, Text, delete, func, insert,
                         select, update)
 
-from metadata_server.service.event_sinks_spec import (SERVER, ZAQAR, payload, sink_key,
+from metadata_server.store.event_sinks_spec import (SERVER, ZAQAR, payload, sink_key,
                                                       sink_problem)
 from metadata_server.store.stack_tables import stack
 from metadata_server.store.tables import metadata
@@ -54,7 +54,8 @@ CACHE_SIZE = 1024
 
 
 def _stack_sinks(conn, stack_id: str, updated_at) -> list[dict]:
-    """The event_sinks of a stack's environment, parsed once per stack version."""
+    """The event_sinks of a stack's environment, as the engine kept them with its definition
+    when it bound it (runtimes.py): read once per stack version, never parsed here."""
     key = (stack_id, updated_at)
     with _cache_lock:
         if key in _sinks_cache:
@@ -62,20 +63,10 @@ def _stack_sinks(conn, stack_id: str, updated_at) -> list[dict]:
             return _sinks_cache[key]
     definition = conn.execute(select(stack.c.definition).where(stack.c.id == stack_id)
                               ).scalar_one_or_none() or {}
-    sinks: list[dict] = []
-    try:
-        from metadata_server.engine import template as hot
-        from metadata_server.engine.loader import _environment_texts
-        envs = [hot.parse_environment(text, name) for name, text in
-                _environment_texts(definition)]
-        if envs:
-            sinks = [s for s in hot.merge_environments(envs).event_sinks
-                     if sink_problem(s) is None]
-        if any(s["type"] == ZAQAR for s in sinks):
-            log.warning("stack %s: its zaqar-queue event sinks are not delivered yet", stack_id)
-            sinks = [s for s in sinks if s["type"] != ZAQAR]
-    except Exception as exc:  # the engine refused such an environment already: no sinks
-        log.debug("stack %s: no event sinks read: %s", stack_id, type(exc).__name__)
+    sinks = [s for s in definition.get("event_sinks") or () if sink_problem(s) is None]
+    if any(s["type"] == ZAQAR for s in sinks):
+        log.warning("stack %s: its zaqar-queue event sinks are not delivered yet", stack_id)
+        sinks = [s for s in sinks if s["type"] != ZAQAR]
     with _cache_lock:
         _sinks_cache[key] = sinks
         while len(_sinks_cache) > CACHE_SIZE:

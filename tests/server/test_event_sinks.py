@@ -14,7 +14,7 @@ from metadata_server.api.stacks import start_engine
 from metadata_server.engine.drivers import FakeDriver
 from metadata_server.service.endpoints import Endpoints
 from metadata_server.service.event_sinks import DeliveryOptions, EventDelivery
-from metadata_server.service.event_sinks_spec import EVENT_ID_HEADER, verify
+from metadata_server.store.event_sinks_spec import EVENT_ID_HEADER, verify
 from metadata_server.store import event_outbox
 from tests.server.conftest import Api, app  # noqa: F401  (the app fixture)
 from tests.waiting import until

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from cli.processes import Process, child_env, stoker_argv
-from metadata_server.service.event_sinks_spec import verify
+from metadata_server.store.event_sinks_spec import verify
 from tests.server.test_event_sinks import TEMPLATE, Receiver
 from tests.waiting import until
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from metadata_server.engine.limits import DEFAULT, Limits
-from metadata_server.service.event_sinks_spec import MAX_SINKS_PER_STACK, sink_problem
+from metadata_server.store.event_sinks_spec import MAX_SINKS_PER_STACK, sink_problem
 
 from .errors import TemplateError, did_you_mean
 from .loader import load_document

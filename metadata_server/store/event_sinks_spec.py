@@ -1,5 +1,6 @@
 """What an event sink is, what it is sent and how it is signed: no I/O here, so the engine's
-environment check and the delivery worker (event_sinks.py) share one definition.
+environment check, the outbox (event_outbox.py) and the delivery worker (service/event_sinks.py)
+share one definition; it sits at the bottom layer, which all three may import.
 
 Sinks: Heat's `{type: zaqar-queue, target: <queue>, ttl: <s>}` and stoker's
 `{type: webhook, target: <http(s) URL>, secret: <text>}`. The server-wide webhook
@@ -13,7 +14,6 @@ import hmac
 import json
 from urllib.parse import urlsplit
 
-from metadata_server.service.clock import isotime
 
 WEBHOOK, ZAQAR, SERVER = "webhook", "zaqar-queue", "server"
 MAX_SINKS_PER_STACK = 10
@@ -67,7 +67,7 @@ def payload(event: dict, stack_name: str, tenant: str) -> dict:
     """The body of one delivery: the event as Heat's API shows it, and its stack."""
     return {
         "type": "os.heat.event", "version": "0.1",
-        "id": event["id"], "event_time": isotime(event["created_at"]),
+        "id": event["id"], "event_time": event["created_at"].strftime("%Y-%m-%dT%H:%M:%SZ"),
         "resource_name": event["resource_name"],
         "logical_resource_id": event["resource_name"],
         "physical_resource_id": event.get("physical_resource_id") or "",
