@@ -13,7 +13,6 @@ from metadata_server.engine import views
 from metadata_server.engine.drivers import LocalDriver
 from metadata_server.service.endpoints import Endpoints
 from metadata_server.engine.errors import StackNotFound
-from metadata_server.engine.resources import REGISTRY
 from metadata_server.engine.resources.wait_condition import handle_signature
 from metadata_server.engine.stack import Engine
 from metadata_server.service.credentials import signed_by_any
@@ -47,7 +46,13 @@ def start_engine(app, endpoints: Endpoints, driver=None, liveness=None,
                            liveness=liveness, limits=app.extensions["stoker-limits"],
                            **(budget or {}))
             app.extensions["stoker-engine"] = found
+            app.extensions["stoker-engine-started"] = c.clock()
         return found
+
+
+def engine_started(app):
+    """When this process made its engine (GET /services' created_at)."""
+    return app.extensions.get("stoker-engine-started")
 
 
 def release_engine(app) -> None:
@@ -134,12 +139,6 @@ def preview(tenant):
     return jsonify(engine().preview_stack(tenant, json_body()))
 
 
-@bp.get("/resource_types")
-def resource_types(tenant):
-    admin()
-    return jsonify({"resource_types": sorted(REGISTRY)})
-
-
 @bp.post("/validate")
 def validate(tenant):
     admin()
@@ -217,9 +216,15 @@ def definition_part(tenant, name, stack_id, part):
                     "files": definition.get("files") or {}}[part])
 
 
-for _part in ("template", "environment", "files"):
+for _part in ("template", "files"):
     bp.add_url_rule(f"{STACK}/{_part}", f"stack_{_part}", definition_part, methods=["GET"],
                     defaults={"part": _part})
+
+
+@bp.get(STACK + "/environment")
+def environment(tenant, name, stack_id):
+    eng, stack = _operator_stack(tenant, name, stack_id)
+    return jsonify(views.format_environment(stack["definition"], eng.reads.runtime(stack).bound))
 
 
 @bp.get(STACK + "/export")
@@ -291,8 +296,9 @@ def resource_show(tenant, name, stack_id, resource):
     eng, stack, rows, row = _operator_resource(tenant, name, stack_id, resource)
     attributes = None
     with_attr = request.args.getlist("with_attr")
-    if with_attr:
-        attributes = {a: eng.resource_attribute(stack, row["name"], a) for a in with_attr}
+    if [a.lower() for a in with_attr] != ["false"]:   # Heat: every declared one, and those named
+        wanted = dict.fromkeys([*views.shown_attributes(row["type"]), *with_attr])
+        attributes = {a: eng.resource_attribute(stack, row["name"], a) for a in wanted}
     return jsonify({"resource": views.format_resource(
         _base(), stack, row, required_by_map(rows, stack, eng).get(row["name"], []), attributes)})
 

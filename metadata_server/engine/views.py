@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from metadata_server.engine.resources import REGISTRY
 from metadata_server.engine.status import joined
 from metadata_server.service.clock import isotime
 
@@ -73,3 +74,32 @@ def format_event(base: str, stack: dict, row: dict) -> dict:
                   {"href": f"{path}/resources/{row['resource_name']}", "rel": "resource"},
                   {"href": path, "rel": "stack"}],
     }
+
+
+HIDDEN_MASK = "******"
+
+
+def format_environment(definition: dict, bound: Any) -> dict:
+    """GET .../environment: Heat's five sections of the effective environment (environment
+    files and environment merged: the binding's), the request's parameters over the
+    environment's, hidden parameters' values masked. `bound`: None for a stack whose template
+    no longer binds (its stored environment is shown)."""
+    environment = (bound.environment.to_dict() if bound is not None
+                   else dict(definition.get("environment") or {}))
+    hidden = bound.hidden if bound is not None else set()
+    parameters = definition.get("parameters") or {}
+    merged = {**(environment.get("parameters") or {}), **parameters}
+    registry = dict(environment.get("resource_registry") or {})
+    registry.setdefault("resources", {})
+    return {"parameters": {k: HIDDEN_MASK if k in hidden else v for k, v in merged.items()},
+            "parameter_defaults": dict(environment.get("parameter_defaults") or {}),
+            "resource_registry": registry,
+            "event_sinks": list(environment.get("event_sinks") or []),
+            "encrypted_param_names": list(environment.get("encrypted_param_names") or [])}
+
+
+def shown_attributes(type_name: str) -> tuple[str, ...]:
+    """The attributes resource show resolves by default: what the type declares (not `show`,
+    and none for a type whose attributes depend on its definition or is unknown)."""
+    cls = REGISTRY.get(type_name)
+    return tuple(cls.attributes_schema or ()) if cls is not None else ()

@@ -80,6 +80,14 @@ class StackStore(Queries):
                 select(stack.c.engine_id).where(stack.c.status == "IN_PROGRESS",
                                                 stack.c.engine_id.is_not(None)).distinct())]
 
+    def engine_heartbeats(self) -> dict[str, datetime | None]:
+        """Each engine that holds an IN_PROGRESS stack -> its latest heartbeat (GET /services)."""
+        with self.engine.connect() as conn:
+            return {r[0]: r[1] for r in conn.execute(
+                select(stack.c.engine_id, func.max(stack.c.heartbeat_at))
+                .where(stack.c.status == "IN_PROGRESS", stack.c.engine_id.is_not(None))
+                .group_by(stack.c.engine_id))}
+
     def claim_stale(self, row: Row, engine_id: str, when: datetime) -> bool:
         """Take over an orphaned operation, unless another engine already did (CAS)."""
         stmt = update(stack).where(stack.c.id == row["id"], stack.c.status == "IN_PROGRESS")

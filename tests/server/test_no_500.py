@@ -110,6 +110,9 @@ def test_no_route_answers_500(app, store):
         "token_id": ["nope", "x" * 300],
         "arn": ["nope", "arn:openstack:heat::t1:stacks/s/" + stack_id + "/resources/v"],
         "filename": ["nope"],
+        "type_name": ["OS::Heat::Value", "OS::Heat::RandomString"] + GARBAGE_IDS,
+        "version": ["heat_template_version.2018-08-31", "AWSTemplateFormatVersion.2010-09-09"]
+                   + GARBAGE_IDS,
     }
     callers = [admin, {"X-Auth-Token": server_token}, {}]
     failures = []

@@ -27,6 +27,8 @@ class Prop:
     update_allowed: bool = False
     allowed: tuple = ()
     immutable: bool = False
+    description: str = ""   # shown by GET /resource_types/{type}
+    range: tuple | None = None   # (min, max) of a number, either may be None
 
 
 def _coerce(value: Any, prop: Prop, path: str) -> Any:
@@ -47,6 +49,12 @@ def _coerce(value: Any, prop: Prop, path: str) -> Any:
     if not isinstance(value, _TYPES[kind]) or (kind in ("integer", "number")
                                                and isinstance(value, bool)):
         raise StackValidationFailed(f"Value {value!r} is not a {kind}", path)
+    if prop.range is not None:
+        low, high = prop.range
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = ", ".join(f"{k}: {v}" for k, v in (("min", low), ("max", high))
+                               if v is not None)
+            raise StackValidationFailed(f"{value} is out of range ({bounds})", path)
     if prop.allowed and value not in prop.allowed:
         raise StackValidationFailed(
             f"{value!r} is not an allowed value {list(prop.allowed)}", path)

@@ -108,7 +108,7 @@ CLASSES = {"lettersdigits": string.ascii_letters + string.digits,
 class RandomString(Resource):
     type_name = "OS::Heat::RandomString"
     properties_schema = {
-        "length": Prop("integer", default=32),
+        "length": Prop("integer", default=32, range=(1, 512)),
         "character_classes": Prop("list", default=[{"class": "lettersdigits", "min": 1}]),
         "character_sequences": Prop("list", default=[]),
         "salt": Prop("string"),

@@ -35,7 +35,7 @@ class ScalingPolicy(Resource):
         "adjustment_type": Prop("string", required=True, update_allowed=True,
                                 allowed=(CHANGE, EXACT, PERCENT)),
         "cooldown": Prop("number", update_allowed=True),
-        "min_adjustment_step": Prop("integer", update_allowed=True),
+        "min_adjustment_step": Prop("integer", update_allowed=True, range=(0, None)),
     }
     attributes_schema = ("alarm_url", "signal_url")
 
