@@ -3,7 +3,7 @@ template version list`: the stack actions and registry reads of `openstack stack
 
 Actions go to Heat's `POST .../actions` (`{"suspend": null}` and so on); with `--wait` they are
 followed like create and update. Registry reads are Heat's GET routes; a server that does not
-offer one (stoker's has no template versions route yet) is named as such, not as a missing stack.
+offer one (a stoker server older than these routes) is named as such, not as a missing stack.
 """
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ def register(subparsers, name: str, help_text: str) -> None:
     ts = nested(types, "type_command")
     p = leaf(ts, "list", "the resource types this server knows", resource_type_list, parent)
     p.add_argument("--filter-name", metavar="TEXT", help="only types whose name contains TEXT")
-    p = leaf(ts, "show", "one resource type's schema (where the server offers it)",
+    p = leaf(ts, "show", "one resource type's schema",
              resource_type_show, parent)
     p.add_argument("type")
 
