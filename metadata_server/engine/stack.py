@@ -206,9 +206,7 @@ class Engine:
             self.relay.close()
         self.budget.close()
         self._flusher.close()
-        close_driver = getattr(self.driver, "close", None)
-        if close_driver is not None:
-            close_driver()
+        self.driver.close()
         if self.liveness is not None:
             self.liveness.release()
 

@@ -35,3 +35,12 @@ class CloudDriver(Protocol):
 
     def show(self, kind: str, physical_id: str) -> dict[str, Any] | None:
         """The object's attributes, or None when it does not exist."""
+
+    # -- with defaults: a driver that inherits the protocol may leave them out ----------------
+    def server_addresses(self, physical_id: str) -> dict[str, Any] | None:
+        """A server's addresses, networks and first_address as they are now (a floating IP
+        associated after create shows), or None: the attributes kept at create stand."""
+        return None
+
+    def close(self) -> None:
+        """Let go of what the driver holds (processes, sessions) when the engine closes."""

@@ -5,10 +5,10 @@ import threading
 import uuid
 from typing import Any
 
-from metadata_server.engine.drivers.base import CloudError
+from metadata_server.engine.drivers.base import CloudDriver, CloudError
 
 
-class FakeDriver:
+class FakeDriver(CloudDriver):
     name = "fake"
     boots_user_data = False   # its servers never boot an image: no agent install needed
 

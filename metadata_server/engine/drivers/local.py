@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from metadata_server.engine.drivers import local_network
-from metadata_server.engine.drivers.base import CloudError
+from metadata_server.engine.drivers.base import CloudDriver, CloudError
 from metadata_server.engine.drivers.local_servers import GRACE, MAX_SERVERS, LocalServers
 
 NAMESPACE = uuid.UUID("6f1c1d2e-7c55-4a51-9d3b-5c6c2f0a7e11")
 
 
-class LocalDriver:
+class LocalDriver(CloudDriver):
     name = "local"
     boots_user_data = False   # its servers never boot an image: no agent install needed
 

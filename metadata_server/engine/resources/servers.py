@@ -113,10 +113,9 @@ class Server(AgentServer):
     def attribute(self, name):
         if name in ("show", "name") and name in self.data.get("attributes", {}):
             return self.data["attributes"][name]   # the cloud's view of the server, as Heat's
-        live = getattr(self.ctx.driver, "server_addresses", None)
-        if name in ("addresses", "networks", "first_address") and live and "cloud_id" in self.data:
+        if name in ("addresses", "networks", "first_address") and "cloud_id" in self.data:
             # Heat reads these at get_attr time: a floating IP associated later shows
-            current = live(self.data["cloud_id"])
+            current = self.ctx.driver.server_addresses(self.data["cloud_id"])
             if current is not None:
                 return current[name]
         return super().attribute(name)
