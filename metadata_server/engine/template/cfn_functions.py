@@ -77,7 +77,7 @@ class ConditionRef(Ref):
     """Ref inside Conditions: parameters (and pseudo parameters) only."""
 
     def result(self, r):
-        if r.binding.has_param(self.args):
+        if r.binding.has_param(self.args) or self.args in r.binding.template.parameters:
             return r.binding.param(self.args)
         raise ArgError(f'The specified reference "{self.args}" is not a parameter: a '
                        "condition can only refer to parameters", "InvalidTemplateReference")

@@ -55,7 +55,9 @@ class Ref(Function):
             raise self.error(scope, "Ref expects a parameter or resource name", "TypeError")
 
     def result(self, r):
-        if r.binding.has_param(self.args):
+        # a declared parameter without a value yet (template-validate binds without values)
+        # is still a parameter: binding.param says so, rather than "incorrect reference"
+        if r.binding.has_param(self.args) or self.args in r.binding.template.parameters:
             return r.binding.param(self.args)
         if self.args in r.binding.template.resources:
             return r.binding.resource_id(self.args, r)
