@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from .constraints import ConstraintSchemaError, parse_constraint
-from .errors import did_you_mean
 from .model import ParameterSchema, Positions
-from .parameters import check
+from .parameters import check, checked_entries
 
 TYPES = {"String": "string", "Number": "number", "CommaDelimitedList": "comma_delimited_list",
          "Json": "json", "Boolean": "boolean"}
@@ -49,28 +48,9 @@ def _constraints(spec: dict, ptype: str) -> list[tuple[str, dict]]:
 
 def parse_schemas(raw: Any, positions: Positions) -> dict[str, ParameterSchema]:
     """The `Parameters` section -> {name: ParameterSchema}; defaults are checked here."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise positions.error("The Parameters section must be a map", ("Parameters",))
     schemas: dict[str, ParameterSchema] = {}
-    for name, spec in raw.items():
-        path = ("Parameters", name)
-        if not isinstance(spec, dict):
-            raise positions.error(f"Invalid parameter schema for {name}: expected a map", path)
-        for key in spec:
-            if key not in KEYS:
-                raise positions.error(f"Invalid key '{key}' for parameter ({name})"
-                                      + did_you_mean(key, KEYS),
-                                      path + (key,), "InvalidSchemaError", key=True)
-        written = spec.get("Type")
-        if written is None:
-            raise positions.error(f"Missing parameter type for parameter: {name}", path,
-                                  "InvalidSchemaError")
-        if written not in TYPES:
-            raise positions.error(f"Invalid type ({written}); use one of: "
-                                  + ", ".join(TYPES), path + ("Type",), "InvalidSchemaError")
-        ptype = TYPES[written]
+    for name, spec, path in checked_entries(raw, positions, "Parameters", KEYS, "Type", TYPES):
+        ptype = TYPES[spec["Type"]]
         constraints = []
         for key, item in _constraints(spec, ptype):
             try:

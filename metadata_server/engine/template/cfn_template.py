@@ -15,7 +15,7 @@ from metadata_server.engine.limits import Limits
 from . import cfn_functions
 from .cfn_parameters import parse_schemas
 from .errors import did_you_mean
-from .hot import build_output, build_resources
+from .hot import build_output, build_resources, section_map
 from .model import Positions, Template
 from .versions import Features
 
@@ -96,15 +96,6 @@ def _version(data: dict, positions: Positions) -> str:
     return VERSIONS[key]
 
 
-def _section(data: dict, key: str, positions: Positions) -> dict:
-    value = data.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise positions.error(f'The "{key}" section must be a map', (key,))
-    return value
-
-
 def _translated(kind: str, name: Any, spec: Any, keys: dict[str, str], allowed: set[str],
                 positions: Positions, path: tuple) -> Any:
     """A resource or output written with CFN keys -> the same with shared-model keys."""
@@ -119,7 +110,7 @@ def _translated(kind: str, name: Any, spec: Any, keys: dict[str, str], allowed: 
 
 
 def _mappings(data: dict, positions: Positions) -> dict:
-    mappings = _section(data, "Mappings", positions)
+    mappings = section_map(data, "Mappings", positions)
     for name, mapping in mappings.items():
         if not isinstance(mapping, dict):
             raise positions.error(f'Mapping "{name}" must be a map of keys to maps',
@@ -145,16 +136,16 @@ def build_template(data: dict, positions: Positions, files: dict[str, str], limi
     raw_resources = {
         name: _translated("resource", name, spec, RESOURCE_KEYS, features.resource_keys,
                           positions, ("Resources",))
-        for name, spec in _section(data, "Resources", positions).items()}
+        for name, spec in section_map(data, "Resources", positions).items()}
     resources = build_resources(raw_resources, parameters, positions, features, limits)
     outputs = {}
-    for name, spec in _section(data, "Outputs", positions).items():
+    for name, spec in section_map(data, "Outputs", positions).items():
         spec = _translated("output", name, spec, OUTPUT_KEYS, features.output_keys, positions,
                            ("Outputs",))
         outputs[name] = build_output(name, spec, positions, features)
     return Template(version=version, description=description, parameters=parameters,
                     parameter_groups=[], resources=resources, outputs=outputs,
-                    conditions=_section(data, "Conditions", positions), raw=data,
+                    conditions=section_map(data, "Conditions", positions), raw=data,
                     filename=positions.filename, files=files, positions=positions,
                     limits=limits, format=fmt)
 

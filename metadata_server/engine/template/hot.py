@@ -102,7 +102,8 @@ def build_output(name: str, spec: Any, positions: Positions, features: Features
                             condition=spec.get("condition"))
 
 
-def _section_map(data: dict, key: str, positions: Positions) -> dict:
+def section_map(data: dict, key: str, positions: Positions) -> dict:
+    """A top-level section that must be a map (absent: empty), in either format."""
     value = data.get(key)
     if value is None:
         return {}
@@ -143,11 +144,11 @@ def build_template(data: Any, positions: Positions, files: dict[str, str],
     description = data.get("description", "No description")
     parameters = parse_schemas(data.get("parameters"), positions, features)
     groups = parse_groups(data.get("parameter_groups"), parameters, positions)
-    resources = build_resources(_section_map(data, "resources", positions), parameters,
+    resources = build_resources(section_map(data, "resources", positions), parameters,
                                 positions, features, limits)
     outputs = {name: build_output(name, spec, positions, features)
-               for name, spec in _section_map(data, "outputs", positions).items()}
-    conditions = _section_map(data, "conditions", positions)
+               for name, spec in section_map(data, "outputs", positions).items()}
+    conditions = section_map(data, "conditions", positions)
     return Template(version=version, description=description, parameters=parameters,
                     parameter_groups=groups, resources=resources, outputs=outputs,
                     conditions=conditions, raw=data, filename=positions.filename, files=files,

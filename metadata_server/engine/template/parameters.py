@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Collection, Iterator
 
 from .constraints import ConstraintSchemaError, parse_constraint, to_bool, to_number
 from .errors import did_you_mean
@@ -74,17 +74,16 @@ def _hide(schema: ParameterSchema, text: str) -> str:
     return "the value does not match the type " + schema.type if schema.hidden else text
 
 
-def parse_schemas(raw: Any, positions: Positions, features: Features
-                  ) -> dict[str, ParameterSchema]:
-    """The `parameters` section -> {name: ParameterSchema}; defaults are checked here."""
+def checked_entries(raw: Any, positions: Positions, section: str, allowed: Collection[str],
+                    type_key: str, types: Collection[str]) -> Iterator[tuple[str, dict, tuple]]:
+    """Each entry of a parameters section (HOT's `parameters`, CFN's `Parameters`) as
+    (name, spec, path), once it is a map of known keys with a known type."""
     if raw is None:
-        return {}
+        return
     if not isinstance(raw, dict):
-        raise positions.error("The parameters section must be a map", ("parameters",))
-    allowed = KEYS | ({"tags"} if features.parameter_tags else set())
-    schemas: dict[str, ParameterSchema] = {}
+        raise positions.error(f"The {section} section must be a map", (section,))
     for name, spec in raw.items():
-        path = ("parameters", name)
+        path = (section, name)
         if not isinstance(spec, dict):
             raise positions.error(f"Invalid parameter schema for {name}: expected a map", path)
         for key in spec:
@@ -92,13 +91,24 @@ def parse_schemas(raw: Any, positions: Positions, features: Features
                 raise positions.error(f"Invalid key '{key}' for parameter ({name})"
                                       + did_you_mean(key, allowed),
                                       path + (key,), "InvalidSchemaError", key=True)
-        ptype = spec.get("type")
-        if ptype is None:
+        written = spec.get(type_key)
+        if written is None:
             raise positions.error(f"Missing parameter type for parameter: {name}", path,
                                   "InvalidSchemaError")
-        if ptype not in TYPES:
-            raise positions.error(f"Invalid type ({ptype}); use one of: {', '.join(TYPES)}",
-                                  path + ("type",), "InvalidSchemaError")
+        if written not in types:
+            raise positions.error(f"Invalid type ({written}); use one of: {', '.join(types)}",
+                                  path + (type_key,), "InvalidSchemaError")
+        yield name, spec, path
+
+
+def parse_schemas(raw: Any, positions: Positions, features: Features
+                  ) -> dict[str, ParameterSchema]:
+    """The `parameters` section -> {name: ParameterSchema}; defaults are checked here."""
+    allowed = KEYS | ({"tags"} if features.parameter_tags else set())
+    schemas: dict[str, ParameterSchema] = {}
+    for name, spec, path in checked_entries(raw, positions, "parameters", allowed, "type",
+                                            TYPES):
+        ptype = spec["type"]
         flags = {}
         for flag in ("hidden", "immutable"):
             try:
