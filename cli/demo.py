@@ -130,7 +130,7 @@ def scenario(client: Client, agent_root: Path, start_agent) -> list[list[str]]:
 def run(keep: bool = False) -> int:
     started = time.monotonic()
     state = Path(tempfile.mkdtemp(prefix="stoker-demo-"))
-    admin_token = secrets.token_urlsafe(24)
+    admin_token = secrets.token_hex(24)
     processes: list[Process] = []
     ok = False
     try:

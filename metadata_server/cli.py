@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import signal
 import sys
 import threading
 from pathlib import Path
 
 from metadata_server.keepalive import KEEPALIVE_SECONDS
+from metadata_server.service.credentials import new_token
 from metadata_server.state_dir import ADMIN_TOKEN_FILE, UnsafeStateDir, prepare, write_secret_file
 
 
@@ -181,7 +181,7 @@ def admin_token(state_dir: Path) -> tuple[str, bool]:
     path = state_dir / ADMIN_TOKEN_FILE
     if path.exists():
         return path.read_text().strip(), False
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     write_secret_file(path, token + "\n")
     return token, True
 

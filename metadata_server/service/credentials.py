@@ -9,8 +9,13 @@ from typing import Callable, Iterable
 SIGNING_SECRET = "signal-signing-key"
 
 
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
+def new_token(nbytes: int = 32) -> str:
+    """A random URL-safe secret that never starts with "-": operators paste tokens after
+    options such as --os-token, where a leading dash reads as another option."""
+    while True:
+        token = secrets.token_urlsafe(nbytes)
+        if not token.startswith("-"):
+            return token
 
 
 def token_hash(token: str) -> str:

@@ -30,7 +30,7 @@ class IssuedCredentials:
 def _issue(server_id: str, now) -> tuple[IssuedCredentials, list[dict]]:
     token = new_token()
     access_key = secrets.token_hex(10).upper()
-    secret_key = secrets.token_urlsafe(30)
+    secret_key = new_token(30)
     rows = [{"id": str(uuid.uuid4()), "server_id": server_id, "kind": "token",
              "token_hash": token_hash(token), "created_at": now},
             # the EC2 row needs a unique token_hash too: hash the access key, which is never a token

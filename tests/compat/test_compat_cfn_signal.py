@@ -31,7 +31,7 @@ def test_cfn_signal_completes_a_cfn_wait_condition(tmp_path):
     if shutil.which("curl") is None:
         pytest.skip("cfn-signal needs curl")
     cfn_signal = require(["heat-cfntools"], 180) / "bin" / "cfn-signal"
-    token = secrets.token_urlsafe(16)
+    token = secrets.token_hex(16)
     server, base = start_server(tmp_path / "server", token, tmp_path / "server.log")
     session = requests.Session()
     session.headers["X-Auth-Token"] = token

@@ -34,7 +34,7 @@ TEMPLATE = {
 def test_heat_config_notify_signals_with_heat_signal(tmp_path):
     python = require(["os-collect-config"], 180) / "bin" / "python"  # keystoneclient, heatclient
     notify = require_sdist("heat-agents") / "heat-config" / "bin" / "heat-config-notify"
-    token = secrets.token_urlsafe(16)
+    token = secrets.token_hex(16)
     server, base = start_server(tmp_path / "server", token, tmp_path / "server.log")
     session = requests.Session()
     session.headers["X-Auth-Token"] = token

@@ -57,7 +57,7 @@ def _heat_conf(root: Path, heat: dict, polling_interval: float = 1) -> Path:
 
 
 def test_heat_collector_and_heat_signal_without_keystone(tmp_path):
-    token = secrets.token_urlsafe(16)
+    token = secrets.token_hex(16)
     server, base = start_server(tmp_path / "server", token, tmp_path / "server.log")
     session = requests.Session()
     session.headers["X-Auth-Token"] = token

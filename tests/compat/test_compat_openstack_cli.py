@@ -15,7 +15,7 @@ from cli.processes import start_server
 
 @pytest.fixture
 def stoker(tmp_path):
-    token = secrets.token_urlsafe(16)
+    token = secrets.token_hex(16)
     process, base = start_server(tmp_path / "server", token, tmp_path / "server.log")
     yield base, token
     process.stop()
@@ -38,7 +38,7 @@ def test_openstack_cli_reads_configs_deployments_and_metadata(openstack_cli, sto
 
     def run(*args: str, formatted: bool = True):
         result = subprocess.run([str(openstack_cli), "--os-auth-type", "admin_token",
-                                 "--os-endpoint", endpoint, "--os-token", token, *args,
+                                 "--os-endpoint", endpoint, f"--os-token={token}", *args,
                                  *(["-f", "json"] if formatted else [])],
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr

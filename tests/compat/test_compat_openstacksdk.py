@@ -16,7 +16,7 @@ openstack = pytest.importorskip("openstack", reason="the `openstack` extra is no
 
 @pytest.fixture
 def server(tmp_path):
-    token = secrets.token_urlsafe(16)
+    token = secrets.token_hex(16)
     process, base = start_server(tmp_path / "server", token, tmp_path / "server.log")
     yield base, token
     process.stop()

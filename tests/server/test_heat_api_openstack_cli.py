@@ -27,7 +27,7 @@ def test_openstack_catalog_commands(openstack_cli, tmp_path):
 
     def run(*args: str):
         result = subprocess.run([str(openstack_cli), "--os-auth-type", "admin_token",
-                                 "--os-endpoint", f"{base}/v1/proj", "--os-token", token, *args,
+                                 "--os-endpoint", f"{base}/v1/proj", f"--os-token={token}", *args,
                                  "-f", "json"], capture_output=True, text=True, timeout=120,
                                 cwd=tmp_path)
         assert result.returncode == 0, result.stderr + result.stdout

@@ -227,3 +227,11 @@ def test_a_document_lists_its_configs_by_name(store, clock):
     assert [i["name"] for i in items] == ["a", "b", "c"]
     assert set(items[0]) == {"id", "name", "group", "creation_time", "config", "inputs",
                              "outputs", "options"}
+
+
+def test_a_new_token_never_starts_with_a_dash(monkeypatch):
+    # a token pasted after --os-token must not read as another option
+    from metadata_server.service import credentials
+    drawn = iter(["-starts-with-a-dash", "_fine-token"])
+    monkeypatch.setattr(credentials.secrets, "token_urlsafe", lambda nbytes: next(drawn))
+    assert credentials.new_token() == "_fine-token"
