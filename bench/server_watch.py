@@ -37,6 +37,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cli.processes import Process, child_env, stoker_argv  # noqa: E402
+from tests.databases import fresh_postgres_database  # noqa: E402
 
 WAIT = 60  # the longest wait the server grants: the whole measurement fits in it
 
@@ -138,21 +139,6 @@ def _api_latency(base: str, admin: str, server_id: str, count: int = 100) -> dic
     return took
 
 
-def _fresh_database(url: str, name: str, drop_only: bool = False) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if not drop_only:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(drivername="postgresql", database=name).render_as_string(
-        hide_password=False)
-
-
 def measure(mode: str, args) -> dict:
     state = Path(tempfile.mkdtemp(prefix="stoker-watch-bench-"))
     admin = secrets.token_urlsafe(16)
@@ -161,7 +147,7 @@ def measure(mode: str, args) -> dict:
     database = None
     if args.postgres:
         database = f"stoker_watch_bench_{mode}"
-        extra += ["--db", _fresh_database(args.postgres, database), "--single-node"]
+        extra += ["--db", fresh_postgres_database(args.postgres, database), "--single-node"]
     server = Process("server", stoker_argv("server", "--bind", "127.0.0.1:0", "--state-dir",
                                            str(state), "--log-level", "WARNING", *extra),
                      state / "server.log", child_env(STOKER_ADMIN_TOKEN=admin))
@@ -237,7 +223,7 @@ def measure(mode: str, args) -> dict:
         server.stop()
         shutil.rmtree(state, ignore_errors=True)
         if database:
-            _fresh_database(args.postgres, database, drop_only=True)
+            fresh_postgres_database(args.postgres, database, drop_only=True)
 
 
 def report(results: list[dict], args) -> None:

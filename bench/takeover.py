@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.conftest import POSTGRES_URL  # noqa: E402
+from tests.databases import fresh_postgres_database  # noqa: E402
 from tests.multinode.cluster import Cluster, haproxy_binary  # noqa: E402
 
 RESUMED = "Stack CREATE resumed after an engine restart"
@@ -39,18 +40,8 @@ def template(resources: int, wait: float) -> dict:
 
 
 def fresh_database(base_url: str) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     from metadata_server.store import open_store
-    base = make_url(base_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"{base.database}_takeover"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = base.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
+    url = fresh_postgres_database(base_url, suffix="_takeover")
     open_store(url).engine.dispose()
     return url
 

@@ -18,19 +18,10 @@ def cluster_db():
     and other tests leave theirs in the shared test database."""
     if not POSTGRES_URL:
         pytest.skip("needs PostgreSQL: set STOKER_TEST_POSTGRES_URL")
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     from metadata_server.store import open_store
+    from tests.databases import fresh_postgres_database
 
-    base = make_url(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"{base.database}_multinode"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = base.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
+    url = fresh_postgres_database(POSTGRES_URL, suffix="_multinode")
     open_store(url).engine.dispose()  # migrated once, before nodes start at the same moment
     return url
 
