@@ -42,6 +42,10 @@ class ChildStacks(Protocol):
     def suspend_child(self, child_id: str, action: str, token: CancelToken) -> None:
         """action: SUSPEND or RESUME."""
 
+    def refresh_facade(self, child_id: str) -> None:
+        """Hand the child its parent resource's current metadata and policies (what
+        resource_facade answers) when only those changed and the child is not updated."""
+
     def child_can_continue(self, child_id: str, action: str) -> bool:
         """Whether the child's operation an engine restart interrupted can be continued."""
 

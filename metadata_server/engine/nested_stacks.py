@@ -40,7 +40,7 @@ class NestedStacks:
         self.tree, self.recovery, self.reads = tree, recovery, reads
 
     def create_child(self, ctx: PluginContext, resource_name: str, definition: dict) -> str:
-        parent = self.stacks.get_stack(ctx.stack_id) or {}
+        definition = self._with_facade(ctx.stack_id, resource_name, definition)
         record = StackRecord.creating(
             str(uuid.uuid4()), ctx.tenant, f"{ctx.stack_name}-{resource_name}-{ctx.short_id()}",
             definition, self.clock(), self.engine_id, parent_id=ctx.stack_id,
@@ -48,11 +48,32 @@ class NestedStacks:
         stack = record.as_row()
         rt = self.runtimes.prepare_create(stack, ctx.endpoints)
         self.tree.check_child(ctx.stack_id, f"{ctx.stack_name}: resources.{resource_name}", rt)
-        rt.ctx.parent_facade = {"metadata": None, "deletion_policy": "Delete",
-                                "update_policy": None, "parent": parent.get("name")}
         self.stacks.insert_stack(record)
         self.runner.register(rt)
         return record.id
+
+    def _with_facade(self, parent_id: str, resource_name: str, definition: dict) -> dict:
+        """The child's definition with what resource_facade answers inside it: the parent
+        resource's metadata (resolved), deletion policy and update policy, as the parent's
+        running operation has them. Kept with the definition, so every later read of the child
+        (outputs, attributes, a restart) answers the same without the parent's template."""
+        parent = self.runner.runtime(parent_id)
+        defn = parent.definitions.get(resource_name) if parent is not None else None
+        if defn is None:
+            return definition
+        metadata = parent.bound.resolve_metadata(resource_name, parent.resolver)
+        return dict(definition, facade={"metadata": metadata or {},
+                                        "deletion_policy": defn.deletion_policy,
+                                        "update_policy": defn.update_policy or {}})
+
+    def refresh_facade(self, child_id: str) -> None:
+        stack = self.stacks.get_stack(child_id)
+        if stack is None or not stack.get("parent_id"):
+            return
+        definition = self._with_facade(stack["parent_id"], stack["parent_resource"],
+                                       stack["definition"])
+        if definition.get("facade") != stack["definition"].get("facade"):
+            self.stacks.update_stack(child_id, {"definition": definition})
 
     def run_child_create(self, child_id: str, token: CancelToken) -> None:
         rt = self.runner.runtime(child_id)
@@ -60,6 +81,9 @@ class NestedStacks:
 
     def update_child(self, child_id: str, definition: dict, token: CancelToken) -> None:
         stack = self.stacks.get_stack(child_id)
+        if stack.get("parent_id"):
+            definition = self._with_facade(stack["parent_id"], stack["parent_resource"],
+                                           definition)
         rt = self.runtimes.prepare_update(stack, definition, None)
         if stack.get("parent_id"):
             self.tree.check_child(stack["parent_id"], stack["name"], rt, replacing=child_id)

@@ -15,6 +15,7 @@ from metadata_server.engine.plan import (UNCHANGED, UPDATED, classify, needs_plu
                                          resource_snapshot)
 from metadata_server.engine.recovery import interrupted_action
 from metadata_server.engine.resources import Resource, resource_class
+from metadata_server.engine.resources.nested import ChildStack
 from metadata_server.engine.state import StackRuntime
 from metadata_server.engine.walker import CancelToken
 
@@ -198,11 +199,13 @@ def update_resource(rt: StackRuntime, name: str, token: CancelToken, action: str
         if old.get("definition") != new_snapshot:  # e.g. a literal now given by a parameter
             old["definition"] = new_snapshot
             rt.recorder.update(old["id"], {"definition": new_snapshot})
+        _refresh_facade(rt, old, cls)
         return
     if verdict == UPDATED:
         if not needs_plugin(old, new_snapshot, changed):
             # only metadata or policies changed: an update of the record, as Heat shows it
             rt.set_state(old, action, st.IN_PROGRESS)
+            _refresh_facade(rt, old, cls)
             rt.set_state(old, action, st.COMPLETE, definition=new_snapshot)
             return
         rt.set_state(old, action, st.IN_PROGRESS)
@@ -222,6 +225,13 @@ def update_resource(rt: StackRuntime, name: str, token: CancelToken, action: str
     _replace(rt, name, old, defn, token)
     if replaced is not None:
         replaced.add(name)
+
+
+def _refresh_facade(rt: StackRuntime, row: dict, cls: type[Resource]) -> None:
+    """A nested stack's resource_facade follows its parent resource's metadata (which may take
+    a parameter) and policies even when the nested stack itself is not updated."""
+    if issubclass(cls, ChildStack) and row.get("physical_id"):
+        rt.ctx.children.refresh_facade(row["physical_id"])
 
 
 def _replace(rt: StackRuntime, name: str, old: dict, defn, token: CancelToken) -> None:

@@ -51,6 +51,9 @@ class FakeChildStacks:
         self.calls.append((action.lower(), child_id))
         self.children[child_id].state = action + "ED"
 
+    def refresh_facade(self, child_id):
+        self.calls.append(("refresh_facade", child_id))
+
     def child_can_continue(self, child_id, action):
         return False
 

@@ -8,7 +8,7 @@ the nested stacks collaborator is built with this factory, so it is handed over 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from metadata_server.engine.context import ChildStacks, PluginContext, ResourceFinder
 from metadata_server.engine.errors import StackValidationFailed
@@ -66,13 +66,14 @@ class RuntimeFactory:
     def recorder(self) -> Recorder:
         return Recorder(self.stacks, released=self._released, flusher=self._flusher)
 
-    def context(self, stack: dict, endpoints: Endpoints | None = None,
-                parent_facade: Any = None) -> PluginContext:
+    def context(self, stack: dict, endpoints: Endpoints | None = None) -> PluginContext:
+        # a nested stack answers resource_facade from what its parent resource handed it
+        facade = (stack["definition"].get("facade") or {}) if stack.get("parent_id") else None
         return PluginContext(self.store, self.clock, stack["tenant"], stack["id"], stack["name"],
                              endpoints or self.endpoints, self.driver, children=self._children,
                              finder=self._finder, limits=self.limits,
                              poll_interval=self.poll_interval, definition=stack["definition"],
-                             parent_facade=parent_facade)
+                             parent_facade=facade)
 
     def load(self, stack: dict, endpoints=None, tolerate_errors: bool = True) -> StackRuntime:
         """A stored stack as it is (reads, delete, check, signals)."""
@@ -89,13 +90,13 @@ class RuntimeFactory:
         if endpoints is not None:
             self.endpoints = endpoints
 
-    def prepare_create(self, stack: dict, endpoints, parent_facade=None) -> StackRuntime:
+    def prepare_create(self, stack: dict, endpoints) -> StackRuntime:
         """A new stack (not yet stored) validated, with a row for each of its resources."""
         self._remember(endpoints)
         bound = self.bind_stored(stack)
         graph = validate(bound)
         _keep_derived(stack["definition"], bound)
-        rt = StackRuntime(stack, bound, [], self.context(stack, endpoints, parent_facade),
+        rt = StackRuntime(stack, bound, [], self.context(stack, endpoints),
                           self.recorder(), self.clock)
         rt.graph = graph
         for defn in bound.resource_definitions():
@@ -115,7 +116,8 @@ class RuntimeFactory:
         graph = validate(bound)
         _keep_derived(definition, bound)
         rt = StackRuntime(dict(stack, definition=definition), bound,
-                          self.stacks.resources(stack["id"]), self.context(stack, endpoints),
+                          self.stacks.resources(stack["id"]),
+                          self.context(dict(stack, definition=definition), endpoints),
                           self.recorder(), self.clock)
         rt.ctx.definition = definition
         rt.graph, rt.previous_bound = graph, previous

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from metadata_server.engine.resources import Resource, resource_class
 from metadata_server.engine.resources.base import select_path
 from metadata_server.engine.store_seam import EngineStore
+from metadata_server.engine.template.functions import ArgError
 from metadata_server.service.clock import Clock
 
 STACK_TYPE = "OS::Heat::Stack"
@@ -289,5 +290,8 @@ class Resolver:
         return plugin.attribute_at(attr, tuple(path))
 
     def resource_facade(self, section: str) -> Any:
-        facade = self.runtime.ctx.parent_facade or {}
+        facade = self.runtime.ctx.parent_facade
+        if facade is None:  # Heat fails here too (its stack has no parent resource)
+            raise ArgError("resource_facade needs a parent resource: it is only available in a "
+                           "nested stack (a provider template)", "StackValidationFailed")
         return facade.get(section)

@@ -106,3 +106,52 @@ def test_group_batch_create_runs_members_in_batches(engine):
         TestResource.handle_create = original
     assert stack["status"] == "COMPLETE", stack["status_reason"]
     assert peak[0] == 2
+
+
+FACADE_CHILD = ("heat_template_version: 2018-08-31\n"
+                "resources: {}\n"
+                "outputs:\n"
+                "  meta: {value: {resource_facade: metadata}}\n"
+                "  policy: {value: {resource_facade: deletion_policy}}\n"
+                "  update: {value: {resource_facade: update_policy}}\n")
+
+
+def _facade_body(role, policy="Retain"):
+    return {"files": {"facade.yaml": FACADE_CHILD},
+            "parameters": {"role": role},
+            "template": "heat_template_version: 2018-08-31\n"
+                        "parameters:\n  role: {type: string}\n"
+                        "resources:\n"
+                        f"  f:\n    type: facade.yaml\n    deletion_policy: {policy}\n"
+                        "    metadata: {role: {get_param: role}, tier: web}\n"
+                        "outputs:\n"
+                        "  meta: {value: {get_attr: [f, meta]}}\n"
+                        "  policy: {value: {get_attr: [f, policy]}}\n"
+                        "  update: {value: {get_attr: [f, update]}}\n"
+                        "  top: {value: {resource_facade: metadata}}\n"}
+
+
+def test_resource_facade_gives_the_parent_resources_sections(engine):
+    stack = run(engine, engine.create_stack("t1", {"stack_name": "fa",
+                                                   **_facade_body("front")})["id"])
+    assert stack["status"] == "COMPLETE", stack["status_reason"]
+    outputs = {o["output_key"]: o for o in engine.outputs(stack)}
+    assert outputs["meta"]["output_value"] == {"role": "front", "tier": "web"}
+    assert outputs["policy"]["output_value"] == "Retain"
+    assert outputs["update"]["output_value"] == {}
+    # at the top level there is no parent resource: the output fails, as Heat's does
+    assert "parent resource" in outputs["top"]["output_error"]
+    # an update of the parent resource's metadata reaches the nested stack
+    engine.update_stack("t1", stack["id"], _facade_body("back"))
+    stack = run(engine, stack["id"])
+    assert stack["status"] == "COMPLETE", stack["status_reason"]
+    outputs = {o["output_key"]: o["output_value"] for o in engine.outputs(stack)}
+    assert outputs["meta"] == {"role": "back", "tier": "web"}
+    # the facade is kept with the child's stored definition: a reader with no parent runtime
+    child = engine.stacks.children(stack["id"])[0]
+    assert child["definition"]["facade"]["metadata"]["role"] == "back"
+    # a policy change alone updates the record, not the nested stack: the facade follows too
+    engine.update_stack("t1", stack["id"], _facade_body("back", "Delete"))
+    stack = run(engine, stack["id"])
+    outputs = {o["output_key"]: o["output_value"] for o in engine.outputs(stack)}
+    assert outputs["policy"] == "Delete"

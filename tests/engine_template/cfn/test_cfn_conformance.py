@@ -33,12 +33,7 @@ DIFFERENCES = {
     "ref_noecho_param": {"value": "******"},
 }
 # Cases stoker does not match yet (see docs/cfn.md): xfail(strict), so a fix is noticed.
-NOT_YET = {
-    "resourcefacade_via_provider": "the engine gives a nested stack's facade metadata None and "
-                                   "DeletionPolicy Delete, not the parent resource's",
-    "error_resourcefacade_top_level": "the engine answers None for a facade outside a nested "
-                                      "stack where Heat fails the output",
-}
+NOT_YET: dict[str, str] = {}
 
 
 def _create(engine, case):
