@@ -78,6 +78,7 @@ def register(subparsers, name: str, help_text: str) -> None:
                         help="database connections for all stack operations of a server "
                         "process, apart from those of requests (default %(default)s)")
     _add_event_sink_options(parser)
+    _add_metrics_options(parser)
     parser.add_argument("--log-level", default="INFO", help="logging level (default %(default)s)")
     from metadata_server.engine import limits   # template, stack and function limits
     limits.add_options(parser)
@@ -124,6 +125,30 @@ def _add_event_sink_options(parser) -> None:
     parser.add_argument("--event-sink-max-pending", type=_count, default=10000, metavar="N",
                         help="undelivered events one tenant may have waiting; past it new ones "
                         "are dropped and counted (default %(default)s)")
+
+
+def _add_metrics_options(parser) -> None:
+    """Agents' metrics and stoker's own alarm evaluation (docs/operations.md "Metrics and
+    alarms")."""
+    parser.add_argument("--metrics-retention", type=float, default=3600, metavar="SECONDS",
+                        help="how long a server's metric samples are kept (default %(default)g)")
+    parser.add_argument("--metrics-max-batches", type=_count, default=720, metavar="N",
+                        help="metric batches kept per server, the newest (default %(default)s)")
+    parser.add_argument("--metrics-min-interval", type=float, default=1.0, metavar="SECONDS",
+                        help="shortest time between two metric batches of one server; a batch "
+                        "sent sooner is answered 429 with Retry-After (default %(default)g)")
+
+
+def _metrics(args: argparse.Namespace, app, background) -> None:
+    from metadata_server.api import metrics_ingest
+    from metadata_server.service.metric_samples import IngestLimits, epoch
+
+    found = metrics_ingest.configure(app, IngestLimits(
+        retention=args.metrics_retention, max_batches=args.metrics_max_batches,
+        min_interval=args.metrics_min_interval))
+    clock = app.extensions["stoker"].clock
+    background.tasks.append(("metric window pruning", 60.0, lambda: found.window.prune(
+        epoch(clock) - args.metrics_retention, args.metrics_max_batches)))
 
 
 def _event_delivery(args: argparse.Namespace, context):
@@ -275,6 +300,7 @@ def _build(args: argparse.Namespace, token: str):
                      limits=from_options(args))
     background = Background(app.extensions["stoker"])
     background.companions.append(_event_delivery(args, app.extensions["stoker"]))
+    _metrics(args, app, background)
     return app, background
 
 

@@ -4,6 +4,7 @@ import os
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
+from metadata_server.api import metrics_ingest
 from metadata_server.api.common import ctx
 from metadata_server.store import event_outbox
 
@@ -32,4 +33,5 @@ def metrics():
     engine = current_app.extensions.get("stoker-engine")  # made by `stoker server` at start
     if engine is not None:
         gauges.update(engine.gauges())
+    gauges.update(metrics_ingest.gauges(current_app))   # agents' samples and alarms
     return Response(c.metrics.render(gauges), mimetype="text/plain; version=0.0.4")
