@@ -104,3 +104,34 @@ def test_aws_policy_min_step_only_with_percent():
     AwsScalingPolicy.validate_properties("p", dict(base, AdjustmentType="PercentChangeInCapacity"))
     with pytest.raises(StackValidationFailed, match="only be specified"):
         AwsScalingPolicy.validate_properties("p", dict(base, AdjustmentType="ExactCapacity"))
+
+
+@pytest.mark.parametrize("kind, policy, expected", [
+    ("OS::Heat::InstanceGroup", None, (0, 1, 0.0)),
+    ("OS::Heat::InstanceGroup", {"RollingUpdate": {"MinInstancesInService": "2",
+                                                   "MaxBatchSize": 3, "PauseTime": "PT1M"}},
+     (2, 3, 60.0)),
+    ("AWS::AutoScaling::AutoScalingGroup", {"AutoScalingRollingUpdate": {
+        "MaxBatchSize": 2, "PauseTime": "PT2H"}}, (0, 2, 7200.0)),
+    ("OS::Heat::InstanceGroup", {"RollingUpdate": {"PauseTime": "PT1H1S"}},
+     "Maximum PauseTime is 1 hour."),
+    ("OS::Heat::InstanceGroup", {"RollingUpdate": {"MaxBatchSize": 0}}, "out of range"),
+    ("AWS::AutoScaling::AutoScalingGroup", {"AutoScalingRollingUpdate": {
+        "PauseTime": "soon"}}, "not a duration"),
+])
+def test_update_policy_of_the_aws_groups(kind, policy, expected):
+    """UpdatePolicy's MinInstancesInService, MaxBatchSize and PauseTime (ISO 8601) drive the
+    same rolling update as rolling_updates; errors name the policy's key."""
+    from types import SimpleNamespace
+
+    from metadata_server.engine.errors import StackValidationFailed
+    from metadata_server.engine.plugin_fakes import fake_context
+    from metadata_server.engine.resources import scaling_aws
+    cls = {c.type_name: c for c in scaling_aws.TYPES}[kind]
+    group = cls("grp", fake_context(), {}, definition=SimpleNamespace(update_policy=policy))
+    if isinstance(expected, tuple):
+        assert group.rolling_policy() == expected
+    else:
+        with pytest.raises(StackValidationFailed, match=expected) as caught:
+            group.rolling_policy()
+        assert f"resources.grp.update_policy.{cls.update_policy_key}." in str(caught.value.path)

@@ -63,6 +63,9 @@ def test_create_makes_the_initial_members_and_starts_the_cooldown():
     ({"desired_capacity": 5}, "DesiredCapacity must be between MinSize and MaxSize"),
     ({"resource": {"properties": {}}}, "Property type not assigned"),
     ({"rolling_updates": {"max_batch_size": 0}}, "out of range (min: 1)"),
+    ({"rolling_updates": {"min_in_service": -1}}, "out of range (min: 0)"),
+    ({"rolling_updates": {"pause_time": -5}}, "out of range (min: 0)"),
+    ({"rolling_updates": {"pause": 5}}, "Unknown Property pause"),
 ])
 def test_validation(raw, message):
     with pytest.raises(StackValidationFailed, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -111,18 +114,111 @@ def test_a_group_not_complete_refuses():
     assert "the group is None_IN_PROGRESS" in group.adjust(1, "exact_capacity", None, 0, "p")
 
 
+def recording(ctx):
+    """Every nested update the group makes: its members' values, in member order."""
+    seen = []
+    update = ctx.children.update_child
+
+    def record(child_id, definition, token):
+        members = json.loads(definition["template"])["resources"]
+        seen.append({n: m["properties"]["value"] for n, m in members.items()})
+        update(child_id, definition, token)
+    ctx.children.update_child = record
+    return seen
+
+
+def new_member(value="n"):
+    return {"type": "OS::Heat::TestResource", "properties": {"value": value}}
+
+
 def test_update_keeps_the_size_and_member_names_and_rolls_in_batches():
     ctx, group = make_group(desired_capacity=2)
     ctx.clock.now += timedelta(seconds=61)
     group.adjust(1, "change_in_capacity", None, 0, "p")
-    names = list(group.data["members"])
-    new_member = {"type": "OS::Heat::TestResource", "properties": {"value": "n"}}
-    props = group_props(resource=new_member, desired_capacity=None)
+    a, b, c = names = list(group.data["members"])
+    seen = recording(ctx)
+    props = group_props(resource=new_member(), desired_capacity=None)
     group.handle_update(props, {"resource", "desired_capacity"}, CancelToken())
-    members = child_members(ctx, group)
-    assert list(members) == names
-    assert [m.get("depends_on") for m in members.values()] == [None, [names[0]], [names[1]]]
-    assert all(m["properties"] == {"value": "n"} for m in members.values())
+    # one member per batch, oldest first, in place; then the size (unchanged)
+    assert seen == [{a: "n", b: "m", c: "m"}, {a: "n", b: "n", c: "m"},
+                    {a: "n", b: "n", c: "n"}, {a: "n", b: "n", c: "n"}]
+    assert list(child_members(ctx, group)) == names
+    assert not {"older", "outdated", "rolling_target"} & set(group.data)
+
+
+def test_min_in_service_grows_the_group_during_the_update_and_shrinks_it_back():
+    ctx, group = make_group(desired_capacity=3)
+    a, b, c = group.data["members"]
+    seen = recording(ctx)
+    rolling = {"min_in_service": 3, "max_batch_size": 1}
+    group.handle_update(group_props(resource=new_member(), desired_capacity=3,
+                                    rolling_updates=rolling),
+                        {"resource", "rolling_updates"}, CancelToken())
+    extra = next(n for n in seen[0] if n not in (a, b, c))
+    # Heat's plan for 3 members, 3 in service, batches of 1: (4, 1) x3, then (3, 0)
+    assert seen[:4] == [{a: "m", b: "m", c: "m", extra: "n"},
+                        {a: "n", b: "m", c: "m", extra: "n"},
+                        {a: "n", b: "n", c: "m", extra: "n"},
+                        {a: "n", b: "n", extra: "n"}]
+    assert group.data["members"] == [a, b, extra] and group.attribute("current_size") == 3
+
+
+def paused(group, batches_done, seen):
+    from tests.waiting import until
+    until(lambda: len(seen) == batches_done and group.data.get("paused_until"), 10,
+          f"the pause after batch {batches_done}")
+
+
+def test_pause_time_waits_on_the_engine_clock_between_batches():
+    import threading
+    ctx, group = make_group(desired_capacity=2, max_size=3)
+    seen = recording(ctx)
+    props = group_props(resource=new_member(), desired_capacity=2,
+                        rolling_updates={"max_batch_size": 1, "pause_time": 30})
+    updating = threading.Thread(target=group.handle_update,
+                                args=(props, {"resource"}, CancelToken()))
+    updating.start()
+    paused(group, 1, seen)
+    ctx.clock.now += timedelta(seconds=29)
+    updating.join(0.2)  # bounded look: still pausing a second before its end
+    assert updating.is_alive() and len(seen) == 1
+    ctx.clock.now += timedelta(seconds=1)
+    updating.join(10)
+    assert not updating.is_alive() and len(seen) == 3  # two batches, then the size
+    assert "paused_until" not in group.data
+
+
+def test_a_cancel_ends_the_pause():
+    import threading
+
+    from metadata_server.engine.errors import Cancelled
+    ctx, group = make_group(desired_capacity=2, max_size=3)
+    seen = recording(ctx)
+    props = group_props(resource=new_member(), desired_capacity=2,
+                        rolling_updates={"pause_time": 3600})
+    token, failures = CancelToken(), []
+
+    def update():
+        try:
+            group.handle_update(props, {"resource"}, token)
+        except Cancelled as exc:
+            failures.append(exc)
+    updating = threading.Thread(target=update)
+    updating.start()
+    paused(group, 1, seen)
+    token.cancel("cancelled")
+    updating.join(10)
+    assert not updating.is_alive() and len(failures) == 1 and len(seen) == 1
+
+
+def test_pauses_longer_than_the_stack_timeout_fail_at_once():
+    ctx, group = make_group(desired_capacity=3)
+    seen = recording(ctx)
+    props = group_props(resource=new_member(), desired_capacity=3,
+                        rolling_updates={"pause_time": 60})
+    with pytest.raises(StackValidationFailed, match="will result in stack update timeout"):
+        group.handle_update(props, {"resource"}, CancelToken(timeout=100))
+    assert seen == []
 
 
 def test_outputs_and_outputs_list_follow_member_order():

@@ -14,6 +14,7 @@ from metadata_server.engine.resources.groups import _count
 from metadata_server.engine.resources.scaling_capacity import ADJUSTMENT_TYPES, PERCENT
 from metadata_server.engine.resources.scaling_group import AutoScalingGroup
 from metadata_server.engine.resources.scaling_policy import ScalingPolicy
+from metadata_server.engine.resources.scaling_rolling import pause_seconds
 
 # launch configuration property -> the member server's property
 _SERVER = {"ImageId": "image", "InstanceType": "flavor", "KeyName": "key_name",
@@ -89,10 +90,27 @@ class InstanceGroup(AutoScalingGroup):
         server["metadata"] = dict(tags, **{self.tag_key: self.name})
         return {"type": "OS::Nova::Server", "properties": server}
 
-    def batch_size(self):
+    max_pause = 3600.0  # Heat: "Maximum PauseTime is 1 hour." (InstanceGroup)
+
+    def rolling_policy(self):
+        """The UpdatePolicy's (MinInstancesInService, MaxBatchSize, PauseTime in seconds)."""
         policy = (self.definition.update_policy if self.definition is not None else None) or {}
-        rolling = policy.get(self.update_policy_key) if isinstance(policy, dict) else None
-        return max(1, int((rolling or {}).get("MaxBatchSize") or 1))
+        rolling = (policy.get(self.update_policy_key) if isinstance(policy, dict) else None) or {}
+        path = f"resources.{self.name}.update_policy.{self.update_policy_key}"
+        values = []
+        for key, default, low in (("MinInstancesInService", 0, 0), ("MaxBatchSize", 1, 1)):
+            value = _count(rolling.get(key, default))
+            if value is None or value < low:
+                raise StackValidationFailed(f"{rolling.get(key)!r} is out of range (min: {low})",
+                                            f"{path}.{key}")
+            values.append(value)
+        try:
+            pause = pause_seconds(rolling.get("PauseTime", "PT0S"))
+        except ValueError as exc:
+            raise StackValidationFailed(str(exc), f"{path}.PauseTime") from None
+        if self.max_pause is not None and pause > self.max_pause:
+            raise StackValidationFailed("Maximum PauseTime is 1 hour.", f"{path}.PauseTime")
+        return values[0], values[1], pause
 
     def member_changed(self, changed):
         return "LaunchConfigurationName" in changed
@@ -122,6 +140,7 @@ class AwsAutoScalingGroup(InstanceGroup):
                          "Tags": Prop("list", default=[])}
     update_policy_key = "AutoScalingRollingUpdate"
     tag_key = "metering.AutoScalingGroupName"
+    max_pause = None
     adjust = AutoScalingGroup.adjust
 
     @classmethod

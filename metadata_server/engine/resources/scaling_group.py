@@ -16,6 +16,8 @@ from metadata_server.engine.resources.base import Prop
 from metadata_server.engine.resources.groups import _count, _Group
 from metadata_server.engine.resources.scaling_capacity import (
     GUARD, STATE_KEYS, cooldown_refusal, finish_scaling, new_capacity)
+from metadata_server.engine.resources.scaling_rolling import (apply_batch, batches, needs_update,
+                                                              next_batch, pause_seconds)
 
 # a resize runs outside any stack operation (a signal starts it): this bounds its wait
 RESIZE_TIMEOUT = 3600.0
@@ -36,7 +38,6 @@ class AutoScalingGroup(_Group):
         "cooldown_until_deployed": Prop("boolean", default=False, update_allowed=True),
     }
     attributes_schema = ("current_size", "outputs", "outputs_list", "refs", "refs_map")
-    _rolling = False
 
     @classmethod
     def check(cls, name, properties):
@@ -58,9 +59,14 @@ class AutoScalingGroup(_Group):
         if unknown:
             raise StackValidationFailed(f"Unknown Property {sorted(unknown)[0]}",
                                         f"{path}.rolling_updates")
-        if _count(rolling["max_batch_size"]) is None or int(rolling["max_batch_size"]) < 1:
-            raise StackValidationFailed(f"{rolling['max_batch_size']} is out of range (min: 1)",
-                                        f"{path}.rolling_updates.max_batch_size")
+        for key, low in (("max_batch_size", 1), ("min_in_service", 0)):
+            if _count(rolling[key]) is None or int(rolling[key]) < low:
+                raise StackValidationFailed(f"{rolling[key]} is out of range (min: {low})",
+                                            f"{path}.rolling_updates.{key}")
+        try:
+            pause_seconds(rolling["pause_time"])
+        except ValueError as exc:
+            raise StackValidationFailed(str(exc), f"{path}.rolling_updates.pause_time") from None
 
     @classmethod
     def member_count(cls, properties):
@@ -84,9 +90,11 @@ class AutoScalingGroup(_Group):
         return {k: v for k, v in definition.items()
                 if k in ("type", "properties", "metadata") and v is not None}
 
-    def batch_size(self) -> int:
+    def rolling_policy(self) -> tuple[int, int, float]:
+        """(min_in_service, max_batch_size, pause seconds) of a rolling update."""
         rolling = dict(ROLLING_DEFAULTS, **(self.properties.get("rolling_updates") or {}))
-        return max(1, int(rolling["max_batch_size"]))
+        return (int(rolling["min_in_service"]), max(1, int(rolling["max_batch_size"])),
+                pause_seconds(rolling["pause_time"]))
 
     def member_changed(self, changed: set[str]) -> bool:
         return "resource" in changed
@@ -121,18 +129,15 @@ class AutoScalingGroup(_Group):
         self.data["members"] = names
 
     def members(self):
+        """Each member's definition: the group's, or, while a rolling update has not reached
+        it, the older one it still has (`outdated`: member -> index into `older`)."""
         member = self.member_definition()
-        return {name: dict(member) for name in self.data.get("members") or []}
+        older, outdated = self.data.get("older") or [], self.data.get("outdated") or {}
+        return {name: dict(older[outdated[name]] if name in outdated else member)
+                for name in self.data.get("members") or []}
 
     def _batched(self, members, policy_key):
-        if not self._rolling:
-            return members
-        names, size = list(members), self.batch_size()
-        for index in range(size, len(names)):
-            batch = index // size
-            members[names[index]] = dict(members[names[index]],
-                                         depends_on=names[(batch - 1) * size: batch * size])
-        return members
+        return members  # a rolling update runs its batches one nested update after another
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _initial_size(self) -> int:
@@ -148,21 +153,85 @@ class AutoScalingGroup(_Group):
                        str(len(self.data["members"])), True)
 
     def handle_update(self, new_properties, changed, token):
-        """desired_capacity if given, else the current size, within the new bounds; a changed
-        `resource` updates the members in batches of rolling_updates.max_batch_size, in place
-        where the member type allows, so they keep their names."""
+        """A changed member definition first updates the members in batches (rolling_updates:
+        max_batch_size, min_in_service, pause_time between batches), in place where the member
+        type allows, so they keep their names; then desired_capacity if given, else the
+        current size, within the new bounds."""
         with self._latest():
+            before = self.members()
             self.properties = new_properties
-            low, high, wanted, cooldown = self.sizes(new_properties)
-            size = self.current_size() if wanted is None else wanted
-            size = max(low, min(high, size))
-            self._choose(size)
-            self._rolling = self.member_changed(changed)
-            try:
-                super().handle_update(new_properties, changed, token)
-            finally:
-                self._rolling = False
-            finish_scaling(self.data, self.ctx.clock(), cooldown, str(size), True)
+            if self.member_changed(changed):
+                self._start_rolling(before)
+            self._finish_update(token)
+
+    def _start_rolling(self, before: dict[str, dict]) -> None:
+        """Note which members still have an older definition, and the update's target size."""
+        member, older, outdated = self.member_definition(), [], {}
+        for name, definition in before.items():
+            if definition != member:
+                if definition not in older:
+                    older.append(definition)
+                outdated[name] = older.index(definition)
+        wanted, current = self.sizes(self.properties)[2], len(self.data.get("members") or [])
+        self.data.update(older=older, outdated=outdated,
+                         rolling_target=min(current if wanted is None else wanted, current))
+
+    def _finish_update(self, token) -> None:
+        """The rest of an update: the batches still due, then the size. Also what an update
+        an engine restart interrupted continues with."""
+        if "rolling_target" in self.data:
+            self._roll(token)
+        low, high, wanted, cooldown = self.sizes(self.properties)
+        size = self.current_size() if wanted is None else wanted
+        size = max(low, min(high, size))
+        self._choose(size)
+        _Group.handle_update(self, self.properties, set(), token)
+        finish_scaling(self.data, self.ctx.clock(), cooldown, str(size), True)
+
+    def _roll(self, token) -> None:
+        min_in_service, batch_size, pause = self.rolling_policy()
+        target = int(self.data["rolling_target"])
+
+        def state() -> tuple[list[str], dict]:
+            return list(self.data.get("members") or []), dict(self.data.get("outdated") or {})
+        names, outdated = state()
+        plan = batches(target, len(names), batch_size, min_in_service, len(names) - len(outdated))
+        remaining = token.remaining()
+        if pause and remaining is not None and pause * (len(plan) - 1) >= remaining:
+            raise StackValidationFailed("The current update policy will result in stack "
+                                        "update timeout.", f"resources.{self.name}")
+        first = "paused_until" not in self.data
+        while needs_update(target, len(names), len(names) - len(outdated)):
+            if not first:
+                self._pause(pause, token)
+            first = False
+            size, new = next_batch(target, len(names), len(names) - len(outdated), batch_size,
+                                   min_in_service)
+            failed = {n for n in names if self._failed(n)}
+            names, updated = apply_batch(names, set(outdated), failed, size, new,
+                                         self.ctx.short_id)
+            outdated = {n: i for n, i in outdated.items() if n in names and n not in updated}
+            self.data.update(members=names, outdated=outdated, paused_until=None)
+            self.checkpoint()  # a restart continues from this batch (_finish_update)
+            _Group.handle_update(self, self.properties, set(), token)
+            names, outdated = state()
+        for key in ("older", "outdated", "rolling_target", "paused_until"):
+            self.data.pop(key, None)
+
+    def _pause(self, seconds: float, token) -> None:
+        """pause_time between batches, on the engine's clock; a cancel or the stack timeout
+        ends it. The end is kept, so a restart waits only for the rest of it."""
+        from datetime import datetime, timedelta
+
+        stored = self.data.get("paused_until")
+        until = (datetime.fromisoformat(stored) if stored
+                 else self.ctx.clock() + timedelta(seconds=seconds))
+        self.data["paused_until"] = until.isoformat()
+        self.checkpoint()
+        while self.ctx.clock() < until:
+            left = (until - self.ctx.clock()).total_seconds()
+            token.wait(max(0.01, min(self.ctx.poll_interval, left)))
+            token.check()
 
     @contextmanager
     def _latest(self, stored: dict | None = None, wait: bool = True) -> Iterator[bool]:
@@ -177,6 +246,14 @@ class AutoScalingGroup(_Group):
             self.data.update(state)
             yield True
             state.update({k: self.data[k] for k in STATE_KEYS if k in self.data})
+
+    def continue_interrupted(self, step, token):
+        """Finish the nested stack's interrupted operation; an update then goes on with the
+        batches still due and the size."""
+        super().continue_interrupted(step, token)
+        if step == st.UPDATE:
+            with self._latest():
+                self._finish_update(token)
 
     def handle_delete(self, token):
         with self._latest():
