@@ -50,6 +50,11 @@ config file (os-collect-config.conf format):
   deploy_timeout = 3600
   signal_retry_max = 300
   kill_grace = 5
+  # on: send CPU, memory, load, disk and metrics.d scripts' metrics for the server's alarms
+  metrics = off
+  metrics_interval = 60
+  metrics_batch = 60
+  metrics_dir = /etc/stoker/metrics.d
 
 commands:
   stoker agent [--once]        the daemon (or one pass)
@@ -93,6 +98,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kill-grace", type=_seconds, metavar="S",
                         help="seconds between SIGTERM and SIGKILL of a timed-out hook (overrides [agent] "
                         "kill_grace; default 5)")
+    parser.add_argument("--metrics", action=argparse.BooleanOptionalAction, default=None,
+                        help="send this server's metrics to the server for its alarms (overrides [agent] "
+                        "metrics; default off)")
+    parser.add_argument("--metrics-interval", type=_seconds, metavar="S",
+                        help="seconds between samples (overrides [agent] metrics_interval; default 60)")
+    parser.add_argument("--metrics-batch", type=_seconds, metavar="S",
+                        help="seconds between sends of the samples taken (overrides [agent] metrics_batch; "
+                        "default 60)")
+    parser.add_argument("--metrics-dir", metavar="DIR",
+                        help="executables that print `NAME VALUE` lines (overrides [agent] metrics_dir; "
+                        "default ROOT/etc/stoker/metrics.d)")
     parser.set_defaults(func=run)
     sub = parser.add_subparsers(dest="agent_command", metavar="[COMMAND]")
     from agent import doctor, redeploy, status  # noqa: E402  (each registers itself)
@@ -110,9 +126,8 @@ def build(args: argparse.Namespace, paths: Paths, config: agent_config.AgentConf
     """The daemon's parts, wired: collectors, cache, outbox -> state store, runner."""
     own = own or settings.AgentSettings()
 
-    def choose(name: str) -> float:
-        flag = getattr(args, name, None)
-        return flag if flag is not None else getattr(own, name)
+    def choose(name: str):
+        return _choose(args, own, name)
 
     states = StateStore(paths.deployments_state_dir)
     outbox = Outbox(paths.outbox_dir, retry_max=choose("signal_retry_max"), listener=states.mark_signalled)
@@ -143,7 +158,30 @@ def run(args: argparse.Namespace) -> int:
             return _once(agent)
         log.info("started: collectors %s, polling every %gs to %gs, root %s", ", ".join(config.collectors),
                  minimum, polling, paths.root)
-        return agent.run_forever(Backoff(minimum, polling), shutdown.sleep)
+        metrics = _metrics(args, paths, config, own)
+        try:
+            return agent.run_forever(Backoff(minimum, polling), shutdown.sleep)
+        finally:
+            if metrics is not None:
+                metrics.stop()
+
+
+def _metrics(args: argparse.Namespace, paths: Paths, config: agent_config.AgentConfig,
+             own: settings.AgentSettings):
+    """The metrics thread, started, when metrics are on (agent/metrics/); None when off."""
+    if not _choose(args, own, "metrics"):
+        return None
+    from agent.metrics import wiring  # noqa: E402  (psutil and the rest only when metrics are on)
+    reporter = wiring.build(_choose(args, own, "metrics_interval"), _choose(args, own, "metrics_batch"),
+                            paths.resolve(_choose(args, own, "metrics_dir")), paths.root, config.collectors,
+                            config.settings)
+    return reporter.start() if reporter is not None else None
+
+
+def _choose(args: argparse.Namespace, own: settings.AgentSettings, name: str):
+    """A flag given on the command line wins over the [agent] section (and its defaults)."""
+    flag = getattr(args, name, None)
+    return flag if flag is not None else getattr(own, name)
 
 
 def setup_logging(level: str) -> None:

@@ -70,6 +70,9 @@ def register(subparsers, name: str, help_text: str) -> None:
     parser.add_argument("--local-max-servers", type=_count, default=100, metavar="N",
                         help="with the local driver: servers with an agent process it runs on "
                         "this machine at most; one more fails to create (default %(default)s)")
+    parser.add_argument("--local-agent-metrics-interval", type=_seconds_or_off, default=60, metavar="SECONDS",
+                        help="with the local driver: its servers' agents sample their metrics (for "
+                        "alarms) this often and send them as often; 0 turns them off (default %(default)g)")
     parser.add_argument("--engine-threads", type=_count, default=256, metavar="N",
                         help="threads for all stack operations of a server process, nested "
                         "stacks and groups included; more work queues (default %(default)s; a "
@@ -180,6 +183,17 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def _seconds_or_off(text: str) -> float:
+    """A number of seconds, or 0 for off (the local agents' metrics)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 for off)")
+    return value
+
+
 def _parse_bind(bind: str) -> tuple[str, int]:
     host, sep, port = bind.rpartition(":")
     if not sep or not port.isdigit():
@@ -262,7 +276,8 @@ def _start_engine(app, args: argparse.Namespace, base_url: str) -> None:
         driver = make_driver("local", state_dir=Path(args.local_cloud_dir or
                                                      Path(args.state_dir) / "local-cloud"),
                              store=context.store, grace=args.local_agent_grace,
-                             max_servers=args.local_max_servers)
+                             max_servers=args.local_max_servers,
+                             metrics_interval=args.local_agent_metrics_interval)
     liveness = _liveness(args, context.store.engine)
     start_engine(app, Endpoints(args.public_url or base_url, context.signing_key()), driver,
                  liveness, {"threads": args.engine_threads,

@@ -174,7 +174,7 @@ def test_agent_section_sets_the_defaults_and_flags_override_it(tmp_path):
     ("[agent]\ndeploy_timeout = soon\n", "[agent] deploy_timeout = 'soon': must be a number of seconds above 0"),
     ("[agent]\ndeploy_timeout = 0\n", "[agent] deploy_timeout = '0': must be a number of seconds above 0"),
     ("[agent]\ntimeout = 5\n", "[agent] timeout: unknown setting (known: deploy_timeout, signal_retry_max, "
-                               "kill_grace)"),
+                               "kill_grace, metrics, metrics_interval, metrics_batch, metrics_dir)"),
 ])
 def test_bad_agent_section_names_file_key_and_value(tmp_path, text, message):
     conf = tmp_path / "agent.conf"

@@ -38,7 +38,8 @@ class LocalDriver(CloudDriver):
 
     def __init__(self, state_dir: str | os.PathLike | None = None,
                  agent_argv: list[str] | None = None, polling_interval: float = 1.0, *,
-                 grace: float = GRACE, max_servers: int = MAX_SERVERS, store=None):
+                 grace: float = GRACE, max_servers: int = MAX_SERVERS, store=None,
+                 metrics_interval: float = 60.0):
         """`store`: the database whose stoker servers the agents serve; a server whose record
         is gone from it has its agent stopped by the next sweep. `grace`: how long agents
         outlive the last node on the machine. `max_servers`: servers with an agent this
@@ -52,6 +53,7 @@ class LocalDriver(CloudDriver):
         self._polling_interval = polling_interval
         self._store = store
         self._max_servers = max_servers
+        self._metrics_interval = metrics_interval  # 0: the agents send no metrics
         self.servers: LocalServers | None = None
         if self._dir is not None:   # with no state directory, servers stay records
             self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # agents' credentials
@@ -136,7 +138,14 @@ class LocalDriver(CloudDriver):
                 f"polling_interval = {self._polling_interval}\n"
                 "min_polling_interval = 0.2\n\n[watch]\n"
                 f"metadata_url = {watch['metadata_url']}\n"
-                f"auth_token = {watch['auth_token']}\n")
+                f"auth_token = {watch['auth_token']}\n" + self._agent_section())
+
+    def _agent_section(self) -> str:
+        """Metrics on: stoker evaluates the local cloud's alarms on what its agents send."""
+        if not self._metrics_interval:
+            return ""
+        return (f"\n[agent]\nmetrics = on\nmetrics_interval = {self._metrics_interval:g}\n"
+                f"metrics_batch = {self._metrics_interval:g}\n")
 
     def _attributes(self, kind: str, physical_id: str, name: str, properties: dict) -> dict:
         attributes: dict[str, Any] = {"id": physical_id, "name": name}
