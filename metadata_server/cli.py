@@ -128,6 +128,11 @@ def _add_event_sink_options(parser) -> None:
     parser.add_argument("--event-sink-max-pending", type=_count, default=10000, metavar="N",
                         help="undelivered events one tenant may have waiting; past it new ones "
                         "are dropped and counted (default %(default)s)")
+    parser.add_argument("--zaqar-url", metavar="URL|cloud",
+                        help="post the events of zaqar-queue sinks to this Zaqar (its v2 "
+                        "messages API); `cloud`: the messaging endpoint of --os-cloud's catalog. "
+                        "With --cloud-driver openstack the cloud's token is sent. Without this "
+                        "option a stack with a zaqar-queue sink is refused")
 
 
 def _add_metrics_options(parser) -> None:
@@ -172,8 +177,24 @@ def _event_delivery(args: argparse.Namespace, context):
     options = DeliveryOptions(server_url=args.event_webhook, server_secret=secret,
                               allow_networks=args.event_sink_allow_network,
                               max_age=args.event_sink_max_age,
-                              max_pending_per_tenant=args.event_sink_max_pending)
+                              max_pending_per_tenant=args.event_sink_max_pending,
+                              zaqar=_zaqar(args))
     return EventDelivery(context.store.engine, context.metrics, options)
+
+
+def _zaqar(args: argparse.Namespace):
+    from metadata_server.service.zaqar_sink import CLOUD, ZaqarQueues, cloud_session
+
+    if not args.zaqar_url:
+        return None
+    if args.zaqar_url != CLOUD and not args.zaqar_url.startswith(("http://", "https://")):
+        raise SystemExit(f"stoker server: --zaqar-url {args.zaqar_url!r} is neither an "
+                         "http(s) URL nor `cloud`")
+    if args.zaqar_url == CLOUD and args.cloud_driver != "openstack":
+        raise SystemExit("stoker server: --zaqar-url cloud needs --cloud-driver openstack (its "
+                         "cloud's catalog names Zaqar)")
+    session = cloud_session(args.os_cloud) if args.cloud_driver == "openstack" else None
+    return ZaqarQueues(args.zaqar_url, session)
 
 
 def _count(text: str) -> int:

@@ -17,6 +17,8 @@ from metadata_server.engine.state import Flusher, Recorder, StackRuntime
 from metadata_server.engine.template import StackIdentity
 from metadata_server.engine.validation import validate
 from metadata_server.service.errors import InvalidInput
+from metadata_server.store.event_outbox import SETTINGS as SINK_SETTINGS
+from metadata_server.store.event_sinks_spec import ZAQAR
 
 if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.drivers import CloudDriver
@@ -95,6 +97,7 @@ class RuntimeFactory:
         self._remember(endpoints)
         bound = self.bind_stored(stack)
         graph = validate(bound)
+        _check_sinks(stack, bound)
         _keep_derived(stack["definition"], bound)
         rt = StackRuntime(stack, bound, [], self.context(stack, endpoints),
                           self.recorder(), self.clock)
@@ -114,6 +117,7 @@ class RuntimeFactory:
         except (StackValidationFailed, InvalidInput, NotImplementedError):
             previous = None
         graph = validate(bound)
+        _check_sinks(stack, bound)
         _keep_derived(definition, bound)
         rt = StackRuntime(dict(stack, definition=definition), bound,
                           self.stacks.resources(stack["id"]),
@@ -122,6 +126,20 @@ class RuntimeFactory:
         rt.ctx.definition = definition
         rt.graph, rt.previous_bound = graph, previous
         return rt
+
+
+def _check_sinks(stack: dict, bound) -> None:
+    """A zaqar-queue sink needs a Zaqar to deliver to: without one the stack is refused rather
+    than its events lost. A nested stack inherits sinks its top-level stack already passed."""
+    if stack.get("parent_id") or SINK_SETTINGS.zaqar:
+        return
+    for index, sink in enumerate(bound.environment.event_sinks):
+        if isinstance(sink, dict) and sink.get("type") == ZAQAR:
+            where = bound.environment.sink_error(
+                index, f"a zaqar-queue event sink (queue {sink.get('target')!r}) needs a Zaqar "
+                       "to post to, and this server has none configured (the operator sets "
+                       "--zaqar-url); remove the sink, or use {type: webhook, target: <URL>}")
+            raise StackValidationFailed(str(where))
 
 
 def _keep_derived(definition: dict, bound) -> None:

@@ -25,6 +25,7 @@ import requests
 from metadata_server.store.event_sinks_spec import (EVENT_ID_HEADER, SERVER,
                                                       SIGNATURE_HEADER, TIMESTAMP_HEADER,
                                                       WEBHOOK, ZAQAR, body_bytes, signature)
+from metadata_server.service.zaqar_sink import ZaqarQueues, ZaqarUnavailable
 from metadata_server.store import event_outbox
 from metadata_server.store.event_outbox import Outbox
 
@@ -46,6 +47,7 @@ class DeliveryOptions:
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
     poll_interval: float = 1.0
+    zaqar: ZaqarQueues | None = None       # --zaqar-url: where zaqar-queue sinks post
 
 
 class Refused(Exception):
@@ -95,6 +97,7 @@ class EventDelivery:
         self._session.trust_env = False   # no proxy from the environment sees tenant payloads
         # whoever writes events in this process: a server-wide sink gets an outbox row too
         event_outbox.SETTINGS.server_sink = bool(self.options.server_url)
+        event_outbox.SETTINGS.zaqar = self.options.zaqar is not None
         event_outbox.SETTINGS.max_pending_per_tenant = self.options.max_pending_per_tenant
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -171,7 +174,7 @@ class EventDelivery:
                 self._check_target(sink["target"])
                 self._post(sink["target"], sink.get("secret"), row)
             elif kind == ZAQAR:
-                raise Refused("zaqar-queue sinks are not delivered yet")
+                self._post_zaqar(sink, row)
             else:
                 raise Refused(f"unknown sink type {kind!r}")
         except Retry as exc:
@@ -189,6 +192,20 @@ class EventDelivery:
                    TIMESTAMP_HEADER: str(stamp), "User-Agent": "stoker-event-sink"}
         if secret:
             headers[SIGNATURE_HEADER] = signature(secret, stamp, body)
+        self._send(url, headers, body)
+
+    def _post_zaqar(self, sink: dict, row: dict) -> None:
+        if self.options.zaqar is None:
+            raise Refused("no Zaqar is configured in this process (--zaqar-url)")
+        try:
+            url, headers, body = self.options.zaqar.request(sink, row)
+        except ZaqarUnavailable as exc:
+            raise Retry(str(exc))
+        except LookupError as exc:
+            raise Refused(str(exc))
+        self._send(url, headers, body)
+
+    def _send(self, url: str, headers: dict, body: bytes) -> None:
         try:
             answer = self._session.post(url, data=body, headers=headers, allow_redirects=False,
                                         timeout=(self.options.connect_timeout,

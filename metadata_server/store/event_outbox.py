@@ -13,8 +13,7 @@ from collections import OrderedDict
 from sqlalchemy import (JSON, Column, Float, Integer, String, Table, Text, delete, func, insert,
                         select, update)
 
-from metadata_server.store.event_sinks_spec import (SERVER, ZAQAR, payload, sink_key,
-                                                      sink_problem)
+from metadata_server.store.event_sinks_spec import SERVER, payload, sink_key, sink_problem
 from metadata_server.store.stack_tables import stack
 from metadata_server.store.tables import metadata
 
@@ -37,11 +36,13 @@ event_outbox = Table(
 
 
 class OutboxSettings:
-    """What the process that writes events knows: whether a server-wide sink exists, and how
-    many undelivered rows one tenant may have (past it, new ones are dropped and counted)."""
+    """What the process that writes events knows: whether a server-wide sink exists, whether a
+    Zaqar is configured (stacks with zaqar-queue sinks are refused without one), and how many
+    undelivered rows one tenant may have (past it, new ones are dropped and counted)."""
 
     def __init__(self):
         self.server_sink = False
+        self.zaqar = False
         self.max_pending_per_tenant = 10000
         self.dropped = 0            # read by the metrics (no other seam reaches the engine)
         self.wake = threading.Event()
@@ -64,9 +65,6 @@ def _stack_sinks(conn, stack_id: str, updated_at) -> list[dict]:
     definition = conn.execute(select(stack.c.definition).where(stack.c.id == stack_id)
                               ).scalar_one_or_none() or {}
     sinks = [s for s in definition.get("event_sinks") or () if sink_problem(s) is None]
-    if any(s["type"] == ZAQAR for s in sinks):
-        log.warning("stack %s: its zaqar-queue event sinks are not delivered yet", stack_id)
-        sinks = [s for s in sinks if s["type"] != ZAQAR]
     with _cache_lock:
         _sinks_cache[key] = sinks
         while len(_sinks_cache) > CACHE_SIZE:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from urllib.parse import urlsplit
 
 
@@ -22,6 +23,9 @@ MAX_SECRET_CHARS = 256
 SIGNATURE_HEADER = "X-Stoker-Signature"
 TIMESTAMP_HEADER = "X-Stoker-Timestamp"
 EVENT_ID_HEADER = "X-Stoker-Event-Id"
+ZAQAR_DEFAULT_TTL = 3600     # Heat's, for a zaqar-queue sink without ttl
+# Zaqar's own rule for queue names (it refuses others); also keeps the name a plain URL segment
+QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def sink_problem(sink) -> str | None:
@@ -32,9 +36,15 @@ def sink_problem(sink) -> str | None:
     if kind == ZAQAR:
         if not isinstance(target, str) or not target:
             return "a zaqar-queue event sink needs target: <queue name>"
+        if not QUEUE_NAME.fullmatch(target):
+            return f"a zaqar-queue event sink's target must be a Zaqar queue name (1 to 64 " \
+                   f"letters, digits, '_' or '-'), not {target[:80]!r}"
         ttl = sink.get("ttl")
         if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 1):
             return "an event sink's ttl must be a whole number of seconds"
+        unknown = set(sink) - {"type", "target", "ttl"}
+        if unknown:
+            return f"a zaqar-queue event sink has unknown keys: {', '.join(sorted(unknown))}"
         return None
     if kind == WEBHOOK:
         if not isinstance(target, str) or len(target) > MAX_TARGET_CHARS:
@@ -77,6 +87,24 @@ def payload(event: dict, stack_name: str, tenant: str) -> dict:
         "resource_status_reason": event.get("status_reason") or "",
         "stack_id": event["stack_id"], "stack_name": stack_name, "project_id": tenant,
     }
+
+
+def zaqar_messages(body: dict, ttl: int | None) -> dict:
+    """What Heat posts to a zaqar-queue sink for one event (its Event.as_dict as a message's
+    body), made from the delivery body above: Zaqar's v2 `{"messages": [...]}`."""
+    action, status = body["resource_action"], body["resource_status"]
+    if status.startswith(action + "_"):
+        status = status[len(action) + 1:]   # Heat's event document has the status alone
+    event = {"timestamp": body["event_time"].rstrip("Z"), "version": "0.1",
+             "type": "os.heat.event", "id": body["id"],
+             "payload": {"resource_name": body["resource_name"],
+                         "physical_resource_id": body["physical_resource_id"],
+                         "stack_id": body["stack_id"], "resource_action": action,
+                         "resource_status": status,
+                         "resource_status_reason": body["resource_status_reason"],
+                         "resource_type": body["resource_type"],
+                         "resource_properties": {}, "version": "0.1"}}
+    return {"messages": [{"ttl": ttl or ZAQAR_DEFAULT_TTL, "body": event}]}
 
 
 def body_bytes(body: dict) -> bytes:

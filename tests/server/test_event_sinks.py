@@ -100,7 +100,7 @@ def delivery(app):  # noqa: F811
     yield make
     for worker in started:
         worker.stop()
-    event_outbox.SETTINGS.server_sink = False
+    event_outbox.SETTINGS.server_sink = event_outbox.SETTINGS.zaqar = False
     event_outbox.SETTINGS.max_pending_per_tenant = DeliveryOptions().max_pending_per_tenant
 
 
@@ -208,6 +208,8 @@ def test_a_tenant_target_on_an_internal_address_is_refused(app, receivers,  # no
     ({"type": "webhook", "target": "http://example.com/", "secret": 5}, "secret"),
     ({"type": "webhook", "target": "http://example.com/", "header": "x"}, "unknown keys"),
     ({"type": "carrier-pigeon", "target": "x"}, "an event sink must be"),
+    ({"type": "zaqar-queue", "target": "../../v2/queues"}, "queue name"),
+    ({"type": "zaqar-queue", "target": "q", "ttl": "1h"}, "ttl"),
 ])
 def test_a_bad_sink_is_refused_at_create_naming_it(app, sink, fault):  # noqa: F811
     api = Api(app.test_client(), "admin-token-for-tests")

@@ -37,6 +37,8 @@ class Environment:
     positions: Positions | None = None
     # (section, key) -> Positions of the file that supplied it, kept through merges
     origins: dict = field(default_factory=dict, repr=False, compare=False)
+    # for each event sink: the Positions of its file and its index there
+    sink_origins: list = field(default_factory=list, repr=False, compare=False)
 
     def error_at(self, section: str, key: str, message: str, kind: str = "StackValidationFailed",
                  subpath: tuple = (), at_key: bool = False) -> TemplateError:
@@ -46,6 +48,13 @@ class Environment:
         if positions is None:
             return TemplateError(message, filename=self.filename, path=path, kind=kind)
         return positions.error(message, path, kind, at_key)
+
+    def sink_error(self, index: int, message: str) -> TemplateError:
+        """An error located at event sink `index` in the file that supplied it."""
+        if index < len(self.sink_origins) and self.sink_origins[index][0] is not None:
+            positions, at = self.sink_origins[index]
+            return positions.error(message, ("event_sinks", at))
+        return self.error(message, ("event_sinks", index))
 
     def error(self, message: str, path: tuple = (), kind: str = "StackValidationFailed"
               ) -> TemplateError:
@@ -131,6 +140,7 @@ def parse_environment(text: str | bytes | dict | None, filename: str = "<environ
         encrypted_param_names=list(data.get("encrypted_param_names") or []),
         parameter_merge_strategies=dict(data.get("parameter_merge_strategies") or {}),
         filename=filename, positions=positions,
+        sink_origins=[(positions, i) for i in range(len(sinks))],
         origins={(section, key): positions for section in ("parameters", "parameter_defaults",
                                                            "resource_registry")
                  for key in (data.get(section) or {})})
@@ -219,6 +229,8 @@ def merge_environments(envs: list[Environment], param_types: dict[str, str] | No
                 merged.origins[("resource_registry", key)] = env.origins[("resource_registry",
                                                                           key)]
         merged.event_sinks.extend(env.event_sinks)
+        merged.sink_origins.extend(env.sink_origins or [(env.positions, i)
+                                                        for i in range(len(env.event_sinks))])
         merged.encrypted_param_names.extend(env.encrypted_param_names)
     merged.resource_registry = {k: v for k, v in merged.resource_registry.items()
                                 if v is not None}
