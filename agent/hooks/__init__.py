@@ -24,7 +24,7 @@ from agent.hooks.meta import HookMeta
 # and install hint once, as `meta` (hooks/meta.py); they are imported on first use, never by an idle
 # agent that has nothing to deploy.
 BUILTIN_MODULES = ("script", "json_file", "hiera", "apply_config", "ansible", "puppet", "salt",
-                   "docker_compose", "kubelet")
+                   "docker_compose", "kubelet", "cfn_init")
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,12 @@ through the real runner (the hook as a subprocess, as in production).
 A case has `item` (merged over a default item), optional `hook` (the group, default script),
 `tool` (a recording fake of the hook's tool: its name, and the spec it replays, see fake_tool.py),
 `tool_missing` (PATH holds only the fake tools dir, so the tool is absent), `env` (extra hook
-environment), `setup_files` (path -> text written before the run), and what to check: `expect` (payload keys and values), `absent` (keys not in the
-payload), `stderr_contains`, `stdout_contains`, `expect_argv` (the tool's argv, without argv[0],
-per call), `expect_tool_env` (variables the tool saw), `expect_files` (path -> exact text, or
-{"json": value}, or {"yaml": value}). `{root}`, `{id}` and `{tmp}` are replaced in every string.
+environment), `setup_files` (path -> text written before the run), and what to check: `expect`
+(payload keys and values), `absent` (keys not in the payload), `stderr_contains`,
+`stdout_contains`, `expect_argv` (the tool's argv, without argv[0], per call), `expect_tool_env`
+(variables the tool saw), `expect_files` (path -> exact text, or {"json": value}, or
+{"yaml": value}), `expect_mode` (path -> permission bits as "0o600"). `{root}`, `{id}` and `{tmp}`
+are replaced in every string.
 """
 import json
 import os
@@ -95,5 +97,7 @@ def test_hook_case(case_file, tmp_path, hook_env, outbox, transport, item_factor
             assert yaml.safe_load(text) == expected["yaml"], f"{about}: {path}"
         else:
             assert text == expected, f"{about}: {path}"
+    for path, mode in case.get("expect_mode", {}).items():
+        assert oct(os.stat(path).st_mode & 0o777) == mode, f"{about}: {path}"
     for path in case.get("expect_no_files", []):
         assert not Path(path).exists(), f"{about}: {path}"
