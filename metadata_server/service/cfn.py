@@ -101,19 +101,53 @@ def _aws_time(name: str, text: str) -> datetime:
     return value
 
 
-def describe_stack_resource(document: dict, server: ServerRecord, stack_name: str,
-                            resource: str) -> bytes:
-    """DescribeStackResourceResponse with the document as the Metadata element's JSON text."""
+def stack_reference(stack_name: str) -> str:
+    """A StackName as Heat's CFN API takes it: a name, an id, `name/id` or the stack's ARN
+    (`arn:openstack:heat::<tenant>:stacks/<name>/<id>`); the id when one is given."""
+    if stack_name.startswith("arn:") and ":stacks/" in stack_name:
+        stack_name = stack_name.split(":stacks/", 1)[1]
+    return stack_name.rstrip("/").rsplit("/", 1)[-1]
+
+
+def stack_arn(tenant: str, stack_name: str, stack_id: str) -> str:
+    return f"arn:openstack:heat::{tenant}:stacks/{stack_name}/{stack_id}"
+
+
+def server_detail(document: dict, server: ServerRecord, stack_name: str, resource: str) -> dict:
+    """StackResourceDetail of a registered server that no stack holds: its document as the
+    metadata, under whatever stack and resource names its collector was given."""
+    return {"Description": "", "LastUpdatedTimestamp": isotime(server.created_at),
+            "LogicalResourceId": resource, "Metadata": document,
+            "PhysicalResourceId": server.id, "ResourceStatusReason": "",
+            "ResourceType": "OS::Heat::DeployedServer",
+            "StackId": stack_arn(server.tenant, stack_name, server.id),
+            "StackName": stack_name, "ResourceStatus": "CREATE_COMPLETE"}
+
+
+def resource_detail(stack: dict, row: dict, metadata: dict) -> dict:
+    """StackResourceDetail of a stack's resource, with the metadata the caller may read."""
+    stamp = row.get("updated_at") or row.get("created_at") or stack.get("created_at")
+    return {"Description": "",
+            "LastUpdatedTimestamp": isotime(stamp) if isinstance(stamp, datetime) else str(stamp or ""),
+            "LogicalResourceId": row["name"], "Metadata": metadata,
+            "PhysicalResourceId": row.get("physical_id") or "",
+            "ResourceStatusReason": row.get("status_reason") or "",
+            "ResourceType": row["type"],
+            "StackId": stack_arn(stack["tenant"], stack["name"], stack["id"]),
+            "StackName": stack["name"], "ResourceStatus": f"{row['action']}_{row['status']}"}
+
+
+def describe_stack_resource_xml(detail: dict) -> bytes:
+    """DescribeStackResourceResponse, the metadata as the Metadata element's JSON text."""
     root = ET.Element("DescribeStackResourceResponse")
     result = ET.SubElement(root, "DescribeStackResourceResult")
-    detail = ET.SubElement(result, "StackResourceDetail")
-    fields = [("Description", ""), ("LastUpdatedTimestamp", isotime(server.created_at)),
-              ("LogicalResourceId", resource),
-              ("Metadata", json.dumps(document)),
-              ("PhysicalResourceId", server.id), ("ResourceStatusReason", ""),
-              ("ResourceType", "OS::Heat::DeployedServer"),
-              ("StackId", f"arn:openstack:heat::{server.tenant}:stacks/{stack_name}/{server.id}"),
-              ("StackName", stack_name), ("ResourceStatus", "CREATE_COMPLETE")]
-    for tag, text in fields:
-        ET.SubElement(detail, tag).text = text
+    element = ET.SubElement(result, "StackResourceDetail")
+    for tag, value in detail.items():
+        ET.SubElement(element, tag).text = json.dumps(value) if tag == "Metadata" else value
     return ET.tostring(root)
+
+
+def describe_stack_resource_json(detail: dict) -> dict:
+    """The answer to ContentType=JSON (boto's, so cfn-init's): the metadata as an object."""
+    return {"DescribeStackResourceResponse": {"DescribeStackResourceResult": {
+        "StackResourceDetail": detail}}}

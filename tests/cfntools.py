@@ -1,0 +1,85 @@
+"""heat-cfntools' cfn-init and cfn-hup for tests: installed from PyPI at test time (tests/upstream.py)
+and run in a sandbox, because they hard-code their paths (/etc/cfn, /var/cache/heat-cfntools,
+/var/log/cfn-init.log, and whatever files, users and packages the metadata names).
+
+The sandbox is a private mount namespace in which /etc and /var are the machine's, overlaid with
+directories of the test: every write under them lands in `<root>/etc` and `<root>/var` and the
+machine is untouched. Seed a file by writing it there before a run; read a result there after.
+It needs root and overlayfs; without them the test is skipped with the reason.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.upstream import require
+
+OVERLAID = ("etc", "var")
+
+
+def cfntools_bin() -> Path:
+    """The bin directory holding the real cfn-init and cfn-hup, or skip saying why."""
+    bin_dir = require(["heat-cfntools"], 180) / "bin"
+    if not (bin_dir / "cfn-init").exists():
+        pytest.skip("heat-cfntools installed no cfn-init")
+    return bin_dir
+
+
+class Sandbox:
+    def __init__(self, root: Path):
+        self.root = root
+        # overlayfs wants its work directories beside, never inside, the upper ones
+        self.work = root.parent / f"{root.name}.overlay-work"
+        for name in OVERLAID:
+            (root / name).mkdir(parents=True, exist_ok=True)
+            (self.work / name).mkdir(parents=True, exist_ok=True)
+
+    def path(self, absolute: str) -> Path:
+        """Where a path under /etc or /var the sandboxed tools wrote (or will read) lives."""
+        assert absolute.split("/")[1] in OVERLAID, absolute
+        return self.root / absolute.lstrip("/")
+
+    def argv(self, *argv: str) -> list[str]:
+        mounts = "; ".join(
+            f"mount -t overlay stoker-sandbox -o lowerdir=/{name},"
+            f"upperdir={self.root / name},workdir={self.work / name} /{name}" for name in OVERLAID)
+        return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-ec",
+                f'{mounts}; exec "$@"', "sandbox", *argv]
+
+    def wrapper(self, path: Path, target: Path) -> Path:
+        """An executable at `path` that runs `target` (with its arguments) in the sandbox."""
+        path.write_text("#!/bin/sh\nexec " + " ".join(shlex.quote(a) for a in self.argv(str(target)))
+                        + ' "$@"\n')
+        path.chmod(0o755)
+        return path
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def sandbox(root: Path) -> Sandbox:
+    """A working sandbox at `root`, or skip saying why there cannot be one."""
+    if os.geteuid() != 0:
+        pytest.skip("the cfn-tools sandbox needs root (a mount namespace with overlayfs)")
+    if shutil.which("unshare") is None:
+        pytest.skip("the cfn-tools sandbox needs unshare (util-linux)")
+    box = Sandbox(root)
+    probe = subprocess.run(box.argv("/bin/sh", "-c", "touch /etc/.stoker-sandbox-probe"),
+                           capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0 or not box.path("/etc/.stoker-sandbox-probe").exists():
+        box.cleanup()
+        pytest.skip(f"cannot overlay /etc and /var in a mount namespace here: {probe.stderr.strip()}")
+    assert not Path("/etc/.stoker-sandbox-probe").exists()
+    return box
+
+
+def clean_env(bin_dir: Path) -> dict[str, str]:
+    """What the tools run with: their venv first on PATH, no proxy (the server is on loopback)."""
+    return {"PATH": f"{bin_dir}{os.pathsep}/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+            "HOME": "/root"}
