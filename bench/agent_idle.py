@@ -12,6 +12,8 @@ Measured processes:
   stoker-agent-heat     with --heat: `stoker agent` polling with the `heat` collector (keystone v3
                         password auth against stoker's /v3, then Heat's resource metadata API), for
                         a POLL_SERVER_HEAT server of a stack, as os-collect-config.conf says
+  stoker-agent-metrics  with --metrics: `stoker agent --metrics` sampling and sending every 10 s
+                        (six times the default rate: psutil loaded, the metrics thread running)
   stoker-agent-after    with --after-deployment: `stoker agent` for another server (a new one each
                         run) that has one `script` deployment, measured once it has run and
                         signalled it (a configured guest's steady state: hook and signal code loaded)
@@ -19,6 +21,7 @@ Measured processes:
 With --runs N every process is measured N times and the median of each figure is printed.
 
     .venv/bin/python bench/agent_idle.py [--seconds 60] [--runs 1] [--upstream] [--after-deployment] [--heat]
+        [--metrics]
 
 Goal (issue 3): stoker's processes at most 30 MB RSS and under 1% CPU while idle.
 """
@@ -149,6 +152,8 @@ def main() -> int:
                         help="also measure an agent that has run and signalled one deployment")
     parser.add_argument("--heat", action="store_true",
                         help="also measure an agent polling with the heat collector (keystone auth)")
+    parser.add_argument("--metrics", action="store_true",
+                        help="also measure an agent with metrics on (a sample sent every 10 s)")
     args = parser.parse_args()
     upstream = upstream_occ() if args.upstream else None
     with tempfile.TemporaryDirectory(prefix="stoker-idle-") as tmp:
@@ -169,6 +174,10 @@ def main() -> int:
                 ("stoker-occ", lambda: ([sys.executable, "-m", "collector.cli", "--config-file", str(conf)],
                                         lambda p: "Executing" in p.log() or "No changes" in p.log())),
             ]
+            if args.metrics:
+                plans.append(("stoker-agent-metrics", lambda: (
+                    stoker_argv("agent", "--root", str(root), "--metrics", "--metrics-interval", "10",
+                                "--metrics-batch", "10"), lambda p: "metrics: a sample every" in p.log())))
             if args.after_deployment:
                 plans.append(("stoker-agent-after", lambda: after_deployment(session, base, work)))
             if args.heat:
