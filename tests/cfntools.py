@@ -14,6 +14,7 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -77,6 +78,18 @@ def sandbox(root: Path) -> Sandbox:
         pytest.skip(f"cannot overlay /etc and /var in a mount namespace here: {probe.stderr.strip()}")
     assert not Path("/etc/.stoker-sandbox-probe").exists()
     return box
+
+
+def point_at_server(box: Sandbox, base: str) -> None:
+    """What Heat's user data gives an image for heat-cfntools: boto's config with the CFN
+    endpoint's host, and the metadata server URL the port is taken from (the path is /v1/)."""
+    directory = box.path("/var/lib/heat-cfntools")
+    directory.mkdir(parents=True, exist_ok=True)
+    # cfn_helper points BOTO_CONFIG here: without it boto would look up amazonaws.com
+    (directory / "cfn-boto-cfg").write_text(
+        "[Boto]\ndebug = 0\nis_secure = 0\nhttps_validate_certificates = 1\n"
+        f"cfn_region_name = heat\ncfn_region_endpoint = {urlsplit(base).hostname}\n")
+    (directory / "cfn-metadata-server").write_text(f"{base}/\n")
 
 
 def clean_env(bin_dir: Path) -> dict[str, str]:

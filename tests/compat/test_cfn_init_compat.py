@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from cli.processes import start_server
-from tests.cfntools import cfntools_bin, clean_env, sandbox
+from tests.cfntools import cfntools_bin, clean_env, point_at_server, sandbox
 from tests.waiting import stack_when
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -120,20 +120,10 @@ def stack(tmp_path):
     assert "Traceback" not in server.log()
 
 
-def write_endpoint_files(box, base: str) -> None:
-    directory = box.path("/var/lib/heat-cfntools")
-    directory.mkdir(parents=True, exist_ok=True)
-    # cfn_helper points BOTO_CONFIG here: without it boto would look up amazonaws.com
-    (directory / "cfn-boto-cfg").write_text(
-        "[Boto]\ndebug = 0\nis_secure = 0\nhttps_validate_certificates = 1\n"
-        "cfn_region_name = heat\ncfn_region_endpoint = 127.0.0.1\n")
-    (directory / "cfn-metadata-server").write_text(f"{base}/\n")
-
-
 def cfn_init(box, bin_dir, base: str, cfn: dict, *extra: str, resource: str = "server"):
     """cfn-init as a Heat image runs it: the endpoint from cfn-boto-cfg, the port from
     cfn-metadata-server (Heat's user-data parts, written into the sandbox)."""
-    write_endpoint_files(box, base)
+    point_at_server(box, base)
     argv = [str(bin_dir / "cfn-init"), "-s", cfn["stack_name"], "-r", resource,
             "--access-key", cfn["access_key_id"], "--secret-key", cfn["secret_access_key"], *extra]
     return subprocess.run(box.argv(*argv), env=clean_env(bin_dir), capture_output=True, text=True,
