@@ -37,7 +37,9 @@ class Reporter:
         self.clock = clock
         self.wall = wall
         now = clock()
-        self._next_sample = now          # the first sample at once: it sets cpu_util's reference
+        # The first sample one interval after start: cpu_util is measured from the start (the
+        # sampler read the CPU times then), so every sample's covers a whole interval.
+        self._next_sample = now + interval
         self._next_send = now + batch
         self._tries = 0                  # failed deliveries in a row
         self._failing_since: Optional[float] = None

@@ -1,4 +1,5 @@
 """The metrics thread's schedule, queue and retries, driven by a fake clock and a fake sender."""
+import itertools
 import json
 import logging
 
@@ -54,8 +55,9 @@ def test_samples_every_interval_and_sends_them_together_every_batch():
     clock, sender = Clock(), FakeSender()
     rep = reporter(clock, sender)
     run_until(rep, clock, 1095)
-    assert sender.times() == [[1000, 1010, 1020, 1030], [1040, 1050, 1060], [1070, 1080, 1090]]
-    assert sender.bodies[0]["samples"][1] == {"time": 1010, "metrics": {"cpu_util": 1.0}}
+    # the first sample one interval after start: its cpu_util covers a whole interval
+    assert sender.times() == [[1010, 1020, 1030], [1040, 1050, 1060], [1070, 1080, 1090]]
+    assert sender.bodies[0]["samples"][1] == {"time": 1020, "metrics": {"cpu_util": 1.0}}
 
 
 def test_a_slow_sample_does_not_make_the_next_ones_catch_up():
@@ -68,10 +70,10 @@ def test_a_slow_sample_does_not_make_the_next_ones_catch_up():
         return {"x": 1.0}
 
     rep = Reporter(slow_sample, sender, 10, 1000, clock=clock, wall=clock)
-    for _ in range(3):
+    for _ in range(4):  # the first tick finds nothing due before 1010
         wait = rep.tick()
         clock.now += wait
-    assert times == [1000, 1025, 1050]
+    assert times == [1010, 1035, 1060]
 
 
 def test_a_failed_post_keeps_the_samples_and_retries_with_backoff_then_sends_all():
@@ -80,8 +82,8 @@ def test_a_failed_post_keeps_the_samples_and_retries_with_backoff_then_sends_all
     rep = reporter(clock, sender)
     run_until(rep, clock, 1200)
     # 1030 fails (next try in 30 s), 1060 fails (60 s), 1120 delivers everything taken so far
-    assert [b["samples"][0]["time"] for b in sender.bodies][:3] == [1000, 1000, 1000]
-    assert [len(b["samples"]) for b in sender.bodies][:3] == [4, 7, 13]
+    assert [b["samples"][0]["time"] for b in sender.bodies][:3] == [1010, 1010, 1010]
+    assert [len(b["samples"]) for b in sender.bodies][:3] == [3, 6, 12]
     assert sender.times()[3] == [1130, 1140, 1150]
 
 
@@ -92,7 +94,7 @@ def test_retry_after_is_honoured():
     run_until(rep, clock, 1229)
     assert len(sender.bodies) == 1  # nothing before 1030 + 200
     run_until(rep, clock, 1231)
-    assert len(sender.bodies) == 2 and len(sender.bodies[1]["samples"]) == 24
+    assert len(sender.bodies) == 2 and len(sender.bodies[1]["samples"]) == 23
 
 
 def test_past_the_bound_the_oldest_samples_are_dropped_and_counted(caplog):
@@ -104,8 +106,8 @@ def test_past_the_bound_the_oldest_samples_are_dropped_and_counted(caplog):
     assert sender.times()[-1] == [1080, 1090, 1100, 1110, 1120]
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2, messages  # the first failure once, then the recovery
-    assert messages[0].startswith("metrics: down; 4 sample(s) kept, retrying in 30s")
-    assert messages[1] == "metrics: delivered again after 90s, 8 older sample(s) dropped for room"
+    assert messages[0].startswith("metrics: down; 3 sample(s) kept, retrying in 30s")
+    assert messages[1] == "metrics: delivered again after 90s, 7 older sample(s) dropped for room"
 
 
 def test_a_refused_body_is_dropped_and_the_rest_still_sent(caplog, monkeypatch):
@@ -115,14 +117,14 @@ def test_a_refused_body_is_dropped_and_the_rest_still_sent(caplog, monkeypatch):
     rep = reporter(clock, sender)
     with caplog.at_level(logging.ERROR):
         run_until(rep, clock, 1035)
-    assert sender.times() == [[1000, 1010], [1020, 1030]]
+    assert sender.times() == [[1010, 1020], [1030]]
     assert len(rep.queue) == 0
     assert caplog.records[0].getMessage() == "metrics: POST http://x/metrics: 400 bad sample; 2 sample(s) dropped"
 
 
 def test_a_sampler_that_raises_is_logged_once_and_sampling_goes_on(caplog):
     clock, sender = Clock(), FakeSender()
-    answers = iter([RuntimeError("psutil broke"), RuntimeError("psutil broke"), {"x": 1.0}])
+    answers = itertools.chain([RuntimeError("psutil broke")] * 2, itertools.repeat({"x": 1.0}))
 
     def sample():
         answer = next(answers)
@@ -132,8 +134,8 @@ def test_a_sampler_that_raises_is_logged_once_and_sampling_goes_on(caplog):
 
     rep = Reporter(sample, sender, 10, 25, clock=clock, wall=clock)
     with caplog.at_level(logging.ERROR):
-        run_until(rep, clock, 1026)
-    assert sender.times() == [[1020]]
+        run_until(rep, clock, 1051)
+    assert sender.times() == [[1030, 1040, 1050]]
     assert [r.getMessage() for r in caplog.records] == ["metrics: sampling failed: RuntimeError: psutil broke"]
 
 
