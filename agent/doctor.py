@@ -62,6 +62,7 @@ def check(paths: Paths, config_path: str, env=None, http: HttpClient | None = No
             results.append((WARN, "config mode", f"{config_path} is mode {mode:04o}; it holds the server's "
                             f"token: chmod 600 {config_path}"))
         results += _server(config, http or HttpClient(user_agent="stoker-agent-doctor"), clock)
+        results += _metrics(paths, config_path, config)
     results += _hooks(paths, env)
     results += _state(paths)
     return results
@@ -117,6 +118,25 @@ def _server(config, http: HttpClient, clock) -> list[tuple[str, str, str]]:
     else:
         results.append((WARN, "clock", "the server sent no Date header; skew unknown"))
     return results
+
+
+def _metrics(paths: Paths, config_path: str, config) -> list[tuple[str, str, str]]:
+    """The [agent] section, and where metrics would go (agent/metrics/; docs/agent.md)."""
+    from agent import settings
+    from agent.metrics import scripts, sender
+    try:
+        own = settings.load(config_path)
+    except ConfigError as exc:
+        return [(FAIL, "agent settings", str(exc))]
+    if not own.metrics:
+        return [(OK, "metrics", "off ([agent] metrics = on sends them for the server's alarms)")]
+    target = sender.target_from(config.collectors, config.settings)
+    if target is None:
+        return [(FAIL, "metrics", "on, but no request (stoker's signed URL) or watch collector to send them to")]
+    directory = paths.resolve(own.metrics_dir)
+    found = len(scripts.ScriptMetrics(directory).executables())
+    return [(OK, "metrics", f"a sample every {own.metrics_interval:g}s, sent every {own.metrics_batch:g}s to "
+             f"{target.shown}; {found} script(s) in {directory}")]
 
 
 def _hooks(paths: Paths, env) -> list[tuple[str, str, str]]:

@@ -69,6 +69,20 @@ class ScriptMetrics:
             self._note(".", f"cannot list {self.directory}: {exc.strerror}")
             return []
         self._note(".", None)
+        paths = self.executables(names)
+        if len(paths) > MAX_SCRIPTS:
+            self._note("*", f"{len(paths)} scripts, only the first {MAX_SCRIPTS} are run")
+            return paths[:MAX_SCRIPTS]
+        self._note("*", None)
+        return paths
+
+    def executables(self, names: list[str] | None = None) -> list[str]:
+        """The scripts a sample runs, in order (all of them, past MAX_SCRIPTS too)."""
+        if names is None:
+            try:
+                names = sorted(os.listdir(self.directory))
+            except OSError:
+                return []
         paths = []
         for name in names:
             if name.startswith(".") or name.endswith("~"):
@@ -76,10 +90,6 @@ class ScriptMetrics:
             path = os.path.join(self.directory, name)
             if os.path.isfile(path) and os.access(path, os.X_OK):
                 paths.append(path)
-        if len(paths) > MAX_SCRIPTS:
-            self._note("*", f"{len(paths)} scripts, only the first {MAX_SCRIPTS} are run")
-            return paths[:MAX_SCRIPTS]
-        self._note("*", None)
         return paths
 
     def _run(self, path: str) -> tuple[dict[str, float], str | None]:

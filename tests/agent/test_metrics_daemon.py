@@ -92,3 +92,27 @@ def test_with_no_stoker_url_metrics_stay_off_with_one_warning(tmp_path, caplog):
     from agent.metrics import wiring
     assert wiring.build(1, 1, str(tmp_path), str(tmp_path), ["heat"], {"heat": {}}) is None
     assert "there is nowhere to send them; metrics off" in caplog.text
+
+
+def test_doctor_says_where_metrics_go_and_refuses_a_bad_setting(tmp_path):
+    from agent import doctor
+    from agent.paths import Paths
+    conf = tmp_path / "etc/os-collect-config.conf"
+    conf.parent.mkdir(parents=True)
+    watch = {"metadata_url": "http://127.0.0.1:9/v1/t/servers/s/metadata", "auth_token": "tok"}
+    base = config.render({"watch": watch}, collectors=["watch"], command="true")
+    paths = Paths.under(str(tmp_path))
+    conf.write_text(base)
+    assert doctor._metrics(paths, str(conf), config.load(str(conf)))[0][:2] == ("ok", "metrics")
+    probe = tmp_path / "etc/stoker/metrics.d/probe"
+    probe.parent.mkdir(parents=True)
+    probe.write_text("#!/bin/sh\necho x 1\n")
+    probe.chmod(0o755)
+    conf.write_text(base + "\n[agent]\nmetrics = on\nmetrics_interval = 5\n")
+    [(level, what, detail)] = doctor._metrics(paths, str(conf), config.load(str(conf)))
+    assert (level, what) == ("ok", "metrics")
+    assert detail == (f"a sample every 5s, sent every 60s to http://127.0.0.1:9/v1/t/servers/s/metrics; "
+                      f"1 script(s) in {probe.parent}")
+    conf.write_text(base + "\n[agent]\nmetrics = sometimes\n")
+    [(level, what, detail)] = doctor._metrics(paths, str(conf), config.load(str(conf)))
+    assert (level, what) == ("FAIL", "agent settings") and "metrics = 'sometimes'" in detail
