@@ -174,3 +174,26 @@ def test_v4_errors_are_aws_style(app, cfn_stack, case, status, code):
         response = describe(app, cfn, "cfn", **{"X-Amz-Date": "yesterday"})
     assert (response.status_code, error_code(response)) == (status, code), response.data
     assert b"Traceback" not in response.data
+
+
+@pytest.mark.parametrize("authorization", [
+    "AWS4-HMAC-SHA256 ",
+    "AWS4-HMAC-SHA256 Credential=, SignedHeaders=, Signature=",
+    "AWS4-HMAC-SHA256 Credential=a/b/c/d/aws4_request,SignedHeaders=host,Signature=zz",
+    "AWS4-HMAC-SHA256 Credential=\u00e9/\u00fc/c/d/aws4_request,SignedHeaders=host;x-amz-date,"
+    "Signature=\u00e9",
+])
+def test_a_malformed_v4_request_is_an_aws_error_not_a_crash(app, authorization):
+    response = app.test_client().get("/v1/", query_string={"Action": "DescribeStackResource"},
+                                     headers={"Authorization": authorization})
+    assert response.status_code in (400, 403), response.data
+    assert error_code(response) in ("IncompleteSignature", "InvalidClientTokenId")
+
+
+def test_a_v4_body_over_the_limit_is_refused(app):
+    body = b"Action=DescribeStackResource&x=" + b"a" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    response = app.test_client().post("/v1/", data=body, headers={
+        "Authorization": f"{sigv4.ALGORITHM} Credential=k/20260101/0/127/aws4_request,"
+                         "SignedHeaders=host;x-amz-date,Signature=ab",
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413
