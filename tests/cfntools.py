@@ -2,16 +2,19 @@
 and run in a sandbox, because they hard-code their paths (/etc/cfn, /var/cache/heat-cfntools,
 /var/log/cfn-init.log, and whatever files, users and packages the metadata names).
 
-The sandbox is a private mount namespace in which /etc and /var are the machine's, overlaid with
-directories of the test: every write under them lands in `<root>/etc` and `<root>/var` and the
-machine is untouched. Seed a file by writing it there before a run; read a result there after.
-It needs root and overlayfs; without them the test is skipped with the reason.
+The sandbox is a private mount namespace in which /etc, /var and /usr are the machine's, overlaid
+with directories of the test: every write under them lands in `<root>/etc`, `<root>/var` and
+`<root>/usr` and the machine is untouched. Seed a file by writing it there before a run; read a
+result there after; `hide` removes a file from the sandbox's view (e.g. systemctl, so cfn-init
+drives services the sysvinit way, through the sandbox's /etc/init.d). It needs root and
+overlayfs; without them the test is skipped with the reason.
 """
 from __future__ import annotations
 
 import os
 import shlex
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,7 +23,7 @@ import pytest
 
 from tests.upstream import require
 
-OVERLAID = ("etc", "var")
+OVERLAID = ("etc", "var", "usr")
 
 
 def cfntools_bin() -> Path:
@@ -45,6 +48,12 @@ class Sandbox:
         assert absolute.split("/")[1] in OVERLAID, absolute
         return self.root / absolute.lstrip("/")
 
+    def hide(self, absolute: str) -> None:
+        """Take `absolute` out of the sandbox's view (an overlayfs whiteout)."""
+        whiteout = self.path(absolute)
+        whiteout.parent.mkdir(parents=True, exist_ok=True)
+        os.mknod(whiteout, stat.S_IFCHR | 0o000, os.makedev(0, 0))
+
     def argv(self, *argv: str) -> list[str]:
         mounts = "; ".join(
             f"mount -t overlay stoker-sandbox -o lowerdir=/{name},"
@@ -64,8 +73,10 @@ class Sandbox:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def sandbox(root: Path) -> Sandbox:
-    """A working sandbox at `root`, or skip saying why there cannot be one."""
+def sandbox(root: Path, without_systemd: bool = False) -> Sandbox:
+    """A working sandbox at `root`, or skip saying why there cannot be one. `without_systemd`:
+    a machine with no systemctl, where cfn-init drives services through service(8) and
+    update-rc.d, that is the sandbox's /etc/init.d and /etc/rc?.d."""
     if os.geteuid() != 0:
         pytest.skip("the cfn-tools sandbox needs root (a mount namespace with overlayfs)")
     if shutil.which("unshare") is None:
@@ -77,7 +88,32 @@ def sandbox(root: Path) -> Sandbox:
         box.cleanup()
         pytest.skip(f"cannot overlay /etc and /var in a mount namespace here: {probe.stderr.strip()}")
     assert not Path("/etc/.stoker-sandbox-probe").exists()
+    if without_systemd:
+        box.hide("/usr/bin/systemctl")
     return box
+
+
+def recording_init_script(name: str) -> str:
+    """A sysvinit script that records each call in /var/lib/<name>/calls and keeps its state in
+    /var/lib/<name>/running."""
+    return f"""#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          {name}
+# Required-Start:
+# Required-Stop:
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: a service that records how it was called
+### END INIT INFO
+state=/var/lib/{name}
+mkdir -p $state
+echo "$1" >> $state/calls
+case "$1" in
+  start) touch $state/running ;;
+  stop) rm -f $state/running ;;
+  status) test -f $state/running ;;
+esac
+"""
 
 
 def point_at_server(box: Sandbox, base: str) -> None:

@@ -21,7 +21,8 @@ import pytest
 import requests
 
 from cli.processes import start_server
-from tests.cfntools import cfntools_bin, clean_env, point_at_server, sandbox
+from tests.cfntools import (cfntools_bin, clean_env, point_at_server, recording_init_script,
+                            sandbox)
 from tests.waiting import stack_when
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -38,6 +39,8 @@ INIT = {
                 "template": "port=PORT\n", "params": {"PORT": {"get_param": "port"}}}},
                 "mode": "000640", "owner": "stokercfn", "group": "stokercfnops"},
             "/etc/stoker-cfn/versions.json": {"source": "{base}/"},
+            "/etc/init.d/stoker-cfn-svc": {"content": recording_init_script("stoker-cfn-svc"),
+                                           "mode": "000755"},
         },
         "commands": {
             "02_second": {"command": ["sh", "-c", "echo \"second $GREETING $(pwd)\" >> order"],
@@ -47,6 +50,7 @@ INIT = {
             "03_skipped": {"command": "touch /var/lib/stoker-cfn/skipped", "test": "false"},
             "04_ignored": {"command": "exit 3", "ignoreErrors": "true"},
         },
+        "services": {"sysvinit": {"stoker-cfn-svc": {"enabled": "true", "ensureRunning": "true"}}},
     },
     "failing": {"commands": {"01_fail": {"command": "echo broken >&2; exit 7"}}},
 }
@@ -91,7 +95,7 @@ def bin_dir():
 
 @pytest.fixture
 def box(tmp_path):
-    found = sandbox(tmp_path / "sandbox")
+    found = sandbox(tmp_path / "sandbox", without_systemd=True)
     yield found
     found.cleanup()
 
@@ -153,6 +157,10 @@ def test_cfn_init_applies_a_resources_init_metadata(box, bin_dir, stack):
     assert order == ["first", "second hello /var/lib/stoker-cfn"]
     assert not box.path("/var/lib/stoker-cfn/skipped").exists()
     assert "04_ignored has failed (status=3). Explicit ignoring" in log
+    # services (sysvinit): started because its status said stopped; `enabled` runs
+    # `update-rc.d <name> enable`, which on Debian only re-enables existing rc links
+    assert box.path("/var/lib/stoker-cfn-svc/calls").read_text().split() == ["status", "start"]
+    assert box.path("/var/lib/stoker-cfn-svc/running").exists()
     # the metadata cfn-init read: the template's Init merged with the server's document
     cached = json.loads(box.path("/var/cache/heat-cfntools/last_metadata_server").read_text())
     assert cached["AWS::CloudFormation::Init"]["base"]["files"]["/etc/stoker-cfn/app.conf"][
@@ -172,7 +180,8 @@ def test_a_failing_command_of_a_chosen_config_set_fails_cfn_init(box, bin_dir, s
     log = box.path("/var/log/cfn-init.log").read_text()
     assert done.returncode == 1, done.stdout + done.stderr + log
     assert "01_fail has failed" in log
-    assert box.path("/var/lib/stoker-cfn/order").read_text() == "first\nsecond hello /var/lib/stoker-cfn\n"
+    order = box.path("/var/lib/stoker-cfn/order").read_text()
+    assert order == "first\nsecond hello /var/lib/stoker-cfn\n"
 
 
 def test_a_servers_key_reads_no_other_resource(box, bin_dir, stack):

@@ -1,6 +1,7 @@
 """The real cfn-hup (heat-cfntools from PyPI; it runs once per invocation, as from cron) notices
 that a stack update changed a resource's Metadata and runs its post.update hook, the usual
-auto-reloader that re-runs cfn-init; with no change it runs nothing.
+auto-reloader that re-runs cfn-init; with no change it runs nothing. It also restarts a service
+the metadata says should run (a sysvinit one in the sandbox) and fires service.restarted.
 
 cfn-hup reads /etc/cfn/cfn-hup.conf, its credential file (the /etc/cfn/cfn-credentials format)
 and /etc/cfn/hooks.d: all of it is written into tests/cfntools.py's sandbox.
@@ -14,14 +15,19 @@ import pytest
 import requests
 
 from cli.processes import start_server
-from tests.cfntools import cfntools_bin, clean_env, point_at_server, sandbox
+from tests.cfntools import (cfntools_bin, clean_env, point_at_server, recording_init_script,
+                            sandbox)
 from tests.waiting import stack_when
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
 def template(greeting: str) -> dict:
-    init = {"config": {"files": {"/etc/stoker-hup/greeting": {"content": greeting}}}}
+    init = {"config": {
+        "files": {"/etc/stoker-hup/greeting": {"content": greeting},
+                  "/etc/init.d/stoker-hup-svc": {"content": recording_init_script("stoker-hup-svc"),
+                                                 "mode": "000755"}},
+        "services": {"sysvinit": {"stoker-hup-svc": {"ensureRunning": "true"}}}}}
     return {
         "heat_template_version": "2018-08-31",
         "resources": {"server": {"type": "OS::Nova::Server",
@@ -48,6 +54,9 @@ def configure_cfn_hup(box, bin_dir, cfn: dict) -> None:
         "[cfn-auto-reloader-hook]\ntriggers=post.update\n"
         "path=Resources.server.Metadata.AWS::CloudFormation::Init\n"
         f"action=mkdir -p /var/lib/stoker-hup && echo fired >> /var/lib/stoker-hup/fired && {reapply}\n"
+        "runas=root\n\n"
+        "[restarted-hook]\ntriggers=service.restarted\npath=Resources.server.Metadata\n"
+        "action=mkdir -p /var/lib/stoker-hup && echo restarted >> /var/lib/stoker-hup/restarted\n"
         "runas=root\n")
 
 
@@ -60,7 +69,7 @@ def run(box, bin_dir, *argv: str) -> None:
 
 def test_cfn_hup_runs_its_hook_after_an_update_changes_the_metadata(tmp_path):
     bin_dir = cfntools_bin()
-    box = sandbox(tmp_path / "sandbox")
+    box = sandbox(tmp_path / "sandbox", without_systemd=True)
     token = secrets.token_hex(16)
     server, base = start_server(tmp_path / "server", token, tmp_path / "server.log")
     session = requests.Session()
@@ -95,6 +104,17 @@ def test_cfn_hup_runs_its_hook_after_an_update_changes_the_metadata(tmp_path):
         assert greeting.read_text() == "v2\n"
         # and only once: the next run finds what it cached
         run(box, bin_dir, str(bin_dir / "cfn-hup"), "--no-daemon", "--verbose")
+        assert fired.read_text() == "fired\n"
+
+        # a service that should run and has stopped is started again, and service.restarted fires
+        calls = box.path("/var/lib/stoker-hup-svc/calls")
+        restarted = box.path("/var/lib/stoker-hup/restarted")
+        assert not restarted.exists()
+        box.path("/var/lib/stoker-hup-svc/running").unlink()
+        before = calls.read_text().split()
+        run(box, bin_dir, str(bin_dir / "cfn-hup"), "--no-daemon", "--verbose")
+        assert calls.read_text().split()[len(before):] == ["status", "start"]
+        assert restarted.read_text() == "restarted\n"
         assert fired.read_text() == "fired\n"
     finally:
         box.cleanup()

@@ -120,8 +120,10 @@ def test_signature_v2_reads_the_same_metadata_as_xml(app, cfn_stack):
                          f"http://{HOST}/v1/", params, now=app.extensions["stoker"].clock())
     response = app.test_client().get("/v1/", query_string=query, headers={"Host": HOST})
     assert response.status_code == 200, response.get_data(True)
-    text = ET.fromstring(response.data).find("DescribeStackResourceResult/StackResourceDetail/Metadata").text
-    assert json.loads(text)["AWS::CloudFormation::Init"]["config"]["files"]["/etc/motd"] == {"content": "hello"}
+    text = ET.fromstring(response.data).find(
+        "DescribeStackResourceResult/StackResourceDetail/Metadata").text
+    init = json.loads(text)["AWS::CloudFormation::Init"]
+    assert init["config"]["files"]["/etc/motd"] == {"content": "hello"}
 
 
 def test_another_resource_is_refused_and_a_missing_one_named(app, cfn_stack):
