@@ -1,18 +1,34 @@
 """GET .../events and .../resources/<r>/events: Heat's event list parameters, read from the query
-string into one store query (store/events.py), answered in Heat's event shape."""
+string into one store query (store/events.py), answered in Heat's event shape; `nested_depth`
+lists nested stacks' events too. GET .../resources/<r>/events/<id>: one event (Heat's show)."""
 from __future__ import annotations
+
+from dataclasses import replace
 
 from flask import jsonify, request
 
 from metadata_server.api.common import ctx
 from metadata_server.engine import views
-from metadata_server.service.errors import InvalidInput
+from metadata_server.service.errors import InvalidInput, NotFound
 from metadata_server.store.event_query import FILTER_FIELDS, SORT_FIELDS, EventQuery
 
 
+def nested_depth(args) -> int:
+    value = args.get("nested_depth")
+    if value is None:
+        return 0
+    try:
+        depth = int(value)
+    except ValueError:
+        depth = -1
+    if depth < 0:
+        raise InvalidInput(f"nested_depth: must be a non-negative integer, got {value[:40]!r}")
+    return depth
+
+
 def event_query(args) -> EventQuery:
-    """The query of a request's arguments. Other arguments (nested_depth among them: nested
-    stacks' events are not listed) are ignored, as Heat ignores what it does not filter on."""
+    """The query of a request's arguments. Other arguments are ignored, as Heat ignores what it
+    does not filter on."""
     limit = args.get("limit")
     if limit is not None:
         try:
@@ -35,6 +51,22 @@ def event_query(args) -> EventQuery:
 
 
 def events_response(eng, stack: dict, resource: str | None):
-    rows = eng.events(stack, resource, event_query(request.args))
-    base = ctx().base_url()
-    return jsonify({"events": [views.format_event(base, stack, row) for row in rows]})
+    query, depth = event_query(request.args), nested_depth(request.args)
+    stacks = {stack["id"]: stack}
+    if depth:   # Heat: the stack's events and its nested stacks' to that depth, in one list
+        stacks.update((s["id"], s) for s in eng.nested_stacks(stack, depth))
+        query = replace(query, nested=tuple(stacks)[1:])
+    rows = eng.events(stack, resource, query)
+    base, root = ctx().base_url(), stack if depth else None
+    return jsonify({"events": [views.format_event(base, stacks[row["stack_id"]], row, root)
+                               for row in rows]})
+
+
+def event_response(eng, stack: dict, resource: str, event_id: str):
+    """One event of the stack's resource `resource` (its name then: a resource since replaced
+    or removed still has its events), in Heat's detailed shape."""
+    rows = eng.events(stack, resource, EventQuery(event_id=event_id))
+    if not rows:
+        raise NotFound(f"No event {event_id} found", "EntityNotFound")
+    return jsonify({"event": views.format_event(ctx().base_url(), stack, rows[0],
+                                                detail=True)})

@@ -316,6 +316,14 @@ def resource_events(tenant, name, stack_id, resource):
     return event_list.events_response(eng, stack, row["name"])
 
 
+@bp.get(RESOURCE + "/events/<event_id>")
+def resource_event(tenant, name, stack_id, resource, event_id):
+    eng, stack = _operator_stack(tenant, name, stack_id)
+    row = next((r for r in eng.resources(stack) if resource in (r["name"], r["physical_id"])),
+               None)
+    return event_list.event_response(eng, stack, row["name"] if row else resource, event_id)
+
+
 @bp.route(STACK + "/<path:rest>", methods=ANY_METHOD)
 def no_such_route(tenant, name, stack_id, rest):
     """What no rule matched: Heat's 404, after the checks a real route there makes first (the

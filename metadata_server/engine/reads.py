@@ -46,10 +46,22 @@ class StackReads:
 
     def events(self, stack: dict, resource: str | None = None,
                query: EventQuery = EventQuery()) -> list[dict]:
-        rt = self.runner.runtime(stack["id"])
-        if rt is not None:
-            rt.recorder.flush()
+        for stack_id in (stack["id"], *query.nested):
+            rt = self.runner.runtime(stack_id)
+            if rt is not None:
+                rt.recorder.flush()
         return self.stacks.events(stack["id"], resource, query)
+
+    def nested_stacks(self, stack: dict, depth: int) -> list[dict]:
+        """The live stacks nested in `stack` down to `depth` levels (1: its children), parents
+        before their children."""
+        found, level = [], [stack]
+        for _ in range(max(0, depth)):
+            level = [child for parent in level for child in self.stacks.children(parent["id"])]
+            if not level:
+                break
+            found.extend(level)
+        return found
 
     def find_resource(self, stack_id: str, name_or_physical: str) -> dict | None:
         rt = self.runner.runtime(stack_id)

@@ -228,6 +228,9 @@ class Engine:
                query: EventQuery = EventQuery()) -> list[dict]:
         return self.reads.events(stack, resource, query)
 
+    def nested_stacks(self, stack: dict, depth: int) -> list[dict]:
+        return self.reads.nested_stacks(stack, depth)
+
     def find_resource(self, stack_id: str, name_or_physical: str) -> dict | None:
         return self.reads.find_resource(stack_id, name_or_physical)
 

@@ -141,5 +141,6 @@ class MemoryStackStore:
     def events(self, stack_id: str, resource_name: str | None = None,
                query: EventQuery = EventQuery()) -> list[Row]:
         with self._lock:
-            return copy.deepcopy(page_of([e for e in self._events if e["stack_id"] == stack_id and (
+            stacks = (stack_id, *query.nested)
+            return copy.deepcopy(page_of([e for e in self._events if e["stack_id"] in stacks and (
                 resource_name is None or e["resource_name"] == resource_name)], query))

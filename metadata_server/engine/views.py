@@ -60,9 +60,12 @@ def format_resource(base: str, stack: dict, row: dict, required_by: list[str],
     return result
 
 
-def format_event(base: str, stack: dict, row: dict) -> dict:
+def format_event(base: str, stack: dict, row: dict, root: dict | None = None,
+                 detail: bool = False) -> dict:
+    """Heat's event: `stack` is the event's own (a nested one's under nested_depth), `root`
+    the stack listed with nested_depth (its `root_stack` link); `detail` for event show."""
     path = stack_path(base, stack["tenant"], stack)
-    return {
+    event = {
         "id": row["id"], "event_time": isotime(row["created_at"]),
         "resource_name": row["resource_name"], "logical_resource_id": row["resource_name"],
         "physical_resource_id": row.get("physical_resource_id") or "",
@@ -74,6 +77,13 @@ def format_event(base: str, stack: dict, row: dict) -> dict:
                   {"href": f"{path}/resources/{row['resource_name']}", "rel": "resource"},
                   {"href": path, "rel": "stack"}],
     }
+    if root is not None:
+        event["links"].append({"href": stack_path(base, root["tenant"], root),
+                               "rel": "root_stack"})
+    if detail:
+        # Heat shows the properties the resource had then; stoker's events do not keep them
+        event["resource_properties"] = {}
+    return event
 
 
 HIDDEN_MASK = "******"

@@ -20,8 +20,11 @@ SORT_FIELDS = {"event_time": "created_at", "resource_type": "resource_type"}
 class EventQuery:
     """Filter name -> accepted values; the id of the event to continue after (one this stack
     has and the filters keep; otherwise the list starts at its beginning); how many at most;
-    the order (insertion order, `seq`, breaks ties)."""
+    the order (insertion order, `seq`, breaks ties). `nested`: other stacks whose events are
+    listed with the stack's (its nested stacks, for nested_depth); `event_id`: that one only."""
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    nested: tuple[str, ...] = ()
+    event_id: str | None = None
     marker: str | None = None
     limit: int | None = None
     sort_keys: tuple[str, ...] = ()
@@ -29,9 +32,11 @@ class EventQuery:
 
 
 def page_of(rows: list[Row], query: EventQuery) -> list[Row]:
-    """What the SQL query answers, from a stack's (or one resource's) rows."""
+    """What the SQL query answers, from the rows of the stack and its `nested` stacks (or of
+    one resource)."""
     rows = [row for row in rows if all(row[FILTER_FIELDS[name]] in values
-                                       for name, values in query.filters.items())]
+                                       for name, values in query.filters.items())
+            and query.event_id in (None, row["id"])]
     rows.sort(key=lambda row: tuple(_sortable(row[SORT_FIELDS[name]])
                                     for name in query.sort_keys) + (row["seq"],),
               reverse=query.descending)

@@ -22,7 +22,10 @@ SORT_KEYS = {name: (func.coalesce(stack_event.c[column], "") if stack_event.c[co
 
 def list_events(engine: Engine, stack_id: str, resource_name: str | None = None,
                 query: EventQuery = EventQuery()) -> list[Row]:
-    where = [stack_event.c.stack_id == stack_id]
+    where = [stack_event.c.stack_id.in_((stack_id, *query.nested)) if query.nested
+             else stack_event.c.stack_id == stack_id]
+    if query.event_id is not None:
+        where.append(stack_event.c.id == query.event_id)
     if resource_name is not None:
         where.append(stack_event.c.resource_name == resource_name)
     where += [FILTERS[name].in_(values) for name, values in query.filters.items()]

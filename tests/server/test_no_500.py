@@ -96,6 +96,8 @@ def test_no_route_answers_500(app, store):
     assert stack.status_code == 201, stack.get_data(True)
     stack_id = stack.get_json()["stack"]["id"]
     app.extensions["stoker-engine"].wait(stack_id, 30)
+    event_id = ok(client.get(f"/v1/t1/stacks/s/{stack_id}/resources/v/events",
+                             headers=admin))["events"][0]["id"]
     ids = {
         "tenant": ["t1", "other"],
         "server_id": [server_id] + GARBAGE_IDS,
@@ -107,6 +109,7 @@ def test_no_route_answers_500(app, store):
         "rest": STACK_REST,
         "resource": ["v", "nope"],
         "output_key": ["o", "nope"],
+        "event_id": [event_id] + GARBAGE_IDS,
         "token_id": ["nope", "x" * 300],
         "arn": ["nope", "arn:openstack:heat::t1:stacks/s/" + stack_id + "/resources/v"],
         "filename": ["nope"],
