@@ -15,6 +15,7 @@ from metadata_server.engine import status as st
 from metadata_server.engine.definition import definition_from_body, stack_name, stack_options
 from metadata_server.engine.errors import ActionInProgress, StackExists, StackNotFound
 from metadata_server.engine.operations import HOOKS
+from metadata_server.engine.operations import _checkpoints as checkpoints
 from metadata_server.engine.resources.base import Forward
 from metadata_server.engine.validation import suspend_graph
 from metadata_server.service.errors import InvalidInput
@@ -193,6 +194,7 @@ class StackActions:
                     if target_row is None:
                         raise StackNotFound(f"{stack['name']}/{forward.target}")
                     target = rt.plugin(target_row)
+                    checkpoints(rt, target_row, target)  # a resize writes its state as it goes
                     forward.check(target)
                     # answered at once, as Heat does: a resize may wait for servers to boot
                     threading.Thread(target=self._forwarded, name="stoker-engine-signal",
@@ -203,6 +205,28 @@ class StackActions:
         # signals come without an operation to end: each one keeps the stack within its events
         self.stacks.purge_events(stack["id"], self.max_events_per_stack)
 
+    def continue_resize(self, child: dict) -> bool:
+        """Recovery found `child`, a group's nested stack, interrupted outside any operation of
+        its parent stack: a resize a signal started. The group continues it on a thread of its
+        own (its SIGNAL event says how it ended); False when it cannot (the caller marks the
+        nested stack FAILED)."""
+        parent = self.stacks.get_stack(child["parent_id"])
+        if parent is None or parent["status"] == st.IN_PROGRESS:
+            return False
+        rt = self.reads.runtime(parent)
+        row = rt.find(child.get("parent_resource") or "")
+        if row is None or row.get("physical_id") != child["id"]:
+            return False
+        target = rt.plugin(row)
+        if not callable(getattr(target, "continue_resize", None)) or not (
+                row.get("data") or {}).get("resizing"):
+            return False
+        checkpoints(rt, row, target)
+        forward = Forward(row["name"], lambda group: group.continue_resize(None), "")
+        threading.Thread(target=self._forwarded, name="stoker-engine-resize",
+                         args=(rt, parent, row, target, forward), daemon=True).start()
+        return True
+
     def _forwarded(self, rt, stack: dict, row: dict, target, forward: Forward) -> None:
         """A handed-on signal's work (a group's resize), then the target's event."""
         try:
@@ -210,6 +234,8 @@ class StackActions:
         except Exception as exc:  # noqa: BLE001 - nobody waits for this thread: say it in the event
             log.exception("signal to %s/%s failed", stack["name"], row["name"])
             reason = f"Signal failed: {exc}"
+        if reason is None:
+            return
         with rt.lock:
             row["data"] = target.data
             rt.recorder.update(row["id"], {"data": target.data})

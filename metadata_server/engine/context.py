@@ -33,11 +33,20 @@ class ChildStacks(Protocol):
     def run_child_create(self, child_id: str, token: CancelToken) -> None:
         """Create the stored child stack's resources."""
 
-    def update_child(self, child_id: str, definition: dict, token: CancelToken) -> None:
-        ...
+    def update_child(self, child_id: str, definition: dict, token: CancelToken,
+                     claimed: dict | None = None) -> None:
+        """Update the child, once no other operation of it runs (waiting for one, e.g. a
+        resize on another node), or at once with `claimed`, what claim_child returned."""
 
     def delete_child(self, child_id: str, token: CancelToken) -> None:
-        ...
+        """Delete the child, once no other operation of it runs."""
+
+    def claim_child(self, child_id: str, action: str = "UPDATE") -> dict | None:
+        """Claim the child for an operation of this engine, in the database, unless one of
+        it runs (on any engine of any node): its row as it was, or None."""
+
+    def release_child(self, child_id: str, previous: dict) -> None:
+        """Give back a claim no operation used."""
 
     def suspend_child(self, child_id: str, action: str, token: CancelToken) -> None:
         """action: SUSPEND or RESUME."""

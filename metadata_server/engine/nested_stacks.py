@@ -79,14 +79,20 @@ class NestedStacks:
         rt = self.runner.runtime(child_id)
         self.runner.run_nested(rt, lambda: self.steps.create(rt, token, False))
 
-    def update_child(self, child_id: str, definition: dict, token: CancelToken) -> None:
-        stack = self.stacks.get_stack(child_id)
-        if stack.get("parent_id"):
-            definition = self._with_facade(stack["parent_id"], stack["parent_resource"],
-                                           definition)
-        rt = self.runtimes.prepare_update(stack, definition, None)
-        if stack.get("parent_id"):
-            self.tree.check_child(stack["parent_id"], stack["name"], rt, replacing=child_id)
+    def update_child(self, child_id: str, definition: dict, token: CancelToken,
+                     claimed: dict | None = None) -> None:
+        stack = claimed or self._claim_waiting(child_id, st.UPDATE, token)
+        try:
+            if stack.get("parent_id"):
+                definition = self._with_facade(stack["parent_id"], stack["parent_resource"],
+                                               definition)
+            rt = self.runtimes.prepare_update(stack, definition, None)
+            if stack.get("parent_id"):
+                self.tree.check_child(stack["parent_id"], stack["name"], rt,
+                                      replacing=child_id)
+        except BaseException:
+            self.release_child(child_id, stack)  # the update never started
+            raise
         self.stacks.update_stack(child_id, {"previous_definition": stack["definition"],
                                             "definition": definition})
         rt.stack.update(definition=definition, previous_definition=stack["definition"])
@@ -97,9 +103,45 @@ class NestedStacks:
         stack = self.stacks.get_stack(child_id)
         if stack is None or (stack["action"] == st.DELETE and stack["status"] == st.COMPLETE):
             return
+        stack = self._claim_waiting(child_id, st.DELETE, token)
         rt = self.runtimes.load(stack)
         self.runner.begin(rt, st.DELETE)
         self.runner.run_nested(rt, lambda: self.steps.delete(rt, token))
+
+    # -- a nested stack's operation lock, held in the database --------------------------------
+    # A group's resize runs outside any operation of its stack, on whichever engine of whichever
+    # node took the signal: claiming the nested stack (compare-and-swap on its status) is what
+    # keeps two resizes, or a resize and a stack update or delete, off one group.
+    def claim_child(self, child_id: str, action: str = st.UPDATE) -> dict | None:
+        """Mark the nested stack `action` IN_PROGRESS for this engine unless an operation of
+        it runs; its row as it was before, or None."""
+        stack = self.stacks.get_stack(child_id)
+        if stack is None or stack["status"] == st.IN_PROGRESS:
+            return None
+        now = self.clock()
+        if not self.stacks.update_stack(child_id, {
+                "action": action, "status": st.IN_PROGRESS,
+                "status_reason": f"Stack {action} started", "engine_id": self.engine_id,
+                "heartbeat_at": now}, unless_status=st.IN_PROGRESS):
+            return None
+        return stack
+
+    def release_child(self, child_id: str, previous: dict) -> None:
+        """Give back a claim no operation used: the nested stack's state as it was."""
+        self.stacks.update_stack(child_id, {
+            "action": previous["action"], "status": previous["status"],
+            "status_reason": previous.get("status_reason"), "engine_id": None})
+
+    def _claim_waiting(self, child_id: str, action: str, token: CancelToken) -> dict:
+        """Claim the nested stack, waiting while another operation (a resize) holds it."""
+        while True:
+            stack = self.claim_child(child_id, action)
+            if stack is not None:
+                return stack
+            if self.stacks.get_stack(child_id) is None:
+                raise ChildStackFailed(f"nested stack {child_id} is gone")
+            token.wait(max(0.01, self.runtimes.poll_interval))
+            token.check()
 
     def suspend_child(self, child_id: str, action: str, token: CancelToken) -> None:
         stack = self.stacks.get_stack(child_id)

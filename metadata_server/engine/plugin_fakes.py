@@ -27,6 +27,7 @@ class FakeChildStacks:
     def __init__(self):
         self.children: dict[str, FakeChild] = {}
         self.calls: list[tuple] = []
+        self.busy: set[str] = set()  # claimed (an operation of the child runs)
 
     def create_child(self, ctx, resource_name, definition):
         child_id = f"{ctx.stack_id}/{resource_name}/{len(self.children)}"
@@ -38,7 +39,10 @@ class FakeChildStacks:
         self.calls.append(("run_create", child_id))
         self.children[child_id].state = "CREATED"
 
-    def update_child(self, child_id, definition, token):
+    def update_child(self, child_id, definition, token, claimed=None):
+        if claimed is None and child_id in self.busy:
+            raise AssertionError(f"{child_id} is claimed: a real engine would wait")
+        self.busy.discard(child_id)
         self.calls.append(("update", child_id))
         self.children[child_id].definition = definition
         self.children[child_id].state = "UPDATED"
@@ -46,6 +50,15 @@ class FakeChildStacks:
     def delete_child(self, child_id, token):
         self.calls.append(("delete", child_id))
         self.children[child_id].state = "DELETED"
+
+    def claim_child(self, child_id, action="UPDATE"):
+        if child_id in self.busy:
+            return None
+        self.busy.add(child_id)
+        return {"id": child_id, "action": "CREATE", "status": "COMPLETE"}
+
+    def release_child(self, child_id, previous):
+        self.busy.discard(child_id)
 
     def suspend_child(self, child_id, action, token):
         self.calls.append((action.lower(), child_id))

@@ -56,8 +56,12 @@ class Recovery:
 
     def __init__(self, stacks: EngineStore, clock: Clock, engine_id: str, *,
                  runner: OperationRunner, runtimes: RuntimeFactory, steps: Steps,
-                 liveness: Liveness | None, stale_after: float, resume: bool):
+                 liveness: Liveness | None, stale_after: float, resume: bool,
+                 orphans: Callable[[dict], bool] | None = None):
         self.stacks, self.clock, self.engine_id = stacks, clock, engine_id
+        # a nested stack interrupted outside any operation of its parent (a group's resize):
+        # the parent resource continues it if it can (True), else it is marked FAILED
+        self.orphans = orphans
         self.runner, self.runtimes, self.steps = runner, runtimes, steps
         self.liveness = liveness        # engines of this host that died are taken over at once
         self.stale_after = stale_after  # seconds without a heartbeat before a takeover
@@ -97,7 +101,7 @@ class Recovery:
         finds its nested stacks' interrupted resources marked.
         """
         before = self.clock() - timedelta(seconds=self.stale_after)
-        recovered, to_resume = [], []
+        recovered, to_resume, to_continue = [], [], []
         dead = []
         if self.liveness is not None:  # engines of this host that died: no need to wait
             dead = [e for e in self.stacks.running_engines()
@@ -116,6 +120,8 @@ class Recovery:
             recovered.append(stack["id"])
             if self.resume and not stack.get("parent_id"):
                 to_resume.append((stack, rt))
+            elif self.resume and self.orphans is not None and self._orphaned(stack):
+                to_continue.append((stack, rt))
             else:
                 self.runner.finish(rt, stack["action"], st.FAILED,
                                    STACK_INTERRUPTED.format(action=stack["action"]))
@@ -123,7 +129,22 @@ class Recovery:
             if not self._resume(stack):
                 self.runner.finish(rt, stack["action"], st.FAILED,
                                    STACK_INTERRUPTED.format(action=stack["action"]))
+        for stack, rt in to_continue:
+            try:
+                continued = self.orphans(stack)
+            except Exception:
+                log.exception("stack %s: cannot continue it", stack["id"])
+                continued = False
+            if not continued:
+                self.runner.finish(rt, stack["action"], st.FAILED,
+                                   STACK_INTERRUPTED.format(action=stack["action"]))
         return recovered
+
+    def _orphaned(self, stack: dict) -> bool:
+        """A nested stack whose parent runs no operation: what interrupted it was no walk of
+        the parent's (that one would resume it), but a resize of a group."""
+        parent = self.stacks.get_stack(stack["parent_id"])
+        return parent is not None and parent["status"] != st.IN_PROGRESS
 
     def _resume(self, stack: dict) -> bool:
         prepared = self.resumption(stack)

@@ -108,7 +108,8 @@ class Engine:
                                     reads=self.reads, max_events_per_stack=events)
         self.recovery = Recovery(self.stacks, clock, self.engine_id, runner=self.runner,
                                  runtimes=self.runtimes, steps=self.steps, liveness=liveness,
-                                 stale_after=stale_after, resume=resume)
+                                 stale_after=stale_after, resume=resume,
+                                 orphans=self.actions.continue_resize)
         self.children = NestedStacks(self.stacks, clock, self.engine_id, runner=self.runner,
                                      runtimes=self.runtimes, steps=self.steps, tree=self.tree,
                                      recovery=self.recovery, reads=self.reads)

@@ -38,9 +38,16 @@ def make_group(**extra):
     ctx.clock = Clock()
     group = AutoScalingGroup("asg", ctx, group_props(**extra))
     group.handle_create(CancelToken())
-    ctx.finder.rows[ctx.stack_id] = {"asg": {"name": "asg", "status": "COMPLETE",
-                                             "physical_id": group.physical_id}}
+    row = {"name": "asg", "status": "COMPLETE", "physical_id": group.physical_id,
+           "data": dict(group.data)}
+    ctx.finder.rows[ctx.stack_id] = {"asg": row}
+    stored(group, row)
     return ctx, group
+
+
+def stored(group, row):
+    """The group's checkpoints write its row, as the engine's do."""
+    group.checkpoint = lambda: row.update(data=json.loads(json.dumps(group.data)))
 
 
 def child_members(ctx, group):
@@ -80,7 +87,7 @@ def test_adjust_grows_and_stays_within_bounds():
     assert reason == "Scaled from 1 to 3 (policy up, change_in_capacity : 5)"
     names = list(child_members(ctx, group))
     assert names[0] == first and len(names) == 3 and group.attribute("current_size") == 3
-    assert group.data["scaling_in_progress"] is False
+    assert "resizing" not in group.data and not ctx.children.busy
     ctx.clock.now += timedelta(seconds=61)
     assert group.adjust(1, "change_in_capacity", None, 0, "policy up") == (
         "Scaling refused (policy up): no change in size (3)")
@@ -119,10 +126,10 @@ def recording(ctx):
     seen = []
     update = ctx.children.update_child
 
-    def record(child_id, definition, token):
+    def record(child_id, definition, token, claimed=None):
         members = json.loads(definition["template"])["resources"]
         seen.append({n: m["properties"]["value"] for n, m in members.items()})
-        update(child_id, definition, token)
+        update(child_id, definition, token, claimed)
     ctx.children.update_child = record
     return seen
 
@@ -279,60 +286,55 @@ def test_the_tree_limits_hold_for_the_largest_group(app):
     assert "max_resources_per_stack" in answer.json["error"]["message"]
 
 
-def test_a_signal_loaded_before_the_previous_one_was_stored_sees_its_state():
-    """Each signal loads the stack afresh: the second one's copy of the group predates the
-    first one's resize, yet it starts from the members and cooldown the first one left."""
+def test_a_signal_loaded_before_the_previous_one_sees_the_state_it_stored():
+    """Each signal loads the stack afresh, maybe on another engine: the second one's copy of
+    the group predates the first one's resize, yet it starts from the members and cooldown the
+    first one stored."""
     ctx, group = make_group()
     ctx.clock.now += timedelta(seconds=61)
     stale = AutoScalingGroup("asg", ctx, group.properties, group.physical_id, dict(group.data))
+    stored(stale, ctx.finder.rows[ctx.stack_id]["asg"])
     assert group.adjust(1, "change_in_capacity", None, 300, "p").startswith("Scaled from 1 to 2")
     assert "cooldown until" in stale.adjust(1, "change_in_capacity", None, 0, "p")
     assert stale.data["members"] == group.data["members"]
     ctx.clock.now += timedelta(seconds=301)
-    again = AutoScalingGroup("asg", ctx, group.properties, group.physical_id,
-                             dict(stale.data, members=group.data["members"][:1],
-                                  scaling_serial=1))
-    assert again.adjust(1, "change_in_capacity", None, 0, "p").startswith("Scaled from 2 to 3")
-    assert again.data["members"][:2] == group.data["members"]
+    assert stale.adjust(1, "change_in_capacity", None, 0, "p").startswith("Scaled from 2 to 3")
+    assert stale.data["members"][:2] == group.data["members"]
+    assert not ctx.children.busy  # every claim given back or used
 
 
 def test_a_stack_update_waits_for_a_running_resize_and_starts_from_its_result():
     import threading
-
-    from metadata_server.engine.resources.scaling_capacity import GUARD
     ctx, group = make_group()
-    key = (ctx.stack_id, "asg", group.physical_id)
-    holding, release = threading.Event(), threading.Event()
-
-    def resize():  # stands for a policy's resize that takes a while
-        with GUARD.holding(key, group.data) as state:
-            holding.set()
-            release.wait(10)
-            state.update(members=state["members"] + ["later0000000"],
-                         scaling_serial=state["scaling_serial"] + 1)
-    resizing = threading.Thread(target=resize)
-    resizing.start()
-    assert holding.wait(10)
+    row = ctx.finder.rows[ctx.stack_id]["asg"]
+    ctx.children.busy.add(group.physical_id)  # a resize on some engine holds the group
     stale = AutoScalingGroup("asg", ctx, group.properties, group.physical_id, dict(group.data))
     updating = threading.Thread(target=stale.handle_update,
-                                args=(group.properties, set(), CancelToken()))
+                                args=(group.properties, set(), CancelToken(30)))
     updating.start()
     updating.join(0.3)  # bounded look: it must still be waiting for the resize
     assert updating.is_alive() and ("update", group.physical_id) not in ctx.children.calls
-    release.set()
-    resizing.join(10)
+    # the resize stores its result, then its nested update ends (the claim goes)
+    row["data"] = dict(row["data"], members=group.data["members"] + ["later0000000"])
+    ctx.children.busy.discard(group.physical_id)
     updating.join(10)
     assert ("update", group.physical_id) in ctx.children.calls
     assert stale.data["members"][-1] == "later0000000" and len(stale.data["members"]) == 2
 
 
 def test_a_signal_while_the_group_is_busy_is_refused_at_once():
-    from metadata_server.engine.resources.scaling_capacity import GUARD
     ctx, group = make_group(cooldown=0)
-    with GUARD.holding((ctx.stack_id, "asg", group.physical_id), group.data):
-        assert group.adjust(1, "change_in_capacity", None, 0, "p") == (
-            "Scaling refused (p): a scaling of the group is already running")
+    ctx.children.busy.add(group.physical_id)
+    assert group.adjust(1, "change_in_capacity", None, 0, "p") == (
+        "Scaling refused (p): a scaling of the group is already running")
+    ctx.children.busy.discard(group.physical_id)
     assert group.adjust(1, "change_in_capacity", None, 0, "p").startswith("Scaled from 1 to 2")
+
+
+def test_a_refused_signal_gives_its_claim_back():
+    ctx, group = make_group()
+    assert "cooldown until" in group.adjust(1, "change_in_capacity", None, None, "p")
+    assert not ctx.children.busy
 
 
 def test_opt_in_cooldown_lasts_until_the_new_members_deployments_finish():
