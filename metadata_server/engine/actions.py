@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.reads import StackReads
     from metadata_server.engine.runner import OperationRunner
     from metadata_server.engine.runtimes import RuntimeFactory
+    from metadata_server.engine.signal_pool import SignalPool
     from metadata_server.engine.steps import Steps
     from metadata_server.engine.store_seam import EngineStore
     from metadata_server.engine.tree_limits import TreeLimits
@@ -37,8 +38,10 @@ if TYPE_CHECKING:  # pragma: no cover
 class StackActions:
     def __init__(self, stacks: EngineStore, clock: Clock, engine_id: str, *,
                  runner: OperationRunner, runtimes: RuntimeFactory, steps: Steps,
-                 tree: TreeLimits, reads: StackReads, max_events_per_stack: int):
+                 tree: TreeLimits, reads: StackReads, max_events_per_stack: int,
+                 signals: SignalPool):
         self.stacks, self.clock, self.engine_id = stacks, clock, engine_id
+        self.signals = signals  # where a forwarded signal's work (a resize) runs
         self.runner, self.runtimes, self.steps = runner, runtimes, steps
         self.tree, self.reads = tree, reads
         self.max_events_per_stack = max_events_per_stack
@@ -196,10 +199,13 @@ class StackActions:
                     target = rt.plugin(target_row)
                     checkpoints(rt, target_row, target)  # a resize writes its state as it goes
                     forward.check(target)
-                    # answered at once, as Heat does: a resize may wait for servers to boot
-                    threading.Thread(target=self._forwarded, name="stoker-engine-signal",
-                                     args=(rt, stack, target_row, target, forward),
-                                     daemon=True).start()
+                    # answered at once, as Heat does: a resize may wait for servers to boot,
+                    # so it runs on the signal pool, whose bounds may refuse it
+                    refused = self.signals.submit(
+                        (stack["id"], target_row["name"]),
+                        lambda: self._forwarded(rt, stack, target_row, target, forward))
+                    if refused:
+                        self._signal_event(rt, stack, target_row, forward.refusal(refused))
             self._signal_event(rt, stack, row, reason)
         rt.recorder.flush()
         # signals come without an operation to end: each one keeps the stack within its events

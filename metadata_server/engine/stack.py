@@ -43,6 +43,7 @@ from metadata_server.engine.recovery import LIVENESS_LANE, Recovery
 from metadata_server.engine.relay import CANCEL, DELETE, SIGNAL, Relay
 from metadata_server.engine.runner import Operation, OperationRunner
 from metadata_server.engine.runtimes import RuntimeFactory
+from metadata_server.engine.signal_pool import SignalPool
 from metadata_server.engine.state import Flusher
 from metadata_server.engine.steps import Steps
 from metadata_server.engine.store_seam import EngineStore
@@ -73,7 +74,8 @@ class Engine:
                  heartbeat_interval: float = 5.0, stale_after: float = 30.0,
                  recover: bool = True, resume: bool = True, minute: float = 60.0,
                  liveness: Liveness | None = None, limits: Limits = DEFAULT,
-                 stacks: EngineStore | None = None):
+                 stacks: EngineStore | None = None, signal_workers: int = 4,
+                 signals_per_group: int = 4, signals_queued: int = 256):
         """`stacks`: the engine's tables (store_seam.EngineStore); by default StackStore on the
         store's database. With another (store_fake.MemoryStackStore) `store` may be None: the
         engine then needs no database, as long as its resources need none."""
@@ -103,9 +105,13 @@ class Engine:
         self.steps = Steps(self.runner, self.runtimes, self.stacks, clock)
         self.tree = TreeLimits(self.stacks, limits, self.runtimes.bind)
         self.reads = StackReads(self.stacks, self.runner, self.runtimes)
+        # policy signals' resizes: a few threads, and a bounded queue per group and in all
+        self.signals = SignalPool(signal_workers, signals_per_group, signals_queued,
+                                  initializer=lambda: use_lane(ENGINE_LANE))
         self.actions = StackActions(self.stacks, clock, self.engine_id, runner=self.runner,
                                     runtimes=self.runtimes, steps=self.steps, tree=self.tree,
-                                    reads=self.reads, max_events_per_stack=events)
+                                    reads=self.reads, max_events_per_stack=events,
+                                    signals=self.signals)
         self.recovery = Recovery(self.stacks, clock, self.engine_id, runner=self.runner,
                                  runtimes=self.runtimes, steps=self.steps, liveness=liveness,
                                  stale_after=stale_after, resume=resume,
@@ -158,6 +164,9 @@ class Engine:
         workers, running, queued = self.budget.stats()
         gauges = {"stoker_engine_threads": workers, "stoker_engine_threads_busy": running,
                   "stoker_engine_tasks_queued": queued}
+        signal_workers, signals_waiting = self.signals.stats()
+        gauges.update(stoker_engine_signal_threads=signal_workers,
+                      stoker_engine_signals_waiting=signals_waiting)
         if self.db_lane is not None:
             gauges["stoker_engine_db_connections_in_use"] = self.db_lane.pool.checkedout()
         return gauges
@@ -206,6 +215,7 @@ class Engine:
         if self.relay is not None:
             self.relay.close()
         self.budget.close()
+        self.signals.close()
         self._flusher.close()
         self.driver.close()
         if self.liveness is not None:

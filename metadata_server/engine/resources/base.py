@@ -81,12 +81,14 @@ def select_path(value: Any, path: tuple) -> Any:
 class Forward:
     """What handle_signal returns to hand a signal on to another resource of the stack (a
     scaling policy to its group): `check(target_plugin)` runs before the signal is answered,
-    `call(target_plugin)` after, on a thread of its own, and gives the target's event reason;
+    `call(target_plugin)` after, on the engine's signal pool, and gives the target's event reason;
     `reason` is the signalled resource's own event reason."""
     target: str                  # the target's name or physical id
     call: Any
     reason: str
     check: Any = lambda target: None  # raises at once if the target cannot take it
+    # the target's event reason when the engine's signal queue refuses the call
+    refusal: Any = lambda why: f"Signal refused: {why}"
 
 
 

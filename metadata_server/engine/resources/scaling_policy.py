@@ -71,7 +71,8 @@ class ScalingPolicy(Resource):
 
         def adjust(group):
             return group.adjust(adjustment, kind, step, cooldown, f"policy {self.name}")
-        return Forward(group_ref, adjust, signal_reason(body), check)
+        return Forward(group_ref, adjust, signal_reason(body), check,
+                       lambda why: f"Scaling refused (policy {self.name}): {why}")
 
     def _url(self) -> str:
         return self.ctx.endpoints.resource_signal_url(self.ctx.tenant, self.ctx.stack_name,
