@@ -85,3 +85,33 @@ def test_cancel_during_the_pause_fails_the_update_at_once(engines, clock):
     engine.cancel("t1", stack["id"], rollback=False)
     row = run(engine, stack["id"])
     assert (row["action"], row["status"]) == ("UPDATE", "FAILED")
+
+
+def test_a_rolling_update_an_engine_crash_interrupts_goes_on_with_the_rest(engines, clock):
+    """The next engine continues the update: the rest of the pause (its end was kept), then the
+    batches still due, planned from the members' definitions; nothing is updated twice."""
+    from restart_helpers import crash, reasons, take_over
+
+    first = engines()
+    stack = first.create_stack("t1", {"stack_name": "roll", "template": template("a")})
+    run(first, stack["id"])
+    before = outputs(first, stack["id"])
+    first.update_stack("t1", stack["id"], {"template": template("b")})
+    data = pausing(first, stack["id"], 1)
+    crash(first)
+    clock.advance(-29)  # the takeover's minute then leaves 29 s of the 60 s pause
+    second = take_over(engines, clock)
+    wait_for(lambda: "UPDATE continued after an engine restart" in reasons(second, stack, "asg"),
+             what="the group's update continued")
+    assert group_row(second, stack["id"])["data"]["paused_until"] == data["paused_until"]
+    assert second.stacks.get_stack(stack["id"])["status"] == "IN_PROGRESS"
+    assert sorted((r.get("properties") or {}).get("value") for r in
+                  members(second, stack["id"]).values()) == ["a", "a", "b"]  # still pausing
+    clock.advance(29)
+    pausing(second, stack["id"], 2)
+    clock.advance(60)
+    row = run(second, stack["id"])
+    assert (row["action"], row["status"]) == ("UPDATE", "COMPLETE"), row["status_reason"]
+    after = outputs(second, stack["id"])
+    assert list(after["values"].values()) == ["b", "b"]
+    assert len(set(after["refs"]) & set(before["refs"])) == 1
