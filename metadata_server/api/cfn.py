@@ -96,7 +96,7 @@ def _stack_resource_detail(server: ServerRecord, stack_name: str, resource: str,
     except StackNotFound:
         return None
     row = eng.find_resource(stack["id"], resource)
-    if row is None:
+    if row is None or row["name"] != resource:   # a logical name, not a physical id
         raise CfnError(400, "InvalidParameterValue", f"stack {stack['name']!r} has no resource "
                        f"{resource[:255]!r} (LogicalResourceId)")
     if row.get("physical_id") != server.id:

@@ -134,6 +134,10 @@ def test_another_resource_is_refused_and_a_missing_one_named(app, cfn_stack):
     missing = describe(app, cfn, "cfn", resource="nope")
     assert (missing.status_code, error_code(missing)) == (400, "InvalidParameterValue")
     assert b"'nope'" in missing.data
+    # a LogicalResourceId is the template's name, never a physical id
+    physical = detail_of(describe(app, cfn, "cfn"))["PhysicalResourceId"]
+    by_id = describe(app, cfn, "cfn", resource=physical)
+    assert (by_id.status_code, error_code(by_id)) == (400, "InvalidParameterValue")
 
 
 def test_another_projects_stack_is_not_found_only_the_servers_own_document(app, cfn_stack):
