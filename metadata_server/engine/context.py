@@ -72,6 +72,9 @@ class ResourceFinder(Protocol):
     def find_resource(self, stack_id: str, name_or_physical: str) -> dict | None:
         """The current row of a resource of the stack, by name or physical id."""
 
+    def get_stack(self, tenant: str, name_or_id: str) -> dict:
+        """A stack's row (a nested stack's name, for its ARN); raises StackNotFound."""
+
 
 @dataclass
 class PluginContext:

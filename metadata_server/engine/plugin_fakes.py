@@ -93,6 +93,13 @@ class FakeResourceFinder:
 
     def __init__(self):
         self.rows: dict[str, dict[str, dict]] = {}
+        self.stacks: dict[str, dict] = {}   # id -> row
+
+    def get_stack(self, tenant, name_or_id):
+        from metadata_server.engine.errors import StackNotFound
+        if name_or_id not in self.stacks:
+            raise StackNotFound(name_or_id)
+        return self.stacks[name_or_id]
 
     def find_resource(self, stack_id, name_or_physical):
         rows = self.rows.get(stack_id, {})

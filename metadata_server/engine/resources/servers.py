@@ -38,7 +38,7 @@ class AgentServer(Resource):
         if "access_key_id" not in self.data:
             return None
         endpoints, server_id = self.ctx.endpoints, self.physical_id
-        transport = self.properties.get("software_config_transport") or "POLL_SERVER_CFN"
+        transport = self.server_properties().get("software_config_transport") or "POLL_SERVER_CFN"
         watch = {"metadata_url": endpoints.server_metadata_url(self.ctx.tenant, server_id),
                  "auth_token": self.data["token"]}
         if transport == "POLL_TEMP_URL":
@@ -59,11 +59,15 @@ class AgentServer(Resource):
         settings["watch"] = watch
         return settings
 
+    def server_properties(self) -> dict:
+        """The properties in OS::Nova::Server's names (AWS::EC2::Instance translates its own)."""
+        return self.properties
+
     def attribute(self, name):
         if name == "os_collect_config":
             return self.os_collect_config()
         if name == "name":
-            return self.properties.get("name") or self.data.get("name")
+            return self.server_properties().get("name") or self.data.get("name")
         return super().attribute(name)
 
 
@@ -121,8 +125,9 @@ class Server(AgentServer):
         return super().attribute(name)
 
     def _users_text(self) -> str:
-        text = self.properties.get("user_data") or ""
-        if self.properties["user_data_format"] in ("RAW", "SOFTWARE_CONFIG"):
+        props = self.server_properties()
+        text = props.get("user_data") or ""
+        if props["user_data_format"] in ("RAW", "SOFTWARE_CONFIG"):
             row = self.ctx.store.get_config(text, self.ctx.tenant) if len(text) == 36 else None
             if row is not None:
                 value = row.body.get("config")
@@ -130,19 +135,20 @@ class Server(AgentServer):
         return text
 
     def handle_create(self, token):
+        props = self.server_properties()
         server_id = str(uuid.uuid4())
-        name = self.properties.get("name") or self.physical_name()
+        name = props.get("name") or self.physical_name()
         self.data["name"] = name
-        software = self.properties["user_data_format"] == "SOFTWARE_CONFIG"
+        software = props["user_data_format"] == "SOFTWARE_CONFIG"
         if software:
             self.physical_id = server_id
             self._register(server_id, name)
-        spec = {k: v for k, v in self.properties.items() if k != "user_data" and v is not None}
+        spec = {k: v for k, v in props.items() if k != "user_data" and v is not None}
         if software:
             spec["os_collect_config"] = self.os_collect_config()
         # the one place the boot user_data is decided; drivers send it as it is
         spec["user_data"] = server_user_data.build(
-            self.properties["user_data_format"], self._users_text(),
+            props["user_data_format"], self._users_text(),
             watch=spec["os_collect_config"]["watch"] if software else None,
             install=lambda: agent_source.agent_install(self.ctx.endpoints.base_url),
             boots=getattr(self.ctx.driver, "boots_user_data", True))
@@ -172,7 +178,7 @@ class Server(AgentServer):
         if not self.physical_id:
             return
         self.ctx.driver.delete("server", self.data.get("cloud_id", self.physical_id))
-        if self.properties.get("user_data_format") == "SOFTWARE_CONFIG":
+        if self.server_properties().get("user_data_format") == "SOFTWARE_CONFIG":
             self._unregister()
 
 
