@@ -16,6 +16,11 @@ class CloudError(Exception):
     """The cloud refused or failed; the message is the cloud's, for the resource's reason."""
 
 
+class Unsupported(CloudError):
+    """The driver cannot provide this at all (not a failure of the cloud); the resource's
+    failure reason names the resource and the driver."""
+
+
 class CloudDriver(Protocol):
     name: str
     # whether servers boot the user_data (stoker's agent install); drivers whose servers are
@@ -41,6 +46,21 @@ class CloudDriver(Protocol):
         """A server's addresses, networks and first_address as they are now (a floating IP
         associated after create shows), or None: the attributes kept at create stand."""
         return None
+
+    def external_network(self) -> str:
+        """The network floating IPs come from when a template names none (AWS::EC2::EIP), as
+        Heat finds it: the one external network."""
+        raise Unsupported(f"the {self.name} cloud driver cannot allocate an address without "
+                          "a network to take it from")
+
+    def server_port(self, server_id: str) -> str:
+        """The id of a server's first port (an address is associated with it)."""
+        raise Unsupported(f"the {self.name} cloud driver cannot tell a server's ports")
+
+    def find_floating_ip(self, address: str) -> str | None:
+        """The id of the floating IP with this address, or None."""
+        raise Unsupported(f"the {self.name} cloud driver cannot look up a floating IP by "
+                          "its address")
 
     def close(self) -> None:
         """Let go of what the driver holds (processes, sessions) when the engine closes."""

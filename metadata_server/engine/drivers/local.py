@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from metadata_server.engine.drivers import local_network
+from metadata_server.engine.drivers import local_network, local_volumes
 from metadata_server.engine.drivers.base import CloudDriver, CloudError
 from metadata_server.engine.drivers.local_servers import GRACE, MAX_SERVERS, LocalServers
 
@@ -170,7 +170,9 @@ class LocalDriver(CloudDriver):
                 raise CloudError(f"Floating IP {properties.get('floatingip_id')} could not be found")
             floating["attributes"].update(local_network.association(records, properties))
         elif kind == "volume":
-            attributes.update(size=properties.get("size"), status="available")
+            attributes.update(size=properties.get("size"), status="available", attachments=[])
+        elif kind == "volume_attachment":
+            attributes.update(local_volumes.attach(records, physical_id, properties))
         elif kind == "keypair":
             attributes.update(public_key=properties.get("public_key") or "ssh-ed25519 AAAA-local")
         attributes.update({k: v for k, v in properties.items() if k not in attributes})
@@ -207,6 +209,8 @@ class LocalDriver(CloudDriver):
                 properties = {**properties, **local_network.port_attributes(self._objects, {
                     "network": attributes.get("network_id"), "fixed_ips": properties["fixed_ips"],
                     "mac_address": attributes.get("mac_address")})}
+            if kind == "volume_attachment":
+                properties = local_volumes.update(self._objects, physical_id, properties)
             if kind == "server" and "networks" in properties:
                 # as Heat's interface changes: its own ports go, the new entries get theirs
                 local_network.remove(self._objects, "server", physical_id)
@@ -221,6 +225,7 @@ class LocalDriver(CloudDriver):
     def delete(self, kind, physical_id):
         # the record goes first: a sweep seeing the agent stopped then does not start it again
         with self._records(write=True):
+            local_volumes.remove(self._objects, kind, physical_id)
             local_network.remove(self._objects, kind, physical_id)
             self._objects.pop(physical_id, None)
         if kind == "server" and self.servers is not None:
@@ -234,6 +239,25 @@ class LocalDriver(CloudDriver):
             if record is None or record.get("kind") != "server":
                 return None
             return local_network.server_addresses(self._objects, record["attributes"].get("ports") or [])
+
+    def external_network(self) -> str:
+        """Floating IPs come from `public` (made on first use, as any network named here)."""
+        return "public"
+
+    def server_port(self, server_id: str) -> str:
+        with self._records():
+            record = self._objects.get(server_id)
+            ports = (record or {}).get("attributes", {}).get("ports") or []
+        if record is None or record.get("kind") != "server":
+            raise CloudError(f"Instance {server_id} could not be found.")
+        if not ports:
+            raise CloudError(f"server {server_id} has no port to associate an address with")
+        return ports[0]
+
+    def find_floating_ip(self, address: str) -> str | None:
+        with self._records():
+            return next((i for i, r in self._objects.items() if r.get("kind") == "floating_ip"
+                         and r["attributes"].get("floating_ip_address") == address), None)
 
     def show(self, kind, physical_id):
         with self._records():

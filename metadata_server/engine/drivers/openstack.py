@@ -71,9 +71,19 @@ class OpenStackDriver(NetworkCalls, VolumeCalls, CloudDriver):
 
     def show(self, kind, physical_id):
         finder = {"server": self.conn.compute.find_server, "net": self.conn.network.find_network,
+                  "subnet": self.conn.network.find_subnet,
                   "volume": self.conn.block_storage.find_volume}.get(kind)
         found = finder(physical_id) if finder else None
         return found.to_dict() if found is not None else None
+
+    def external_network(self):
+        return _cloud_call("external network", super().external_network)
+
+    def server_port(self, server_id):
+        return _cloud_call(f"server {server_id}", super().server_port, server_id)
+
+    def find_floating_ip(self, address):
+        return _cloud_call(f"floating IP {address}", super().find_floating_ip, address)
 
     # -- servers and keys --------------------------------------------------------------------
     def _create_server(self, name, p):
@@ -154,6 +164,16 @@ class OpenStackDriver(NetworkCalls, VolumeCalls, CloudDriver):
 
     def _delete_keypair(self, name):
         self.conn.compute.delete_keypair(name, ignore_missing=True)
+
+
+def _cloud_call(what: str, call, *args):
+    """A call outside the create/update/delete seam, with its errors as CloudError."""
+    try:
+        return call(*args)
+    except CloudError:
+        raise
+    except Exception as exc:  # sdk exceptions carry the cloud's message
+        raise CloudError(f"{what}: {exc}") from None
 
 
 def _nova_body(server) -> dict:

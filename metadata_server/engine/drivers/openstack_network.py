@@ -111,21 +111,59 @@ class NetworkCalls(OpenStackBase):
             for rule in group.security_group_rules or []:
                 if rule.get("direction") == "egress":
                     network.delete_security_group_rule(rule["id"], ignore_missing=True)
+        self._add_rules(group.id, rules)
+        return group.id, {"id": group.id, "name": group.name, "rules": rules}
+
+    def _add_rules(self, group_id, rules):
         for rule in rules:
             remote_group = rule.get("remote_group_id")
             if rule.get("remote_mode") == "remote_group_id" and not remote_group:
-                remote_group = group.id   # Heat: no group given means this group itself
-            network.create_security_group_rule(security_group_id=group.id, **clean({
+                remote_group = group_id   # Heat: no group given means this group itself
+            self.conn.network.create_security_group_rule(security_group_id=group_id, **clean({
                 "direction": rule.get("direction", "ingress"),
                 "ethertype": rule.get("ethertype", "IPv4"), "protocol": rule.get("protocol"),
                 "port_range_min": rule.get("port_range_min"),
                 "port_range_max": rule.get("port_range_max"),
                 "remote_ip_prefix": None if remote_group else rule.get("remote_ip_prefix"),
                 "remote_group_id": remote_group}))
-        return group.id, {"id": group.id, "name": group.name, "rules": rules}
+
+    def _update_security_group(self, group_id, p):
+        network = self.conn.network
+        if "rules" in p:
+            # as Heat: the group's rules are replaced by the template's; with no egress rule
+            # among them, Neutron's default allow-all egress rules come back
+            for rule in network.get_security_group(group_id).security_group_rules or []:
+                network.delete_security_group_rule(rule["id"], ignore_missing=True)
+            rules = p["rules"] or []
+            if not any(rule.get("direction") == "egress" for rule in rules):
+                for ethertype in ("IPv4", "IPv6"):
+                    network.create_security_group_rule(security_group_id=group_id,
+                                                       direction="egress", ethertype=ethertype)
+            self._add_rules(group_id, rules)
+        names = clean({"name": p.get("name"), "description": p.get("description")})
+        group = (network.update_security_group(group_id, **names) if names
+                 else network.get_security_group(group_id))
+        return {"id": group.id, "name": group.name, **({"rules": p["rules"]} if "rules" in p else {})}
 
     def _delete_security_group(self, group_id):
         self.conn.network.delete_security_group(group_id, ignore_missing=True)
+
+    # -- what AWS::EC2::EIP needs besides the kinds --------------------------------------------
+    def external_network(self) -> str:
+        """As Heat finds it for an EIP: the one network with router:external."""
+        found = [net.id for net in self.conn.network.networks(is_router_external=True)]
+        if len(found) != 1:
+            raise CloudError(f"Expected 1 external network, found {len(found)}")
+        return found[0]
+
+    def server_port(self, server_id: str) -> str:
+        ports = [port.id for port in self.conn.network.ports(device_id=server_id)]
+        if not ports:
+            raise CloudError(f"server {server_id} has no port to associate an address with")
+        return ports[0]
+
+    def find_floating_ip(self, address: str):
+        return next((ip.id for ip in self.conn.network.ips(floating_ip_address=address)), None)
 
     def _create_floating_ip(self, name, p):
         ip = self.conn.network.create_ip(**clean({

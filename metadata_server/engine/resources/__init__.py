@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from metadata_server.engine.errors import StackValidationFailed
-from metadata_server.engine.resources import (aws_instance, aws_stack, cfn_wait_condition, cloud,
+from metadata_server.engine.resources import (aws_ec2, aws_instance, aws_stack, cfn_wait_condition, cloud,
                                               core, groups, nested,
                                               scaling_aws, scaling_group, scaling_policy, servers,
                                               software_component, software_config, software_deployment,
@@ -28,7 +28,8 @@ for _cls in (core.Value, core.NoneResource, core.TestResource, core.RandomString
              scaling_group.AutoScalingGroup, scaling_policy.ScalingPolicy, *scaling_aws.TYPES,
              wait_condition.WaitConditionHandle, wait_condition.WaitCondition,
              cfn_wait_condition.CfnWaitConditionHandle, cfn_wait_condition.CfnWaitCondition,
-             *cloud.TYPES, aws_instance.Instance, aws_stack.CloudFormationStack):
+             *cloud.TYPES, aws_instance.Instance, aws_stack.CloudFormationStack,
+             *aws_ec2.TYPES):
     register(_cls)
 register(groups.SoftwareDeploymentGroup, "OS::Heat::SoftwareDeployments")
 register(groups.StructuredDeploymentGroup, "OS::Heat::StructuredDeployments")
