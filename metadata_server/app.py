@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from metadata_server.api import (cfn, cfn_waitcondition, configs, deployments, health,
-                                 heat_catalog, identity, metrics_ingest, servers, signals,
+from metadata_server.api import (cfn, cfn_signal, cfn_waitcondition, configs, deployments,
+                                 health, heat_catalog, identity, metrics_ingest, servers, signals,
                                  signed_metadata, stacks, tokens, versions, wheelhouse)
 from metadata_server.api.common import Context, install_error_handlers
 from metadata_server.api.fast_path import PollFastPath
@@ -31,7 +31,7 @@ def create_app(store: Store, admin_token_hash: str, *, clock: Clock = system_clo
     app.wsgi_app = PollFastPath(app.wsgi_app, context)
     for module in (versions, cfn, health, configs, deployments, servers, signals, tokens,
                    signed_metadata, stacks, heat_catalog, identity, cfn_waitcondition, wheelhouse,
-                   metrics_ingest):
+                   metrics_ingest, cfn_signal):
         app.register_blueprint(module.bp)
     app.register_blueprint(dashboard)   # the web pages at /dashboard
     install_error_handlers(app)
