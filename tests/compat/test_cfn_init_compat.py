@@ -189,3 +189,19 @@ def test_a_servers_key_reads_no_other_resource(box, bin_dir, stack):
     assert done.returncode != 0
     assert "AccessDenied" in done.stdout + done.stderr
     assert not box.path("/var/cache/heat-cfntools/last_metadata").exists()
+
+
+def test_cfn_get_metadata_prints_a_key_with_a_credential_file(box, bin_dir, stack):
+    base, cfn = stack
+    point_at_server(box, base)
+    credentials = box.path("/etc/cfn/cfn-credentials")
+    credentials.parent.mkdir(parents=True)
+    credentials.write_text(f"AWSAccessKeyId={cfn['access_key_id']}\n"
+                           f"AWSSecretKey={cfn['secret_access_key']}\n")
+    argv = [str(bin_dir / "cfn-get-metadata"), "-s", "cfninit", "-r", "server",
+            "--credential-file", "/etc/cfn/cfn-credentials",
+            "-k", "AWS::CloudFormation::Init.base.commands.01_first"]
+    done = subprocess.run(box.argv(*argv), env=clean_env(bin_dir), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout) == INIT["base"]["commands"]["01_first"]
