@@ -17,6 +17,7 @@ from metadata_server.api.common import ctx
 from metadata_server.api.stacks import engine
 from metadata_server.api.versions import versions_document
 from metadata_server.engine.errors import StackNotFound
+from metadata_server.engine.resources.aws_iam import access_allowed
 from metadata_server.service import documents, sigv4
 from metadata_server.service.cfn import (CfnError, credentials_in, describe_stack_resource_json,
                                          describe_stack_resource_xml, resource_detail,
@@ -100,8 +101,11 @@ def _stack_resource_detail(server: ServerRecord, stack_name: str, resource: str,
         raise CfnError(400, "InvalidParameterValue", f"stack {stack['name']!r} has no resource "
                        f"{resource[:255]!r} (LogicalResourceId)")
     if row.get("physical_id") != server.id:
-        raise CfnError(403, "AccessDenied", f"this server's key may read only its own "
-                       f"resource's metadata, not {row['name']!r} of stack {stack['name']!r}")
+        # an AWS::IAM::AccessKey's pair reads what its user may reach (Heat's stack user)
+        if not access_allowed(eng.resources(stack), server.id, row["name"]):
+            raise CfnError(403, "AccessDenied", f"this key may not read the metadata of "
+                           f"{row['name']!r} of stack {stack['name']!r}")
+        return resource_detail(stack, row, eng.resource_metadata(stack, row["name"]) or {})
     # Heat merges the deployments into whatever metadata the template gave the server
     metadata = dict(eng.resource_metadata(stack, row["name"]) or {}, **document)
     return resource_detail(stack, row, metadata)

@@ -68,3 +68,49 @@ def test_access_key_signals_what_its_policy_allows(app):
     assert run(engine, stack["id"])["status"] == "COMPLETE"
     gone = post_signal(client, other_stack, "handle", key, secret)
     assert gone.status_code == 403 and b"InvalidClientTokenId" in gone.data
+
+
+INIT = {"AWS::CloudFormation::Init": {"config": {"files": {"/tmp/x": {"content": "y"}}}}}
+READER = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {
+    "web": {"Type": "OS::Heat::None", "Metadata": INIT},
+    "db": {"Type": "OS::Heat::None", "Metadata": {"secret": "no"}},
+    "policy": {"Type": "OS::Heat::AccessPolicy", "Properties": {"AllowedResources": ["web"]}},
+    "user": {"Type": "AWS::IAM::User", "Properties": {"Policies": [{"Ref": "policy"}]}},
+    "keys": {"Type": "AWS::IAM::AccessKey", "Properties": {"UserName": {"Ref": "user"}}}},
+    "Outputs": {"key": {"Value": {"Ref": "keys"}},
+                "secret": {"Value": {"Fn::GetAtt": ["keys", "SecretAccessKey"]}}}}
+
+
+def describe(client, stack_name, resource, key, secret):
+    """DescribeStackResource as cfn-init's boto asks it (here with a version 2 signature)."""
+    params = {"Action": "DescribeStackResource", "StackName": stack_name,
+              "LogicalResourceId": resource, "ContentType": "JSON"}
+    query = signed_query(key, secret, "GET", "http://localhost/v1/", params,
+                         now=client.application.extensions["stoker"].clock())
+    return client.get("/v1/", query_string=query)
+
+
+def test_access_key_reads_the_metadata_its_policy_allows(app):
+    client = app.test_client()
+    client.get("/v1/t1/stacks", headers={"X-Auth-Token": ADMIN})  # makes the app's engine
+    engine = app.extensions["stoker-engine"]
+    stack, outputs = create(client, engine, "reader", READER)
+    create(client, engine, "neighbour", {"AWSTemplateFormatVersion": "2010-09-09",
+                                         "Resources": {"web": {"Type": "OS::Heat::None",
+                                                               "Metadata": INIT}}})
+    key, secret = outputs["key"], outputs["secret"]
+
+    answer = describe(client, "reader", "web", key, secret)
+    assert answer.status_code == 200, answer.data
+    detail = answer.json["DescribeStackResourceResponse"]["DescribeStackResourceResult"][
+        "StackResourceDetail"]
+    assert detail["Metadata"] == INIT and detail["LogicalResourceId"] == "web"
+    assert detail["StackName"] == "reader"
+    arn = f"arn:openstack:heat::t1:stacks/reader/{stack['id']}"
+    assert describe(client, arn, "web", key, secret).status_code == 200   # by ARN too
+
+    denied = describe(client, "reader", "db", key, secret)
+    assert denied.status_code == 403 and b"AccessDenied" in denied.data, denied.data
+    assert b'"secret"' not in denied.data
+    elsewhere = describe(client, "neighbour", "web", key, secret)
+    assert elsewhere.status_code == 403 and b"AccessDenied" in elsewhere.data
