@@ -1,13 +1,14 @@
 """/v1/?Action=DescribeStackResource: the CFN API that upstream os-collect-config's `cfn`
 collector and heat-cfntools' cfn-init and cfn-hup read metadata through.
 
-A request is signed with a server's EC2 key pair: signature version 2 in the query (os-collect-
-config) or version 4 in the Authorization header (boto, so cfn-init and cfn-hup). When StackName
-names a stack of the server's project, the answer is the named resource's Metadata, as Heat gives
-it: the template's metadata, with the server's document merged in when the resource is the
-server itself. A server reads only its own resource (Heat's stack user reads only what its
-resource allows). When StackName names no stack (a server registered through /servers), the
-answer is the server's document, whatever the names.
+A request is signed with an EC2 key pair stoker issued: signature version 2 in the query
+(os-collect-config) or version 4 in the Authorization header (boto, so cfn-init and cfn-hup).
+When StackName names a stack of the key's project, the answer is the named resource's Metadata,
+as Heat gives it: the template's metadata (functions resolved), with the server's document merged
+in when the resource is the key's own server. A server's key reads only its own resource; an
+AWS::IAM::AccessKey's reads the resources its user's policies allow (aws_iam.access_allowed),
+without any server's document. When StackName names no stack (a server registered through
+/servers), the answer is the server's document, whatever the names.
 """
 from __future__ import annotations
 
@@ -96,16 +97,20 @@ def _stack_resource_detail(server: ServerRecord, stack_name: str, resource: str,
         stack = eng.get_stack(server.tenant, stack_reference(stack_name))
     except StackNotFound:
         return None
-    row = eng.find_resource(stack["id"], resource)
-    if row is None or row["name"] != resource:   # a logical name, not a physical id
+    rows = eng.resources(stack)
+    row = next((r for r in rows if r["name"] == resource), None)  # a logical name only
+    if row is None:
         raise CfnError(400, "InvalidParameterValue", f"stack {stack['name']!r} has no resource "
                        f"{resource[:255]!r} (LogicalResourceId)")
-    if row.get("physical_id") != server.id:
-        # an AWS::IAM::AccessKey's pair reads what its user may reach (Heat's stack user)
-        if not access_allowed(eng.resources(stack), server.id, row["name"]):
-            raise CfnError(403, "AccessDenied", f"this key may not read the metadata of "
-                           f"{row['name']!r} of stack {stack['name']!r}")
-        return resource_detail(stack, row, eng.resource_metadata(stack, row["name"]) or {})
-    # Heat merges the deployments into whatever metadata the template gave the server
-    metadata = dict(eng.resource_metadata(stack, row["name"]) or {}, **document)
+    own = row.get("physical_id") == server.id
+    if not own and not access_allowed(rows, server.id, row["name"]):
+        raise CfnError(403, "AccessDenied", f"this key may not read {row['name']!r} of stack "
+                       f"{stack['name']!r}: a server's key reads its own resource, an AccessKey "
+                       "what its user's AccessPolicy allows")
+    metadata = eng.resource_metadata(stack, row["name"]) or {}
+    if own:
+        # Heat merges the deployments into whatever metadata the template gave the server
+        metadata = dict(metadata, **document)
+    # else a stack user's AccessKey: the template's metadata; a server's own document (its
+    # credentials among it) goes only to that server
     return resource_detail(stack, row, metadata)

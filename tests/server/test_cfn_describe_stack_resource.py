@@ -203,3 +203,39 @@ def test_a_v4_body_over_the_limit_is_refused(app):
                          "SignedHeaders=host;x-amz-date,Signature=ab",
         "Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 413
+
+
+IAM_TEMPLATE = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Resources": {
+        "config": {"Type": "OS::Heat::None", "Metadata": {"AWS::CloudFormation::Init": INIT}},
+        "hidden": {"Type": "OS::Heat::None", "Metadata": {"secret": "not for the key"}},
+        "server": {"Type": "OS::Heat::DeployedServer", "Metadata": {"role": "web"}},
+        "policy": {"Type": "OS::Heat::AccessPolicy",
+                   "Properties": {"AllowedResources": ["config", "server"]}},
+        "user": {"Type": "AWS::IAM::User", "Properties": {"Policies": [{"Ref": "policy"}]}},
+        "key": {"Type": "AWS::IAM::AccessKey", "Properties": {"UserName": {"Ref": "user"}}},
+    },
+    "Outputs": {"id": {"Value": {"Ref": "key"}},
+                "secret": {"Value": {"Fn::GetAtt": ["key", "SecretAccessKey"]}}},
+}
+
+
+def test_an_access_key_reads_what_its_users_policy_allows(app):
+    client, admin = app.test_client(), {"X-Auth-Token": ADMIN}
+    created = client.post("/v1/t1/stacks", headers=admin,
+                          json={"stack_name": "iam", "template": IAM_TEMPLATE})
+    assert created.status_code == 201, created.get_data(True)
+    stack_id = created.get_json()["stack"]["id"]
+    app.extensions["stoker-engine"].wait(stack_id, 30)
+    outputs = {o["output_key"]: o["output_value"] for o in client.get(
+        f"/v1/t1/stacks/iam/{stack_id}", headers=admin).get_json()["stack"]["outputs"]}
+    key = {"access_key_id": outputs["id"], "secret_access_key": outputs["secret"]}
+    metadata = detail_of(describe(app, key, "iam", resource="config"))["Metadata"]
+    assert metadata == {"AWS::CloudFormation::Init": {
+        "config": {"files": {"/etc/motd": {"content": {"get_param": "motd"}}}}}}
+    # a server the policy allows: its template metadata, never the server's own document
+    assert detail_of(describe(app, key, "iam", resource="server"))["Metadata"] == {"role": "web"}
+    refused = describe(app, key, "iam", resource="hidden")
+    assert (refused.status_code, error_code(refused)) == (403, "AccessDenied")
+    assert b"not for the key" not in refused.data
