@@ -9,6 +9,7 @@ from engine_helpers import ADMIN, ENDPOINTS, run
 from metadata_server.engine.drivers import LocalDriver
 from metadata_server.engine.stack import Engine
 from metadata_server.service.clock import system_clock
+from stoker_common.ec2_signature import signed_query
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -54,6 +55,19 @@ def test_instance_metadata_is_served_to_its_own_server_only(app, store):
     assert metadata["AWS::CloudFormation::Init"] == INIT["AWS::CloudFormation::Init"]
     assert metadata["deployments"] == [] and metadata["os-collect-config"]["cfn"]
     assert client.get(f"{base}/db/metadata", headers=as_web).status_code == 403
+
+    # the CFN API (the cfn collector, cfn-init) with the instance's own key pair, as a server's
+    query = signed_query(cfn_settings["access_key_id"], cfn_settings["secret_access_key"],
+                         "GET", "http://localhost/v1/",
+                         {"Action": "DescribeStackResource", "StackName": "ec2",
+                          "LogicalResourceId": "web", "ContentType": "JSON"},
+                         now=app.extensions["stoker"].clock())
+    described = client.get("/v1/", query_string=query)
+    assert described.status_code == 200, described.data
+    detail = described.json["DescribeStackResourceResponse"]["DescribeStackResourceResult"][
+        "StackResourceDetail"]
+    assert detail["Metadata"]["AWS::CloudFormation::Init"] == INIT["AWS::CloudFormation::Init"]
+    assert detail["ResourceType"] == "AWS::EC2::Instance" and "deployments" in detail["Metadata"]
 
     engine.delete_stack("t1", stack["id"])
     assert run(engine, stack["id"])["status"] == "COMPLETE"
