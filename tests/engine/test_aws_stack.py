@@ -52,3 +52,22 @@ def test_outer_cancel_and_hand_on_reach_a_waiting_inner_token():
     assert woke.wait(10), "the inner wait did not see the outer token stop"
     thread.join(10)
     assert result == [True] and inner.handed_on and inner.reason == "engine stopped"
+
+
+def test_timeout_in_minutes_fails_a_slow_nested_create(engine, monkeypatch):
+    from engine_helpers import run
+    from metadata_server.engine.resources import aws_stack
+    monkeypatch.setattr(aws_stack, "MINUTE", 0.2)   # one TimeoutInMinutes minute: 0.2 s
+    child = ('{"HeatTemplateFormatVersion": "2012-12-12", "Resources": {"slow": {'
+             '"Type": "OS::Heat::TestResource", "Properties": {"wait_secs": 60}}}}')
+
+    def template(minutes):
+        return {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"child": {
+            "Type": "AWS::CloudFormation::Stack",
+            "Properties": {"TemplateURL": "slow.template", "TimeoutInMinutes": minutes}}}}
+    stack = run(engine, engine.create_stack("t1", {"stack_name": "slow", "files": {
+        "slow.template": child}, "template": template(1)})["id"])
+    assert stack["status"] == "FAILED"
+    assert "timed out" in stack["status_reason"].lower(), stack["status_reason"]
+    (nested,) = engine.stacks.children(stack["id"])
+    assert nested["status"] == "FAILED"

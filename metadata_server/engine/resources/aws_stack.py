@@ -16,6 +16,7 @@ from metadata_server.engine.resources.nested import TemplateResource
 from metadata_server.engine.walker import CancelToken
 
 SLICE = 1.0   # how long a wait may go without looking at the parent operation's token
+MINUTE = 60.0  # seconds in a TimeoutInMinutes minute (tests shorten it, as the runner's)
 
 
 class WithinToken(CancelToken):
@@ -76,7 +77,7 @@ class CloudFormationStack(TemplateResource):
 
     def _token(self, token: CancelToken) -> CancelToken:
         minutes = self.properties.get("TimeoutInMinutes")
-        return WithinToken(token, minutes * 60.0) if minutes else token
+        return WithinToken(token, minutes * MINUTE) if minutes else token
 
     def handle_create(self, token):
         definition = self._child_definition()
