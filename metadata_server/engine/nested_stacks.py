@@ -5,6 +5,7 @@ token (so the stack timeout covers it), and raises when it fails so the parent r
 """
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,8 @@ class NestedStacks:
         self.stacks, self.clock, self.engine_id = stacks, clock, engine_id
         self.runner, self.runtimes, self.steps = runner, runtimes, steps
         self.tree, self.recovery, self.reads = tree, recovery, reads
+        self._lock = threading.Lock()
+        self._updating: dict[str, CancelToken] = {}  # child id -> its running update's token
 
     def create_child(self, ctx: PluginContext, resource_name: str, definition: dict) -> str:
         definition = self._with_facade(ctx.stack_id, resource_name, definition)
@@ -97,12 +100,22 @@ class NestedStacks:
                                             "definition": definition})
         rt.stack.update(definition=definition, previous_definition=stack["definition"])
         self.runner.begin(rt, st.UPDATE)
-        self.runner.run_nested(rt, lambda: self.steps.update(rt, token, False))
+        with self._lock:
+            self._updating[child_id] = token
+        try:
+            self.runner.run_nested(rt, lambda: self.steps.update(rt, token, False))
+        finally:
+            with self._lock:
+                self._updating.pop(child_id, None)
 
     def delete_child(self, child_id: str, token: CancelToken) -> None:
         stack = self.stacks.get_stack(child_id)
         if stack is None or (stack["action"] == st.DELETE and stack["status"] == st.COMPLETE):
             return
+        with self._lock:
+            running = self._updating.get(child_id)
+        if running is not None:  # a resize here, outside any operation: the delete stops it
+            running.cancel("Stack DELETE started")
         stack = self._claim_waiting(child_id, st.DELETE, token)
         rt = self.runtimes.load(stack)
         self.runner.begin(rt, st.DELETE)

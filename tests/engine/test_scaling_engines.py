@@ -118,3 +118,14 @@ def test_a_resize_interrupted_by_a_crash_is_continued_by_the_next_engine(scaled,
     # and the group scales on: its cooldown (0 s) counted from the continued resize's end
     second.signal_resource("t1", stack["id"], "up", {})
     deploying(store, server)
+
+
+def test_a_stack_delete_stops_a_running_resize(scaled, store):
+    engine, stack, server, _ = scaled
+    engine.signal_resource("t1", stack["id"], "up", {})
+    deploying(store, server)
+    engine.delete_stack("t1", stack["id"])
+    row = run(engine, stack["id"])
+    assert (row["action"], row["status"]) == ("DELETE", "COMPLETE"), row["status_reason"]
+    outcome = group_reasons(engine, stack, 1)[0]
+    assert outcome.startswith("Scaling from 0 to 1 failed (policy up, change_in_capacity : 1)")
