@@ -10,6 +10,7 @@ import json
 from typing import Any, Iterator
 
 from metadata_server.engine.errors import StackValidationFailed
+from metadata_server.engine.resources import group_rolling
 from metadata_server.engine.resources.base import Prop, Resource, select_path
 from metadata_server.engine.resources.nested import ChildStack
 from metadata_server.engine.resources.software_deployment import SoftwareDeployment
@@ -69,9 +70,10 @@ class _Group(ChildStack, Resource):
                 f"({named(limits, 'max_function_result_size')})")
 
     def _batched(self, members: dict[str, dict], policy_key: str) -> dict[str, dict]:
-        """update_policy batch_create (on create) or rolling_update (on update): members in
-        batches of max_batch_size, each batch after the previous one (pause_time is not
-        honoured: stoker does not sleep between batches)."""
+        """update_policy batch_create (on create) or, for the deployment groups, rolling_update
+        (on update): members in batches of max_batch_size, each batch after the previous one
+        (pause_time and min_in_service are not honoured here; ResourceGroup runs its rolling
+        updates batch by batch, group_rolling.py)."""
         policy = (self.definition.update_policy if self.definition is not None else None) or {}
         size = (policy.get(policy_key) or {}).get("max_batch_size") if isinstance(policy, dict) else None
         if not size:
@@ -84,10 +86,12 @@ class _Group(ChildStack, Resource):
                 members[name] = dict(members[name], depends_on=previous)
         return members
 
-    def _definition(self, policy_key: str = "batch_create") -> dict:
+    def _definition(self, policy_key: str | None = "batch_create",
+                    members: dict[str, dict] | None = None) -> dict:
         parent = self.ctx.definition or {}
+        members = self.members() if members is None else members
         template = {"heat_template_version": "2015-04-30",
-                    "resources": self._batched(self.members(), policy_key)}
+                    "resources": self._batched(members, policy_key)}
         return {"template": json.dumps(template), "template_name": f"{self.name} (group)",
                 "files": parent.get("files") or {}, "environment": parent.get("environment"),
                 "environment_files": parent.get("environment_files") or [], "parameters": {}}
@@ -187,24 +191,51 @@ class ResourceGroup(_Group):
             self.data.get("removed", []))
         return sorted(known | listed, key=lambda n: (len(n), n))
 
-    def members(self):
-        blacklist = set(self._blacklist())
-        self.data["removed"] = sorted(blacklist, key=lambda n: (len(n), n))
+    def member(self, name: str) -> dict:
+        """The definition of the member called `name` (index_var replaced by it)."""
         definition = self.properties["resource_def"]
         index_var = self.properties["index_var"]
-        result, index = {}, 0
-        while len(result) < self.properties["count"]:
+        member = {"type": definition["type"],
+                  "properties": _replace_index(definition.get("properties") or {},
+                                               index_var, name)}
+        if definition.get("metadata"):
+            member["metadata"] = _replace_index(definition["metadata"], index_var, name)
+        return member
+
+    def names_for(self, size: int) -> list[str]:
+        """The group's first `size` member names: indexes, skipping removed ones."""
+        blacklist, names, index = set(self._blacklist()), [], 0
+        while len(names) < size:
             name = str(index)
             index += 1
-            if name in blacklist:
-                continue
-            member = {"type": definition["type"],
-                      "properties": _replace_index(definition.get("properties") or {},
-                                                   index_var, name)}
-            if definition.get("metadata"):
-                member["metadata"] = _replace_index(definition["metadata"], index_var, name)
-            result[name] = member
-        return result
+            if name not in blacklist:
+                names.append(name)
+        return names
+
+    def members(self):
+        self.data["removed"] = self._blacklist()
+        return {name: self.member(name) for name in self.names_for(self.properties["count"])}
+
+    def handle_update(self, new_properties, changed, token):
+        """With update_policy rolling_update and a changed member definition, Heat's batches
+        first (group_rolling.py); then the members as the properties say."""
+        before = self.members() if self.physical_id else {}
+        self.properties = new_properties
+        if before and group_rolling.policy(self) is not None and any(
+                n in before and before[n] != d for n, d in self.members().items()):
+            group_rolling.roll(self, before, token)
+        self._check_size()
+        self.update_members(self.members(), token)
+
+    def update_members(self, members: dict[str, dict], token) -> None:
+        self.ctx.children.update_child(self.physical_id, self._definition(None, members), token)
+
+    def continue_interrupted(self, step, token):
+        """After the nested stack's interrupted batch, the members a rolling update had not
+        reached yet are updated together (the batches' state is not kept)."""
+        super().continue_interrupted(step, token)
+        if step == "UPDATE" and group_rolling.policy(self) is not None:
+            self.update_members(self.members(), token)
 
 
 class SoftwareDeploymentGroup(_Group):

@@ -18,7 +18,8 @@ from metadata_server.engine.resources.groups import _count, _Group
 from metadata_server.engine.resources.scaling_capacity import finish_scaling
 from metadata_server.engine.resources.scaling_resize import GroupResize
 from metadata_server.engine.resources.scaling_rolling import (apply_batch, batches, needs_update,
-                                                              next_batch, pause_seconds)
+                                                              next_batch, pause_seconds,
+                                                              wait_until)
 
 ROLLING_DEFAULTS = {"min_in_service": 0, "max_batch_size": 1, "pause_time": 0}
 
@@ -227,10 +228,7 @@ class AutoScalingGroup(GroupResize, _Group):
                  else self.ctx.clock() + timedelta(seconds=seconds))
         self.data["paused_until"] = until.isoformat()
         self.checkpoint()
-        while self.ctx.clock() < until:
-            left = (until - self.ctx.clock()).total_seconds()
-            token.wait(max(0.01, min(self.ctx.poll_interval, left)))
-            token.check()
+        wait_until(self.ctx.clock, until, token, self.ctx.poll_interval)
 
     def continue_interrupted(self, step, token):
         """Finish the nested stack's interrupted operation; an update then goes on with the

@@ -14,6 +14,7 @@ back and keep a stale one; with up-to-date members last, every member ends up up
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Callable
 
 # an ISO 8601 duration as CloudFormation's PauseTime gives it: PT1H2M3S (parts optional)
@@ -86,3 +87,12 @@ def pause_seconds(value) -> float:
         except ValueError:
             pass
     raise ValueError(f"{value!r} is not a duration (seconds, or ISO 8601 like PT1M30S)")
+
+
+def wait_until(clock: Callable[[], datetime], until: datetime, token, poll: float) -> None:
+    """A pause between batches, on the engine's clock (which tests move), in steps of `poll`:
+    a cancel or the operation's timeout ends it (Cancelled)."""
+    while clock() < until:
+        left = (until - clock()).total_seconds()
+        token.wait(max(0.01, min(poll, left)))
+        token.check()
