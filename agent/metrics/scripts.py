@@ -1,7 +1,8 @@
 """Named metrics from executables in the metrics directory (default /etc/stoker/metrics.d).
 
 Each sample runs every executable file in the directory (sorted by name, like run-parts; names
-starting with `.` or ending with `~` are skipped), with no arguments, stdin from /dev/null and the
+starting with `.` or ending with `~` are skipped, and so is a file writable by group or others or
+owned by another user than root or the agent's), with no arguments, stdin from /dev/null and the
 directory as its working directory. Each line it prints is `NAME VALUE`: a name matching
 NAME_PATTERN and a finite number (blank lines and `#` comments are ignored). A script is killed,
 with its process group, after TIMEOUT seconds or once it printed more than OUTPUT_LIMIT bytes;
@@ -88,9 +89,19 @@ class ScriptMetrics:
             if name.startswith(".") or name.endswith("~"):
                 continue
             path = os.path.join(self.directory, name)
-            if os.path.isfile(path) and os.access(path, os.X_OK):
+            if os.path.isfile(path) and os.access(path, os.X_OK) and self._trusted(name, path):
                 paths.append(path)
         return paths
+
+    def _trusted(self, name: str, path: str) -> bool:
+        """The agent runs these as itself (root on a guest): one that another user could have
+        written is skipped, as cron skips such crontabs."""
+        st = os.stat(path)
+        if st.st_mode & 0o022 or st.st_uid not in (0, os.getuid()):
+            self._note(name, f"skipped: writable by others or owned by uid {st.st_uid} "
+                             f"(mode {st.st_mode & 0o777:04o}); chmod go-w and chown it")
+            return False
+        return True
 
     def _run(self, path: str) -> tuple[dict[str, float], str | None]:
         try:

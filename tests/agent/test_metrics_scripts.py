@@ -5,6 +5,7 @@ import pytest
 
 from agent.metrics import scripts
 from agent.metrics.system import NAMES
+from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -56,16 +57,20 @@ def test_a_missing_directory_gives_nothing_and_logs_nothing(tmp_path, caplog):
 def test_a_script_past_its_timeout_is_killed_with_what_it_started(tmp_path):
     d = tmp_path / "metrics.d"
     pidfile = tmp_path / "child.pid"
-    script(d, "slow", f"echo early 1\nsleep 30 &\necho $! > {pidfile}\nwait\n")
+    # the child's pid is written before the script prints, so it is there once a line arrives
+    script(d, "slow", f"sleep 30 &\necho $! > {pidfile}\necho early 1\nwait\n")
     script(d, "fast", "echo fast 1\n")
-    found = scripts.ScriptMetrics(str(d), timeout=0.5)
+    found = scripts.ScriptMetrics(str(d), timeout=2)
     assert found.sample() == {"fast": 1.0}  # the slow one's lines are not used
+    assert found._problems["slow"] == "timed out after 2s; killed"
     child = int(pidfile.read_text())
-    try:
-        assert psutil.Process(child).status() == psutil.STATUS_ZOMBIE  # killed, not yet reaped by init
-    except psutil.NoSuchProcess:
-        pass
-    assert found._problems["slow"] == "timed out after 0.5s; killed"
+
+    def gone():
+        try:
+            return psutil.Process(child).status() == psutil.STATUS_ZOMBIE  # killed, not yet reaped
+        except psutil.NoSuchProcess:
+            return True
+    until(gone, 10, "the script's child to be killed")
 
 
 def test_a_script_printing_too_much_is_cut_off(tmp_path):
@@ -110,3 +115,16 @@ def test_at_most_max_scripts_run(tmp_path, monkeypatch):
     for name in ("a", "b", "c"):
         script(d, name, f"echo {name} 1\n")
     assert scripts.ScriptMetrics(str(d)).sample() == {"a": 1.0, "b": 1.0}
+
+
+def test_a_script_others_could_write_is_skipped_and_said_once(tmp_path, caplog):
+    d = tmp_path / "metrics.d"
+    script(d, "open", "echo open 1\n", mode=0o757)
+    script(d, "group", "echo group 1\n", mode=0o775)
+    script(d, "fine", "echo fine 1\n", mode=0o755)
+    found = scripts.ScriptMetrics(str(d))
+    with caplog.at_level(logging.WARNING):
+        assert found.sample() == {"fine": 1.0}
+        assert found.sample() == {"fine": 1.0}
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 2 and all("writable by others" in m and "chmod go-w" in m for m in warned)
