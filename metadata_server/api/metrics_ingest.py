@@ -23,6 +23,7 @@ from metadata_server.store.metric_window import MetricWindow
 
 bp = Blueprint("metrics_ingest", __name__)
 SETTINGS = "stoker-metrics-ingest"
+EVALUATOR = "stoker-alarm-evaluator"
 
 
 class TooManyRequests(ServiceError):
@@ -99,9 +100,13 @@ def with_token(tenant, server_id):
 
 
 def gauges(app) -> dict[str, float]:
-    """For /metrics: what this process took and refused."""
+    """For /metrics: the samples this process took and refused, and its alarm evaluator's."""
+    gauges: dict[str, float] = {}
     found = app.extensions.get(SETTINGS)
-    if found is None:
-        return {}
-    return {"stoker_metric_samples_received_total": found.samples_received,
-            "stoker_metric_batches_refused_total": found.batches_refused}
+    if found is not None:
+        gauges.update({"stoker_metric_samples_received_total": found.samples_received,
+                       "stoker_metric_batches_refused_total": found.batches_refused})
+    evaluator = app.extensions.get(EVALUATOR)   # `stoker server` starts one
+    if evaluator is not None:
+        gauges.update(evaluator.gauges())
+    return gauges

@@ -10,7 +10,8 @@ from metadata_server.store.tables import metadata
 def test_migrations_match_the_declared_tables(store):
     # modules that add their tables to the shared metadata
     for module in ("metadata_server.store.stack_tables", "metadata_server.store.stack_requests",
-                   "metadata_server.store.event_outbox", "metadata_server.store.metric_window"):
+                   "metadata_server.store.event_outbox", "metadata_server.store.metric_window",
+                   "metadata_server.store.alarms"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError:

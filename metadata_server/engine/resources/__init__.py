@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from metadata_server.engine.errors import StackValidationFailed
-from metadata_server.engine.resources import (aws_ec2, aws_iam, aws_instance, aws_stack,
+from metadata_server.engine.resources import (aodh, aws_ec2, aws_iam, aws_instance, aws_stack,
                                               cfn_wait_condition, cloud, core, groups, nested,
                                               scaling_aws, scaling_group, scaling_policy, servers,
                                               software_component, software_config, software_deployment,
@@ -29,7 +29,7 @@ for _cls in (core.Value, core.NoneResource, core.TestResource, core.RandomString
              wait_condition.WaitConditionHandle, wait_condition.WaitCondition,
              cfn_wait_condition.CfnWaitConditionHandle, cfn_wait_condition.CfnWaitCondition,
              *cloud.TYPES, aws_instance.Instance, aws_stack.CloudFormationStack,
-             *aws_ec2.TYPES, *aws_iam.TYPES):
+             *aws_ec2.TYPES, *aws_iam.TYPES, *aodh.TYPES):
     register(_cls)
 register(groups.SoftwareDeploymentGroup, "OS::Heat::SoftwareDeployments")
 register(groups.StructuredDeploymentGroup, "OS::Heat::StructuredDeployments")
