@@ -145,6 +145,23 @@ def _add_metrics_options(parser) -> None:
     parser.add_argument("--metrics-min-interval", type=float, default=1.0, metavar="SECONDS",
                         help="shortest time between two metric batches of one server; a batch "
                         "sent sooner is answered 429 with Retry-After (default %(default)g)")
+    parser.add_argument("--alarm-evaluator", choices=("auto", "stoker"), default="auto",
+                        help="who evaluates OS::Aodh alarms: `auto` leaves them to Aodh with "
+                        "--cloud-driver openstack and evaluates them here with the local driver; "
+                        "`stoker` always evaluates them here, from the agents' metrics "
+                        "(default %(default)s)")
+    parser.add_argument("--alarm-evaluation-interval", type=_seconds, default=60,
+                        metavar="SECONDS", help="how often each alarm is evaluated (Aodh's "
+                        "evaluation_interval; default %(default)g)")
+    parser.add_argument("--alarm-max-per-tick", type=_count, default=50, metavar="N",
+                        help="alarms one server process evaluates at a time, shared fairly "
+                        "among tenants; more wait for the next turn (default %(default)s)")
+    parser.add_argument("--alarm-action-timeout", type=_seconds, default=5, metavar="SECONDS",
+                        help="how long an alarm action's HTTP POST may take (default %(default)g)")
+    parser.add_argument("--alarm-action-allow-network", action="append", default=[],
+                        metavar="CIDR", help="let alarm actions reach addresses in this "
+                        "private, loopback or link-local network (repeatable; by default such "
+                        "targets are refused; the server's own URLs are always called in-process)")
 
 
 def _metrics(args: argparse.Namespace, app, background) -> None:
@@ -157,6 +174,41 @@ def _metrics(args: argparse.Namespace, app, background) -> None:
     clock = app.extensions["stoker"].clock
     background.tasks.append(("metric window pruning", 60.0, lambda: found.window.prune(
         epoch(clock) - args.metrics_retention, args.metrics_max_batches)))
+    background.companions.append(_alarm_evaluator(args, app))
+
+
+def _alarm_evaluator(args: argparse.Namespace, app):
+    """stoker's own alarm evaluator for this process; it starts evaluating once the engine is
+    made (its actions are the engine's policy URLs, called in-process)."""
+    from metadata_server.api.alarm_actions import ActionCaller
+    from metadata_server.api.metrics_ingest import EVALUATOR
+    from metadata_server.service.alarm_evaluator import AlarmEvaluator, EvaluatorOptions
+
+    def own_bases():
+        engine = app.extensions.get("stoker-engine")
+        return [args.public_url, engine.runtimes.endpoints.base_url if engine else None]
+    context = app.extensions["stoker"]
+    evaluator = AlarmEvaluator(
+        context.store.engine, context.clock,
+        ActionCaller(app, own_bases, timeout=args.alarm_action_timeout,
+                     allow_networks=args.alarm_action_allow_network),
+        EvaluatorOptions(interval=args.alarm_evaluation_interval,
+                         max_per_tick=args.alarm_max_per_tick,
+                         max_events_per_stack=args.max_events_per_stack),
+        ready=lambda: "stoker-engine" in app.extensions)
+    app.extensions[EVALUATOR] = evaluator
+    return evaluator
+
+
+def _seconds(text: str) -> float:
+    """A positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def _event_delivery(args: argparse.Namespace, context):
@@ -293,6 +345,7 @@ def _start_engine(app, args: argparse.Namespace, base_url: str) -> None:
     context = app.extensions["stoker"]
     if args.cloud_driver == "openstack":
         driver = make_driver("openstack", cloud=args.os_cloud)
+        driver.evaluates_alarms = args.alarm_evaluator == "auto"   # Aodh, unless stoker's
     else:
         driver = make_driver("local", state_dir=Path(args.local_cloud_dir or
                                                      Path(args.state_dir) / "local-cloud"),

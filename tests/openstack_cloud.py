@@ -1,5 +1,5 @@
 """A loopback OpenStack cloud for the openstack driver: Keystone v3 with a service catalog,
-version documents, then recorded Nova, Neutron, Cinder and Glance exchanges.
+version documents, then recorded Nova, Neutron, Cinder, Glance and Aodh exchanges.
 
 The driver gets a real openstacksdk connection (password auth against this Keystone), so every
 call goes through the sdk, keystoneauth and HTTP as it would on a cloud. Each exchange is
@@ -23,7 +23,7 @@ TOKEN = "gAAAAABloopbacktoken0000000000000000000000000000"
 # service type -> (catalog name, path of the endpoint under the loopback base)
 SERVICES = {"identity": ("keystone", "/identity"), "compute": ("nova", "/compute/v2.1"),
             "network": ("neutron", "/network"), "block-storage": ("cinder", "/volume/v3/" + PROJECT_ID),
-            "image": ("glance", "/image")}
+            "image": ("glance", "/image"), "alarming": ("aodh", "/alarming")}
 
 
 def matches(expected, actual) -> bool:
@@ -102,6 +102,8 @@ class Replay:
                                            "links": link("/volume/v3")}},
                 "/image": {"versions": [{"id": "v2.15", "status": "CURRENT",
                                          "links": link("/image/v2")}]},
+                "/alarming": {"versions": {"values": [{"id": "v2", "status": "stable",
+                                                       "links": link("/alarming/v2")}]}},
                 }.get(path.rstrip("/").replace("/" + PROJECT_ID, ""))
 
     def answer(self, method: str, path: str, query: dict, body, token: str | None):

@@ -17,7 +17,7 @@ import json
 import logging
 import socket
 import uuid
-from typing import Iterable
+from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 import requests
@@ -26,10 +26,12 @@ log = logging.getLogger("stoker.alarms")
 
 
 class ActionCaller:
-    def __init__(self, app, own_bases: Iterable[str], *, timeout: float = 5.0,
-                 allow_networks: Iterable[str] = ()):
+    def __init__(self, app, own_bases: Callable[[], Iterable[str | None]], *,
+                 timeout: float = 5.0, allow_networks: Iterable[str] = ()):
+        """`own_bases`: the base URLs of this server (the public one, the engine's), read at
+        each call since the engine's is known only once it is made."""
         self.app = app
-        self.own_bases = sorted({b.rstrip("/") for b in own_bases if b}, key=len, reverse=True)
+        self._own_bases = own_bases
         self.timeout = timeout
         self.networks = [ipaddress.ip_network(n, strict=False) for n in allow_networks]
         self._session = requests.Session()
@@ -47,7 +49,8 @@ class ActionCaller:
             return None
         if scheme not in ("http", "https"):
             return f"{scheme or 'this'} actions are not supported by stoker's evaluator"
-        for base in self.own_bases:
+        bases = sorted({b.rstrip("/") for b in self._own_bases() if b}, key=len, reverse=True)
+        for base in bases:
             if url.startswith(base + "/"):
                 return self._in_process(url[len(base):], payload, headers)
         problem = self._internal(url)

@@ -43,8 +43,12 @@ class EvaluatorOptions:
 
 
 class AlarmEvaluator:
-    def __init__(self, db, clock, notify: Notify, options: EvaluatorOptions | None = None):
+    def __init__(self, db, clock, notify: Notify, options: EvaluatorOptions | None = None,
+                 ready: Callable[[], bool] = lambda: True):
+        """`ready`: whether evaluation may start (the server's engine, whose URLs the actions
+        call, is made)."""
         self.options = options or EvaluatorOptions()
+        self.ready = ready
         self.clock, self.notify = clock, notify
         self.alarms, self.window, self.stacks = AlarmStore(db), MetricWindow(db), StackStore(db)
         self.evaluated = 0          # for /metrics
@@ -168,6 +172,8 @@ class AlarmEvaluator:
 
     # -- the thread ----------------------------------------------------------------------------
     def start(self) -> "AlarmEvaluator":
+        if self._thread is not None:
+            return self
         self._thread = threading.Thread(target=self._run, name="stoker-alarm-evaluator",
                                         daemon=True)
         self._thread.start()
@@ -187,7 +193,7 @@ class AlarmEvaluator:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                busy = self.tick() >= self.options.max_per_tick
+                busy = self.ready() and self.tick() >= self.options.max_per_tick
             except Exception as exc:  # noqa: BLE001 - e.g. the database is briefly away
                 log.error("alarm evaluation failed: %s: %s; retrying", type(exc).__name__, exc)
                 busy = False

@@ -148,7 +148,11 @@ def _search(node: Any, where: str, depth: int, count: list) -> Match:
         if not isinstance(value, list):
             raise InvalidInput(f"{here}.{attribute}: must be a list")
         wanted = [str(v) for v in value]
-        return lambda server: str(_resource_attribute(server, attribute)) in wanted
+
+        def among(server: Server) -> bool:
+            have = _resource_attribute(server, attribute)
+            return have is not None and str(have) in wanted
+        return among
     if op in ("like", "ilike"):
         return lambda server: _like(_resource_attribute(server, attribute), value)
     if op not in COMPARISONS:

@@ -78,7 +78,7 @@ def send(api, server_id, clock, value, ago=5.0, tenant="t1"):
 
 def evaluator(app, clock, **options) -> AlarmEvaluator:
     store = app.extensions["stoker"].store
-    return AlarmEvaluator(store.engine, clock, ActionCaller(app, [BASE]),
+    return AlarmEvaluator(store.engine, clock, ActionCaller(app, lambda: [BASE]),
                           EvaluatorOptions(**options))
 
 
@@ -210,7 +210,7 @@ def test_an_http_action_is_posted_as_aodh_does_and_internal_targets_are_refused(
     assert "is internal; an operator may allow it with --alarm-action-allow-network" in failure
     assert "secret" not in failure
     allowed = AlarmEvaluator(app.extensions["stoker"].store.engine, clock,
-                             ActionCaller(app, [BASE], allow_networks=["127.0.0.0/8"]))
+                             ActionCaller(app, lambda: [BASE], allow_networks=["127.0.0.0/8"]))
     clock.now += timedelta(seconds=61)
     assert allowed.tick() == 1 and allowed.wait_for_actions(10)
     request = http_server.wait_for(1)[-1]

@@ -10,6 +10,7 @@ import base64
 
 from metadata_server.engine.drivers import openstack_addresses, openstack_servers
 from metadata_server.engine.drivers.base import CloudDriver, CloudError
+from metadata_server.engine.drivers.openstack_alarms import AlarmCalls
 from metadata_server.engine.drivers.openstack_base import clean, not_found
 from metadata_server.engine.drivers.openstack_network import NetworkCalls
 from metadata_server.engine.drivers.openstack_volumes import VolumeCalls
@@ -34,9 +35,10 @@ def encode_user_data(name: str, text: str) -> str | None:
 SERVER_NOT_IN_PLACE = {"networks", "security_groups"}
 
 
-class OpenStackDriver(NetworkCalls, VolumeCalls, CloudDriver):
+class OpenStackDriver(NetworkCalls, VolumeCalls, AlarmCalls, CloudDriver):
     """One seam over the cloud: Neutron calls (openstack_network.py), Cinder calls
-    (openstack_volumes.py), Nova servers and key pairs here."""
+    (openstack_volumes.py), Aodh alarms (openstack_alarms.py), Nova servers and key pairs
+    here."""
     name = "openstack"
 
     # -- the seam ----------------------------------------------------------------------------
