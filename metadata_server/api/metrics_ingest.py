@@ -14,9 +14,9 @@ import math
 from flask import Blueprint, current_app, jsonify, request
 
 from metadata_server.api.common import caller, ctx, json_body
+from metadata_server.api.signed_metadata import signed_server
 from metadata_server.service import servers
-from metadata_server.service.credentials import metadata_signature, signed_by_any
-from metadata_server.service.errors import Forbidden, PayloadTooLarge, ServiceError
+from metadata_server.service.errors import PayloadTooLarge, ServiceError
 from metadata_server.service.metric_samples import (MAX_BODY_BYTES, IngestLimits, RateGate,
                                                     epoch, parse_batch)
 from metadata_server.store.metric_window import MetricWindow
@@ -81,13 +81,7 @@ def _take(server_id: str, tenant: str):
 
 @bp.post("/v1/metadata/<server_id>/metrics")
 def signed(server_id):
-    c = ctx()
-    server, access_key = c.store.server_with_access_key(server_id, c.clock()) or (None, None)
-    signature = request.args.get("sig", "")
-    if server is None or not signed_by_any(
-            c.signing_keys(), signature, lambda key: metadata_signature(key, server_id, access_key)):
-        raise Forbidden("this metrics URL is not valid (wrong signature, or the server's "
-                        "credentials were rotated)")
+    server, _access_key = signed_server(server_id, "metrics")
     return _take(server_id, server.tenant)
 
 

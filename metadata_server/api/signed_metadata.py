@@ -13,19 +13,27 @@ from metadata_server.service import documents
 from metadata_server.service.credentials import metadata_signature, signed_by_any
 from metadata_server.service.errors import Forbidden
 from metadata_server.service.signing_keys import fingerprint
+from metadata_server.store.records import ServerRecord
 
 bp = Blueprint("signed_metadata", __name__, url_prefix="/v1/metadata")
 
 
-@bp.route("/<server_id>", methods=["GET", "HEAD"])
-def document(server_id):
+def signed_server(server_id: str, what: str = "metadata") -> tuple[ServerRecord, str]:
+    """The server whose signed URL this request carries (`sig`), and its current access key."""
     c = ctx()
     server, access_key = c.store.server_with_access_key(server_id, c.clock()) or (None, None)
     signature = request.args.get("sig", "")
     if server is None or not signed_by_any(
             c.signing_keys(), signature, lambda key: metadata_signature(key, server_id, access_key)):
-        raise Forbidden("this metadata URL is not valid (wrong signature, or the server's "
+        raise Forbidden(f"this {what} URL is not valid (wrong signature, or the server's "
                         "credentials were rotated)")
+    return server, access_key
+
+
+@bp.route("/<server_id>", methods=["GET", "HEAD"])
+def document(server_id):
+    c = ctx()
+    server, access_key = signed_server(server_id)
     c.last_seen.record(server_id, c.clock())
     endpoints = c.endpoints()
     status, headers, body = respond(c.documents, DocumentRequest(

@@ -13,7 +13,7 @@ from metadata_server.api.alarm_actions import ActionCaller
 from metadata_server.service.alarm_evaluator import AlarmEvaluator, EvaluatorOptions
 from metadata_server.service.metric_samples import epoch
 from metadata_server.store.alarms import AlarmStore
-from tests.server.conftest import ADMIN, api, app  # noqa: F401
+from tests.server.conftest import api, app  # noqa: F401
 from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(60)

@@ -11,7 +11,7 @@ import pytest
 from metadata_server.api.metrics_ingest import configure
 from metadata_server.service.metric_samples import IngestLimits
 from metadata_server.store.metric_window import MetricWindow
-from tests.server.conftest import ADMIN, api, app, make_server  # noqa: F401
+from tests.server.conftest import api, app, make_server  # noqa: F401
 
 CASES = json.loads((Path(__file__).parent / "fixtures" / "metrics_ingest_refused.json").read_text())
 
