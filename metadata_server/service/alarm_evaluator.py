@@ -20,6 +20,7 @@ from itertools import zip_longest
 from typing import Callable
 from urllib.parse import urlsplit
 
+from metadata_server.service import alarm_time
 from metadata_server.service.alarm_matching import matcher
 from metadata_server.service.alarm_rules import ALARM, OK, UNKNOWN, Rule, datapoints, decide
 from metadata_server.service.metric_samples import epoch
@@ -105,6 +106,9 @@ class AlarmEvaluator:
     def evaluate(self, row: dict, now: float) -> str:
         """Decide one alarm's state now; act on it. The state it is in afterwards."""
         body = row["body"]
+        if not alarm_time.within(body.get("time_constraints"), now):
+            self.alarms.record(row["id"], now)   # outside its time constraints: skipped
+            return row["state"]
         rule, match = Rule.from_body(body), matcher(body)
         servers = [s for s in self.alarms.servers_of_tree(row["stack_id"])
                    if match(dict(s, tenant=row["tenant"]))]

@@ -82,6 +82,18 @@ def evaluator(app, clock, **options) -> AlarmEvaluator:
                           EvaluatorOptions(**options))
 
 
+def scaled(app, stack, count: int) -> str:
+    """The group's `count`-th SIGNAL event (a resize's end), once it is recorded: the next
+    signal is only taken once the previous resize has ended."""
+    engine = app.extensions["stoker-engine"]
+
+    def events():
+        found = [e["status_reason"] for e in engine.events(stack)
+                 if e["resource_name"] == "asg" and e["action"] == "SIGNAL"]
+        return found if len(found) >= count else None
+    return until(events, 10, f"the group's signal event {count}")[count - 1]
+
+
 def alarm_events(app, stack) -> list[str]:
     engine = app.extensions["stoker-engine"]
     return [e["status_reason"] for e in engine.events(stack) if e["resource_name"] == "high"
@@ -103,7 +115,8 @@ def test_load_above_the_threshold_scales_the_group_out_and_back(app, api, clock,
     clock.now += timedelta(seconds=61)
     assert judge.tick() == 1
     assert judge.wait_for_actions(10)
-    until(lambda: size(app, stack) == 2, 10, "the group to grow to 2")
+    assert scaled(app, stack, 1).startswith("Scaled from 1 to 2 (policy up")
+    assert size(app, stack) == 2
     reasons = alarm_events(app, stack)
     assert len(reasons) == 1 and reasons[0].startswith(
         "alarm state changed from insufficient data to alarm (Transition to alarm due to 1 "
@@ -113,13 +126,13 @@ def test_load_above_the_threshold_scales_the_group_out_and_back(app, api, clock,
     send(api, vm, clock, 95.0)
     clock.now += timedelta(seconds=61)
     assert judge.tick() == 1 and judge.wait_for_actions(10)
-    until(lambda: size(app, stack) == 3, 10, "the group to grow to 3")
+    assert scaled(app, stack, 2).startswith("Scaled from 2 to 3 (policy up")
     assert len(alarm_events(app, stack)) == 1  # remaining in a state is not a change
     # load falls: ok, and ok_actions names the scale-down policy by resource name
     send(api, vm, clock, 10.0)
     clock.now += timedelta(seconds=61)
     assert judge.tick() == 1 and judge.wait_for_actions(10)
-    until(lambda: size(app, stack) == 2, 10, "the group to shrink to 2")
+    assert scaled(app, stack, 3).startswith("Scaled from 3 to 2 (policy down")
     assert alarm_events(app, stack)[-1].startswith(
         "alarm state changed from alarm to ok (Transition to ok due to 1 samples inside "
         "threshold, most recent: 10.0)")
@@ -150,6 +163,18 @@ def test_a_disabled_or_suspended_alarm_is_not_evaluated(app, api, clock):
     engine.resume_stack("t1", stack["id"])
     assert engine.wait(stack["id"], 30)["status"] == "COMPLETE"
     assert judge.tick() == 1
+
+
+def test_an_alarm_outside_its_time_constraints_is_skipped(app, api, clock):
+    hour = (clock.now.hour + 12) % 24   # a one-hour window half a day away
+    stack = create(app, api, f"s-{uuid.uuid4().hex[:6]}", template(time_constraints=[
+        {"name": "later", "start": f"0 {hour} * * *", "duration": 3600}]))
+    judge = evaluator(app, clock)
+    send(api, resource_id(app, stack, "vm"), clock, 90.0)
+    assert judge.tick() == 1
+    row = AlarmStore(app.extensions["stoker"].store.engine).get(resource_id(app, stack, "high"))
+    assert row["state"] == "insufficient data" and row["evaluated_at"] is not None
+    assert alarm_events(app, stack) == []
 
 
 def test_deleting_the_stack_removes_its_alarm(app, api, clock):

@@ -13,7 +13,7 @@ import uuid
 from metadata_server.engine.errors import StackValidationFailed
 from metadata_server.engine.resources.base import Prop, Resource
 from metadata_server.engine.resources.wait_condition import handle_signature
-from metadata_server.service import alarm_matching
+from metadata_server.service import alarm_matching, alarm_time
 from metadata_server.service.alarm_rules import BY_RESOURCES, METHODS, STATISTICS, THRESHOLD
 from metadata_server.service.errors import InvalidInput
 from metadata_server.service.metric_samples import epoch
@@ -65,10 +65,10 @@ class _Alarm(Resource):
             cls.server_test(properties)
         except InvalidInput as exc:
             raise StackValidationFailed(exc.message, f"{path}.query") from None
-        for index, constraint in enumerate(properties.get("time_constraints") or []):
-            if not isinstance(constraint, dict) or not {"name", "start", "duration"} <= set(constraint):
-                raise StackValidationFailed("each time constraint needs name, start and duration",
-                                            f"{path}.time_constraints[{index}]")
+        try:
+            alarm_time.check(properties.get("time_constraints"))
+        except InvalidInput as exc:
+            raise StackValidationFailed(exc.message, f"{path}.time_constraints") from None
 
     @classmethod
     def server_test(cls, properties):
