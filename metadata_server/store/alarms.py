@@ -38,7 +38,7 @@ Index("ix_alarm_enabled_next", alarm.c.enabled, alarm.c.next_at)
 
 UNKNOWN = "insufficient data"
 # the resource types whose physical id is the stoker server its agent reports as
-SERVER_TYPES = ("OS::Nova::Server", "OS::Heat::DeployedServer")
+SERVER_TYPES = ("OS::Nova::Server", "OS::Heat::DeployedServer", "AWS::EC2::Instance")
 MAX_TREE_STACKS = 10_000   # a tree is bounded by max_resources_per_stack long before this
 
 
@@ -115,14 +115,18 @@ class AlarmStore(Queries):
                     select(s.id).where(s.parent_id.in_(frontier), s.deleted_at.is_(None)))]
                 tree.extend(frontier)
             rows = conn.execute(
-                select(r.physical_id, r.properties, r.data).where(
+                select(r.physical_id, r.type, r.properties, r.data).where(
                     r.stack_id.in_(tree), r.type.in_(SERVER_TYPES), r.physical_id.is_not(None),
                     r.action != "DELETE", r.replaced_by.is_(None))).mappings().all()
         servers = []
         for row in rows:
             properties, data = row["properties"] or {}, row["data"] or {}
+            metadata = properties.get("metadata") or {}
+            if row["type"] == "AWS::EC2::Instance":   # its Tags are the server's metadata
+                metadata = {str(t.get("Key")): str(t.get("Value"))
+                            for t in properties.get("Tags") or [] if isinstance(t, dict)}
             servers.append({"id": row["physical_id"],
                             "name": properties.get("name") or data.get("name") or "",
-                            "metadata": properties.get("metadata") or {}})
+                            "metadata": metadata})
         return servers
 

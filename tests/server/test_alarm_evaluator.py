@@ -259,3 +259,26 @@ def test_alarm_gauges_show_on_metrics(app, api, clock):
     assert "stoker_alarms_evaluated_total 1" in text
     assert 'stoker_alarms{state="alarm"} 1' in text
     assert "stoker_alarm_evaluation_lag_seconds" in text
+
+
+def test_the_servers_of_nested_groups_match_and_their_samples_count(app, api, clock):
+    member = {"type": "OS::Heat::DeployedServer", "properties": {"metadata": {
+        "metering.server_group": {"get_param": "OS::stack_id"}}}}
+    tmpl = template("OS::Aodh::GnocchiAggregationByResourcesAlarm", alarm_actions=[],
+                    ok_actions=[])
+    tmpl["resources"]["members"] = {"type": "OS::Heat::ResourceGroup", "properties": {
+        "count": 2, "resource_def": member}}
+    stack = create(app, api, f"s-{uuid.uuid4().hex[:6]}", tmpl)
+    alarms = AlarmStore(app.extensions["stoker"].store.engine)
+    matched = [s["id"] for s in alarms.servers_of_tree(stack["id"])
+               if s["metadata"].get("metering.server_group") == stack["id"]]
+    vm = resource_id(app, stack, "vm")
+    members = sorted(set(matched) - {vm})
+    assert len(members) == 2 and vm in matched
+    for server, value in zip(members, (80.0, 40.0)):   # with vm's 90: a mean of 70
+        send(api, server, clock, value)
+    send(api, vm, clock, 90.0)
+    judge = evaluator(app, clock)
+    assert judge.tick() == 1
+    reason = alarm_events(app, stack)[-1]
+    assert "most recent: 70.0" in reason and "[3 servers matched]" in reason, reason
