@@ -174,7 +174,9 @@ def _metrics(args: argparse.Namespace, app, background) -> None:
     clock = app.extensions["stoker"].clock
     background.tasks.append(("metric window pruning", 60.0, lambda: found.window.prune(
         epoch(clock) - args.metrics_retention, args.metrics_max_batches)))
-    background.companions.append(_alarm_evaluator(args, app))
+    evaluator = _alarm_evaluator(args, app)
+    background.companions.append(evaluator)
+    background.tasks.append(("alarm pruning", 300.0, evaluator.alarms.prune_orphans))
 
 
 def _alarm_evaluator(args: argparse.Namespace, app):

@@ -104,6 +104,11 @@ class AlarmStore(Queries):
             return conn.execute(select(func.min(a.next_at)).where(
                 a.enabled.is_(True), a.next_at <= now)).scalar()
 
+    def prune_orphans(self) -> int:
+        """Drop alarms whose stack is gone or deleted (an abandoned or purged stack's)."""
+        live = select(stack.c.id).where(stack.c.deleted_at.is_(None))
+        return self._write(delete(alarm).where(alarm.c.stack_id.not_in(live)))
+
     # -- the servers an alarm may match ---------------------------------------------------
     def servers_of_tree(self, stack_id: str) -> list[Row]:
         """The live servers of a stack and of every stack nested below it: {id, name, metadata}."""

@@ -187,6 +187,14 @@ def test_deleting_the_stack_removes_its_alarm(app, api, clock):
     engine.delete_stack("t1", stack["id"])
     engine.wait(stack["id"], 30)
     assert alarms.get(alarm_id) is None
+    # an alarm whose stack went without deleting it (abandoned, purged) is pruned
+    other = create(app, api, f"s-{uuid.uuid4().hex[:6]}", template())
+    kept = resource_id(app, other, "high")
+    orphan = {k: v for k, v in alarms.get(kept).items() if k in (
+        "tenant", "resource_name", "resource_type", "body", "enabled", "next_at", "created_at")}
+    alarms.put(dict(orphan, id=str(uuid.uuid4()), stack_id=str(uuid.uuid4())))
+    assert alarms.prune_orphans() == 1
+    assert alarms.get(kept) is not None
 
 
 def test_a_tick_is_bounded_and_shared_fairly_between_tenants(app, api, clock):

@@ -156,12 +156,12 @@ class _Alarm(Resource):
         """Heat suspends an alarm by disabling it, and resume enables it again."""
         if not self.physical_id:
             return
+        enabled = enabled and self.properties["enabled"]   # resume keeps a disabled alarm so
         if self._in_cloud():
             self.data["attributes"] = self.ctx.driver.update(
                 "alarm", self.physical_id, dict(self.aodh_body(), enabled=enabled))
         else:
-            self._local().set_enabled(self.physical_id, enabled and self.properties["enabled"],
-                                      epoch(self.ctx.clock))
+            self._local().set_enabled(self.physical_id, enabled, epoch(self.ctx.clock))
 
     def handle_suspend(self, token):
         self._enable(False)
