@@ -2,8 +2,8 @@
 machinery of nested.py.
 
 The template is read from the stack's `files` under the TemplateURL as its key, as a provider
-template or get_file is: stoker never fetches a URL (a client uploads the files, as
-python-heatclient does for the templates it finds). `Parameters` become the child's
+template or get_file is: stoker never fetches a URL (the client sends the files; Heat would
+fetch a TemplateURL itself, docs/cfn.md says what that means for python-heatclient). `Parameters` become the child's
 parameters, `Outputs.<name>` reads the child's output, and the Ref is the child stack's ARN, as
 Heat answers. `TimeoutInMinutes` bounds the nested stack's create and update within the parent
 operation's own deadline.
