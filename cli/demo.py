@@ -42,7 +42,18 @@ def register(subparsers, name: str, help_text: str) -> None:
         "with SQLite, one agent, a script config and two chained deployments.")
     parser.add_argument("--keep", action="store_true",
                         help="keep the demo's state directory (server database, agent root, logs)")
-    parser.set_defaults(func=lambda args: run(keep=args.keep))
+    parser.add_argument("--scaling", action="store_true",
+                        help="instead: a group of servers that grows from 1 to 3 on the load its "
+                        "agents report, each new member's deployment running, and shrinks back "
+                        "(examples/scaling/)")
+    parser.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    if args.scaling:
+        from cli import demo_scaling
+        return demo_scaling.run(keep=args.keep)
+    return run(keep=args.keep)
 
 
 def _wait_complete(client, deployment_id: str, deadline: float, agent: Process) -> dict:
