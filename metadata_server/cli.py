@@ -138,11 +138,12 @@ def _add_event_sink_options(parser) -> None:
 def _add_metrics_options(parser) -> None:
     """Agents' metrics and stoker's own alarm evaluation (docs/operations.md "Metrics and
     alarms")."""
-    parser.add_argument("--metrics-retention", type=float, default=3600, metavar="SECONDS",
+    parser.add_argument("--metrics-retention", type=_seconds, default=3600, metavar="SECONDS",
                         help="how long a server's metric samples are kept (default %(default)g)")
     parser.add_argument("--metrics-max-batches", type=_count, default=720, metavar="N",
                         help="metric batches kept per server, the newest (default %(default)s)")
-    parser.add_argument("--metrics-min-interval", type=float, default=1.0, metavar="SECONDS",
+    parser.add_argument("--metrics-min-interval", type=_seconds_or_zero, default=1.0,
+                        metavar="SECONDS",
                         help="shortest time between two metric batches of one server; a batch "
                         "sent sooner is answered 429 with Retry-After (default %(default)g)")
     parser.add_argument("--alarm-evaluator", choices=("auto", "stoker"), default="auto",
@@ -202,15 +203,21 @@ def _alarm_evaluator(args: argparse.Namespace, app):
     return evaluator
 
 
-def _seconds(text: str) -> float:
-    """A positive number of seconds."""
+def _seconds(text: str, least: float = 0.0, strictly: bool = True) -> float:
+    """A finite number of seconds, above `least` (or at least it, unless `strictly`)."""
     try:
         value = float(text)
     except ValueError:
-        value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+        value = float("nan")
+    if not (value > least if strictly else value >= least) or value == float("inf"):
+        kind = "positive" if strictly else "non-negative"
+        raise argparse.ArgumentTypeError(f"{text!r} is not a {kind} number of seconds")
     return value
+
+
+def _seconds_or_zero(text: str) -> float:
+    """0 or more seconds (0: no limit)."""
+    return _seconds(text, strictly=False)
 
 
 def _event_delivery(args: argparse.Namespace, context):
