@@ -117,7 +117,11 @@ class NestedStacks:
         if running is not None:  # a resize here, outside any operation: the delete stops it
             running.cancel("Stack DELETE started")
         stack = self._claim_waiting(child_id, st.DELETE, token)
-        rt = self.runtimes.load(stack)
+        try:
+            rt = self.runtimes.load(stack)
+        except BaseException:
+            self.release_child(child_id, stack)
+            raise
         self.runner.begin(rt, st.DELETE)
         self.runner.run_nested(rt, lambda: self.steps.delete(rt, token))
 
@@ -157,11 +161,15 @@ class NestedStacks:
             token.check()
 
     def suspend_child(self, child_id: str, action: str, token: CancelToken) -> None:
-        stack = self.stacks.get_stack(child_id)
-        if stack is None:
+        if self.stacks.get_stack(child_id) is None:
             return
-        rt = self.runtimes.load(stack)
-        graph = suspend_graph(rt.bound, action)
+        stack = self._claim_waiting(child_id, action, token)  # after a running resize
+        try:
+            rt = self.runtimes.load(stack)
+            graph = suspend_graph(rt.bound, action)
+        except BaseException:
+            self.release_child(child_id, stack)
+            raise
         self.runner.begin(rt, action)
 
         def run():
