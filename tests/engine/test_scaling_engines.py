@@ -129,3 +129,21 @@ def test_a_stack_delete_stops_a_running_resize(scaled, store):
     assert (row["action"], row["status"]) == ("DELETE", "COMPLETE"), row["status_reason"]
     outcome = group_reasons(engine, stack, 1)[0]
     assert outcome.startswith("Scaling from 0 to 1 failed (policy up, change_in_capacity : 1)")
+
+
+def test_a_resize_handed_on_by_a_graceful_stop_is_continued_at_once(scaled, engines, store,
+                                                                   clock):
+    first, stack, server, _ = scaled
+    first.signal_resource("t1", stack["id"], "up", {})
+    member = deploying(store, server)
+    group = stored(first, stack, "asg")
+    child = first.stacks.get_stack(group["physical_id"])
+    deploying_member(first, store, child, group["data"]["members"][0])
+    assert child["id"] in first.release()  # the nested stack is handed on with the rest
+    second = engines()  # no clock move: a cleared heartbeat is taken over at once
+    signals.signal_deployment(store, clock, member.id, {"deploy_status_code": 0})
+    assert group_reasons(second, stack, 1) == [
+        "Scaling from 0 to 1 (policy up, change_in_capacity : 1) continued after an engine "
+        "restart"]
+    members_agree(second, stack, 1)
+    assert [d.id for d in store.list_deployments(server_id=server)] == [member.id]
