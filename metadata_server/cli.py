@@ -80,6 +80,15 @@ def register(subparsers, name: str, help_text: str) -> None:
     parser.add_argument("--engine-db-connections", type=_count, default=8, metavar="N",
                         help="database connections for all stack operations of a server "
                         "process, apart from those of requests (default %(default)s)")
+    parser.add_argument("--engine-signal-threads", type=_count, default=4, metavar="N",
+                        help="threads that run scaling policies' signals (a group's resize) "
+                        "of a server process (default %(default)s)")
+    parser.add_argument("--engine-signals-per-group", type=_count, default=4, metavar="N",
+                        help="policy signals a scaling group may have waiting for those "
+                        "threads; one more is refused, with an event (default %(default)s)")
+    parser.add_argument("--engine-signals-queued", type=_count, default=256, metavar="N",
+                        help="policy signals waiting in all, per server process; one more is "
+                        "refused, with an event (default %(default)s)")
     _add_event_sink_options(parser)
     _add_metrics_options(parser)
     parser.add_argument("--log-level", default="INFO", help="logging level (default %(default)s)")
@@ -364,7 +373,10 @@ def _start_engine(app, args: argparse.Namespace, base_url: str) -> None:
     liveness = _liveness(args, context.store.engine)
     start_engine(app, Endpoints(args.public_url or base_url, context.signing_key()), driver,
                  liveness, {"threads": args.engine_threads,
-                            "db_connections": args.engine_db_connections})
+                            "db_connections": args.engine_db_connections,
+                            "signal_workers": args.engine_signal_threads,
+                            "signals_per_group": args.engine_signals_per_group,
+                            "signals_queued": args.engine_signals_queued})
 
 
 def _liveness(args: argparse.Namespace, db):
