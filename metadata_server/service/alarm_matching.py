@@ -167,4 +167,6 @@ def matcher(body: dict) -> Match:
     rule = body[f"{kind}_rule"]
     if kind == "threshold":
         return threshold_query(rule.get("query"), f"{kind}_rule.query")
+    if kind == "gnocchi_resources_threshold":
+        return lambda server: server["id"] == rule.get("resource_id")
     return gnocchi_search(rule.get("query") or "", f"{kind}_rule.query")

@@ -5,7 +5,8 @@ decision out; the evaluator (alarm_evaluator.py) reads and writes.
 - `threshold` (OS::Aodh::Alarm, ceilometer statistics): the samples of every matching server
   pooled, in periods aligned on the query's start, `now - period × (evaluation_periods + 1)`;
   each period with samples gives the `statistic` of them.
-- `gnocchi_aggregation_by_resources_threshold`: each server's samples aggregated per
+- `gnocchi_aggregation_by_resources_threshold` (and `gnocchi_resources_threshold`, one
+  server): each server's samples aggregated per
   `granularity` (periods aligned on the epoch, as Gnocchi's archives) with the aggregation
   method, then those of all servers with the same method (Gnocchi's `aggregate` with
   needed_overlap=0: a period where only some servers reported still counts); `rate:<m>` is the
@@ -25,6 +26,7 @@ from typing import Callable
 ALARM, OK, UNKNOWN = "alarm", "ok", "insufficient data"
 THRESHOLD = "threshold"
 BY_RESOURCES = "gnocchi_aggregation_by_resources_threshold"
+ONE_RESOURCE = "gnocchi_resources_threshold"
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "lt": operator.lt, "le": operator.le, "eq": operator.eq, "ne": operator.ne,
     "ge": operator.ge, "gt": operator.gt}
@@ -78,6 +80,8 @@ def datapoints(rule: Rule, windows: dict[str, Samples], now: float) -> list[floa
     start = now - rule.window()
     if rule.kind == THRESHOLD:
         values = _pooled(rule, windows, start, now)
+    elif rule.kind == ONE_RESOURCE:   # one server's own series, nothing across servers
+        values = _by_resources(rule, dict(list(windows.items())[:1]), start, now, across=False)
     else:
         values = _by_resources(rule, windows, start, now)
     values = [v for v in values if not math.isnan(v)]
@@ -95,10 +99,13 @@ def _pooled(rule: Rule, windows: dict[str, Samples], start: float, now: float) -
     return [compute(buckets[i]) for i in sorted(buckets)]
 
 
-def _by_resources(rule: Rule, windows: dict[str, Samples], start: float,
-                  now: float) -> list[float]:
+def _by_resources(rule: Rule, windows: dict[str, Samples], start: float, now: float,
+                  across: bool = True) -> list[float]:
     rate = rule.aggregate.startswith("rate:")
     compute = AGGREGATES[rule.aggregate[len("rate:"):] if rate else rule.aggregate]
+    # Gnocchi aggregates across the series even when there is one (a count across them is
+    # how many reported); a resources alarm reads its one series as it is
+    across_servers = compute if across else (lambda values: values[0])
     g = rule.period
     first = math.floor(start / g) * g
     across: dict[float, list[float]] = {}
@@ -111,7 +118,7 @@ def _by_resources(rule: Rule, windows: dict[str, Samples], start: float,
             value = compute(values)
             if not math.isnan(value):
                 across.setdefault(stamp, []).append(value)
-    series = [compute(across[stamp]) for stamp in sorted(across)]
+    series = [across_servers(across[stamp]) for stamp in sorted(across)]
     if rate:
         series = [b - a for a, b in zip(series, series[1:])]
     return series

@@ -8,7 +8,8 @@ import pytest
 from metadata_server.engine.errors import StackValidationFailed
 from metadata_server.engine.plugin_fakes import fake_context
 from metadata_server.engine.resources import resource_class
-from metadata_server.engine.resources.aodh import AodhAlarm, GnocchiAggregationByResourcesAlarm
+from metadata_server.engine.resources.aodh import (AodhAlarm, GnocchiAggregationByResourcesAlarm,
+                                                   GnocchiResourcesAlarm)
 from metadata_server.engine.walker import CancelToken
 from metadata_server.store.alarms import AlarmStore
 
@@ -137,6 +138,20 @@ def test_the_gnocchi_alarm_carries_its_rule_and_queues_as_zaqar_actions():
     assert body["ok_actions"] == ["trust+zaqar://?queue_name=q1"]
 
 
+def test_the_gnocchi_resources_alarm_names_one_resource():
+    cloud = AlarmCloud()
+    raw = dict({k: v for k, v in GNOCCHI.items() if k != "query"}, resource_id="srv-1")
+    alarm = plugin(GnocchiResourcesAlarm, raw, driver=cloud)
+    alarm.handle_create(CancelToken())
+    body = cloud.calls[0][2]
+    assert body["type"] == "gnocchi_resources_threshold"
+    assert body["gnocchi_resources_threshold_rule"]["resource_id"] == "srv-1"
+    with pytest.raises(StackValidationFailed, match="Property resource_id not assigned"):
+        GnocchiResourcesAlarm.validate_properties("high", dict(raw, resource_id=None))
+    with pytest.raises(StackValidationFailed, match="Unknown Property query"):
+        GnocchiResourcesAlarm.validate_properties("high", dict(raw, query="{}"))
+
+
 def test_a_gnocchi_alarm_without_aggregation_method_fails_as_aodh_refuses_it():
     raw = {k: v for k, v in GNOCCHI.items() if k != "aggregation_method"}
     alarm = plugin(GnocchiAggregationByResourcesAlarm, raw, driver=AlarmCloud())
@@ -175,3 +190,30 @@ def test_a_stack_with_both_alarm_types_completes_on_the_engine(engine, store):
     assert stack["status"] == "COMPLETE", stack["status_reason"]
     assert {o["output_key"]: o["output_value"] for o in engine.outputs(stack)} == {
         "shown": "insufficient data"}
+
+
+def test_with_the_openstack_driver_the_operator_may_keep_alarms_in_stoker(store):
+    """`stoker server --alarm-evaluator stoker`: the openstack driver no longer evaluates
+    alarms, and Aodh is never asked."""
+    pytest.importorskip("openstack", reason="the `openstack` extra is not installed")
+    from metadata_server.engine.drivers import OpenStackDriver
+    from metadata_server.engine.stack import Engine
+    from metadata_server.service.clock import system_clock
+    from tests.openstack_cloud import Replay
+
+    replay = Replay([])
+    driver = OpenStackDriver(replay.connection(), poll_interval=0)
+    assert driver.evaluates_alarms is True
+    driver.evaluates_alarms = False        # what the option sets on the driver it makes
+    engine = Engine(store, system_clock, driver=driver)
+    try:
+        stack = engine.create_stack("t1", {"stack_name": "mine", "template": hot({
+            "high": {"type": "OS::Aodh::Alarm", "properties": THRESHOLD}})})
+        stack = run(engine, stack["id"])
+        assert stack["status"] == "COMPLETE", stack["status_reason"]
+        alarm_id = engine.find_resource(stack["id"], "high")["physical_id"]
+        assert AlarmStore(store.engine).get(alarm_id)["state"] == "insufficient data"
+        assert replay.requests == [] and replay.unexpected == []
+    finally:
+        engine.close()
+        replay.close()

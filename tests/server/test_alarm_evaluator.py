@@ -25,6 +25,10 @@ def template(alarm_type="OS::Aodh::Alarm", **alarm):
         rule = {"meter_name": "cpu_util", "statistic": "avg", "period": 60,
                 "evaluation_periods": 1, "threshold": 50, "comparison_operator": "gt",
                 "matching_metadata": {"metadata.user_metadata.stack": {"get_param": "OS::stack_id"}}}
+    elif alarm_type == "OS::Aodh::GnocchiResourcesAlarm":
+        rule = {"metric": "cpu_util", "aggregation_method": "mean", "granularity": 60,
+                "evaluation_periods": 1, "threshold": 50, "comparison_operator": "gt",
+                "resource_type": "instance", "resource_id": {"get_resource": "vm"}}
     else:
         rule = {"metric": "cpu_util", "aggregation_method": "mean", "granularity": 60,
                 "evaluation_periods": 1, "threshold": 50, "comparison_operator": "gt",
@@ -101,7 +105,8 @@ def alarm_events(app, stack) -> list[str]:
 
 
 @pytest.mark.parametrize("alarm_type", ["OS::Aodh::Alarm",
-                                        "OS::Aodh::GnocchiAggregationByResourcesAlarm"])
+                                        "OS::Aodh::GnocchiAggregationByResourcesAlarm",
+                                        "OS::Aodh::GnocchiResourcesAlarm"])
 def test_load_above_the_threshold_scales_the_group_out_and_back(app, api, clock, alarm_type):
     stack = create(app, api, f"s-{uuid.uuid4().hex[:6]}", template(alarm_type))
     vm, stranger = resource_id(app, stack, "vm"), resource_id(app, stack, "stranger")

@@ -1,4 +1,5 @@
-"""OS::Aodh::Alarm and OS::Aodh::GnocchiAggregationByResourcesAlarm, with Heat's properties.
+"""OS::Aodh::Alarm, OS::Aodh::GnocchiAggregationByResourcesAlarm and
+OS::Aodh::GnocchiResourcesAlarm, with Heat's properties.
 
 Both become one alarm in Aodh's API shape (`aodh_body`, as Heat's alarm_base reformats its
 properties). Where it goes is decided at create and kept with the resource: to Aodh through the
@@ -14,7 +15,8 @@ from metadata_server.engine.errors import StackValidationFailed
 from metadata_server.engine.resources.base import Prop, Resource
 from metadata_server.engine.resources.wait_condition import handle_signature
 from metadata_server.service import alarm_matching, alarm_time
-from metadata_server.service.alarm_rules import BY_RESOURCES, METHODS, STATISTICS, THRESHOLD
+from metadata_server.service.alarm_rules import (BY_RESOURCES, METHODS, ONE_RESOURCE, STATISTICS,
+                                                 THRESHOLD)
 from metadata_server.service.errors import InvalidInput
 from metadata_server.service.metric_samples import epoch
 from metadata_server.store.alarms import AlarmStore
@@ -248,4 +250,20 @@ class GnocchiAggregationByResourcesAlarm(_Alarm):
                 f"resources.{self.name}.properties.aggregation_method")
 
 
-TYPES = (AodhAlarm, GnocchiAggregationByResourcesAlarm)
+class GnocchiResourcesAlarm(GnocchiAggregationByResourcesAlarm):
+    """One resource's metric (Gnocchi's resources alarm): for stoker, one server by its id."""
+    type_name = "OS::Aodh::GnocchiResourcesAlarm"
+    kind = ONE_RESOURCE
+    rule_names = ("metric", "aggregation_method", "granularity", "evaluation_periods",
+                  "threshold", "comparison_operator", "resource_type", "resource_id")
+    properties_schema = {
+        **{k: v for k, v in GnocchiAggregationByResourcesAlarm.properties_schema.items()
+           if k != "query"},
+        "resource_id": Prop("string", required=True, update_allowed=True)}
+
+    @classmethod
+    def server_test(cls, properties):
+        return lambda server: server["id"] == properties.get("resource_id")
+
+
+TYPES = (AodhAlarm, GnocchiAggregationByResourcesAlarm, GnocchiResourcesAlarm)
