@@ -234,7 +234,10 @@ class StackActions:
         return True
 
     def _forwarded(self, rt, stack: dict, row: dict, target, forward: Forward) -> None:
-        """A handed-on signal's work (a group's resize), then the target's event."""
+        """A handed-on signal's work (a group's resize), then the target's event. The target
+        writes its data itself, through its checkpoints, when it changes it: the copy it was
+        loaded with may be older than what a resize elsewhere stored meanwhile, and a refused
+        signal must not write that copy back."""
         try:
             reason = forward.call(target)
         except Exception as exc:  # noqa: BLE001 - nobody waits for this thread: say it in the event
@@ -243,8 +246,6 @@ class StackActions:
         if reason is None:
             return
         with rt.lock:
-            row["data"] = target.data
-            rt.recorder.update(row["id"], {"data": target.data})
             self._signal_event(rt, stack, row, reason)
         rt.recorder.flush()
         self.stacks.purge_events(stack["id"], self.max_events_per_stack)

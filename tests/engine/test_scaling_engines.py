@@ -78,9 +78,12 @@ def test_the_resize_guard_holds_across_engines(scaled, engines, store, clock):
     child = first.stacks.get_stack(stored(first, stack, "asg")["physical_id"])
     assert (child["status"], child["engine_id"]) == ("IN_PROGRESS", first.engine_id)
 
+    resizing = stored(first, stack, "asg")["data"]
+    assert len(resizing["members"]) == 1 and resizing["resizing"]["to"] == 1
     second.signal_resource("t1", stack["id"], "up", {})
     assert group_reasons(second, stack, 1) == [
         "Scaling refused (policy up): a scaling of the group is already running"]
+    assert stored(second, stack, "asg")["data"] == resizing  # the refusal wrote nothing
 
     second.update_stack("t1", stack["id"], {"template": template(cooldown=5)})
     wait_for(lambda: stored(second, stack, "asg")["status"] == "IN_PROGRESS",
@@ -147,3 +150,24 @@ def test_a_resize_handed_on_by_a_graceful_stop_is_continued_at_once(scaled, engi
         "restart"]
     members_agree(second, stack, 1)
     assert [d.id for d in store.list_deployments(server_id=server)] == [member.id]
+
+
+def test_a_signal_refused_while_the_group_resizes_writes_nothing(engines, store, clock):
+    """Two signals on two signal threads, both loaded before the first resize wrote anything:
+    the second one, refused, must not write its older copy of the group back over what the
+    running resize stored (a crash then would leave members and nested stack disagreeing)."""
+    engine = engines(signal_workers=2)
+    base = engine.create_stack("t1", {"stack_name": "base",
+                                      "template": hot({"config": CONFIG, "server": SERVER})})
+    run(engine, base["id"])
+    config, server = (stored(engine, base, n)["physical_id"] for n in ("config", "server"))
+    stack = engine.create_stack("t1", {"stack_name": "grp",
+                                       "template": group_template(config, server)})
+    run(engine, stack["id"])
+    engine.signal_resource("t1", stack["id"], "up", {})
+    engine.signal_resource("t1", stack["id"], "up", {})
+    deploying(store, server)
+    assert group_reasons(engine, stack, 1) == [
+        "Scaling refused (policy up): a scaling of the group is already running"]
+    data = stored(engine, stack, "asg")["data"]
+    assert len(data["members"]) == 1 and data["resizing"]["to"] == 1
