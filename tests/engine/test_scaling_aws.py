@@ -8,6 +8,7 @@ import pytest
 
 from engine_helpers import ADMIN, hot
 from tests.waiting import until
+from restart_helpers import clock, engines  # noqa: F401,E402
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -135,3 +136,35 @@ def test_update_policy_of_the_aws_groups(kind, policy, expected):
         with pytest.raises(StackValidationFailed, match=expected) as caught:
             group.rolling_policy()
         assert f"resources.grp.update_policy.{cls.update_policy_key}." in str(caught.value.path)
+
+
+def test_a_replaced_launch_configuration_rolls_through_the_members(engines):
+    """The launch configuration is replaced (a new ImageId), so the group's
+    LaunchConfigurationName names a new one: the members, rolled one at a time with both in
+    service, are made from the new one."""
+    from engine_helpers import run
+
+    def template(image):
+        return {"heat_template_version": "2018-08-31", "resources": {
+            "lc": {"type": "AWS::AutoScaling::LaunchConfiguration", "properties": {
+                "ImageId": image, "InstanceType": "m1.tiny"}},
+            "asg": {"type": "AWS::AutoScaling::AutoScalingGroup",
+                    "update_policy": {"AutoScalingRollingUpdate": {
+                        "MinInstancesInService": 2, "MaxBatchSize": 1}},
+                    "properties": {"MinSize": 2, "MaxSize": 3, "AvailabilityZones": ["nova"],
+                                   "LaunchConfigurationName": {"get_resource": "lc"}}}}}
+    engine = engines()
+    stack = engine.create_stack("t1", {"stack_name": "aws", "template": template("cirros")})
+    assert run(engine, stack["id"])["status"] == "COMPLETE"
+
+    def servers():
+        child = engine.find_resource(stack["id"], "asg")["physical_id"]
+        return {r["name"]: r["properties"]["image"] for r in engine.stacks.resources(child)
+                if not r.get("replaced_by") and r["action"] != "DELETE"}
+    before = servers()
+    engine.update_stack("t1", stack["id"], {"template": template("fedora")})
+    row = run(engine, stack["id"])
+    assert (row["action"], row["status"]) == ("UPDATE", "COMPLETE"), row["status_reason"]
+    after = servers()
+    assert len(after) == 2 and set(after.values()) == {"fedora"}
+    assert len(set(after) & set(before)) == 1  # Heat's plan: (3, 1), (3, 1), (2, 0)

@@ -147,6 +147,7 @@ class AutoScalingGroup(GroupResize, _Group):
     def handle_create(self, token):
         self._choose(self._initial_size())
         self.data["awaiting"] = list(self.data["members"])
+        self.data["member"] = self.member_definition()
         super().handle_create(token)
         # a fresh group is in cooldown for its own cooldown, as in Heat
         finish_scaling(self.data, self.ctx.clock(), self.sizes(self.properties)[3],
@@ -158,11 +159,27 @@ class AutoScalingGroup(GroupResize, _Group):
         type allows, so they keep their names; then desired_capacity if given, else the
         current size, within the new bounds."""
         with self._latest(token):
-            before = self.members()
+            before = self._applied()
             self.properties = new_properties
-            if self.member_changed(changed):
+            if self.member_changed(changed) and before is not None:
                 self._start_rolling(before)
             self._finish_update(token)
+
+    def _applied(self) -> dict[str, dict] | None:
+        """Each member's definition as the nested stack has it: the one the group last
+        applied (kept in its data: the old properties may name a launch configuration an
+        update has replaced), or an older one a rolling update has not replaced yet. None when
+        not known (a group made before the group kept it): its members are then updated
+        together."""
+        applied = self.data.get("member")
+        if applied is None:
+            try:
+                applied = self.member_definition()
+            except StackValidationFailed:
+                return None
+        older, outdated = self.data.get("older") or [], self.data.get("outdated") or {}
+        return {name: dict(older[outdated[name]] if name in outdated else applied)
+                for name in self.data.get("members") or []}
 
     def _start_rolling(self, before: dict[str, dict]) -> None:
         """Note which members still have an older definition, and the update's target size."""

@@ -21,7 +21,7 @@ RESIZE_TIMEOUT = 3600.0
 # what a resize, an update and a restart change in the group's data: read from the store when
 # one of them claims the group, since the previous one may have run on another engine
 STATE_KEYS = ("members", "cooldown_end", "awaiting", "older", "outdated", "rolling_target",
-              "paused_until", "resizing")
+              "paused_until", "resizing", "member")
 
 
 class GroupResize:
@@ -67,6 +67,7 @@ class GroupResize:
     def _update_members(self, token) -> None:
         """The nested stack to the members; the first update under _latest uses its claim."""
         self._check_size()
+        self.data["member"] = self.member_definition()  # what the members are made from now
         claim, self._claim = self._claim, None
         self.ctx.children.update_child(self.physical_id, self._definition(), token,
                                        claimed=claim)
