@@ -10,20 +10,12 @@ from flask import jsonify, request
 from metadata_server.api.common import ctx
 from metadata_server.engine import views
 from metadata_server.service.errors import InvalidInput, NotFound
+from metadata_server.service.query_args import count_arg
 from metadata_server.store.event_query import FILTER_FIELDS, SORT_FIELDS, EventQuery
 
 
 def nested_depth(args) -> int:
-    value = args.get("nested_depth")
-    if value is None:
-        return 0
-    try:
-        depth = int(value)
-    except ValueError:
-        depth = -1
-    if depth < 0:
-        raise InvalidInput(f"nested_depth: must be a non-negative integer, got {value[:40]!r}")
-    return depth
+    return count_arg("nested_depth", args.get("nested_depth")) or 0
 
 
 def event_query(args) -> EventQuery:

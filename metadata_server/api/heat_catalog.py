@@ -3,6 +3,7 @@ versions and their functions, engine services); the views are in type_schemas.py
 template_catalog.py."""
 from __future__ import annotations
 
+import importlib.metadata
 import socket
 from datetime import datetime, timedelta
 
@@ -92,6 +93,22 @@ def services(tenant):
             "created_at": _when(engine_started(current_app) if own else None),
             "updated_at": _when(beat), "deleted_at": None})
     return jsonify({"services": found})
+
+
+@bp.get("/build_info")
+def build_info(tenant):
+    """Heat's build info (`openstack orchestration build info`): the revision of the API and
+    of the engine, which are one program here: the installed stoker's version."""
+    admin()
+    revision = _revision()
+    return jsonify({"api": {"revision": revision}, "engine": {"revision": revision}})
+
+
+def _revision() -> str:
+    try:
+        return importlib.metadata.version("stoker")
+    except importlib.metadata.PackageNotFoundError:   # run from a source tree
+        return "unknown"   # Heat's own default revision
 
 
 def _naive(value: datetime) -> datetime:

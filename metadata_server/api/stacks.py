@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, redirect, request
 
 from metadata_server.api import event_list, resource_agents
+from metadata_server.api.stack_list import select_stacks
 from metadata_server.api.common import admin, caller, ctx, json_body
 from metadata_server.engine import views
 from metadata_server.engine.drivers import LocalDriver
@@ -27,7 +28,7 @@ RESOURCE_FILTERS = {"type", "status", "name", "action", "id", "physical_resource
 ANY_METHOD = ["GET", "PUT", "PATCH", "DELETE", "POST"]
 # /stacks/{name}/{these} answer 302 to the same path under the stack's canonical URL
 LOOKUP_SUBPATHS = ("resources", "events", "template", "environment", "files", "outputs",
-                   "actions", "preview", "export")
+                   "actions", "preview", "export", "snapshots", "abandon")
 STACK = "/stacks/<name>/<stack_id>"
 RESOURCE = STACK + "/resources/<resource>"
 
@@ -110,14 +111,8 @@ def _description(stack: dict) -> str:
 def index(tenant):
     admin()
     flag = lambda key: request.args.get(key, "false").lower() == "true"  # noqa: E731
-    rows = engine().list_stacks(tenant, show_deleted=flag("show_deleted"),
-                                show_nested=flag("show_nested"))
-    for key in ("status", "action", "name", "id"):
-        wanted = request.args.getlist(key)
-        if wanted:
-            column = {"status": lambda r: f"{r['action']}_{r['status']}" if "_" in wanted[0]
-                      else r["status"]}.get(key, lambda r, k=key: r[k])
-            rows = [r for r in rows if column(r) in wanted]
+    rows = select_stacks(engine().list_stacks(tenant, show_deleted=flag("show_deleted"),
+                                              show_nested=flag("show_nested")), request.args)
     return jsonify({"stacks": [views.format_stack(_base(), r, description=_description(r))
                                for r in rows]})
 
@@ -150,7 +145,7 @@ def validate(tenant):
 def lookup(tenant, name):
     admin()
     stack = engine().get_stack(tenant, name)
-    return redirect(views.stack_path(_base(), tenant, stack), code=302)
+    return redirect(_with_query(views.stack_path(_base(), tenant, stack)), code=302)
 
 
 # before STACK: for a name in the list, this rule and STACK weigh the same, and the first one
@@ -159,7 +154,14 @@ def lookup(tenant, name):
 def lookup_subpath(tenant, name, sub):
     admin()
     stack = engine().get_stack(tenant, name)
-    return redirect(views.stack_path(_base(), tenant, stack) + "/" + sub, code=302)
+    return redirect(_with_query(views.stack_path(_base(), tenant, stack) + "/" + sub), code=302)
+
+
+def _with_query(url: str) -> str:
+    """The redirect keeps the request's query string, as Heat's does: a list's filters (an
+    event list by stack name, `openstack stack event list --filter`) still apply."""
+    query = request.query_string.decode("latin-1")
+    return f"{url}?{query}" if query else url
 
 
 # -- one stack ---------------------------------------------------------------------------------
@@ -269,17 +271,23 @@ def resources(tenant, name, stack_id):
     unknown = set(request.args) - RESOURCE_FILTERS
     if unknown:
         raise InvalidInput(f"Invalid filter parameters {sorted(unknown)}")
-    rows = eng.resources(stack)
-    required = required_by_map(rows, stack, eng)
-    for key, field in (("name", "name"), ("type", "type"), ("id", "id"),
-                       ("physical_resource_id", "physical_id"), ("action", "action"),
-                       ("status", "status")):
-        wanted = request.args.getlist(key)
-        if wanted:
-            rows = [r for r in rows if r[field] in wanted]
-    return jsonify({"resources": [views.format_resource(_base(), stack, r,
-                                                        required.get(r["name"], []))
-                                  for r in rows]})
+    # nested_depth: nested stacks' resources too, each linking its own stack (Heat's)
+    found = []
+    for owner in [stack] + eng.nested_stacks(stack, event_list.nested_depth(request.args)):
+        rows = eng.resources(owner)
+        required = required_by_map(rows, owner, eng)
+        for key, field in (("name", "name"), ("type", "type"), ("id", "id"),
+                           ("physical_resource_id", "physical_id"), ("action", "action"),
+                           ("status", "status")):
+            wanted = request.args.getlist(key)
+            if wanted:
+                rows = [r for r in rows if r[field] in wanted]
+        for row in rows:
+            shown = views.format_resource(_base(), owner, row, required.get(row["name"], []))
+            if owner is not stack:
+                shown["parent_resource"] = owner.get("parent_resource")
+            found.append(shown)
+    return jsonify({"resources": found})
 
 
 def _operator_resource(tenant, name, stack_id, resource) -> tuple[Engine, dict, list, dict]:

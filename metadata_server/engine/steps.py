@@ -69,12 +69,17 @@ class Steps:
             reason = why
         else:
             reason = run.failure_reason(action, result, token)
-        run.finish(rt, action, st.FAILED, reason)
         cancelled = (token.reason or "").startswith("cancelled")
         wants_rollback = (op is not None and op.rollback_requested) if cancelled else rollback
         if action == st.UPDATE and wants_rollback and rt.stack.get("previous_definition"):
+            # as Heat: an update rolled back records no UPDATE_FAILED of the stack, it goes on
+            # to ROLLBACK (`openstack stack cancel --wait` stops at the first stack event that
+            # completes or fails, and must see the rollback's)
+            rt.recorder.flush()
             self.rollback_update(rt)
-        elif rt.stack.get("parent_id"):
+            return
+        run.finish(rt, action, st.FAILED, reason)
+        if rt.stack.get("parent_id"):
             raise ChildStackFailed(reason)
 
     def rollback_update(self, rt: StackRuntime) -> None:

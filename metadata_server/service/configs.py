@@ -6,6 +6,7 @@ import uuid
 from metadata_server.service.clock import Clock, isotime
 from metadata_server.service.config_io import validate_inputs, validate_outputs
 from metadata_server.service.errors import Conflict, InvalidInput, NotFound
+from metadata_server.service.query_args import count_arg
 from metadata_server.service.store_protocol import ServiceStore
 from metadata_server.service.validate import max_length, optional
 from metadata_server.store.records import ConfigRecord, ConfigSummary
@@ -49,14 +50,7 @@ def get_config(store: ServiceStore, tenant: str, config_id: str) -> ConfigRecord
 
 def list_configs(store: ServiceStore, tenant: str, limit: str | None,
                  marker: str | None) -> list[ConfigSummary]:
-    count = None
-    if limit is not None:
-        try:
-            count = int(limit)
-        except ValueError:
-            count = -1
-        if count < 0:
-            raise InvalidInput(f"limit: must be a non-negative integer, got {limit!r}")
+    count = count_arg("limit", limit)
     after = get_config(store, tenant, marker) if marker else None
     return store.list_configs(tenant, count, after)
 
