@@ -59,6 +59,6 @@ def event_response(eng, stack: dict, resource: str, event_id: str):
     or removed still has its events), in Heat's detailed shape."""
     rows = eng.events(stack, resource, EventQuery(event_id=event_id))
     if not rows:
-        raise NotFound(f"No event {event_id} found", "EntityNotFound")
+        raise NotFound(f"No event {event_id} found", "NotFound")   # Heat: webob HTTPNotFound
     return jsonify({"event": views.format_event(ctx().base_url(), stack, rows[0],
                                                 detail=True)})
