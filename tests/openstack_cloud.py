@@ -23,7 +23,8 @@ TOKEN = "gAAAAABloopbacktoken0000000000000000000000000000"
 # service type -> (catalog name, path of the endpoint under the loopback base)
 SERVICES = {"identity": ("keystone", "/identity"), "compute": ("nova", "/compute/v2.1"),
             "network": ("neutron", "/network"), "block-storage": ("cinder", "/volume/v3/" + PROJECT_ID),
-            "image": ("glance", "/image"), "alarming": ("aodh", "/alarming")}
+            "image": ("glance", "/image"), "alarming": ("aodh", "/alarming"),
+            "messaging": ("zaqar", "/messaging")}
 
 
 def matches(expected, actual) -> bool:

@@ -172,3 +172,36 @@ def test_the_cloud_path_takes_zaqar_from_the_catalog_with_the_clouds_token():
         ZaqarQueues(CLOUD, FakeSession(None)).request({"target": "q"}, ROW)
     with pytest.raises(ValueError, match="cloud-driver openstack"):
         ZaqarQueues(CLOUD, None)
+
+
+class _Counts:
+    def __init__(self):
+        self.counted: list[tuple[str, dict]] = []
+
+    def inc(self, name, **labels):
+        self.counted.append((name, labels))
+
+
+def test_the_cloud_path_posts_with_a_real_keystone_session(store):
+    """`--zaqar-url cloud`: the openstacksdk session of the driver's cloud (a loopback Keystone
+    whose catalog names Zaqar) finds the endpoint and sends its token."""
+    from metadata_server.service.event_sinks import DeliveryOptions, EventDelivery
+    from tests.openstack_cloud import Replay
+
+    cloud = Replay([{"method": "POST", "path": "/messaging/v2/queues/q-1/messages",
+                     "status": 201, "response": {"resources": ["/v2/queues/q-1/messages/m1"]}}])
+    counts = _Counts()
+    try:
+        queues = ZaqarQueues(CLOUD, cloud.connection().session)
+        worker = EventDelivery(store.engine, counts, DeliveryOptions(zaqar=queues))
+        worker.deliver({"seq": -1, "event_id": "e1", "stack_id": "s", "tenant": "t9",
+                        "sink": {"type": "zaqar-queue", "target": "q-1", "ttl": 90},
+                        "body": ROW["body"], "attempts": 0, "created_at": 0})
+    finally:
+        cloud.close()
+    # the loopback answers only requests carrying the token its Keystone issued
+    assert cloud.unused() == [] and cloud.unexpected == []
+    [sent] = [r for r in cloud.requests if r["path"].startswith("/messaging")]
+    assert sent["body"]["messages"][0]["ttl"] == 90
+    assert sent["body"]["messages"][0]["body"]["id"] == "e1"
+    assert counts.counted == [("stoker_event_sink_delivered_total", {"sink": "zaqar-queue"})]
