@@ -185,6 +185,12 @@ def test_cancel_update_rolls_back_and_second_operation_is_refused(engine):
     stack = run(engine, stack["id"])
     assert (stack["action"], stack["status"]) == ("ROLLBACK", "COMPLETE"), stack["status_reason"]
     assert engine.resources(stack)[0]["properties"]["value"] == "1"
+    # as Heat: the stack goes from UPDATE_IN_PROGRESS straight to ROLLBACK, with no UPDATE_FAILED
+    # of its own (`openstack stack cancel --wait` stops at the first one that ends)
+    own = [(e["action"], e["status"]) for e in engine.events(stack)
+           if e["resource_name"] == stack["name"]]
+    assert own[-3:] == [("UPDATE", "IN_PROGRESS"), ("ROLLBACK", "IN_PROGRESS"),
+                        ("ROLLBACK", "COMPLETE")], own
 
 
 def test_patch_update_keeps_template_and_merges_parameters(engine):
