@@ -15,6 +15,7 @@ from metadata_server.dashboard import session as sessions
 from metadata_server.dashboard.blueprint import bp
 from metadata_server.service import deployments, servers
 from metadata_server.service.deployment_explain import explain, parse_time, span
+from metadata_server.store.metric_window import MetricWindow
 
 MAX_LOG_CHARS = 64 * 1024   # the tail of a hook's output shown on the page
 QUIET_POLLS = 3             # an agent missing this many polls in a row is called silent
@@ -80,8 +81,12 @@ def server(session, server_id):
     body = _server_body(session.tenant, server_id)
     rows = c.store.list_deployments(session.tenant, server_id)
     views = [_deployment_view(deployments.format_deployment(r), body, now) for r in rows]
+    latest = MetricWindow(c.store.engine).latest(server_id)   # what its agent sampled last
+    metrics = None if latest is None else {
+        "time": datetime.fromtimestamp(latest[0], timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "values": sorted(latest[1].items())}
     return render_template("dashboard/server.html", session=session, server=body,
-                           health=_health(body, now), deployments=views)
+                           health=_health(body, now), deployments=views, metrics=metrics)
 
 
 @bp.get("/deployments/<deployment_id>")
