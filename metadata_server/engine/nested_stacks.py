@@ -89,6 +89,10 @@ class NestedStacks:
             if stack.get("parent_id"):
                 definition = self._with_facade(stack["parent_id"], stack["parent_resource"],
                                                definition)
+            if "facade" not in definition and "facade" in stack["definition"]:
+                # no parent operation is running (a policy signal resizes a group): the
+                # facade it handed over stands
+                definition = dict(definition, facade=stack["definition"]["facade"])
             rt = self.runtimes.prepare_update(stack, definition, None)
             if stack.get("parent_id"):
                 self.tree.check_child(stack["parent_id"], stack["name"], rt,

@@ -1,7 +1,7 @@
 """Nested stacks through the engine: provider templates and resource groups."""
 from __future__ import annotations
 
-from engine_helpers import hot, run
+from engine_helpers import hot, run, wait_for
 
 
 def create(engine, resources, outputs=None, name="s1", **body):
@@ -155,3 +155,25 @@ def test_resource_facade_gives_the_parent_resources_sections(engine):
     stack = run(engine, stack["id"])
     outputs = {o["output_key"]: o["output_value"] for o in engine.outputs(stack)}
     assert outputs["policy"] == "Delete"
+
+
+def test_a_group_resized_by_a_signal_keeps_the_facade_of_its_nested_stack(engine):
+    """No operation of the group's own stack runs when a policy signal resizes it: the facade
+    the group handed its nested stack stands."""
+    stack = run(engine, engine.create_stack("t1", {"stack_name": "sig", "template": hot({
+        "asg": {"type": "OS::Heat::AutoScalingGroup", "metadata": {"team": "ops"},
+                "properties": {"min_size": 1, "max_size": 3, "cooldown": 0,
+                               "resource": {"type": "OS::Heat::None"}}},
+        "up": {"type": "OS::Heat::ScalingPolicy", "properties": {
+            "auto_scaling_group_id": {"get_resource": "asg"}, "cooldown": 0,
+            "adjustment_type": "change_in_capacity", "scaling_adjustment": 1}}})})["id"])
+    assert stack["status"] == "COMPLETE", stack["status_reason"]
+    [child] = engine.stacks.children(stack["id"])
+    assert child["definition"]["facade"]["metadata"] == {"team": "ops"}
+    engine.signal_resource("t1", stack["id"], "up", {})
+    wait_for(lambda: len(engine.stacks.resources(child["id"])) == 2
+             and engine.stacks.get_stack(child["id"])["status"] == "COMPLETE",
+             what="the resize to two members")
+    facade = engine.stacks.get_stack(child["id"])["definition"]["facade"]
+    assert facade == {"metadata": {"team": "ops"}, "deletion_policy": "Delete",
+                      "update_policy": {}}
