@@ -1,11 +1,16 @@
-"""/healthz and /metrics: for load balancers and Prometheus; no token needed, no secrets shown."""
+"""/healthz and /metrics: for load balancers and Prometheus; no token needed, no secrets shown.
+
+/metrics with an operator token (X-Auth-Token, or `Authorization: Bearer` as Prometheus sends
+one) also shows the agents' newest samples in the token's tenants (service/metric_export.py).
+"""
 import os
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 
 from metadata_server.api import metrics_ingest
 from metadata_server.api.common import ctx
+from metadata_server.service.metric_export import MAX_SERVERS, agent_gauges
 from metadata_server.store import event_outbox
 
 bp = Blueprint("health", __name__)
@@ -34,4 +39,18 @@ def metrics():
     if engine is not None:
         gauges.update(engine.gauges())
     gauges.update(metrics_ingest.gauges(current_app))   # agents' samples and alarms
+    token = _token()
+    if token is not None:
+        principal = c.authenticate(token)
+        principal.require_admin()   # an operator's: a server's token sees no other server
+        gauges.update(agent_gauges(metrics_ingest.ingest().window.latest_per_server(
+            principal.tenant, MAX_SERVERS)))
     return Response(c.metrics.render(gauges), mimetype="text/plain; version=0.0.4")
+
+
+def _token() -> str | None:
+    token = request.headers.get("X-Auth-Token")
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if token is None and scheme.lower() == "bearer" and credentials.strip():
+        token = credentials.strip()
+    return token

@@ -71,6 +71,25 @@ class MetricWindow(Queries):
         t, values = max(row["samples"], key=lambda sample: sample[0])
         return float(t), values
 
+    def latest_per_server(self, tenant: str | None, limit: int
+                          ) -> list[tuple[str, str, float, dict[str, float]]]:
+        """(server id, tenant, time, values) of each server's newest sample, in one tenant or in
+        all, for at most `limit` servers (those with the newest batches first)."""
+        b = metric_batch.c
+        newest = select(func.max(b.seq).label("seq")).group_by(b.server_id)
+        if tenant is not None:
+            newest = newest.where(b.tenant == tenant)
+        newest = newest.subquery()
+        stmt = (select(b.server_id, b.tenant, b.samples).join(newest, b.seq == newest.c.seq)
+                .order_by(b.seq.desc()).limit(limit))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        found = []
+        for server_id, owner, samples in rows:
+            t, values = max(samples, key=lambda sample: sample[0])
+            found.append((server_id, owner, float(t), values))
+        return sorted(found)
+
     def prune(self, older_than: float, max_batches: int) -> int:
         """Drop batches whose newest sample is before `older_than`, then each server's batches
         beyond its newest `max_batches`; how many rows went."""
