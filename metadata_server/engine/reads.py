@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from metadata_server.engine import status as st
 from metadata_server.engine.errors import StackNotFound
+from metadata_server.engine.stack_data import stack_data
 from metadata_server.store.event_query import EventQuery
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,21 +103,13 @@ class StackReads:
         return rt.mask({k: v if isinstance(v, str) else _text(v) for k, v in values.items()})
 
     def export_stack(self, tenant: str, name_or_id: str) -> dict:
-        """Heat's export (abandon data without deleting anything)."""
+        """Heat's export: the abandon body without deleting anything, hidden values masked."""
         stack = self.get_stack(tenant, name_or_id)
-        definition = stack["definition"]
-        rt = self.runtime(stack)
-        return rt.mask({
-            "name": stack["name"], "id": stack["id"], "action": stack["action"],
-            "status": stack["status"], "template": definition.get("template"),
-            "environment": definition.get("environment") or {},
-            "files": definition.get("files") or {}, "project_id": stack["tenant"],
-            "stack_user_project_id": stack["tenant"], "tags": stack.get("tags"),
-            "resources": {r["name"]: {"name": r["name"], "resource_id": r["physical_id"],
-                                      "type": r["type"], "action": r["action"],
-                                      "status": r["status"], "metadata": {},
-                                      "resource_data": {}}
-                          for r in self.resources(stack)}})
+        return self.runtime(stack).mask(self.stack_data(stack))
+
+    def stack_data(self, stack: dict) -> dict:
+        """Heat's abandon body (stack_data.py), unmasked: what abandon and snapshots keep."""
+        return stack_data(stack, self.resources(stack), self.runtime(stack))
 
 
 def _text(value: Any) -> str:

@@ -104,6 +104,12 @@ class Resource:
     # attribute -> the property whose value it is (OS::Heat::Value's `value`): known before
     # the run, so an update plan sees a dependant change when this resource changes in place
     attributes_from_properties: dict[str, str] = {}
+    # adopt (engine/adopt.py): whether a resource of this type can take over an existing
+    # physical resource from Heat's abandon data; types backed by a nested stack cannot yet
+    adoptable = True
+    # restore (engine/snapshots.py): the keys of `data` a snapshot's resource_data puts back
+    # (a RandomString's value, a wait condition's signals)
+    restore_keys: tuple[str, ...] = ()
 
     def __init__(self, name: str, ctx: "PluginContext", properties: dict,
                  physical_id: str | None = None, data: dict | None = None,
@@ -167,6 +173,21 @@ class Resource:
 
     def handle_resume(self, token: "CancelToken") -> None:
         """Resume the physical resource."""
+
+    def handle_adopt(self, token: "CancelToken") -> None:
+        """Take over the physical resource named by physical_id, with the abandoned data in
+        self.data; raise when it is not there (or not the tenant's) to fail the adopt."""
+
+    def export_data(self) -> dict:
+        """Heat's resource_data in abandon, export and snapshot bodies: what the resource
+        keeps, plus what a restore needs that lives elsewhere (a deployment's outputs)."""
+        return dict(self.data)
+
+    def handle_restore(self, resource_data: dict) -> None:
+        """After a restore's update walked this resource: put back what the snapshot kept."""
+        for key in self.restore_keys:
+            if key in resource_data:
+                self.data[key] = resource_data[key]
 
     def checkpoint(self) -> None:
         """Store physical_id and data now, mid-action (the engine replaces this per action):

@@ -5,6 +5,7 @@ it exposes; create, update and delete go to the driver, attributes come from wha
 """
 from __future__ import annotations
 
+from metadata_server.engine.drivers.base import CloudError
 from metadata_server.engine.resources.base import Prop, Resource
 
 
@@ -25,6 +26,10 @@ class CloudResource(Resource):
     def handle_delete(self, token):
         if self.physical_id:
             self.ctx.driver.delete(self.kind, self.physical_id)
+
+    def handle_adopt(self, token):
+        if self.ctx.driver.show(self.kind, self.physical_id) is None:
+            raise CloudError(f"the cloud has no {self.kind} {self.physical_id}")
 
 
 def _type(type_name: str, kind: str, properties: dict, attributes: tuple) -> type[CloudResource]:

@@ -114,6 +114,7 @@ class RandomString(Resource):
         "salt": Prop("string"),
     }
     attributes_schema = ("value",)
+    restore_keys = ("value",)
 
     @classmethod
     def check(cls, name, properties):

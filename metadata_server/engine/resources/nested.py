@@ -13,6 +13,8 @@ from metadata_server.engine.resources.base import Resource
 class ChildStack:
     """What every resource backed by a nested stack does the same way (mixed into Resource)."""
 
+    adoptable = False  # adopting would need the nested stack's own abandon data
+
     def handle_delete(self, token):
         if self.physical_id:
             self.ctx.children.delete_child(self.physical_id, token)

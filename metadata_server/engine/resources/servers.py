@@ -34,6 +34,13 @@ class AgentServer(Resource):
         except NotFound:
             pass
 
+    def handle_adopt(self, token):
+        # whatever the abandoned data claims: a registered stoker server must be the tenant's
+        found = self.ctx.store.get_server(self.physical_id)
+        software = self.properties.get("user_data_format") == "SOFTWARE_CONFIG"
+        if (found is not None and found.tenant != self.ctx.tenant) or (software and found is None):
+            raise NotFound(f"Server {self.physical_id} is not one of this tenant's servers")
+
     def os_collect_config(self) -> dict | None:
         if "access_key_id" not in self.data:
             return None
@@ -88,6 +95,10 @@ class DeployedServer(AgentServer):
     def handle_delete(self, token):
         if self.physical_id:
             self._unregister()
+
+    def handle_adopt(self, token):
+        if self.ctx.store.get_server(self.physical_id, self.ctx.tenant) is None:
+            raise NotFound(f"Server {self.physical_id} is not one of this tenant's servers")
 
 
 class Server(AgentServer):
@@ -180,6 +191,12 @@ class Server(AgentServer):
         self.ctx.driver.delete("server", self.data.get("cloud_id", self.physical_id))
         if self.server_properties().get("user_data_format") == "SOFTWARE_CONFIG":
             self._unregister()
+
+    def handle_adopt(self, token):
+        cloud_id = self.data.get("cloud_id", self.physical_id)
+        if self.ctx.driver.show("server", cloud_id) is None:
+            raise CloudError(f"the cloud has no server {cloud_id}")
+        super().handle_adopt(token)
 
 
 class KeyPair(Resource):

@@ -227,6 +227,28 @@ class SoftwareDeployment(Resource):
         outputs = (row.output_values if row else None) or {}
         return outputs.get(name)
 
+    # -- abandon, adopt, snapshot and restore -------------------------------------------------
+    def handle_adopt(self, token):
+        if self.ctx.store.get_deployment(self.physical_id, self.ctx.tenant) is None:
+            raise DeploymentFailed(f"Deployment {self.physical_id} is not one of this "
+                                   "tenant's deployments")
+
+    def export_data(self) -> dict:
+        """As Heat keeps them in resource data: the outputs the agent signalled."""
+        row = (self.ctx.store.get_deployment(self.physical_id, self.ctx.tenant)
+               if self.physical_id else None)
+        outputs = (row.output_values if row else None) or {}
+        return dict(self.data, output_values=outputs) if outputs else dict(self.data)
+
+    def handle_restore(self, resource_data):
+        outputs = resource_data.get("output_values")
+        row = (self.ctx.store.get_deployment(self.physical_id, self.ctx.tenant)
+               if self.physical_id else None)
+        if (isinstance(outputs, dict) and outputs and row is not None
+                and outputs != row.output_values):
+            deployments.update_deployment(self.ctx.store, self.ctx.clock, self.ctx.tenant,
+                                          row.id, {"output_values": outputs})
+
     # -- after an engine restart -------------------------------------------------------------
     def _deploying(self, step: str) -> DeploymentRecord | None:
         """The stored deployment, if the interrupted `step` had already handed it to the agent:

@@ -59,6 +59,7 @@ class WaitConditionHandle(Resource):
     type_name = "OS::Heat::WaitConditionHandle"
     properties_schema = {"signal_transport": Prop("string", default="TOKEN_SIGNAL")}
     attributes_schema = ("token", "endpoint", "curl_cli", "signal")
+    restore_keys = ("signals",)
 
     def handle_create(self, token):
         self.physical_id = str(uuid.uuid4())
@@ -102,6 +103,7 @@ class WaitCondition(Resource):
                          "timeout": Prop("number", required=True, update_allowed=True),
                          "count": Prop("integer", default=1, update_allowed=True)}
     attributes_schema = ("data",)
+    restore_keys = ("signals",)
 
     @classmethod
     def check(cls, name, properties):
