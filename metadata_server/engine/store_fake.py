@@ -22,6 +22,7 @@ class MemoryStackStore:
         self._stacks: dict[str, Row] = {}
         self._resources: dict[str, Row] = {}
         self._events: list[Row] = []
+        self._snapshots: dict[str, Row] = {}
         self._seq = itertools.count(1)
 
     # -- stacks ------------------------------------------------------------------------------
@@ -144,3 +145,40 @@ class MemoryStackStore:
             stacks = (stack_id, *query.nested)
             return copy.deepcopy(page_of([e for e in self._events if e["stack_id"] in stacks and (
                 resource_name is None or e["resource_name"] == resource_name)], query))
+
+    def purge_stack(self, stack_id: str) -> None:
+        with self._lock:
+            self._stacks.pop(stack_id, None)
+            self._resources = {k: r for k, r in self._resources.items()
+                               if r["stack_id"] != stack_id}
+            self._events = [e for e in self._events if e["stack_id"] != stack_id]
+            self._snapshots = {k: r for k, r in self._snapshots.items()
+                               if r["stack_id"] != stack_id}
+
+    # -- snapshots ---------------------------------------------------------------------------
+    def insert_snapshot(self, row: Row) -> None:
+        with self._lock:
+            self._snapshots[row["id"]] = copy.deepcopy(row)
+
+    def get_snapshot(self, stack_id: str, snapshot_id: str) -> Row | None:
+        with self._lock:
+            row = self._snapshots.get(snapshot_id)
+            return copy.deepcopy(row) if row and row["stack_id"] == stack_id else None
+
+    def list_snapshots(self, stack_id: str) -> list[Row]:
+        with self._lock:
+            rows = [r for r in self._snapshots.values() if r["stack_id"] == stack_id]
+            return copy.deepcopy(sorted(rows, key=lambda r: (r["created_at"], r["id"])))
+
+    def count_snapshots(self, stack_id: str) -> int:
+        with self._lock:
+            return sum(1 for r in self._snapshots.values() if r["stack_id"] == stack_id)
+
+    def update_snapshot(self, snapshot_id: str, values: Row) -> None:
+        with self._lock:
+            if snapshot_id in self._snapshots:
+                self._snapshots[snapshot_id].update(copy.deepcopy(values))
+
+    def delete_snapshot(self, snapshot_id: str) -> bool:
+        with self._lock:
+            return self._snapshots.pop(snapshot_id, None) is not None

@@ -40,6 +40,9 @@ class EngineStore(Protocol):
         """Write `values` (with `unless_status`: only if the stack is not in that status);
         whether a row was written."""
 
+    def purge_stack(self, stack_id: str) -> None:
+        """The stack's rows gone, its resources, events and snapshots with them (abandon)."""
+
     # -- operations of engines that stopped --------------------------------------------------
     def stale_operations(self, heartbeat_before: datetime,
                          dead_engines: Iterable[str] = ()) -> list[Row]:
@@ -73,3 +76,22 @@ class EngineStore(Protocol):
                query: EventQuery = EventQuery()) -> list[Row]:
         """In the order they were written, unless `query` (store/events.py) filters, sorts or
         pages them."""
+
+    # -- snapshots (engine/snapshots.py) -----------------------------------------------------
+    def insert_snapshot(self, row: Row) -> None:
+        ...
+
+    def get_snapshot(self, stack_id: str, snapshot_id: str) -> Row | None:
+        """One of the stack's snapshots (another stack's id: None)."""
+
+    def list_snapshots(self, stack_id: str) -> list[Row]:
+        """Oldest first."""
+
+    def count_snapshots(self, stack_id: str) -> int:
+        ...
+
+    def update_snapshot(self, snapshot_id: str, values: Row) -> None:
+        ...
+
+    def delete_snapshot(self, snapshot_id: str) -> bool:
+        ...

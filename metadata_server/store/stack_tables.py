@@ -71,3 +71,20 @@ stack_event = Table(
 Index("ix_stack_event_stack_seq", stack_event.c.stack_id, stack_event.c.seq)
 Index("ix_stack_event_stack_resource_seq", stack_event.c.stack_id, stack_event.c.resource_name,
       stack_event.c.seq)
+
+# a stack's snapshots (migration 0007): Heat's record, `data` the stack's abandon body
+stack_snapshot = Table(
+    "stack_snapshot", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("stack_id", String(36), ForeignKey("stack.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("tenant", String(64), nullable=False),
+    Column("name", String(255)),
+    Column("action", String(16), nullable=False),   # the stack's when the snapshot was asked
+    Column("status", String(16), nullable=False),
+    Column("status_reason", Text),
+    Column("data", JSON),
+    # the stack's stored definition when it was taken: what a restore updates the stack to
+    Column("definition", JSON),
+    Column("created_at", DateTime, nullable=False),
+)

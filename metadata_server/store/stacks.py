@@ -12,11 +12,12 @@ from metadata_server.store.event_query import EventQuery
 from metadata_server.store.events import list_events
 from metadata_server.store.queries import Queries, Row
 from metadata_server.store.stack_records import StackRecord
-from metadata_server.store.stack_tables import stack, stack_event, stack_resource
+from metadata_server.store.stack_snapshots import SnapshotQueries
+from metadata_server.store.stack_tables import stack, stack_event, stack_resource, stack_snapshot
 
 
 
-class StackStore(Queries):
+class StackStore(SnapshotQueries, Queries):
     # -- stacks ------------------------------------------------------------------------------
     def insert_stack(self, record: StackRecord) -> None:
         with self.engine.begin() as conn:
@@ -116,7 +117,9 @@ class StackStore(Queries):
                 conn.execute(update(stack).where(stack.c.id.in_(ids)).values(heartbeat_at=when))
 
     def purge_stack(self, stack_id: str) -> None:
+        """The stack's rows gone (abandon), its snapshots with them."""
         with self.engine.begin() as conn:
+            conn.execute(delete(stack_snapshot).where(stack_snapshot.c.stack_id == stack_id))
             conn.execute(delete(stack_event).where(stack_event.c.stack_id == stack_id))
             conn.execute(delete(stack_resource).where(stack_resource.c.stack_id == stack_id))
             conn.execute(delete(stack).where(stack.c.id == stack_id))
