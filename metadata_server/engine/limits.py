@@ -31,6 +31,11 @@ class Limits:
     max_events_per_stack: int = _limit(
         1000, "events kept per stack; older ones are purged when an operation ends and after "
         "a signal (Heat: max_events_per_stack)")
+    max_snapshots_per_stack: int = _limit(
+        32, "snapshots one stack may keep (Heat: max_snapshots_per_stack)")
+    max_snapshot_size: int = _limit(
+        8388608, "characters of one snapshot's data as JSON (template, files, environment and "
+        "every resource's data); a snapshot over it fails, saying so")
     max_handle_signal_size: int = _limit(
         4194304, "characters of the signals one wait condition handle keeps (ids, reasons and "
         "data as JSON); a signal that would take it over is refused")

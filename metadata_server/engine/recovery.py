@@ -163,6 +163,8 @@ class Recovery:
         operation, with the stack marked IN_PROGRESS "resumed"; None when its stored template
         no longer binds."""
         action, steps = stack["action"], self.steps
+        if action in (st.ADOPT, st.SNAPSHOT, st.ABANDON):
+            return None  # not resumed: the stack says it was interrupted
         try:
             if action == st.DELETE or (action == st.ROLLBACK
                                        and not stack.get("previous_definition")):

@@ -19,6 +19,8 @@ API by handing each call to one of them.
     children  NestedStacks     the ChildStacks service of resource plugins
     recovery  Recovery         heartbeat and takeover of orphaned operations
     previews  Previews         preview, update preview and validate (nothing stored)
+    adoption  Adoption         abandon, and create from abandon data (adopt)
+    snapshots Snapshots        snapshot, list, show, delete, restore
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ from typing import Any
 
 from metadata_server.engine import status as st
 from metadata_server.engine.actions import StackActions
+from metadata_server.engine.adopt import FIELD as ADOPT_FIELD
+from metadata_server.engine.adopt import Adoption
 from metadata_server.engine.budget import Budget
 from metadata_server.engine.drivers import CloudDriver, LocalDriver
 from metadata_server.engine.limits import DEFAULT, Limits
@@ -44,6 +48,7 @@ from metadata_server.engine.relay import CANCEL, DELETE, SIGNAL, Relay
 from metadata_server.engine.runner import Operation, OperationRunner
 from metadata_server.engine.runtimes import RuntimeFactory
 from metadata_server.engine.signal_pool import SignalPool
+from metadata_server.engine.snapshots import Snapshots
 from metadata_server.engine.state import Flusher
 from metadata_server.engine.steps import Steps
 from metadata_server.engine.store_seam import EngineStore
@@ -121,6 +126,11 @@ class Engine:
                                      recovery=self.recovery, reads=self.reads)
         self.runtimes.serve_plugins(children=self.children, finder=self.reads)
         self.previews = Previews(self.runtimes, self.reads, limits)
+        self.adoption = Adoption(self.stacks, clock, self.engine_id, runner=self.runner,
+                                 runtimes=self.runtimes, tree=self.tree, reads=self.reads)
+        self.snapshots = Snapshots(self.stacks, clock, self.engine_id, runner=self.runner,
+                                   runtimes=self.runtimes, steps=self.steps, tree=self.tree,
+                                   reads=self.reads, limits=limits)
         # cancel, delete and signals for a stack another engine runs go to that engine (no
         # database: no other engine)
         self.relay = None if store is None else Relay(
@@ -269,7 +279,29 @@ class Engine:
 
     # -- changes -----------------------------------------------------------------------------
     def create_stack(self, tenant: str, body: dict, endpoints: Endpoints | None = None) -> dict:
+        if body.get(ADOPT_FIELD) is not None:
+            return self.adoption.adopt(tenant, body, endpoints)
         return self.actions.create_stack(tenant, body, endpoints)
+
+    def abandon_stack(self, tenant: str, name_or_id: str) -> dict:
+        """Heat's abandon body; the stack is gone, its resources are not."""
+        return self.adoption.abandon(tenant, name_or_id)
+
+    def snapshot_stack(self, tenant: str, name_or_id: str, body: dict) -> dict:
+        return self.snapshots.create(self.reads.get_stack(tenant, name_or_id), body)
+
+    def list_snapshots(self, tenant: str, name_or_id: str) -> list[dict]:
+        return self.snapshots.list(self.reads.get_stack(tenant, name_or_id))
+
+    def show_snapshot(self, tenant: str, name_or_id: str, snapshot_id: str) -> dict:
+        return self.snapshots.get(self.reads.get_stack(tenant, name_or_id), snapshot_id)
+
+    def delete_snapshot(self, tenant: str, name_or_id: str, snapshot_id: str) -> None:
+        self.snapshots.delete(self.reads.get_stack(tenant, name_or_id), snapshot_id)
+
+    def restore_snapshot(self, tenant: str, name_or_id: str, snapshot_id: str,
+                         endpoints: Endpoints | None = None) -> None:
+        self.snapshots.restore(self.reads.get_stack(tenant, name_or_id), snapshot_id, endpoints)
 
     def update_stack(self, tenant: str, name_or_id: str, body: dict, *, patch: bool = False,
                      endpoints: Endpoints | None = None) -> dict:

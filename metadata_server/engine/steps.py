@@ -7,7 +7,7 @@ ChildStackFailed so its parent resource fails in turn.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from metadata_server.engine import status as st
 from metadata_server.engine.errors import ChildStackFailed
@@ -55,12 +55,19 @@ class Steps:
 
     # -- update ------------------------------------------------------------------------------
     def update(self, rt: StackRuntime, token: CancelToken, rollback: bool,
-               op: Operation | None = None, action: str = st.UPDATE) -> None:
+               op: Operation | None = None, action: str = st.UPDATE,
+               after: Callable[[str], None] | None = None) -> None:
+        """`after(name)`: run once each resource is updated, before its dependants start (a
+        restore puts the snapshot's data back there)."""
         run = self.runner
         replaced: set[str] = set()
-        result = run.walk(rt, rt.graph,
-                          lambda name, t: update_resource(rt, name, t, action, replaced),
-                          token, action)
+
+        def work(name: str, t: CancelToken) -> None:
+            update_resource(rt, name, t, action, replaced)
+            if after is not None:
+                after(name)
+
+        result = run.walk(rt, rt.graph, work, token, action)
         if result.ok:
             ok, why = self.cleanup(rt, CancelToken(token.remaining()), action)
             if ok:
@@ -138,6 +145,8 @@ class Steps:
     def delete(self, rt: StackRuntime, token: CancelToken) -> None:
         ok, reason = self.delete_all(rt, token, st.DELETE)
         if ok:
+            for snapshot in self.stacks.list_snapshots(rt.stack["id"]):  # they go with it
+                self.stacks.delete_snapshot(snapshot["id"])
             self.runner.finish(rt, st.DELETE, st.COMPLETE, "Stack DELETE completed successfully",
                                deleted_at=self.clock())
         else:
