@@ -5,7 +5,8 @@ from flask import Flask
 
 from metadata_server.api import (cfn, cfn_signal, cfn_waitcondition, configs, deployments,
                                  health, heat_catalog, identity, metrics_ingest, servers, signals,
-                                 signed_metadata, stacks, tokens, versions, wheelhouse)
+                                 signed_metadata, stack_gates, stack_snapshots, stacks, tokens,
+                                 versions, wheelhouse)
 from metadata_server.api.common import Context, install_error_handlers
 from metadata_server.api.fast_path import PollFastPath
 from metadata_server.dashboard import bp as dashboard
@@ -20,7 +21,8 @@ MAX_BODY_BYTES = 1024 * 1024  # Heat's max_json_body_size
 def create_app(store: Store, admin_token_hash: str, *, clock: Clock = system_clock,
                public_url: str | None = None, max_body_bytes: int = MAX_BODY_BYTES,
                deployment_timeout: float = DEFAULT_TIMEOUT_SECONDS,
-               poll_interval: float | None = 30.0, limits: Limits = DEFAULT) -> Flask:
+               poll_interval: float | None = 30.0, limits: Limits = DEFAULT,
+               stack_abandon: bool = True, stack_adopt: bool = False) -> Flask:
     app = Flask("stoker")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.json.sort_keys = False
@@ -28,10 +30,11 @@ def create_app(store: Store, admin_token_hash: str, *, clock: Clock = system_clo
                       poll_interval)
     app.extensions["stoker"] = context
     app.extensions["stoker-limits"] = limits   # what the engine allows one template
+    app.extensions[stack_gates.SETTINGS] = {"abandon": stack_abandon, "adopt": stack_adopt}
     app.wsgi_app = PollFastPath(app.wsgi_app, context)
     for module in (versions, cfn, health, configs, deployments, servers, signals, tokens,
-                   signed_metadata, stacks, heat_catalog, identity, cfn_waitcondition, wheelhouse,
-                   metrics_ingest, cfn_signal):
+                   signed_metadata, stacks, stack_snapshots, heat_catalog, identity,
+                   cfn_waitcondition, wheelhouse, metrics_ingest, cfn_signal):
         app.register_blueprint(module.bp)
     app.register_blueprint(dashboard)   # the web pages at /dashboard
     install_error_handlers(app)

@@ -91,6 +91,15 @@ def register(subparsers, name: str, help_text: str) -> None:
                         "refused, with an event (default %(default)s)")
     _add_event_sink_options(parser)
     _add_metrics_options(parser)
+    # abandon and adopt (docs/operations.md "Abandon and adopt")
+    parser.add_argument("--stack-abandon", action=argparse.BooleanOptionalAction, default=True,
+                        help="answer DELETE .../abandon: the stack's data, and the stack gone "
+                        "from stoker with its resources left running (Heat: "
+                        "enable_stack_abandon; default on)")
+    parser.add_argument("--stack-adopt", action=argparse.BooleanOptionalAction, default=False,
+                        help="create stacks from adopt_stack_data, over the physical resources "
+                        "it names (Heat: enable_stack_adopt; default off: a cloud resource's "
+                        "id cannot be checked to be the tenant's)")
     parser.add_argument("--log-level", default="INFO", help="logging level (default %(default)s)")
     from metadata_server.engine import limits   # template, stack and function limits
     limits.add_options(parser)
@@ -407,7 +416,8 @@ def _build(args: argparse.Namespace, token: str):
                                          wheelhouse.Sources.from_env(os.environ)))
     app = create_app(store, token_hash(token), public_url=args.public_url,
                      deployment_timeout=args.deployment_timeout, poll_interval=args.poll_interval,
-                     limits=from_options(args))
+                     limits=from_options(args), stack_abandon=getattr(args, "stack_abandon", True),
+                     stack_adopt=getattr(args, "stack_adopt", False))
     background = Background(app.extensions["stoker"])
     background.companions.append(_event_delivery(args, app.extensions["stoker"]))
     _metrics(args, app, background)

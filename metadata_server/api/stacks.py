@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request
 from metadata_server.api import event_list, resource_agents
 from metadata_server.api.stack_list import select_stacks
 from metadata_server.api.common import admin, caller, ctx, json_body
+from metadata_server.api.stack_gates import allow_adopt
 from metadata_server.engine import views
 from metadata_server.engine.drivers import LocalDriver
 from metadata_server.service.endpoints import Endpoints
@@ -120,7 +121,9 @@ def index(tenant):
 @bp.post("/stacks")
 def create(tenant):
     admin()
-    stack = engine().create_stack(tenant, json_body(), _endpoints())
+    body = json_body()
+    allow_adopt(body)
+    stack = engine().create_stack(tenant, body, _endpoints())
     href = views.stack_path(_base(), tenant, stack)
     response = jsonify({"stack": {"id": stack["id"], "links": [{"href": href, "rel": "self"}]}})
     response.status_code = 201
