@@ -47,6 +47,9 @@ def world(app, api, make_config, make_server):
     a_stack = stack.json["stack"]["id"]
     app.extensions["stoker-engine"].wait(a_stack, 30)
     a_event = api.get(f"/v1/{A}/stacks/a-{run}/{a_stack}/resources/v/events").json["events"][0]
+    snapshot = api.post(f"/v1/{A}/stacks/a-{run}/{a_stack}/snapshots", {"name": "s"})
+    assert snapshot.status_code == 200, snapshot.json
+    app.extensions["stoker-engine"].wait(a_stack, 30)
     token = api.post("/v1/tokens", {"name": "b", "tenant": B}).json
     b = api.as_(token["secret"])
     assert b.get(f"/v1/{B}/software_configs").status_code == 200
@@ -54,7 +57,8 @@ def world(app, api, make_config, make_server):
                                                    "config": "#!/bin/sh\n"}).json
     real = {"config_id": a_config, "deployment_id": a_deployment,
             "server_id": a_server["server"]["id"], "stack_id": a_stack, "sub": a_stack,
-            "name": f"a-{run}", "token_id": token["token"]["id"], "event_id": a_event["id"]}
+            "name": f"a-{run}", "token_id": token["token"]["id"], "event_id": a_event["id"],
+            "snapshot_id": snapshot.json["id"]}
     # one missing id per real one: the stack id is both `stack_id` and `sub`
     stand_ins = {value: str(uuid.uuid4()) for value in real.values()}
     stand_ins[f"a-{run}"] = f"z-{run}"

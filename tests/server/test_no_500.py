@@ -98,6 +98,10 @@ def test_no_route_answers_500(app, store):
     app.extensions["stoker-engine"].wait(stack_id, 30)
     event_id = ok(client.get(f"/v1/t1/stacks/s/{stack_id}/resources/v/events",
                              headers=admin))["events"][0]["id"]
+    snapshot = client.post(f"/v1/t1/stacks/s/{stack_id}/snapshots", json={"name": "n"},
+                           headers=admin)
+    assert snapshot.status_code == 200, snapshot.get_data(True)
+    app.extensions["stoker-engine"].wait(stack_id, 30)
     ids = {
         "tenant": ["t1", "other"],
         "server_id": [server_id] + GARBAGE_IDS,
@@ -113,6 +117,7 @@ def test_no_route_answers_500(app, store):
         "token_id": ["nope", "x" * 300],
         "arn": ["nope", "arn:openstack:heat::t1:stacks/s/" + stack_id + "/resources/v"],
         "filename": ["nope"],
+        "snapshot_id": [snapshot.get_json()["id"]] + GARBAGE_IDS,
         "type_name": ["OS::Heat::Value", "OS::Heat::RandomString"] + GARBAGE_IDS,
         "version": ["heat_template_version.2018-08-31", "AWSTemplateFormatVersion.2010-09-09"]
                    + GARBAGE_IDS,
