@@ -82,9 +82,13 @@ class Snapshots:
                "name": name, "action": stack["action"], "status": st.IN_PROGRESS,
                "status_reason": None, "data": None, "definition": stack["definition"],
                "created_at": now}
-        self._claim(stack, st.SNAPSHOT)
+        self.stacks.insert_snapshot(row)   # first: a claimed stack never lacks its record
+        try:
+            self._claim(stack, st.SNAPSHOT)
+        except ActionInProgress:
+            self.stacks.delete_snapshot(row["id"])
+            raise
         rt.stack.update(self.stacks.get_stack(stack["id"]))
-        self.stacks.insert_snapshot(row)
         rt.stack_event(st.SNAPSHOT, st.IN_PROGRESS, "Stack SNAPSHOT started")
         self.runner.start(rt, st.SNAPSHOT, lambda op: self._take(op.runtime, op.token, row))
         return row

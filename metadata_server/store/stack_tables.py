@@ -72,7 +72,7 @@ Index("ix_stack_event_stack_seq", stack_event.c.stack_id, stack_event.c.seq)
 Index("ix_stack_event_stack_resource_seq", stack_event.c.stack_id, stack_event.c.resource_name,
       stack_event.c.seq)
 
-# a stack's snapshots (migration 0008): Heat's record, `data` the stack's abandon body
+# a stack's snapshots (migration 0009): Heat's record, `data` the stack's abandon body
 stack_snapshot = Table(
     "stack_snapshot", metadata,
     Column("id", String(36), primary_key=True),
