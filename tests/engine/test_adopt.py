@@ -198,3 +198,34 @@ def test_an_abandoned_stacks_snapshots_and_nested_stacks_go_with_it(engine):
     assert data["resources"]["group"]["resource_id"] == children[0]["id"]
     assert engine.stacks.get_stack(children[0]["id"]) is None
     assert engine.stacks.list_snapshots(stack["id"]) == []
+
+
+@pytest.mark.parametrize("action", ["ADOPT", "SNAPSHOT", "ABANDON"])
+def test_an_interrupted_adopt_snapshot_or_abandon_is_failed_not_resumed(store, driver, action):
+    """Resuming them would create what an adopt takes over (or half a snapshot): the engine
+    that takes the stack over marks it FAILED, saying why."""
+    from datetime import datetime
+
+    from engine_helpers import ENDPOINTS
+    from metadata_server.engine.recovery import STACK_INTERRUPTED
+    from metadata_server.engine.stack import Engine
+    from metadata_server.service.clock import system_clock
+
+    first = Engine(store, system_clock, driver=driver, endpoints=ENDPOINTS, poll_interval=0.02)
+    try:
+        stack = _created(first, {"rand": RAND})
+        value = first.find_resource(stack["id"], "rand")["data"]["value"]
+    finally:
+        first.close()
+    # as a stopped engine leaves it: IN_PROGRESS, its heartbeat long gone
+    first.stacks.update_stack(stack["id"], {"action": action, "status": "IN_PROGRESS",
+                                            "engine_id": "gone",
+                                            "heartbeat_at": datetime(2020, 1, 1)})
+    second = Engine(store, system_clock, driver=driver, endpoints=ENDPOINTS, poll_interval=0.02)
+    try:
+        row = second.wait(stack["id"], 30)
+        assert (row["action"], row["status"]) == (action, "FAILED")
+        assert row["status_reason"] == STACK_INTERRUPTED.format(action=action)
+        assert second.find_resource(stack["id"], "rand")["data"]["value"] == value
+    finally:
+        second.close()
