@@ -18,7 +18,8 @@ def build(interval: float, batch: float, directory: str, root: str, collectors: 
     target = sender.target_from(collectors, settings)
     if target is None:
         log.warning("metrics are on, but no collector polls stoker's signed metadata URL (request) or "
-                    "its token URL (watch): there is nowhere to send them; metrics off")
+                    "its token URL (watch), nor has keystone credentials (heat: auth_url, user_id, password, "
+                    "project_id): there is nowhere to send them; metrics off")
         return None
     system = SystemMetrics(disk_path=root)
     named = scripts.ScriptMetrics(directory, timeout=min(scripts.TIMEOUT, interval), reserved=NAMES)

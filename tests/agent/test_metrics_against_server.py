@@ -1,11 +1,13 @@
-"""The agent's metrics reach a real `stoker server`'s ingest route, by both derived URLs.
+"""The agent's metrics reach a real `stoker server`'s ingest route, by every derived URL.
 
 Interop: the URLs the agent derives from the collectors' settings that registering a server
 returns must be the ones the server takes, and the server's 429 must come back as a retry that
 waits its Retry-After.
 """
+import json
 import re
 import secrets
+import time
 
 import pytest
 import requests
@@ -58,3 +60,29 @@ def test_both_derived_urls_deliver_and_a_429_is_a_retry_after_its_wait(server, t
         outcome = rep.sender.post(rep.queue.next_body()[1])
         assert (outcome.result, outcome.detail.split(": ", 1)[1][:3]) == (sender.RETRY, "429")
         assert 0 < outcome.retry_after <= 30
+
+
+def test_heat_collector_credentials_log_in_to_keystone_and_post_to_the_orchestration_endpoint(server, tmp_path):
+    base, session = server
+    tenant = f"t-{secrets.token_hex(4)}"
+    answer = session.post(f"{base}/v1/{tenant}/servers", json={"name": "vm"}, timeout=10)
+    assert answer.status_code == 201, answer.text
+    server_id, password = answer.json()["server"]["id"], answer.json()["credential"]["token"]
+    # the heat collector's settings as stoker's keystone shim hands them out
+    heat = {"auth_url": f"{base}/v3", "user_id": server_id, "password": password, "project_id": tenant,
+            "stack_id": "s/1", "resource_name": "server"}
+    target = sender.target_from(["heat"], {"heat": heat})
+    assert isinstance(target, sender.KeystoneTarget) and password not in target.shown
+    post = sender.Sender(target)
+    before = received(base)
+    body = json.dumps({"samples": [{"time": time.time(), "metrics": SystemMetrics(str(tmp_path)).sample()}]})
+    outcome = post.post(body.encode())
+    assert outcome.result == sender.SENT, outcome.detail
+    assert received(base) == before + 1
+    # a rotated credential: the held keystone token is refused (401), the agent logs in once more,
+    # keystone refuses the old password, and the samples are kept for a later retry
+    rotated = session.post(f"{base}/v1/{tenant}/servers/{server_id}/credentials", json={}, timeout=10)
+    assert rotated.status_code in (200, 201), rotated.text
+    outcome = post.post(body.encode())
+    assert outcome.result == sender.RETRY and "refused the credentials (401)" in outcome.detail, outcome.detail
+    assert password not in outcome.detail

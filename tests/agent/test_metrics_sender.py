@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from agent.metrics.sender import DROP, RETRY, SENT, Sender, Target, target_from
+from agent.metrics.sender import DROP, RETRY, SENT, KeystoneTarget, Sender, Target, target_from
+from stoker_common.keystone import Credentials
 from agent.metrics.system import NAMES, SystemMetrics
 
 pytestmark = pytest.mark.timeout(30)
@@ -83,3 +84,19 @@ def test_a_built_in_reader_that_fails_costs_only_its_metrics(tmp_path, caplog):
     assert "disk_util" not in system.sample() and "cpu_util" in system.sample()
     assert len([r for r in caplog.records if "cannot read disk" in r.getMessage()]) == 1
 
+
+
+def test_heat_credentials_give_a_keystone_target_only_when_complete():
+    heat = {"auth_url": "http://k:5000/v3", "user_id": "srv-1", "password": "pw-secret", "project_id": "ten",
+            "region_name": "R2"}
+    target = target_from(["heat", "watch"], {"heat": heat, "watch": {}})
+    assert isinstance(target, KeystoneTarget)
+    assert (target.credentials.user_id, target.credentials.project_id, target.region) == ("srv-1", "ten", "R2")
+    assert "pw-secret" not in target.shown and "srv-1" in target.shown
+    assert target_from(["heat"], {"heat": dict(heat, project_id="")}) is None
+
+
+def test_keystone_that_cannot_be_reached_is_a_retry(closed_url):
+    target = KeystoneTarget(Credentials(closed_url("/v3"), "pw-secret", user_id="s", project_id="t"))
+    outcome = Sender(target).post(b'{"samples": []}')
+    assert outcome.result == RETRY and "keystone" in outcome.detail and "pw-secret" not in outcome.detail
