@@ -114,7 +114,8 @@ def rotate(args, client: Client):
 def _hand_out(args, server: dict, issued: dict, source):
     from metadata_server.boot.userdata import AgentSettings, agent_config_text
     agent = issued["agent_config"]
-    settings = AgentSettings.from_agent_config(agent, polling_interval=args.polling_interval)
+    settings = AgentSettings.from_agent_config(agent, polling_interval=args.polling_interval,
+                                               metrics_interval=args.agent_metrics)
     config = agent_config_text(settings)
     written = []
     if args.user_data:
@@ -196,6 +197,19 @@ def _origin(url: str) -> str:
 # -- wiring ----------------------------------------------------------------------------------
 
 ACTIONS = ("register", "list", "show", "rotate", "delete")
+METRICS_INTERVAL = 60.0
+
+
+def _metrics_interval(text: str) -> float:
+    import argparse
+    import math
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
 
 
 def _hand_out_args(p) -> None:
@@ -208,6 +222,11 @@ def _hand_out_args(p) -> None:
                    "script or MIME)")
     p.add_argument("--polling-interval", type=float, default=30, metavar="SECONDS",
                    help="the agent's polling interval (default %(default)g)")
+    p.add_argument("--agent-metrics", nargs="?", type=_metrics_interval, const=METRICS_INTERVAL,
+                   metavar="INTERVAL",
+                   help="turn the agent's metrics on (for alarms stoker evaluates): a sample every "
+                   f"INTERVAL seconds (default {METRICS_INTERVAL:g}), each sent as taken; written "
+                   "into the agent's config ([agent] metrics = on)")
     p.add_argument("--public-url", metavar="URL",
                    help="with --user-data: the server's URL as the new server reaches it "
                    "(default: that of its metadata URL)")

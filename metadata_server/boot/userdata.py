@@ -4,7 +4,8 @@ SOFTWARE_CONFIG), for stock cloud images that have cloud-init and python3 but no
 The result is a MIME multipart with ONE `text/cloud-config` part of stoker's that:
 
 - writes /etc/os-collect-config.conf (the agent's configuration, docs/protocol.md §6) with mode
-  0600, since it holds the server's token;
+  0600, since it holds the server's token; with `metrics_interval`, its `[agent]` section turns
+  the agent's metrics on (docs/agent.md, Metrics) for alarms stoker evaluates;
 - writes the agent's systemd unit and a small bootstrap script;
 - runs the script (runcmd, bootstrap.py): create a venv, install the agent from the stoker
   server's own wheelhouse with every hash pinned (or from the package index the operator
@@ -23,6 +24,7 @@ types are passed through untouched.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -56,6 +58,8 @@ class AgentSettings:
     polling_interval: float = 30
     min_polling_interval: float = 1
     extra: dict = field(default_factory=dict)   # more [DEFAULT] keys, e.g. a deploy timeout
+    # seconds between metric samples, each sent as it is taken; None: metrics off (the agent's default)
+    metrics_interval: float | None = None
 
     @classmethod
     def from_agent_config(cls, agent_config: Mapping, **kw) -> "AgentSettings":
@@ -74,7 +78,17 @@ def agent_config_text(settings: AgentSettings) -> str:
     lines += [f"{key} = {value}" for key, value in settings.extra.items()]
     lines += ["", "[watch]", f"metadata_url = {settings.metadata_url}",
               f"auth_token = {settings.auth_token}", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + _agent_section(settings.metrics_interval))
+
+
+def _agent_section(interval: float | None) -> list[str]:
+    """The agent's own `[agent]` settings (agent/settings.py): metrics on, sampled and sent every
+    `interval` seconds (as the local driver's agents), so an alarm sees each sample promptly."""
+    if interval is None:
+        return []
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not 0 < interval < math.inf:
+        raise BootConfigError(f"agent metrics interval: {interval!r} must be a number of seconds above 0")
+    return ["[agent]", "metrics = on", f"metrics_interval = {interval:g}", f"metrics_batch = {interval:g}", ""]
 
 
 def cloud_config(settings: AgentSettings, install: AgentInstall) -> dict:

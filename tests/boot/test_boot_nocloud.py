@@ -19,7 +19,7 @@ from metadata_server.boot.userdata import AgentSettings, cloud_config, cloud_con
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 SETTINGS = AgentSettings("http://192.0.2.10:8004/v1/acme/servers/srv-1/metadata",
-                         "s3cret-token-value")
+                         "s3cret-token-value", metrics_interval=20)
 USER_CLOUD_CONFIG = textwrap.dedent("""\
     #cloud-config
     package_update: false
@@ -93,6 +93,8 @@ def test_merges_with_the_users_own_cloud_config(cloud_init, tmp_path):
     assert merged["runcmd"] == [["sh", "-c", "echo user-runcmd > /var/tmp/user-ran"],
                                 ["/usr/local/sbin/stoker-bootstrap"]]
     assert merged["package_update"] is False
+    conf = merged["write_files"][1]["content"]
+    assert conf.endswith("[agent]\nmetrics = on\nmetrics_interval = 20\nmetrics_batch = 20\n"), conf
 
 
 @pytest.mark.timeout(240)

@@ -169,3 +169,28 @@ def test_rendered_text_is_readable_yaml():
     text = cloud_config_text(SETTINGS, INSTALL)
     assert "content: |\n    [DEFAULT]\n" in text     # block scalars, not escaped one-liners
     assert yaml.safe_load(text) == cloud_config(SETTINGS, INSTALL)
+
+
+def test_metrics_option_turns_the_agents_metrics_on_as_the_agent_reads_it(tmp_path):
+    from agent import settings as agent_settings
+    from collector import config as collector_config
+    on = AgentSettings.from_agent_config(
+        {"metadata_url": "http://10.0.0.1:8004/v1/t/servers/s1/metadata", "auth_token": "tok"},
+        metrics_interval=15)
+    files = {f["path"]: f for f in cloud_config(on, INSTALL)["write_files"]}
+    conf = tmp_path / "os-collect-config.conf"
+    conf.write_text(files["/etc/os-collect-config.conf"]["content"])
+    own = agent_settings.load(str(conf))
+    assert (own.metrics, own.metrics_interval, own.metrics_batch) == (True, 15.0, 15.0)
+    # the collectors still read the same file (their [agent] section is ignored)
+    parsed = collector_config.load(str(conf))
+    assert parsed.collectors == ("watch",) and parsed.settings["watch"]["auth_token"] == "tok"
+    # without the option the agent's own default stays: metrics off, no [agent] section
+    conf.write_text(agent_config_text(SETTINGS))
+    assert agent_settings.load(str(conf)).metrics is False and "[agent]" not in conf.read_text()
+
+
+@pytest.mark.parametrize("interval", [0, -1, float("inf"), float("nan"), True, "10"])
+def test_a_bad_metrics_interval_is_refused_by_name(interval):
+    with pytest.raises(BootConfigError, match="agent metrics interval"):
+        agent_config_text(AgentSettings("http://h/m", "t", metrics_interval=interval))

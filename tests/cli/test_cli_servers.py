@@ -156,3 +156,23 @@ def test_deployments_to_unregistered_servers_are_refused_unless_allowed(stoker):
 def test_a_wrong_token_is_refused_before_any_registration(stoker, monkeypatch):
     monkeypatch.setenv("STOKER_TOKEN", "wrong")
     assert stoker("server", "register", "x").code == AUTH
+
+
+def test_register_with_metrics_writes_the_agents_metrics_on(stoker, tmp_path):
+    from agent import settings as agent_settings
+    result = stoker("server", "register", "web-m", "--agent-metrics", "15", "--config-file",
+                    str(tmp_path / "agent.conf"), "--user-data", str(tmp_path / "user-data"),
+                    "--agent-index-url", "https://pypi.internal/simple")
+    assert result.code == 0, result.err
+    own = agent_settings.load(str(tmp_path / "agent.conf"))
+    assert (own.metrics, own.metrics_interval, own.metrics_batch) == (True, 15.0, 15.0)
+    ours = [p for p in email.message_from_string((tmp_path / "user-data").read_text()).walk()
+            if not p.is_multipart()][-1]
+    files = {f["path"]: f for f in yaml.safe_load(ours.get_payload(decode=True).decode())["write_files"]}
+    assert files["/etc/os-collect-config.conf"]["content"] == (tmp_path / "agent.conf").read_text()
+    # without a value: the agent's default interval; without the option: no [agent] section
+    printed = stoker("server", "register", "web-n", "--agent-metrics")
+    assert printed.code == 0 and "[agent]\nmetrics = on\nmetrics_interval = 60\n" in printed.out
+    assert "[agent]" not in stoker("server", "register", "web-o").out
+    refused = stoker("server", "register", "web-p", "--agent-metrics", "0")
+    assert refused.code != 0 and "--agent-metrics" in refused.err and "above 0" in refused.err
