@@ -75,6 +75,9 @@ class ResourceFinder(Protocol):
     def get_stack(self, tenant: str, name_or_id: str) -> dict:
         """A stack's row (a nested stack's name, for its ARN); raises StackNotFound."""
 
+    def resource_metadata(self, stack: dict, name: str) -> Any:
+        """A resource's template metadata, resolved ({} when it has none)."""
+
 
 @dataclass
 class PluginContext:

@@ -107,6 +107,9 @@ class FakeResourceFinder:
             return rows[name_or_physical]
         return next((r for r in rows.values() if r.get("physical_id") == name_or_physical), None)
 
+    def resource_metadata(self, stack, name):
+        return (self.rows.get(stack["id"], {}).get(name) or {}).get("metadata") or {}
+
 
 def fake_context(*, stack_id: str = "stack-1", stack_name: str = "stack", tenant: str = "t1",
                  limits: Limits = DEFAULT, definition: dict | None = None,

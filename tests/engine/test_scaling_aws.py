@@ -1,4 +1,4 @@
-"""The CloudFormation spellings of autoscaling through the API: a launch configuration's servers,
+"""The CloudFormation spellings of autoscaling through the API: a launch configuration's instances,
 an AWS group scaled by an AWS policy's AlarmUrl (which is also its Ref), and an InstanceGroup."""
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_aws_group_scales_by_its_policy_and_instance_group_does_not(app):
     members = client.get(f"{base}/resources/asg").json["resource"]["physical_resource_id"]
     nested = urlsplit(client.get(f"/v1/t1/stacks/{members}").headers["Location"]).path
     servers = client.get(f"{nested}/resources").json
-    assert [r["resource_type"] for r in servers["resources"]] == ["OS::Nova::Server"]
+    assert [r["resource_type"] for r in servers["resources"]] == ["AWS::EC2::Instance"]
 
     def group_signals(count):
         def found():
@@ -159,7 +159,7 @@ def test_a_replaced_launch_configuration_rolls_through_the_members(engines):
 
     def servers():
         child = engine.find_resource(stack["id"], "asg")["physical_id"]
-        return {r["name"]: r["properties"]["image"] for r in engine.stacks.resources(child)
+        return {r["name"]: r["properties"]["ImageId"] for r in engine.stacks.resources(child)
                 if not r.get("replaced_by") and r["action"] != "DELETE"}
     before = servers()
     engine.update_stack("t1", stack["id"], {"template": template("fedora")})

@@ -2,13 +2,14 @@
 AWS::AutoScaling::AutoScalingGroup, AWS::AutoScaling::ScalingPolicy and OS::Heat::InstanceGroup.
 
 They share scaling_group.py's members, order, cooldown and resize; what differs is the names, the
-member (a server made from the launch configuration: stoker has no AWS::EC2::Instance, so the
-member is an OS::Nova::Server with the same image, flavor, key, user data and security groups),
-the `InstanceList` attribute and where the rolling update's batch size comes from (UpdatePolicy).
+member (as in Heat, an AWS::EC2::Instance with the launch configuration's properties, the group's
+Tags and the launch configuration's Metadata, so cfn-init on a member reads its own copy), the
+`InstanceList` attribute and where the rolling update's batch size comes from (UpdatePolicy).
 """
 from __future__ import annotations
 
 from metadata_server.engine.errors import StackValidationFailed
+from metadata_server.engine.resources.aws_instance import Instance
 from metadata_server.engine.resources.base import Prop, Resource
 from metadata_server.engine.resources.groups import _count
 from metadata_server.engine.resources.scaling_capacity import ADJUSTMENT_TYPES, PERCENT
@@ -16,9 +17,6 @@ from metadata_server.engine.resources.scaling_group import AutoScalingGroup
 from metadata_server.engine.resources.scaling_policy import ScalingPolicy
 from metadata_server.engine.resources.scaling_rolling import pause_seconds
 
-# launch configuration property -> the member server's property
-_SERVER = {"ImageId": "image", "InstanceType": "flavor", "KeyName": "key_name",
-           "UserData": "user_data", "SecurityGroups": "security_groups"}
 
 
 class LaunchConfiguration(Resource):
@@ -30,11 +28,20 @@ class LaunchConfiguration(Resource):
                          "RamDiskId": Prop("string"), "BlockDeviceMappings": Prop("list"),
                          "NovaSchedulerHints": Prop("list"), "InstanceId": Prop("string")}
 
+    @classmethod
+    def check(cls, name, properties):
+        if properties["InstanceId"] is not None:
+            raise StackValidationFailed("InstanceId is not supported by stoker yet: give ImageId "
+                                        "and InstanceType",
+                                        f"resources.{name}.properties.InstanceId")
+        # the members are instances: what an instance refuses is refused here, where it is written
+        Instance.check(name, properties)
+
     def handle_create(self, token):
         # Heat: the reference is the physical name; every change makes a new configuration
         self.physical_id = self.physical_name()
-        self.data["launch"] = {_SERVER[k]: v for k, v in self.properties.items()
-                               if k in _SERVER and v not in (None, "", [])}
+        self.data["instance"] = {k: v for k, v in self.properties.items()
+                                 if k != "InstanceId" and v not in (None, "", [])}
 
 
 class InstanceGroup(AutoScalingGroup):
@@ -75,7 +82,7 @@ class InstanceGroup(AutoScalingGroup):
     @classmethod
     def member_count(cls, properties):
         size = _count(properties.get("MaxSize", properties.get("Size")))
-        return None if size is None else (size, {"type": "OS::Nova::Server", "properties": {}})
+        return None if size is None else (size, {"type": Instance.type_name, "properties": {}})
 
     def member_definition(self):
         reference = self.properties["LaunchConfigurationName"]
@@ -84,11 +91,22 @@ class InstanceGroup(AutoScalingGroup):
             raise StackValidationFailed(
                 f"{reference} is not a launch configuration of this stack",
                 f"resources.{self.name}.properties.LaunchConfigurationName")
-        server = dict((row.get("data") or {}).get("launch") or {})
-        tags = {t["Key"]: t["Value"] for t in self.properties.get("Tags") or []}
+        data = row.get("data") or {}
+        tags = list(self.properties.get("Tags") or [])
         # the group's name, not its reference: that is known only once the members exist
-        server["metadata"] = dict(tags, **{self.tag_key: self.name})
-        return {"type": "OS::Nova::Server", "properties": server}
+        tags.append({"Key": self.tag_key, "Value": self.name})
+        if "instance" not in data:
+            # a launch configuration stored before members were instances: its servers stay
+            # servers until the configuration is replaced (then they roll to instances)
+            server = dict(data.get("launch") or {}, metadata={t["Key"]: t["Value"] for t in tags})
+            return {"type": "OS::Nova::Server", "properties": server}
+        member = {"type": Instance.type_name, "properties": dict(data["instance"], Tags=tags)}
+        finder = self.ctx.finder
+        metadata = finder.resource_metadata(finder.get_stack(self.ctx.tenant, self.ctx.stack_id),
+                                            row["name"])
+        if metadata:
+            member["metadata"] = metadata   # Heat copies it onto every member
+        return member
 
     max_pause = 3600.0  # Heat: "Maximum PauseTime is 1 hour." (InstanceGroup)
 
@@ -119,7 +137,7 @@ class InstanceGroup(AutoScalingGroup):
         if name == "InstanceList":
             if not self.physical_id or not self.data.get("members"):
                 return None
-            return ",".join(str(self._member_attr(n, "first_address") or "0.0.0.0")
+            return ",".join(str(self._member_attr(n, "PublicIp") or "0.0.0.0")
                             for n in self._ordered())
         return super().attribute(name)
 
