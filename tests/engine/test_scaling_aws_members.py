@@ -99,3 +99,48 @@ def test_launch_configuration_refuses_what_its_instances_would(extra, message):
     with pytest.raises(StackValidationFailed, match=message) as caught:
         LaunchConfiguration.validate_properties("lc", raw)
     assert str(caught.value.path).startswith(f"resources.lc.properties.{next(iter(extra))}")
+
+
+def test_a_launch_configuration_stored_before_instances_keeps_making_servers():
+    """A launch configuration an older stoker stored (server properties under `launch`) is not
+    turned into instances behind the group's back: that would replace every member at the next
+    resize. Its members stay servers until the configuration is replaced."""
+    from metadata_server.engine.plugin_fakes import fake_context
+    from metadata_server.engine.resources.scaling_aws import AwsAutoScalingGroup
+    ctx = fake_context()
+    ctx.finder.stacks["stack-1"] = {"id": "stack-1"}
+    ctx.finder.rows["stack-1"] = {"lc": {
+        "name": "lc", "type": "AWS::AutoScaling::LaunchConfiguration", "physical_id": "lc-x",
+        "data": {"launch": {"image": "cirros", "flavor": "m1.tiny"}}}}
+    properties = AwsAutoScalingGroup.validate_properties("asg", {
+        "MinSize": 1, "MaxSize": 2, "AvailabilityZones": ["nova"],
+        "LaunchConfigurationName": "lc-x"})
+    group = AwsAutoScalingGroup("asg", ctx, properties)
+    assert group.member_definition() == {"type": "OS::Nova::Server", "properties": {
+        "image": "cirros", "flavor": "m1.tiny",
+        "metadata": {"metering.AutoScalingGroupName": "asg"}}}
+
+    ctx.finder.rows["stack-1"]["lc"].update(
+        data={"instance": {"ImageId": "cirros", "InstanceType": "m1.tiny"}},
+        metadata={"AWS::CloudFormation::Init": {"config": {}}})
+    assert group.member_definition() == {"type": "AWS::EC2::Instance", "properties": {
+        "ImageId": "cirros", "InstanceType": "m1.tiny",
+        "Tags": [{"Key": "metering.AutoScalingGroupName", "Value": "asg"}]},
+        "metadata": {"AWS::CloudFormation::Init": {"config": {}}}}
+
+
+def test_instance_list_reads_each_member_by_its_own_kind():
+    """Mid-way through rolling an older group's servers to instances, InstanceList reads an
+    instance's PublicIp and a server's first_address, in the group's member order."""
+    from metadata_server.engine.plugin_fakes import FakeChild, fake_context
+    from metadata_server.engine.resources.scaling_aws import InstanceGroup
+    ctx = fake_context()
+    ctx.children.children["child"] = FakeChild({}, members={
+        "old": {"first_address": "10.0.0.5"}, "new": {"PublicIp": "10.0.0.6"},
+        "bare": {"PublicIp": None}})
+    server = {"type": "OS::Nova::Server", "properties": {}}
+    instance = {"type": "AWS::EC2::Instance", "properties": {}}
+    group = InstanceGroup("grp", ctx, {"Size": 3}, physical_id="child", data={
+        "members": ["old", "new", "bare"], "member": instance, "older": [server],
+        "outdated": {"old": 0}})
+    assert group.attribute("InstanceList") == "10.0.0.5,10.0.0.6,0.0.0.0"

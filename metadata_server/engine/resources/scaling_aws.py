@@ -137,8 +137,13 @@ class InstanceGroup(AutoScalingGroup):
         if name == "InstanceList":
             if not self.physical_id or not self.data.get("members"):
                 return None
-            return ",".join(str(self._member_attr(n, "PublicIp") or "0.0.0.0")
-                            for n in self._ordered())
+            applied = self._applied() or {}
+
+            def address(member: str):
+                # a member made by an older stoker is a server, whose address is first_address
+                legacy = (applied.get(member) or {}).get("type") == "OS::Nova::Server"
+                return self._member_attr(member, "first_address" if legacy else "PublicIp")
+            return ",".join(str(address(n) or "0.0.0.0") for n in self._ordered())
         return super().attribute(name)
 
 
