@@ -132,7 +132,8 @@ def _metrics(paths: Paths, config_path: str, config) -> list[tuple[str, str, str
         return [(OK, "metrics", "off ([agent] metrics = on sends them for the server's alarms)")]
     target = sender.target_from(config.collectors, config.settings)
     if target is None:
-        return [(FAIL, "metrics", "on, but no request (stoker's signed URL) or watch collector to send them to")]
+        return [(FAIL, "metrics", "on, but no request (stoker's signed URL), watch or heat (keystone) "
+                                  "collector to send them to")]
     directory = paths.resolve(own.metrics_dir)
     found = len(scripts.ScriptMetrics(directory).executables())
     return [(OK, "metrics", f"a sample every {own.metrics_interval:g}s, sent every {own.metrics_batch:g}s to "

@@ -116,3 +116,18 @@ def test_doctor_says_where_metrics_go_and_refuses_a_bad_setting(tmp_path):
     conf.write_text(base + "\n[agent]\nmetrics = sometimes\n")
     [(level, what, detail)] = doctor._metrics(paths, str(conf), config.load(str(conf)))
     assert (level, what) == ("FAIL", "agent settings") and "metrics = 'sometimes'" in detail
+
+
+def test_doctor_shows_heat_credentials_send_through_keystone_without_the_password(tmp_path):
+    from agent import doctor
+    from agent.paths import Paths
+    conf = tmp_path / "etc/os-collect-config.conf"
+    conf.parent.mkdir(parents=True)
+    heat = {"auth_url": "http://127.0.0.1:9/v3", "user_id": "srv-1", "password": "pw-secret",
+            "project_id": "ten", "stack_id": "s/1", "resource_name": "server"}
+    conf.write_text(config.render({"heat": heat}, collectors=["heat"], command="true")
+                    + "\n[agent]\nmetrics = on\n")
+    [(level, what, detail)] = doctor._metrics(Paths.under(str(tmp_path)), str(conf), config.load(str(conf)))
+    assert (level, what) == ("ok", "metrics"), detail
+    assert "servers/srv-1/metrics on the orchestration endpoint of keystone http://127.0.0.1:9/v3" in detail
+    assert "pw-secret" not in detail
