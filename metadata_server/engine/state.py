@@ -20,6 +20,7 @@ from metadata_server.engine.resources.base import select_path
 from metadata_server.engine.store_seam import EngineStore
 from metadata_server.engine.template.functions import ArgError
 from metadata_server.service.clock import Clock
+from metadata_server.store.event_sinks_spec import EventSource, event_source
 
 STACK_TYPE = "OS::Heat::Stack"
 log = logging.getLogger("stoker.engine")
@@ -83,6 +84,7 @@ class Recorder:
         self._updates: dict[str, dict] = {}
         self._deletes: list[str] = []
         self._events: list[dict] = []
+        self._sources: dict[str, EventSource] = {}   # the stacks whose events it records
         self._wake = threading.Event()
         self._stopped = False
         self._thread: threading.Thread | None = None
@@ -137,6 +139,15 @@ class Recorder:
                 self._updates.pop(row_id, None)
                 self._deletes.append(row_id)
 
+    def knows(self, stack: dict) -> None:
+        """The stack whose events this records: the sinks the engine kept at bind time
+        (runtimes._keep_derived) ride with its events, so the outbox reads nothing for them. A
+        definition stored before sinks were kept is left to the outbox to read."""
+        definition = stack.get("definition") or {}
+        if "event_sinks" in definition:
+            self._sources[stack["id"]] = event_source(stack.get("tenant"), stack.get("name"),
+                                                      definition["event_sinks"])
+
     def event(self, row: dict) -> None:
         with self._lock:
             self.ensure_recording()
@@ -158,7 +169,8 @@ class Recorder:
                 self._inserts, self._updates, self._deletes, self._events = {}, {}, [], []
             if inserts or updates or deletes or events:
                 try:
-                    self._stacks.apply(inserts, updates, deletes, events)
+                    self._stacks.apply(inserts, updates, deletes, events,
+                                       sources=self._sources if events else None)
                 except Exception:
                     with self._lock:  # put the batch back, ahead of newer changes
                         for row in inserts:
@@ -183,6 +195,7 @@ class StackRuntime:
     def __init__(self, stack: dict, bound, rows: list[dict], ctx, recorder: Recorder,
                  clock: Clock):
         self.stack = stack
+        recorder.knows(stack)
         self.bound = bound
         self.ctx = ctx
         self.recorder = recorder

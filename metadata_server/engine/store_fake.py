@@ -118,7 +118,8 @@ class MemoryStackStore:
             return copy.deepcopy(sorted(rows, key=lambda r: (r["created_at"], r["name"])))
 
     def apply(self, resource_inserts: list[Row], resource_updates: list[tuple[str, Row]],
-              resource_deletes: list[str], events: list[Row]) -> None:
+              resource_deletes: list[str], events: list[Row],
+              sources: dict | None = None) -> None:
         inserts, updates = copy.deepcopy(resource_inserts), copy.deepcopy(resource_updates)
         events = copy.deepcopy(events)
         with self._lock:

@@ -66,8 +66,11 @@ class EngineStore(Protocol):
         """Oldest first (created_at, then name)."""
 
     def apply(self, resource_inserts: list[Row], resource_updates: list[tuple[str, Row]],
-              resource_deletes: list[str], events: list[Row]) -> None:
-        """All in one transaction: all written, or none."""
+              resource_deletes: list[str], events: list[Row],
+              sources: dict | None = None) -> None:
+        """All in one transaction: all written, or none. `sources`: the events' stacks as the
+        engine knows them (stack id: event_sinks_spec.EventSource), so the event outbox need
+        not read them."""
 
     def purge_events(self, stack_id: str, keep: int) -> int:
         """Keep the newest `keep` events; how many went."""

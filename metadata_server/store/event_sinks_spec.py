@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import re
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 
@@ -64,6 +65,20 @@ def sink_problem(sink) -> str | None:
         return None
     return "an event sink must be {type: zaqar-queue, target: <queue>[, ttl: <seconds>]} or " \
            "{type: webhook, target: <http(s) URL>[, secret: <text>]}"
+
+
+class EventSource(NamedTuple):
+    """What the outbox needs of the stack an event belongs to. A writer that knows it (the
+    engine: it bound the stack) hands it over with the events, so recording them reads nothing
+    more; the outbox looks up only the stacks it is not told about."""
+    tenant: str
+    name: str
+    sinks: tuple
+
+
+def event_source(tenant: str, name: str, sinks) -> EventSource:
+    """A stack as a writer that bound it knows it (its sinks checked), for the outbox."""
+    return EventSource(tenant, name, tuple(s for s in sinks or () if sink_problem(s) is None))
 
 
 def sink_key(sink: dict) -> str:

@@ -130,8 +130,11 @@ class StackStore(SnapshotQueries, Queries):
                          .order_by(stack_resource.c.created_at, stack_resource.c.name))
 
     def apply(self, resource_inserts: list[Row], resource_updates: list[tuple[str, Row]],
-              resource_deletes: list[str], events: list[Row]) -> None:
-        """Many state changes in one transaction: the walker produces them in bursts."""
+              resource_deletes: list[str], events: list[Row],
+              sources: dict | None = None) -> None:
+        """Many state changes in one transaction: the walker produces them in bursts.
+        `sources`: the events' stacks as the caller knows them (event_sinks_spec.EventSource),
+        which spares the outbox reading them."""
         with self.engine.begin() as conn:
             if resource_inserts:
                 conn.execute(insert(stack_resource), resource_inserts)
@@ -142,7 +145,7 @@ class StackStore(SnapshotQueries, Queries):
                 conn.execute(delete(stack_resource).where(stack_resource.c.id.in_(resource_deletes)))
             if events:
                 conn.execute(insert(stack_event), events)
-                event_outbox.enqueue(conn, events)  # their deliveries to event sinks, if any
+                event_outbox.enqueue(conn, events, known=sources)  # deliveries to sinks, if any
 
     def purge_events(self, stack_id: str, keep: int) -> int:
         """Keep the newest `keep` events of the stack (Heat's max_events_per_stack)."""
