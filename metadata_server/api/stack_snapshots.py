@@ -10,6 +10,7 @@ from metadata_server.api.common import json_body
 from metadata_server.api.stack_gates import allow_abandon
 from metadata_server.api.stacks import STACK, _endpoints, _operator_stack
 from metadata_server.service.clock import isotime
+from metadata_server.store.event_sinks_spec import masked_stack_data
 
 bp = Blueprint("stack_snapshots", __name__, url_prefix="/v1/<tenant>")
 SNAPSHOT = STACK + "/snapshots/<snapshot_id>"
@@ -18,7 +19,7 @@ SNAPSHOT = STACK + "/snapshots/<snapshot_id>"
 def format_snapshot(row: dict) -> dict:
     return {"id": row["id"], "name": row["name"], "status": row["status"],
             "status_reason": row["status_reason"], "creation_time": isotime(row["created_at"]),
-            "data": row["data"], "action": row["action"]}
+            "data": masked_stack_data(row["data"]), "action": row["action"]}
 
 
 @bp.delete(STACK + "/abandon")

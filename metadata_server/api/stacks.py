@@ -19,6 +19,7 @@ from metadata_server.engine.resources.wait_condition import handle_signature
 from metadata_server.engine.stack import Engine
 from metadata_server.service.credentials import signed_by_any
 from metadata_server.service.errors import Forbidden, InvalidInput, NotFound
+from metadata_server.store.event_sinks_spec import masked_environment, masked_files
 
 bp = Blueprint("stacks", __name__, url_prefix="/v1/<tenant>")
 log = logging.getLogger("stoker.server")
@@ -216,9 +217,11 @@ def preview_update(tenant, name, stack_id):
 def definition_part(tenant, name, stack_id, part):
     _, stack = _operator_stack(tenant, name, stack_id)
     definition = stack["definition"]
+    if part == "files":   # an environment file's sink secrets are shown masked
+        return jsonify(masked_files(definition.get("files") or {},
+                                    definition.get("environment_files")))
     return jsonify({"template": definition.get("template"),
-                    "environment": definition.get("environment") or {},
-                    "files": definition.get("files") or {}}[part])
+                    "environment": masked_environment(definition.get("environment") or {})}[part])
 
 
 for _part in ("template", "files"):

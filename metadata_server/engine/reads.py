@@ -11,6 +11,7 @@ from metadata_server.engine import status as st
 from metadata_server.engine.errors import StackNotFound
 from metadata_server.engine.stack_data import stack_data
 from metadata_server.store.event_query import EventQuery
+from metadata_server.store.event_sinks_spec import masked_stack_data
 
 if TYPE_CHECKING:  # pragma: no cover
     from metadata_server.engine.runner import OperationRunner
@@ -105,7 +106,8 @@ class StackReads:
     def export_stack(self, tenant: str, name_or_id: str) -> dict:
         """Heat's export: the abandon body without deleting anything, hidden values masked."""
         stack = self.get_stack(tenant, name_or_id)
-        return self.runtime(stack).mask(self.stack_data(stack))
+        # a webhook sink's secret is the tenant's signing key: shown masked, as hidden values
+        return self.runtime(stack).mask(masked_stack_data(self.stack_data(stack)))
 
     def stack_data(self, stack: dict) -> dict:
         """Heat's abandon body (stack_data.py), unmasked: what abandon and snapshots keep."""

@@ -6,6 +6,7 @@ from typing import Any
 from metadata_server.engine.resources import REGISTRY
 from metadata_server.engine.status import joined
 from metadata_server.service.clock import isotime
+from metadata_server.store.event_sinks_spec import masked_sinks
 
 
 def stack_path(base: str, tenant: str, stack: dict) -> str:
@@ -104,7 +105,7 @@ def format_environment(definition: dict, bound: Any) -> dict:
     return {"parameters": {k: HIDDEN_MASK if k in hidden else v for k, v in merged.items()},
             "parameter_defaults": dict(environment.get("parameter_defaults") or {}),
             "resource_registry": registry,
-            "event_sinks": list(environment.get("event_sinks") or []),
+            "event_sinks": masked_sinks(list(environment.get("event_sinks") or [])),
             "encrypted_param_names": list(environment.get("encrypted_param_names") or [])}
 
 

@@ -16,6 +16,8 @@ import re
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+import yaml
+
 
 WEBHOOK, ZAQAR, SERVER = "webhook", "zaqar-queue", "server"
 MAX_SINKS_PER_STACK = 10
@@ -25,6 +27,7 @@ SIGNATURE_HEADER = "X-Stoker-Signature"
 TIMESTAMP_HEADER = "X-Stoker-Timestamp"
 EVENT_ID_HEADER = "X-Stoker-Event-Id"
 ZAQAR_DEFAULT_TTL = 3600     # Heat's, for a zaqar-queue sink without ttl
+SECRET_MASK = "******"      # what Heat shows for a hidden value
 # Zaqar's own rule for queue names (it refuses others); also keeps the name a plain URL segment
 QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -79,6 +82,57 @@ class EventSource(NamedTuple):
 def event_source(tenant: str, name: str, sinks) -> EventSource:
     """A stack as a writer that bound it knows it (its sinks checked), for the outbox."""
     return EventSource(tenant, name, tuple(s for s in sinks or () if sink_problem(s) is None))
+
+
+def masked_sinks(sinks) -> list:
+    """An environment's event_sinks as shown to anyone: each webhook's secret masked (only the
+    delivery worker, through the outbox rows, ever reads the real one)."""
+    if not isinstance(sinks, list):
+        return sinks
+    return [dict(s, secret=SECRET_MASK) if isinstance(s, dict) and "secret" in s else s
+            for s in sinks]
+
+
+def masked_environment(environment):
+    """An environment (a map, or its YAML/JSON text as a request may give it) with its sinks'
+    secrets masked; text holding a secret comes back as a masked map (text cannot be masked
+    in place), any other value as it was."""
+    data = environment
+    if isinstance(environment, str):
+        if "secret" not in environment:
+            return environment
+        try:
+            data = yaml.safe_load(environment)
+        except yaml.YAMLError:
+            return environment   # refused when bound: never a stored stack's environment
+    if not isinstance(data, dict) or not isinstance(data.get("event_sinks"), list) \
+            or not any(isinstance(s, dict) and "secret" in s for s in data["event_sinks"]):
+        return environment
+    return dict(data, event_sinks=masked_sinks(data["event_sinks"]))
+
+
+def masked_files(files, environment_files) -> dict:
+    """A stack's files with the environment files among them masked as above (the client sends
+    each environment as a file and names it in environment_files)."""
+    if not isinstance(files, dict) or not environment_files:
+        return files
+    shown = dict(files)
+    for name in environment_files:
+        if isinstance(name, str) and name in shown:
+            text, masked = shown[name], masked_environment(shown[name])
+            if masked is not text:
+                shown[name] = json.dumps(masked, default=str) if isinstance(text, str) else masked
+    return shown
+
+
+def masked_stack_data(data):
+    """Heat's stack data (export, a snapshot's data) as shown: its environment, and any of its
+    files that is an environment, masked as above (the data names no environment_files)."""
+    if not isinstance(data, dict):
+        return data
+    files = data.get("files")
+    return dict(data, environment=masked_environment(data.get("environment") or {}),
+                files=masked_files(files, list(files)) if isinstance(files, dict) else files)
 
 
 def sink_key(sink: dict) -> str:
