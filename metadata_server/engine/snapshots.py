@@ -105,13 +105,19 @@ class Snapshots:
     def _take(self, rt: StackRuntime, token: CancelToken, row: dict) -> None:
         with rt.lock:
             rows = [r for r in rt.current.values() if r["action"] != st.INIT]
-        for resource in rows:
-            rt.set_state(resource, st.SNAPSHOT, st.IN_PROGRESS)
-            rt.set_state(resource, st.SNAPSHOT, st.COMPLETE)
-        with rt.lock:
-            current = [dict(r) for r in rt.current.values()]
+        kept: dict[str, dict] = {}   # what resources keep in the snapshot only (backups)
         try:
+            for resource in rows:
+                rt.set_state(resource, st.SNAPSHOT, st.IN_PROGRESS)
+                kept[resource["name"]] = (rt.plugin(resource).handle_snapshot(token), resource)
+                rt.set_state(resource, st.SNAPSHOT, st.COMPLETE)
+            with rt.lock:
+                current = [dict(r) for r in rt.current.values()]
             data = dict(stack_data(dict(rt.stack, status=st.COMPLETE), current, rt))
+            for name, (extra, _) in kept.items():
+                if extra and name in data["resources"]:
+                    entry = data["resources"][name]
+                    entry["resource_data"] = {**entry["resource_data"], **extra}
             size = len(json.dumps(data, default=str))
             if size > self.limits.max_snapshot_size:
                 raise RequestLimitExceeded(
@@ -121,6 +127,11 @@ class Snapshots:
             reason = (exc.message if hasattr(exc, "message") else
                       f"{type(exc).__name__}: {exc}")
             log.warning("stack %s: snapshot %s failed: %s", rt.stack["id"], row["id"], reason)
+            for resource in rows:
+                if (resource["action"], resource["status"]) == (st.SNAPSHOT, st.IN_PROGRESS):
+                    rt.set_state(resource, st.SNAPSHOT, st.FAILED, reason)
+            for extra, resource in kept.values():
+                let_go(rt, resource, extra)
             self.stacks.update_snapshot(row["id"], {"status": st.FAILED,
                                                     "status_reason": reason})
             self.runner.finish(rt, st.SNAPSHOT, st.FAILED, f"Stack SNAPSHOT failed: {reason}")
@@ -132,7 +143,14 @@ class Snapshots:
 
     # -- delete and restore ------------------------------------------------------------------
     def delete(self, stack: dict, snapshot_id: str) -> None:
-        self.get(stack, snapshot_id)
+        snapshot = self.get(stack, snapshot_id)
+        kept = (snapshot["data"] or {}).get("resources") or {}
+        if any((entry or {}).get("resource_data") for entry in kept.values()):
+            rt = self.runtimes.load(stack)
+            for name, entry in kept.items():   # a backup the cloud refuses to drop: say so
+                let_go(rt, {"name": name, "type": entry.get("type"),
+                            "physical_id": entry.get("resource_id")},
+                       entry.get("resource_data") or {})
         self.stacks.delete_snapshot(snapshot_id)
 
     def restore(self, stack: dict, snapshot_id: str, endpoints: Endpoints | None = None) -> None:
@@ -155,6 +173,12 @@ class Snapshots:
             after=lambda name: put_back(op.runtime, name, kept.get(name))))
 
 
+def let_go(rt: StackRuntime, row: dict, resource_data: dict) -> None:
+    """What a snapshot made of a resource in the cloud (a volume's backup) is deleted."""
+    if resource_data and row.get("type"):
+        rt.plugin(row).handle_delete_snapshot(resource_data)
+
+
 def put_back(rt: StackRuntime, name: str, entry: dict | None) -> None:
     """What the snapshot kept of a resource, into the resource a restore's update left."""
     with rt.lock:
@@ -165,7 +189,12 @@ def put_back(rt: StackRuntime, name: str, entry: dict | None) -> None:
     plugin = rt.plugin(row)
     before = dict(plugin.data)
     plugin.handle_restore(entry.get("resource_data") or {})
+    changed = {}
     if plugin.data != before:
+        changed["data"] = plugin.data
+    if plugin.physical_id != row["physical_id"]:   # a volume made anew from its backup
+        changed["physical_id"] = plugin.physical_id
+    if changed:
         with rt.lock:
-            row["data"] = plugin.data
-            rt.recorder.update(row["id"], {"data": plugin.data})
+            row.update(changed)
+            rt.recorder.update(row["id"], changed)

@@ -62,5 +62,14 @@ class CloudDriver(Protocol):
         raise Unsupported(f"the {self.name} cloud driver cannot look up a floating IP by "
                           "its address")
 
+    def backup_volume(self, volume_id: str, name: str) -> str | None:
+        """Back a volume's contents up (a stack snapshot, DeletionPolicy Snapshot) and wait
+        until the backup is whole; its id, or None where the driver keeps no contents (a
+        restore then makes the volume anew, as its properties say)."""
+        return None
+
+    def delete_backup(self, backup_id: str) -> None:
+        """Delete a backup backup_volume made; one already gone is not an error."""
+
     def close(self) -> None:
         """Let go of what the driver holds (processes, sessions) when the engine closes."""

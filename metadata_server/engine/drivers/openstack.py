@@ -87,6 +87,15 @@ class OpenStackDriver(NetworkCalls, VolumeCalls, AlarmCalls, CloudDriver):
     def find_floating_ip(self, address):
         return _cloud_call(f"floating IP {address}", super().find_floating_ip, address)
 
+    def backup_volume(self, volume_id, name):
+        return _cloud_call(f"volume {volume_id}", super().backup_volume, volume_id, name)
+
+    def delete_backup(self, backup_id):
+        try:
+            super().delete_backup(backup_id)
+        except Exception as exc:
+            raise CloudError(f"backup {backup_id}: {exc}") from None
+
     # -- servers and keys --------------------------------------------------------------------
     def _create_server(self, name, p):
         # Nova takes ids; a template may name the image, flavor and networks, as Heat resolves

@@ -18,7 +18,8 @@ class VolumeCalls(OpenStackBase):
             "image_id": (self._find(self.conn.image.find_image, "image", p["image"])
                          if p.get("image") else None),
             "volume_type": p.get("volume_type"),
-            "availability_zone": p.get("availability_zone"), "metadata": p.get("metadata")}))
+            "availability_zone": p.get("availability_zone"), "metadata": p.get("metadata"),
+            "backup_id": p.get("backup_id")}))
         volume_id = volume.id
         volume = self._ready_or_deleted(lambda: self.conn.block_storage.get_volume(volume_id),
                                         "AVAILABLE", f"volume {volume_id}",
@@ -52,6 +53,19 @@ class VolumeCalls(OpenStackBase):
 
     def _delete_volume(self, volume_id):
         self.conn.block_storage.delete_volume(volume_id, ignore_missing=True)
+
+    def backup_volume(self, volume_id, name):
+        # force: Cinder backs up an attached (in-use) volume too, as Heat asks it to
+        backup = self.conn.block_storage.create_backup(volume_id=volume_id, name=name,
+                                                       force=True)
+        backup_id = backup.id
+        self._ready_or_deleted(lambda: self.conn.block_storage.get_backup(backup_id),
+                               "AVAILABLE", f"backup {backup_id} of volume {volume_id}",
+                               lambda: self.delete_backup(backup_id))
+        return backup_id
+
+    def delete_backup(self, backup_id):
+        self.conn.block_storage.delete_backup(backup_id, ignore_missing=True)
 
     def _create_volume_attachment(self, name, p):
         attachment = self.conn.compute.create_volume_attachment(

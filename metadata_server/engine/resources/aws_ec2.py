@@ -14,6 +14,7 @@ from metadata_server.engine.drivers.base import CloudError
 from metadata_server.engine.errors import StackValidationFailed
 from metadata_server.engine.resources.aws_instance import tag_map
 from metadata_server.engine.resources.base import Prop, Resource
+from metadata_server.engine.resources.volume_backup import VolumeBackups
 
 
 def cloud_server_id(ctx, reference: str) -> str:
@@ -184,7 +185,7 @@ class SecurityGroup(Resource):
             self.ctx.driver.delete("security_group", self.physical_id)
 
 
-class Volume(Resource):
+class Volume(VolumeBackups, Resource):
     """A Cinder volume; Tags become its metadata. The Ref is the volume's id."""
     type_name = "AWS::EC2::Volume"
     properties_schema = {"AvailabilityZone": Prop("string", required=True),
@@ -200,12 +201,15 @@ class Volume(Resource):
                                         "supported by stoker yet", f"{path}.SnapshotId")
         tag_map(properties.get("Tags"), f"{path}.Tags")
 
-    def handle_create(self, token):
+    def spec(self) -> dict:
         spec = {"size": self.properties.get("Size"),
                 "availability_zone": self.properties["AvailabilityZone"],
                 "metadata": tag_map(self.properties.get("Tags"), "Tags") or None}
+        return {k: v for k, v in spec.items() if v is not None}
+
+    def handle_create(self, token):
         self.physical_id, attributes = self.ctx.driver.create(
-            "volume", self.physical_name(), {k: v for k, v in spec.items() if v is not None})
+            "volume", self.physical_name(), self.spec())
 
     def handle_delete(self, token):
         if self.physical_id:

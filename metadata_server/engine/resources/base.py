@@ -183,6 +183,15 @@ class Resource:
         keeps, plus what a restore needs that lives elsewhere (a deployment's outputs)."""
         return dict(self.data)
 
+    def handle_snapshot(self, token: "CancelToken") -> dict:
+        """A stack snapshot is being taken: what it keeps of this resource beyond its data
+        (a volume's backup_id), merged into the snapshot's resource_data only."""
+        return {}
+
+    def handle_delete_snapshot(self, resource_data: dict) -> None:
+        """A snapshot that kept `resource_data` of this resource is deleted (or failed):
+        let go of what handle_snapshot made in the cloud."""
+
     def handle_restore(self, resource_data: dict) -> None:
         """After a restore's update walked this resource: put back what the snapshot kept."""
         for key in self.restore_keys:

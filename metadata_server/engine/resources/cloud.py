@@ -7,15 +7,21 @@ from __future__ import annotations
 
 from metadata_server.engine.drivers.base import CloudError
 from metadata_server.engine.resources.base import Prop, Resource
+from metadata_server.engine.resources.volume_backup import VolumeBackups
 
 
 class CloudResource(Resource):
     kind = ""
 
+    def spec(self) -> dict:
+        return {k: v for k, v in self.properties.items() if v is not None}
+
+    def physical_name(self) -> str:
+        return self.properties.get("name") or super().physical_name()
+
     def handle_create(self, token):
-        name = self.properties.get("name") or self.physical_name()
-        spec = {k: v for k, v in self.properties.items() if v is not None}
-        self.physical_id, attributes = self.ctx.driver.create(self.kind, name, spec)
+        self.physical_id, attributes = self.ctx.driver.create(self.kind, self.physical_name(),
+                                                              self.spec())
         self.data["attributes"] = attributes
 
     def handle_update(self, new_properties, changed, token):
@@ -32,8 +38,9 @@ class CloudResource(Resource):
             raise CloudError(f"the cloud has no {self.kind} {self.physical_id}")
 
 
-def _type(type_name: str, kind: str, properties: dict, attributes: tuple) -> type[CloudResource]:
-    return type(type_name.replace("::", ""), (CloudResource,), {
+def _type(type_name: str, kind: str, properties: dict, attributes: tuple,
+          bases: tuple = (CloudResource,)) -> type[CloudResource]:
+    return type(type_name.replace("::", ""), bases, {
         "type_name": type_name, "kind": kind, "properties_schema": properties,
         "attributes_schema": attributes})
 
@@ -87,7 +94,8 @@ Volume = _type("OS::Cinder::Volume", "volume", {
     "availability_zone": Prop("string"), "metadata": Prop("map", update_allowed=True),
     "source_volid": Prop("string"), "snapshot_id": Prop("string"),
     "read_only": Prop("boolean", update_allowed=True), "multiattach": Prop("boolean")},
-    ("size", "status", "display_name", "attachments", "volume_type", "metadata"))
+    ("size", "status", "display_name", "attachments", "volume_type", "metadata"),
+    (VolumeBackups, CloudResource))
 VolumeAttachment = _type("OS::Cinder::VolumeAttachment", "volume_attachment", {
     "instance_uuid": Prop("string", required=True, update_allowed=True),
     "volume_id": Prop("string", required=True, update_allowed=True),
