@@ -262,7 +262,10 @@ def delete_row(rt: StackRuntime, row: dict, token: CancelToken, action: str = st
             cls = resource_class(row["type"], _provider_template(rt, row))
             plugin = cls(row["name"], rt.ctx, row.get("properties") or {}, row.get("physical_id"),
                          row.get("data"), None)
-            plugin.handle_delete(token)
+            if policy == "Snapshot":
+                plugin.handle_snapshot_delete(token)
+            else:
+                plugin.handle_delete(token)
     except Exception as exc:
         raise _failure(rt, row, action, exc, plugin) from exc
     rt.set_state(row, action, st.COMPLETE)

@@ -144,13 +144,8 @@ class Snapshots:
     # -- delete and restore ------------------------------------------------------------------
     def delete(self, stack: dict, snapshot_id: str) -> None:
         snapshot = self.get(stack, snapshot_id)
-        kept = (snapshot["data"] or {}).get("resources") or {}
-        if any((entry or {}).get("resource_data") for entry in kept.values()):
-            rt = self.runtimes.load(stack)
-            for name, entry in kept.items():   # a backup the cloud refuses to drop: say so
-                let_go(rt, {"name": name, "type": entry.get("type"),
-                            "physical_id": entry.get("resource_id")},
-                       entry.get("resource_data") or {})
+        if any((entry or {}).get("resource_data") for entry in _kept(snapshot).values()):
+            let_go_all(self.runtimes.load(stack), snapshot)
         self.stacks.delete_snapshot(snapshot_id)
 
     def restore(self, stack: dict, snapshot_id: str, endpoints: Endpoints | None = None) -> None:
@@ -171,6 +166,18 @@ class Snapshots:
         self.runner.start(rt, st.RESTORE, lambda op: self.steps.update(
             op.runtime, op.token, False, op, st.RESTORE,
             after=lambda name: put_back(op.runtime, name, kept.get(name))))
+
+
+def _kept(snapshot: dict) -> dict:
+    return (snapshot.get("data") or {}).get("resources") or {}
+
+
+def let_go_all(rt: StackRuntime, snapshot: dict) -> None:
+    """What a snapshot made in the cloud, deleted before its record is (a backup the cloud
+    refuses to drop raises: the record stays, and says what it still holds)."""
+    for name, entry in _kept(snapshot).items():
+        let_go(rt, {"name": name, "type": entry.get("type"),
+                    "physical_id": entry.get("resource_id")}, entry.get("resource_data") or {})
 
 
 def let_go(rt: StackRuntime, row: dict, resource_data: dict) -> None:

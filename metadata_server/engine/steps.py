@@ -14,6 +14,7 @@ from metadata_server.engine.errors import ChildStackFailed
 from metadata_server.engine.graph import Graph
 from metadata_server.engine.operations import (create_resource, delete_row, suspend_or_resume,
                                                update_resource)
+from metadata_server.engine.snapshots import let_go_all
 from metadata_server.engine.state import StackRuntime
 from metadata_server.engine.walker import CancelToken
 
@@ -145,8 +146,13 @@ class Steps:
     def delete(self, rt: StackRuntime, token: CancelToken) -> None:
         ok, reason = self.delete_all(rt, token, st.DELETE)
         if ok:
-            for snapshot in self.stacks.list_snapshots(rt.stack["id"]):  # they go with it
-                self.stacks.delete_snapshot(snapshot["id"])
+            try:
+                for snapshot in self.stacks.list_snapshots(rt.stack["id"]):  # they go with it
+                    let_go_all(rt, snapshot)   # and what they keep in the cloud (backups)
+                    self.stacks.delete_snapshot(snapshot["id"])
+            except Exception as exc:  # noqa: BLE001 - the stack says which backup stayed
+                ok, reason = False, f"Stack DELETE failed: snapshot: {exc}"
+        if ok:
             self.runner.finish(rt, st.DELETE, st.COMPLETE, "Stack DELETE completed successfully",
                                deleted_at=self.clock())
         else:

@@ -93,3 +93,51 @@ def test_a_backup_in_error_fails_the_snapshot_and_is_deleted(store):
     finally:
         engine.close()
         replay.close()
+
+
+def _exchanges(case: dict, *picked: int) -> list[dict]:
+    return [dict(case["exchanges"][i]) for i in picked]
+
+
+def _delete_stack(engine, stack, replay) -> None:
+    engine.delete_stack("t1", stack["id"])
+    stack = run(engine, stack["id"])
+    assert stack["status"] == "COMPLETE", (stack["status_reason"], replay.unexpected)
+    assert replay.unexpected == [] and replay.unused() == []
+
+
+def test_deleting_the_stack_deletes_its_snapshots_backups(store):
+    case = json.loads((FIXTURES / "volume_backup.json").read_text())
+    # create, available, backup, creating, available; the volume's delete, the backup's
+    replay = Replay(_exchanges(case, 0, 1, 2, 3, 4, 8, 9))
+    engine = _engine(store, replay)
+    try:
+        stack = run(engine, engine.create_stack("t1", {"stack_name": "vb",
+                                                       "template": case["template"]})["id"])
+        engine.snapshot_stack("t1", stack["id"], {"name": "s"})
+        assert run(engine, stack["id"])["status"] == "COMPLETE"
+        _delete_stack(engine, stack, replay)
+        assert engine.stacks.list_snapshots(stack["id"]) == []
+    finally:
+        engine.close()
+        replay.close()
+
+
+def test_deletion_policy_snapshot_backs_the_volume_up_before_deleting_it(store):
+    case = json.loads((FIXTURES / "volume_backup.json").read_text())
+    template = json.loads(json.dumps(case["template"]))
+    template["resources"]["vol"]["deletion_policy"] = "Snapshot"
+    exchanges = _exchanges(case, 0, 1, 2, 3, 4, 8)
+    exchanges[-1]["after"] = "GET " + exchanges[4]["path"]   # the backup is whole first
+    replay = Replay(exchanges)
+    engine = _engine(store, replay)
+    try:
+        stack = run(engine, engine.create_stack("t1", {"stack_name": "vb",
+                                                       "template": template})["id"])
+        assert stack["status"] == "COMPLETE", stack["status_reason"]
+        _delete_stack(engine, stack, replay)
+        assert [r["method"] for r in replay.requests if "/backups" in r["path"]] == [
+            "POST", "GET", "GET"]   # kept: the backup outlives the stack, as Heat's does
+    finally:
+        engine.close()
+        replay.close()

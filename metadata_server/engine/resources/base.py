@@ -188,6 +188,11 @@ class Resource:
         (a volume's backup_id), merged into the snapshot's resource_data only."""
         return {}
 
+    def handle_snapshot_delete(self, token: "CancelToken") -> None:
+        """Delete under `DeletionPolicy: Snapshot`: a volume is backed up first; a type
+        with nothing to keep is deleted."""
+        self.handle_delete(token)
+
     def handle_delete_snapshot(self, resource_data: dict) -> None:
         """A snapshot that kept `resource_data` of this resource is deleted (or failed):
         let go of what handle_snapshot made in the cloud."""
