@@ -141,3 +141,28 @@ def test_deletion_policy_snapshot_backs_the_volume_up_before_deleting_it(store):
     finally:
         engine.close()
         replay.close()
+
+
+def test_restoring_an_attached_volume_fails_the_restore_saying_so(store):
+    case = json.loads((FIXTURES / "volume_backup.json").read_text())
+    exchanges = _exchanges(case, 0, 1, 2, 3, 4, 5, 8, 9)
+    exchanges[5]["response"]["volume"]["attachments"] = [
+        {"server_id": "c0ffee00-0000-4000-8000-000000000001", "device": "/dev/vdb"}]
+    exchanges[5]["response"]["volume"]["status"] = "in-use"
+    replay = Replay(exchanges)
+    engine = _engine(store, replay)
+    try:
+        stack = run(engine, engine.create_stack("t1", {"stack_name": "vb",
+                                                       "template": case["template"]})["id"])
+        snap = engine.snapshot_stack("t1", stack["id"], {"name": "s"})
+        assert run(engine, stack["id"])["status"] == "COMPLETE"
+        engine.restore_snapshot("t1", stack["id"], snap["id"])
+        stack = run(engine, stack["id"])
+        assert (stack["action"], stack["status"]) == ("RESTORE", "FAILED")
+        assert "is attached: detach it" in stack["status_reason"], stack["status_reason"]
+        assert "Traceback" not in stack["status_reason"]
+        assert _volume_id(engine, stack) == "d15c0000-0000-4000-8000-0000000000a1"
+        _delete_stack(engine, stack, replay)
+    finally:
+        engine.close()
+        replay.close()
