@@ -71,6 +71,11 @@ class Relay:
         self.requests = StackRequests(db)
         self._wake = threading.Event()
         self._stop = threading.Event()
+        # one act_on_pending at a time: a caller acting on what was relayed earlier before its
+        # own request (a later signal) must wait for the requests the relay thread has taken
+        # but not yet acted on, or the later signal overtakes them. Re-entrant: a relayed
+        # delete goes through the facade, which acts on what is pending first.
+        self._acting = threading.RLock()
         self._listener = notify.listener(db)
         self._interval = WAKE_UNNOTIFIED if self._listener is None else WAKE_NOTIFIED
         if self._listener is not None:
@@ -148,6 +153,10 @@ class Relay:
     def act_on_pending(self, stack_ids: list[str] | None = None) -> int:
         """Act on the requests for stacks this engine runs (or those of `stack_ids` among
         them), oldest first; how many."""
+        with self._acting:
+            return self._act_on_pending(stack_ids)
+
+    def _act_on_pending(self, stack_ids: list[str] | None) -> int:
         running = self.runner.running()
         if stack_ids is not None:
             running = [i for i in running if i in stack_ids]
