@@ -36,10 +36,38 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+# the key of the advisory lock a pytest session holds on its PostgreSQL database (any constant)
+SESSION_LOCK = 0x570C3E12
+
+
+@pytest.fixture(scope="session")
+def postgres_to_ourselves():
+    """Hold the test database for the whole session. Each test TRUNCATEs every table, so a
+    second session on the same database deletes rows under this one's running tests (its
+    signing key, so a keystone token fails its signature check; a stack's resources, so its
+    outputs read None): that session stops at once, saying why, instead of both failing at
+    random."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    conn = engine.connect()
+    held = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": SESSION_LOCK}).scalar()
+    conn.commit()
+    if not held:
+        conn.close()
+        engine.dispose()
+        pytest.exit(f"another pytest session is using the database of STOKER_TEST_POSTGRES_URL "
+                    f"({POSTGRES_URL}); give each session a database of its own", returncode=3)
+    yield
+    conn.close()
+    engine.dispose()  # closes the connection, which releases the lock
+
+
 @pytest.fixture(params=DATABASES)
 def db_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'stoker.db'}"
+    request.getfixturevalue("postgres_to_ourselves")
     return POSTGRES_URL
 
 

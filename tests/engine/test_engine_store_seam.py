@@ -40,6 +40,7 @@ def stacks(request, tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'stoker.db'}" if request.param == "sqlite"
                        else POSTGRES_URL)
     if request.param == "postgresql":   # the session's one database: start from empty tables
+        request.getfixturevalue("postgres_to_ourselves")
         with store.engine.begin() as conn:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in
                                                       metadata.sorted_tables) + " CASCADE"))

@@ -35,6 +35,7 @@ def any_store(request, tmp_path):
     url = f"sqlite:///{tmp_path / 'stoker.db'}" if request.param == "sqlite" else POSTGRES_URL
     store = open_store(url)
     if request.param == "postgresql":
+        request.getfixturevalue("postgres_to_ourselves")
         with store.engine.begin() as conn:
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
             conn.execute(text(f"TRUNCATE {names} CASCADE"))
