@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 from metadata_server.api.common import Context
 from metadata_server.api.document_endpoint import (DocumentRequest, Park, parse_if_none_match,
                                                    parse_wait, respond)
-from metadata_server.service import documents
+from metadata_server.service import documents, keystone
 from metadata_server.service.auth import SERVER
 from metadata_server.service.credentials import token_hash
 
@@ -45,8 +45,7 @@ class PollFastPath:
             return None
         tenant, server_id = match.groups()
         c = self.context
-        digest = token_hash(token)
-        if not self._allowed(digest, tenant, server_id):
+        if not self._allowed(token, tenant, server_id):
             return None  # admin and unknown tokens take the checked path; Flask says 403
         query = parse_qs(environ.get("QUERY_STRING", ""))
         cached = c.documents.peek(server_id)
@@ -64,11 +63,16 @@ class PollFastPath:
             return self._answer(req)
         except Park as park:
             # woken, it is answered from memory again if it can be (not built: None)
-            park.again = partial(self._again, digest, replace(req, os_collect_config=None))
+            park.again = partial(self._again, token, replace(req, os_collect_config=None))
             raise
 
-    def _allowed(self, digest: str, tenant: str, server_id: str) -> bool:
-        principal = self.context.credentials.get(digest)
+    def _allowed(self, token: str, tenant: str, server_id: str) -> bool:
+        c = self.context
+        # the cache keeps a principal for up to a minute; a keystone token may expire sooner
+        if keystone.is_keystone_token(token) and keystone.read(
+                c.signing_keys(), token, c.clock()) is None:
+            return False
+        principal = c.credentials.get(token_hash(token))
         return (principal is not None and principal.kind == SERVER
                 and principal.server_id == server_id and principal.tenant == tenant)
 
@@ -80,8 +84,8 @@ class PollFastPath:
             c.metrics.inc("stoker_polls_total", answer=str(answer[0]), path="fast")
         return answer
 
-    def _again(self, digest: str, req: DocumentRequest):
-        if not self._allowed(digest, req.tenant, req.server_id):
+    def _again(self, token: str, req: DocumentRequest):
+        if not self._allowed(token, req.tenant, req.server_id):
             return None  # revoked or expired meanwhile: the request runs again in full
         return self._answer(req)
 

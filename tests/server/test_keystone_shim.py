@@ -174,3 +174,21 @@ def test_heat_signal_outside_a_stack_is_400(api, make_server, make_config):
         "config_id": make_config()["id"], "server_id": sid, "signal_transport": "HEAT_SIGNAL"})
     assert response.status_code == 400
     assert "HEAT_SIGNAL" in response.json["error"]["message"]
+
+
+def test_an_expired_keystone_token_is_refused_even_when_its_polls_were_answered_from_memory(
+        api, make_server, clock, app):
+    registered = make_server()
+    sid = registered["server"]["id"]
+    token, _ = login(api, sid, registered["credential"]["token"])
+    agent = api.as_(token)
+    # the first poll builds the document and caches the credential; the second is the one the
+    # fast path answers from memory
+    assert agent.get(f"/v1/t1/servers/{sid}/metadata").status_code == 200
+    before = app.extensions["stoker"].metrics.value("stoker_polls_total", answer="200", path="fast")
+    assert agent.get(f"/v1/t1/servers/{sid}/metadata").status_code == 200
+    assert app.extensions["stoker"].metrics.value(
+        "stoker_polls_total", answer="200", path="fast") == before + 1
+    clock.now += keystone.TOKEN_LIFETIME
+    response = agent.get(f"/v1/t1/servers/{sid}/metadata")
+    assert response.status_code == 401 and "expired" in response.json["error"]["message"]
