@@ -12,16 +12,23 @@ overlayfs; without them the test is skipped with the reason.
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import shutil
 import stat
 import subprocess
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 
+from cli.processes import Process, start_server
 from tests.upstream import require
+from tests.waiting import stack_when
 
 OVERLAID = ("etc", "var", "usr")
 
@@ -132,3 +139,44 @@ def clean_env(bin_dir: Path) -> dict[str, str]:
     """What the tools run with: their venv first on PATH, no proxy (the server is on loopback)."""
     return {"PATH": f"{bin_dir}{os.pathsep}/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
             "HOME": "/root"}
+
+
+@pytest.fixture
+def box(tmp_path):
+    """A sandbox for one test, cleaned up after it (import the fixture where it is used)."""
+    found = sandbox(tmp_path / "sandbox")
+    yield found
+    found.cleanup()
+
+
+@dataclass
+class RealStack:
+    server: Process
+    base: str
+    session: requests.Session   # with the admin token
+    url: str                    # the stack's own URL
+    stack: dict                 # as shown once CREATE_COMPLETE
+
+
+@contextmanager
+def real_stack(tmp_path: Path, name: str, template: dict) -> Iterator[RealStack]:
+    """A real `stoker server` on loopback holding one created stack. After the block the stack is
+    deleted (DELETE_COMPLETE), the server stops cleanly and its log has no Traceback."""
+    token = secrets.token_hex(16)
+    server, base = start_server(tmp_path / "server", token, tmp_path / "server.log")
+    session = requests.Session()
+    session.headers["X-Auth-Token"] = token
+    try:
+        created = session.post(f"{base}/v1/t1/stacks", json={"stack_name": name,
+                                                              "template": template}, timeout=10)
+        assert created.status_code == 201, created.text
+        url = created.headers["Location"]
+        stack = stack_when(session, url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS")
+        assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
+        yield RealStack(server, base, session, url, stack)
+        session.delete(url, timeout=10)
+        gone = stack_when(session, url, lambda s: s["stack_status"] != "DELETE_IN_PROGRESS")
+        assert gone["stack_status"] == "DELETE_COMPLETE", gone["stack_status_reason"]
+    finally:
+        assert server.stop() == 0
+    assert "Traceback" not in server.log()

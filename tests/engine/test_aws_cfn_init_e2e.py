@@ -5,15 +5,11 @@ cfn-init (heat-cfntools from PyPI, in tests/cfntools.py's sandbox) is given with
 and applies it; the key cannot read a resource its user's policy leaves out."""
 from __future__ import annotations
 
-import secrets
 import subprocess
 
 import pytest
-import requests
 
-from cli.processes import start_server
-from tests.cfntools import cfntools_bin, clean_env, point_at_server, sandbox
-from tests.waiting import stack_when
+from tests.cfntools import box, cfntools_bin, clean_env, point_at_server, real_stack  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -41,28 +37,11 @@ TEMPLATE = {
                 "secret": {"Value": {"Fn::GetAtt": ["HostKeys", "SecretAccessKey"]}}}}
 
 
-@pytest.fixture
-def box(tmp_path):
-    found = sandbox(tmp_path / "sandbox")
-    yield found
-    found.cleanup()
-
-
 def test_cfn_init_with_an_access_key_applies_the_instance_metadata(tmp_path, box):
     bin_dir = cfntools_bin()
-    token = secrets.token_hex(16)
-    server, base = start_server(tmp_path / "server", token, tmp_path / "server.log")
-    session = requests.Session()
-    session.headers["X-Auth-Token"] = token
-    try:
-        created = session.post(f"{base}/v1/t1/stacks", json={"stack_name": "wordpress",
-                                                              "template": TEMPLATE}, timeout=10)
-        assert created.status_code == 201, created.text
-        url = created.headers["Location"]
-        stack = stack_when(session, url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS")
-        assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
-        outputs = {o["output_key"]: o["output_value"] for o in stack["outputs"]}
-        point_at_server(box, base)
+    with real_stack(tmp_path, "wordpress", TEMPLATE) as real:
+        outputs = {o["output_key"]: o["output_value"] for o in real.stack["outputs"]}
+        point_at_server(box, real.base)
 
         def cfn_init(resource):
             return subprocess.run(box.argv(
@@ -79,11 +58,4 @@ def test_cfn_init_with_an_access_key_applies_the_instance_metadata(tmp_path, box
         refused = cfn_init("Secret")
         assert refused.returncode != 0 and "AccessDenied" in refused.stdout + refused.stderr
         assert outputs["secret"] not in refused.stdout + refused.stderr
-
-        session.delete(url, timeout=10)
-        gone = stack_when(session, url, lambda s: s["stack_status"] != "DELETE_IN_PROGRESS")
-        assert gone["stack_status"] == "DELETE_COMPLETE", gone["stack_status_reason"]
-    finally:
-        assert server.stop() == 0
-    assert "Traceback" not in server.log()
-    assert outputs["secret"] not in server.log()
+    assert outputs["secret"] not in real.server.log()

@@ -4,15 +4,11 @@ and the real cfn-init (heat-cfntools, tests/cfntools.py's sandbox), given the me
 pair and the member's stack and name as its collector settings name them, applies it."""
 from __future__ import annotations
 
-import secrets
 import subprocess
 
 import pytest
-import requests
 
-from cli.processes import start_server
-from tests.cfntools import cfntools_bin, clean_env, point_at_server, sandbox
-from tests.waiting import stack_when
+from tests.cfntools import box, cfntools_bin, clean_env, point_at_server, real_stack  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -30,27 +26,11 @@ TEMPLATE = {
                                  "LaunchConfigurationName": {"Ref": "LaunchConfig"}}}}}
 
 
-@pytest.fixture
-def box(tmp_path):
-    found = sandbox(tmp_path / "sandbox")
-    yield found
-    found.cleanup()
-
-
 def test_cfn_init_on_a_group_member_applies_the_launch_configuration_metadata(tmp_path, box):
     bin_dir = cfntools_bin()
-    token = secrets.token_hex(16)
-    server, base = start_server(tmp_path / "server", token, tmp_path / "server.log")
-    session = requests.Session()
-    session.headers["X-Auth-Token"] = token
-    try:
-        created = session.post(f"{base}/v1/t1/stacks", json={"stack_name": "fleet",
-                                                              "template": TEMPLATE}, timeout=10)
-        assert created.status_code == 201, created.text
-        url = created.headers["Location"]
-        stack = stack_when(session, url, lambda s: s["stack_status"] != "CREATE_IN_PROGRESS")
-        assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
-        group = session.get(f"{url}/resources/Group", timeout=10).json()["resource"]
+    with real_stack(tmp_path, "fleet", TEMPLATE) as real:
+        session, base = real.session, real.base
+        group = session.get(f"{real.url}/resources/Group", timeout=10).json()["resource"]
         nested = session.get(f"{base}/v1/t1/stacks/{group['physical_resource_id']}",
                              timeout=10).json()["stack"]
         nested_url = f"{base}/v1/t1/stacks/{nested['stack_name']}/{nested['id']}"
@@ -71,10 +51,3 @@ def test_cfn_init_on_a_group_member_applies_the_launch_configuration_metadata(tm
         log = box.path("/var/log/cfn-init.log").read_text()
         assert done.returncode == 0, done.stdout + done.stderr + log
         assert box.path("/etc/stoker-asg/hello").read_text() == "member of fleet"
-
-        session.delete(url, timeout=10)
-        gone = stack_when(session, url, lambda s: s["stack_status"] != "DELETE_IN_PROGRESS")
-        assert gone["stack_status"] == "DELETE_COMPLETE", gone["stack_status_reason"]
-    finally:
-        assert server.stop() == 0
-    assert "Traceback" not in server.log()
