@@ -8,7 +8,9 @@ import sys
 import threading
 from pathlib import Path
 
+from metadata_server import server_event_sinks, server_metrics
 from metadata_server.keepalive import KEEPALIVE_SECONDS
+from metadata_server.server_values import count, seconds_or_zero
 from metadata_server.service.credentials import new_token
 from metadata_server.state_dir import ADMIN_TOKEN_FILE, UnsafeStateDir, prepare, write_secret_file
 
@@ -67,30 +69,30 @@ def register(subparsers, name: str, help_text: str) -> None:
                         help="with the local driver: its records and its servers' agents "
                         "(default STATE_DIR/local-cloud); the nodes on one machine that give "
                         "the same one keep and adopt each other's agents")
-    parser.add_argument("--local-max-servers", type=_count, default=100, metavar="N",
+    parser.add_argument("--local-max-servers", type=count, default=100, metavar="N",
                         help="with the local driver: servers with an agent process it runs on "
                         "this machine at most; one more fails to create (default %(default)s)")
-    parser.add_argument("--local-agent-metrics-interval", type=_seconds_or_off, default=60, metavar="SECONDS",
+    parser.add_argument("--local-agent-metrics-interval", type=seconds_or_zero, default=60, metavar="SECONDS",
                         help="with the local driver: its servers' agents sample their metrics (for "
                         "alarms) this often and send them as often; 0 turns them off (default %(default)g)")
-    parser.add_argument("--engine-threads", type=_count, default=256, metavar="N",
+    parser.add_argument("--engine-threads", type=count, default=256, metavar="N",
                         help="threads for all stack operations of a server process, nested "
                         "stacks and groups included; more work queues (default %(default)s; a "
                         "tenant uses at most half of them while others wait)")
-    parser.add_argument("--engine-db-connections", type=_count, default=8, metavar="N",
+    parser.add_argument("--engine-db-connections", type=count, default=8, metavar="N",
                         help="database connections for all stack operations of a server "
                         "process, apart from those of requests (default %(default)s)")
-    parser.add_argument("--engine-signal-threads", type=_count, default=4, metavar="N",
+    parser.add_argument("--engine-signal-threads", type=count, default=4, metavar="N",
                         help="threads that run scaling policies' signals (a group's resize) "
                         "of a server process (default %(default)s)")
-    parser.add_argument("--engine-signals-per-group", type=_count, default=4, metavar="N",
+    parser.add_argument("--engine-signals-per-group", type=count, default=4, metavar="N",
                         help="policy signals a scaling group may have waiting for those "
                         "threads; one more is refused, with an event (default %(default)s)")
-    parser.add_argument("--engine-signals-queued", type=_count, default=256, metavar="N",
+    parser.add_argument("--engine-signals-queued", type=count, default=256, metavar="N",
                         help="policy signals waiting in all, per server process; one more is "
                         "refused, with an event (default %(default)s)")
-    _add_event_sink_options(parser)
-    _add_metrics_options(parser)
+    server_event_sinks.add_options(parser)
+    server_metrics.add_options(parser)
     # abandon and adopt (docs/operations.md "Abandon and adopt")
     parser.add_argument("--stack-abandon", action=argparse.BooleanOptionalAction, default=True,
                         help="answer DELETE .../abandon: the stack's data, and the stack gone "
@@ -126,172 +128,6 @@ def _register_rotate_key(actions) -> None:
                         help="how long the previous key is still accepted; 0 retires it at once "
                         "(a leaked key) (default %(default)g)")
     rotate.set_defaults(func=rotate_key)
-
-
-def _add_event_sink_options(parser) -> None:
-    """Event notifications (service/event_sinks.py; docs/operations.md "Event sinks")."""
-    parser.add_argument("--event-webhook", metavar="URL",
-                        help="also POST every stack and resource event of every tenant to this "
-                        "http(s) URL, signed with the secret of --event-webhook-secret-file or "
-                        "STOKER_EVENT_WEBHOOK_SECRET")
-    parser.add_argument("--event-webhook-secret-file", metavar="FILE",
-                        help="file holding the server-wide webhook's HMAC secret (mode 0600)")
-    parser.add_argument("--event-sink-allow-network", action="append", default=[],
-                        metavar="CIDR", help="let tenants' webhook sinks reach addresses in "
-                        "this private, loopback or link-local network (repeatable; by default "
-                        "such targets are refused)")
-    parser.add_argument("--event-sink-max-age", type=float, default=86400, metavar="SECONDS",
-                        help="give up on an event not delivered after this long "
-                        "(default %(default)g)")
-    parser.add_argument("--event-sink-max-pending", type=_count, default=10000, metavar="N",
-                        help="undelivered events one tenant may have waiting; past it new ones "
-                        "are dropped and counted (default %(default)s)")
-    parser.add_argument("--zaqar-url", metavar="URL|cloud",
-                        help="post the events of zaqar-queue sinks to this Zaqar (its v2 "
-                        "messages API); `cloud`: the messaging endpoint of --os-cloud's catalog. "
-                        "With --cloud-driver openstack the cloud's token is sent. Without this "
-                        "option a stack with a zaqar-queue sink is refused")
-
-
-def _add_metrics_options(parser) -> None:
-    """Agents' metrics and stoker's own alarm evaluation (docs/operations.md "Metrics and
-    alarms")."""
-    parser.add_argument("--metrics-retention", type=_seconds, default=3600, metavar="SECONDS",
-                        help="how long a server's metric samples are kept (default %(default)g)")
-    parser.add_argument("--metrics-max-batches", type=_count, default=720, metavar="N",
-                        help="metric batches kept per server, the newest (default %(default)s)")
-    parser.add_argument("--metrics-min-interval", type=_seconds_or_zero, default=1.0,
-                        metavar="SECONDS",
-                        help="shortest time between two metric batches of one server; a batch "
-                        "sent sooner is answered 429 with Retry-After (default %(default)g)")
-    parser.add_argument("--alarm-evaluator", choices=("auto", "stoker"), default="auto",
-                        help="who evaluates OS::Aodh alarms: `auto` leaves them to Aodh with "
-                        "--cloud-driver openstack and evaluates them here with the local driver; "
-                        "`stoker` always evaluates them here, from the agents' metrics "
-                        "(default %(default)s)")
-    parser.add_argument("--alarm-evaluation-interval", type=_seconds, default=60,
-                        metavar="SECONDS", help="how often each alarm is evaluated (Aodh's "
-                        "evaluation_interval; default %(default)g)")
-    parser.add_argument("--alarm-max-per-tick", type=_count, default=50, metavar="N",
-                        help="alarms one server process evaluates at a time, shared fairly "
-                        "among tenants; more wait for the next turn (default %(default)s)")
-    parser.add_argument("--alarm-action-timeout", type=_seconds, default=5, metavar="SECONDS",
-                        help="how long an alarm action's HTTP POST may take (default %(default)g)")
-    parser.add_argument("--alarm-action-allow-network", action="append", default=[],
-                        metavar="CIDR", help="let alarm actions reach addresses in this "
-                        "private, loopback or link-local network (repeatable; by default such "
-                        "targets are refused; the server's own URLs are always called in-process)")
-
-
-def _metrics(args: argparse.Namespace, app, background) -> None:
-    from metadata_server.api import metrics_ingest
-    from metadata_server.service.metric_samples import IngestLimits, epoch
-
-    found = metrics_ingest.configure(app, IngestLimits(
-        retention=args.metrics_retention, max_batches=args.metrics_max_batches,
-        min_interval=args.metrics_min_interval))
-    clock = app.extensions["stoker"].clock
-    background.tasks.append(("metric window pruning", 60.0, lambda: found.window.prune(
-        epoch(clock) - args.metrics_retention, args.metrics_max_batches)))
-    evaluator = _alarm_evaluator(args, app)
-    background.companions.append(evaluator)
-    background.tasks.append(("alarm pruning", 300.0, evaluator.alarms.prune_orphans))
-
-
-def _alarm_evaluator(args: argparse.Namespace, app):
-    """stoker's own alarm evaluator for this process; it starts evaluating once the engine is
-    made (its actions are the engine's policy URLs, called in-process)."""
-    from metadata_server.api.alarm_actions import ActionCaller
-    from metadata_server.api.metrics_ingest import EVALUATOR
-    from metadata_server.service.alarm_evaluator import AlarmEvaluator, EvaluatorOptions
-
-    def own_bases():
-        engine = app.extensions.get("stoker-engine")
-        return [args.public_url, engine.runtimes.endpoints.base_url if engine else None]
-    context = app.extensions["stoker"]
-    evaluator = AlarmEvaluator(
-        context.store.engine, context.clock,
-        ActionCaller(app, own_bases, timeout=args.alarm_action_timeout,
-                     allow_networks=args.alarm_action_allow_network),
-        EvaluatorOptions(interval=args.alarm_evaluation_interval,
-                         max_per_tick=args.alarm_max_per_tick,
-                         max_events_per_stack=args.max_events_per_stack),
-        ready=lambda: "stoker-engine" in app.extensions)
-    app.extensions[EVALUATOR] = evaluator
-    return evaluator
-
-
-def _seconds(text: str, least: float = 0.0, strictly: bool = True) -> float:
-    """A finite number of seconds, above `least` (or at least it, unless `strictly`)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (value > least if strictly else value >= least) or value == float("inf"):
-        kind = "positive" if strictly else "non-negative"
-        raise argparse.ArgumentTypeError(f"{text!r} is not a {kind} number of seconds")
-    return value
-
-
-def _seconds_or_zero(text: str) -> float:
-    """0 or more seconds (0: no limit)."""
-    return _seconds(text, strictly=False)
-
-
-def _event_delivery(args: argparse.Namespace, context):
-    from metadata_server.service.event_sinks import DeliveryOptions, EventDelivery
-
-    secret = None
-    if args.event_webhook:
-        secret = os.environ.get("STOKER_EVENT_WEBHOOK_SECRET")
-        if args.event_webhook_secret_file:
-            path = Path(args.event_webhook_secret_file)
-            if path.stat().st_mode & 0o077:
-                raise SystemExit(f"stoker server: {path} is open to group or others; "
-                                 "chmod 600 it")
-            secret = path.read_text().strip()
-        if not secret:
-            raise SystemExit("stoker server: --event-webhook needs a secret: "
-                             "--event-webhook-secret-file FILE or STOKER_EVENT_WEBHOOK_SECRET")
-    options = DeliveryOptions(server_url=args.event_webhook, server_secret=secret,
-                              allow_networks=args.event_sink_allow_network,
-                              max_age=args.event_sink_max_age,
-                              max_pending_per_tenant=args.event_sink_max_pending,
-                              zaqar=_zaqar(args))
-    return EventDelivery(context.store.engine, context.metrics, options)
-
-
-def _zaqar(args: argparse.Namespace):
-    from metadata_server.service.zaqar_sink import CLOUD, ZaqarQueues, cloud_session
-
-    if not args.zaqar_url:
-        return None
-    if args.zaqar_url != CLOUD and not args.zaqar_url.startswith(("http://", "https://")):
-        raise SystemExit(f"stoker server: --zaqar-url {args.zaqar_url!r} is neither an "
-                         "http(s) URL nor `cloud`")
-    if args.zaqar_url == CLOUD and args.cloud_driver != "openstack":
-        raise SystemExit("stoker server: --zaqar-url cloud needs --cloud-driver openstack (its "
-                         "cloud's catalog names Zaqar)")
-    session = cloud_session(args.os_cloud) if args.cloud_driver == "openstack" else None
-    return ZaqarQueues(args.zaqar_url, session)
-
-
-def _count(text: str) -> int:
-    """A whole number of at least 1 (engine threads, connections)."""
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
-
-
-def _seconds_or_off(text: str) -> float:
-    """A number of seconds, or 0 for off (the local agents' metrics)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 for off)")
-    return value
 
 
 def _parse_bind(bind: str) -> tuple[str, int]:
@@ -419,8 +255,8 @@ def _build(args: argparse.Namespace, token: str):
                      limits=from_options(args), stack_abandon=getattr(args, "stack_abandon", True),
                      stack_adopt=getattr(args, "stack_adopt", False))
     background = Background(app.extensions["stoker"])
-    background.companions.append(_event_delivery(args, app.extensions["stoker"]))
-    _metrics(args, app, background)
+    background.companions.append(server_event_sinks.event_delivery(args, app.extensions["stoker"]))
+    server_metrics.wire(args, app, background)
     return app, background
 
 
