@@ -201,7 +201,7 @@ def rotate_key(args: argparse.Namespace) -> int:
 
 
 def _start_engine(app, args: argparse.Namespace, base_url: str) -> None:
-    from metadata_server.api.stacks import start_engine
+    from metadata_server.api.app_engine import start_engine
     from metadata_server.engine.drivers import make_driver
     from metadata_server.service.endpoints import Endpoints
 
@@ -334,7 +334,7 @@ def _serve_embedded(app, background, host: str, port: int, args: argparse.Namesp
     except KeyboardInterrupt:
         pass
     finally:
-        from metadata_server.api.stacks import release_engine
+        from metadata_server.api.app_engine import release_engine
         release_engine(app)
         background.stop()
         server.server_close()

@@ -43,7 +43,7 @@ def _when_ready(server):
 def _worker_exit(server, worker):
     flask_app = getattr(worker.app, "flask_app", None)
     if flask_app is not None:
-        from metadata_server.api.stacks import release_engine
+        from metadata_server.api.app_engine import release_engine
         release_engine(flask_app)  # another worker's engine resumes its operations
     background = getattr(worker.app, "background", None)
     if background is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from metadata_server.api.common import ctx
-from metadata_server.api.stacks import engine
+from metadata_server.api.app_engine import engine
 from metadata_server.api.versions import versions_document
 from metadata_server.engine.errors import StackNotFound
 from metadata_server.engine.resources.aws_iam import access_allowed

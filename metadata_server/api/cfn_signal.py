@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from metadata_server.api.common import ctx, json_body
-from metadata_server.api.stacks import engine
+from metadata_server.api.app_engine import engine
 from metadata_server.engine.errors import StackNotFound
 from metadata_server.engine.resources.aws_iam import access_allowed
 from metadata_server.engine.resources.cfn_wait_condition import parse_arn

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from metadata_server.api.common import ctx, json_body
-from metadata_server.api.stacks import engine
+from metadata_server.api.app_engine import engine
 from metadata_server.engine.resources import resource_class
 from metadata_server.engine.resources.cfn_wait_condition import CfnWaitConditionHandle, parse_arn
 from metadata_server.engine.resources.wait_condition import handle_signature

@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from metadata_server.api import template_catalog, type_schemas
 from metadata_server.api.common import admin, ctx
-from metadata_server.api.stacks import engine, engine_started
+from metadata_server.api.app_engine import engine, engine_started
 from metadata_server.service.errors import InvalidInput
 
 bp = Blueprint("heat_catalog", __name__, url_prefix="/v1/<tenant>")

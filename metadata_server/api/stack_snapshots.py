@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from metadata_server.api.common import json_body
+from metadata_server.api.common import ctx, json_body
 from metadata_server.api.stack_gates import allow_abandon
-from metadata_server.api.stacks import STACK, _endpoints, _operator_stack
+from metadata_server.api.stacks import STACK, operator_stack
 from metadata_server.service.clock import isotime
 from metadata_server.store.event_sinks_spec import masked_stack_data
 
@@ -24,40 +24,40 @@ def format_snapshot(row: dict) -> dict:
 
 @bp.delete(STACK + "/abandon")
 def abandon(tenant, name, stack_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     allow_abandon()
     return jsonify(eng.abandon_stack(tenant, stack["id"]))
 
 
 @bp.post(STACK + "/snapshots")
 def snapshot(tenant, name, stack_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     return jsonify(format_snapshot(eng.snapshot_stack(tenant, stack["id"], json_body())))
 
 
 @bp.get(STACK + "/snapshots")
 def snapshots(tenant, name, stack_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     return jsonify({"snapshots": [format_snapshot(r)
                                   for r in eng.list_snapshots(tenant, stack["id"])]})
 
 
 @bp.get(SNAPSHOT)
 def show(tenant, name, stack_id, snapshot_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     return jsonify({"snapshot": format_snapshot(eng.show_snapshot(tenant, stack["id"],
                                                                   snapshot_id))})
 
 
 @bp.delete(SNAPSHOT)
 def delete(tenant, name, stack_id, snapshot_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     eng.delete_snapshot(tenant, stack["id"], snapshot_id)
     return "", 204
 
 
 @bp.post(SNAPSHOT + "/restore")
 def restore(tenant, name, stack_id, snapshot_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
-    eng.restore_snapshot(tenant, stack["id"], snapshot_id, _endpoints())
+    eng, stack = operator_stack(tenant, name, stack_id)
+    eng.restore_snapshot(tenant, stack["id"], snapshot_id, ctx().endpoints())
     return "", 202

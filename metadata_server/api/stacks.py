@@ -1,18 +1,15 @@
 """/v1/{tenant_id}/stacks: Heat's stack routes over the engine (shapes of reference §6.1)."""
 from __future__ import annotations
 
-import logging
-import threading
-from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, redirect, request
+from flask import Blueprint, jsonify, redirect, request
 
 from metadata_server.api import event_list, resource_agents
+from metadata_server.api.app_engine import engine
 from metadata_server.api.stack_list import select_stacks
 from metadata_server.api.common import admin, caller, ctx, json_body
 from metadata_server.api.stack_gates import allow_adopt
 from metadata_server.engine import views
-from metadata_server.engine.drivers import LocalDriver
 from metadata_server.service.endpoints import Endpoints
 from metadata_server.engine.errors import StackNotFound
 from metadata_server.engine.resources.wait_condition import handle_signature
@@ -22,8 +19,6 @@ from metadata_server.service.errors import Forbidden, InvalidInput, NotFound
 from metadata_server.store.event_sinks_spec import masked_environment, masked_files
 
 bp = Blueprint("stacks", __name__, url_prefix="/v1/<tenant>")
-log = logging.getLogger("stoker.server")
-_engine_lock = threading.Lock()
 ACTIONS = ("suspend", "resume", "check", "cancel_update", "cancel_without_rollback")
 RESOURCE_FILTERS = {"type", "status", "name", "action", "id", "physical_resource_id",
                     "nested_depth", "with_detail"}
@@ -33,53 +28,6 @@ LOOKUP_SUBPATHS = ("resources", "events", "template", "environment", "files", "o
                    "actions", "preview", "export", "snapshots", "abandon")
 STACK = "/stacks/<name>/<stack_id>"
 RESOURCE = STACK + "/resources/<resource>"
-
-
-def start_engine(app, endpoints: Endpoints, driver=None, liveness=None,
-                 budget: dict | None = None) -> Engine:
-    """Make the app's engine now, so a restarted server takes over orphaned operations at once
-    (`stoker server` does this at start; otherwise the first stack request does it).
-    `budget`: the engine's threads and database connections (Engine's keyword arguments)."""
-    with _engine_lock:
-        found = app.extensions.get("stoker-engine")
-        if found is None:
-            c = app.extensions["stoker"]
-            found = Engine(c.store, c.clock, endpoints=endpoints,
-                           driver=driver or LocalDriver(_local_cloud_dir(c.store), store=c.store),
-                           liveness=liveness, limits=app.extensions["stoker-limits"],
-                           **(budget or {}))
-            app.extensions["stoker-engine"] = found
-            app.extensions["stoker-engine-started"] = c.clock()
-        return found
-
-
-def engine_started(app):
-    """When this process made its engine (GET /services' created_at)."""
-    return app.extensions.get("stoker-engine-started")
-
-
-def release_engine(app) -> None:
-    """At shutdown: hand the app's running stack operations on to the next engine (see
-    Engine.release), so the process can exit at once and nothing is marked FAILED for it."""
-    found = app.extensions.get("stoker-engine")
-    if found is not None:
-        handed = found.release()
-        if handed:
-            log.info("handed %d running stack operation(s) on to the next engine", len(handed))
-
-
-def engine() -> Engine:
-    """The app's engine, made on first use with the app's store and clock."""
-    return (current_app.extensions.get("stoker-engine")
-            or start_engine(current_app, _endpoints()))
-
-
-def _local_cloud_dir(store) -> Path | None:
-    """Beside the SQLite database: the local driver's records and its servers' agent roots."""
-    url = store.engine.url
-    if url.get_backend_name() == "sqlite" and url.database:
-        return Path(url.database).resolve().parent / "local-cloud"
-    return None
 
 
 def _endpoints() -> Endpoints:
@@ -169,7 +117,7 @@ def _with_query(url: str) -> str:
 
 
 # -- one stack ---------------------------------------------------------------------------------
-def _operator_stack(tenant, name, stack_id) -> tuple[Engine, dict]:
+def operator_stack(tenant, name, stack_id) -> tuple[Engine, dict]:
     """The caller first, then the stack: nothing about a stack is told to whom may not ask."""
     admin()
     eng = engine()
@@ -178,7 +126,7 @@ def _operator_stack(tenant, name, stack_id) -> tuple[Engine, dict]:
 
 @bp.get(STACK)
 def show(tenant, name, stack_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     resolve = request.args.get("resolve_outputs", "true").lower() != "false"
     outputs = eng.outputs(stack) if resolve else None
     return jsonify({"stack": views.format_stack(
@@ -188,7 +136,7 @@ def show(tenant, name, stack_id):
 
 @bp.route(STACK, methods=["PUT", "PATCH"])
 def update(tenant, name, stack_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     eng.update_stack(tenant, stack["id"], json_body(), patch=request.method == "PATCH",
                      endpoints=_endpoints())
     return "", 202
@@ -196,7 +144,7 @@ def update(tenant, name, stack_id):
 
 @bp.delete(STACK)
 def delete(tenant, name, stack_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     eng.delete_stack(tenant, stack["id"], _endpoints())
     return "", 204
 
@@ -209,13 +157,13 @@ def post_to_stack(tenant, name, stack_id):
 
 @bp.route(STACK + "/preview", methods=["PUT", "PATCH"])
 def preview_update(tenant, name, stack_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     return jsonify(eng.preview_update(tenant, stack["id"], json_body(),
                                       patch=request.method == "PATCH"))
 
 
 def definition_part(tenant, name, stack_id, part):
-    _, stack = _operator_stack(tenant, name, stack_id)
+    _, stack = operator_stack(tenant, name, stack_id)
     definition = stack["definition"]
     if part == "files":   # an environment file's sink secrets are shown masked
         return jsonify(masked_files(definition.get("files") or {},
@@ -231,19 +179,19 @@ for _part in ("template", "files"):
 
 @bp.get(STACK + "/environment")
 def environment(tenant, name, stack_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     return jsonify(views.format_environment(stack["definition"], eng.reads.runtime(stack).bound))
 
 
 @bp.get(STACK + "/export")
 def export(tenant, name, stack_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     return jsonify(eng.export_stack(tenant, stack["id"]))
 
 
 @bp.get(STACK + "/outputs")
 def outputs(tenant, name, stack_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     return jsonify({"outputs": [{"output_key": o["output_key"],
                                  "description": o.get("description")}
                                 for o in eng.outputs(stack)]})
@@ -251,7 +199,7 @@ def outputs(tenant, name, stack_id):
 
 @bp.get(STACK + "/outputs/<output_key>")
 def output(tenant, name, stack_id, output_key):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     found = eng.outputs(stack, output_key)
     if not found:
         raise NotFound(f"Specified output key {output_key} not found.", "NotFound")
@@ -260,20 +208,20 @@ def output(tenant, name, stack_id, output_key):
 
 @bp.post(STACK + "/actions")
 def actions(tenant, name, stack_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     return _actions(eng, tenant, stack)
 
 
 @bp.get(STACK + "/events")
 def stack_events(tenant, name, stack_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     return event_list.events_response(eng, stack, None)
 
 
 # -- resources of a stack ----------------------------------------------------------------------
 @bp.get(STACK + "/resources")
 def resources(tenant, name, stack_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     unknown = set(request.args) - RESOURCE_FILTERS
     if unknown:
         raise InvalidInput(f"Invalid filter parameters {sorted(unknown)}")
@@ -297,7 +245,7 @@ def resources(tenant, name, stack_id):
 
 
 def _operator_resource(tenant, name, stack_id, resource) -> tuple[Engine, dict, list, dict]:
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     rows = eng.resources(stack)
     row = next((r for r in rows if resource in (r["name"], r["physical_id"])), None)
     if row is None:
@@ -332,7 +280,7 @@ def resource_events(tenant, name, stack_id, resource):
 
 @bp.get(RESOURCE + "/events/<event_id>")
 def resource_event(tenant, name, stack_id, resource, event_id):
-    eng, stack = _operator_stack(tenant, name, stack_id)
+    eng, stack = operator_stack(tenant, name, stack_id)
     row = next((r for r in eng.resources(stack) if resource in (r["name"], r["physical_id"])),
                None)
     return event_list.event_response(eng, stack, row["name"] if row else resource, event_id)
@@ -346,7 +294,7 @@ def no_such_route(tenant, name, stack_id, rest):
     if len(parts) > 1 and parts[0] == "resources":
         _operator_resource(tenant, name, stack_id, parts[1])
         raise NotFound(f"no such resource route: {request.method} {request.path}", "NotFound")
-    _operator_stack(tenant, name, stack_id)
+    operator_stack(tenant, name, stack_id)
     raise NotFound(f"no such stack route: {request.method} {request.path}", "NotFound")
 
 

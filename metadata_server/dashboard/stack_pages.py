@@ -5,7 +5,8 @@ import json
 
 from flask import jsonify, render_template
 
-from metadata_server.api.stacks import engine, required_by_map
+from metadata_server.api.app_engine import engine
+from metadata_server.api.stacks import required_by_map
 from metadata_server.dashboard import graph_svg
 from metadata_server.dashboard import session as sessions
 from metadata_server.dashboard.blueprint import bp

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 
 from metadata_server.api.common import ctx
-from metadata_server.api.stacks import engine
+from metadata_server.api.app_engine import engine
 from metadata_server.dashboard import session as sessions
 from metadata_server.dashboard.blueprint import bp
 from metadata_server.dashboard.positions import locate

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from metadata_server.api.stacks import start_engine
+from metadata_server.api.app_engine import start_engine
 from metadata_server.engine.drivers import FakeDriver
 from metadata_server.service.endpoints import Endpoints
 from tests.server.conftest import ADMIN, Api, app  # noqa: F401  (the app fixture)

@@ -30,7 +30,7 @@ def instance(**properties):
 
 def test_instance_metadata_is_served_to_its_own_server_only(app, store):
     from metadata_server.api.common import ctx
-    from metadata_server.api.stacks import start_engine
+    from metadata_server.api.app_engine import start_engine
     with app.test_request_context():
         engine = start_engine(app, ctx().endpoints(), driver=LocalDriver())
     client = app.test_client()

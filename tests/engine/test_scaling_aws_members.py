@@ -43,7 +43,7 @@ def _describe(client, clock, settings, stack_name, resource):
 
 def test_members_are_instances_reading_the_launch_configuration_metadata(app):
     from metadata_server.api.common import ctx
-    from metadata_server.api.stacks import start_engine
+    from metadata_server.api.app_engine import start_engine
     with app.test_request_context():
         engine = start_engine(app, ctx().endpoints(), driver=LocalDriver())
     client = app.test_client()

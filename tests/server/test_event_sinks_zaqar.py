@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from metadata_server.api.stacks import start_engine
+from metadata_server.api.app_engine import start_engine
 from metadata_server.engine.drivers import FakeDriver
 from metadata_server.service.endpoints import Endpoints
 from metadata_server.service.zaqar_sink import CLOUD, ZaqarQueues

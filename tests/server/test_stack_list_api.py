@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from metadata_server.api.stacks import start_engine
+from metadata_server.api.app_engine import start_engine
 from metadata_server.engine.drivers import FakeDriver
 from metadata_server.service.endpoints import Endpoints
 
